@@ -1,0 +1,173 @@
+"""Commands: the only way to ask the exchange to change.
+
+Every command is a plain serializable message (a tagged msgspec struct), so the
+engine can journal it and, later, receive it over a message bus. Amounts are micros,
+prices are micro-credits per share in the order's own terms (a NO price for a NO
+order), times are UTC microseconds. No command carries a float.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import msgspec
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class Token(StrEnum):
+    YES = "yes"
+    NO = "no"
+
+
+class TimeInForce(StrEnum):
+    GTC = "gtc"  # good till cancelled (or the market closes)
+    GTD = "gtd"  # good till a date (expires_at)
+    IOC = "ioc"  # immediate or cancel: fill what can be filled, drop the rest
+    FOK = "fok"  # fill or kill: fill completely at once or be refused
+
+
+class SelfTrade(StrEnum):
+    CANCEL_RESTING = "cancel_resting"
+    CANCEL_INCOMING = "cancel_incoming"
+    ALLOW = "allow"
+
+
+class Command(msgspec.Struct, frozen=True, tag_field="type", forbid_unknown_fields=True):
+    """Base of every command."""
+
+
+class OpenAccount(Command, frozen=True, tag="open_account"):
+    account: str
+
+
+class GrantCredits(Command, frozen=True, tag="grant_credits"):
+    account: str
+    amount: int
+    memo: str = ""
+
+
+class CreateMarket(Command, frozen=True, tag="create_market"):
+    market: str
+    creator: str
+    question: str
+    outcomes: tuple[str, ...]
+    close_at: int
+    liquidity: int = 0  # LMSR b in micro-shares; 0 means no market maker
+    tick: int = 1_000  # tick size in micro-credits
+    fee_bps: int = 0  # taker fee in basis points of notional
+    categorical: bool = False
+
+
+class HaltMarket(Command, frozen=True, tag="halt_market"):
+    market: str
+    reason: str = ""
+
+
+class ResumeMarket(Command, frozen=True, tag="resume_market"):
+    market: str
+    reason: str = ""
+
+
+class CloseMarket(Command, frozen=True, tag="close_market"):
+    market: str
+    reason: str = ""
+
+
+class PlaceOrder(Command, frozen=True, tag="place_order"):
+    """A limit order (``price`` set) or a market order (``price`` None).
+
+    Market orders are immediate-or-cancel and size by ``qty`` or, for buys, by
+    ``budget`` (the most the order may spend, fees included).
+    """
+
+    account: str
+    market: str
+    outcome: int
+    side: Side
+    token: Token = Token.YES
+    qty: int | None = None
+    price: int | None = None
+    budget: int | None = None
+    tif: TimeInForce = TimeInForce.GTC
+    expires_at: int | None = None
+    post_only: bool = False
+    client_order_id: str | None = None
+    self_trade: SelfTrade = SelfTrade.CANCEL_RESTING
+
+
+class CancelOrder(Command, frozen=True, tag="cancel_order"):
+    account: str
+    order_id: int
+
+
+class CancelAll(Command, frozen=True, tag="cancel_all"):
+    account: str
+    market: str | None = None
+
+
+class MintSets(Command, frozen=True, tag="mint_sets"):
+    account: str
+    market: str
+    qty: int
+
+
+class RedeemSets(Command, frozen=True, tag="redeem_sets"):
+    """Redeem complete sets; with ``outcome`` set, redeem YES+NO pairs of that outcome."""
+
+    account: str
+    market: str
+    qty: int
+    outcome: int | None = None
+
+
+class ConvertNo(Command, frozen=True, tag="convert_no"):
+    """Categorical only: NO on ``outcome`` <-> YES on every other outcome."""
+
+    account: str
+    market: str
+    outcome: int
+    qty: int
+    to_yes: bool = True
+
+
+class ResolveMarket(Command, frozen=True, tag="resolve_market"):
+    """Settle a market: ``weights`` gives each outcome's payout per share in micros.
+
+    A plain resolution is one-hot (ONE on the winner); a fractional one sums to ONE.
+    """
+
+    market: str
+    weights: tuple[int, ...]
+    reason: str = ""
+
+
+class VoidMarket(Command, frozen=True, tag="void_market"):
+    market: str
+    reason: str = ""
+
+
+class Tick(Command, frozen=True, tag="tick"):
+    """Let time pass: expire due GTD orders and close markets past their close time."""
+
+
+ALL_COMMANDS: tuple[type[Command], ...] = (
+    OpenAccount,
+    GrantCredits,
+    CreateMarket,
+    HaltMarket,
+    ResumeMarket,
+    CloseMarket,
+    PlaceOrder,
+    CancelOrder,
+    CancelAll,
+    MintSets,
+    RedeemSets,
+    ConvertNo,
+    ResolveMarket,
+    VoidMarket,
+    Tick,
+)

@@ -1,0 +1,188 @@
+"""Events: what happened, in enough detail that replaying them rebuilds the state.
+
+Each event that moves money carries its ledger ``postings`` (account, signed micros;
+they always sum to zero), each event that moves shares carries ``shares`` (account,
+token, signed micro-shares of available holdings) and each that changes what an
+account has put into a market carries ``contrib`` (used to refund a voided market).
+Events are tagged msgspec structs: their JSON encoding is deterministic, which the
+hash-chained journal relies on. Prices in events are in ticks of the YES side of the
+outcome's book.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+Posting = tuple[str, int]
+ShareMove = tuple[str, int, int]
+Contribution = tuple[str, int]
+
+
+class Event(msgspec.Struct, frozen=True, tag_field="type"):
+    """Base of every event."""
+
+
+class AccountOpened(Event, frozen=True, tag="account_opened"):
+    account: str
+
+
+class CreditsGranted(Event, frozen=True, tag="credits_granted"):
+    account: str
+    amount: int
+    memo: str
+    postings: tuple[Posting, ...]
+
+
+class MarketCreated(Event, frozen=True, tag="market_created"):
+    market: str
+    creator: str
+    question: str
+    outcomes: tuple[str, ...]
+    categorical: bool
+    close_at: int
+    liquidity: int
+    tick: int
+    lot: int
+    fee_bps: int
+    subsidy: int
+    postings: tuple[Posting, ...]
+    contrib: tuple[Contribution, ...]
+
+
+class MarketStatusChanged(Event, frozen=True, tag="market_status_changed"):
+    market: str
+    status: str
+    reason: str
+
+
+class OrderAccepted(Event, frozen=True, tag="order_accepted"):
+    order_id: int
+    account: str
+    market: str
+    outcome: int
+    side: str
+    token: str
+    price: int  # YES ticks; the worst acceptable price for a market order
+    qty: int  # 0 for a market order sized by budget
+    budget: int  # 0 unless sized by budget
+    tif: str
+    expires_at: int  # 0 when it never expires
+    post_only: bool
+    client_order_id: str
+    self_trade: str
+    escrow: int  # micro-credits for buys, micro-shares for sells
+    postings: tuple[Posting, ...]
+    shares: tuple[ShareMove, ...]
+
+
+class OrderRested(Event, frozen=True, tag="order_rested"):
+    order_id: int
+
+
+class BookFill(Event, frozen=True, tag="book_fill"):
+    market: str
+    outcome: int
+    price: int
+    qty: int
+    taker_order: int
+    resting_order: int
+    taker_escrow_used: int
+    resting_escrow_used: int
+    fee: int
+    postings: tuple[Posting, ...]
+    shares: tuple[ShareMove, ...]
+    contrib: tuple[Contribution, ...]
+
+
+class MakerFill(Event, frozen=True, tag="maker_fill"):
+    """A trade between an order (taking, or resting and crossed) and the LMSR maker."""
+
+    market: str
+    outcome: int
+    order_id: int
+    account: str
+    delta: tuple[int, ...]  # change of the maker's sold-shares vector q
+    qty: int
+    charge: int  # signed: paid by the account (>0) or paid to it (<0), before fees
+    value: int  # what the order paid (buy) or received (sell) at its price; maker keeps any edge
+    escrow_used: int
+    fee: int
+    sets_delta: int  # complete sets the maker minted (+) or redeemed (-) to stay covered
+    postings: tuple[Posting, ...]
+    shares: tuple[ShareMove, ...]
+    contrib: tuple[Contribution, ...]
+
+
+class OrderClosed(Event, frozen=True, tag="order_closed"):
+    order_id: int
+    reason: str  # filled | cancelled | expired | unfilled | self_trade | market_closed
+    released: int
+    postings: tuple[Posting, ...]
+    shares: tuple[ShareMove, ...]
+
+
+class SetsMinted(Event, frozen=True, tag="sets_minted"):
+    market: str
+    account: str
+    qty: int
+    postings: tuple[Posting, ...]
+    shares: tuple[ShareMove, ...]
+    contrib: tuple[Contribution, ...]
+
+
+class SetsRedeemed(Event, frozen=True, tag="sets_redeemed"):
+    market: str
+    account: str
+    qty: int
+    outcome: int  # -1 for full sets, else the outcome whose YES+NO pair was redeemed
+    postings: tuple[Posting, ...]
+    shares: tuple[ShareMove, ...]
+    contrib: tuple[Contribution, ...]
+
+
+class NoConverted(Event, frozen=True, tag="no_converted"):
+    market: str
+    account: str
+    outcome: int
+    qty: int
+    to_yes: bool
+    shares: tuple[ShareMove, ...]
+
+
+class MarketSettled(Event, frozen=True, tag="market_settled"):
+    """Final payouts: every holder paid by the weights, the maker's remainder to the creator."""
+
+    market: str
+    weights: tuple[int, ...]
+    reason: str
+    payouts: tuple[Contribution, ...]
+    residue: int
+    postings: tuple[Posting, ...]
+
+
+class MarketVoided(Event, frozen=True, tag="market_voided"):
+    """Void/N-A: every account gets back its net cash contribution (pro rata if short)."""
+
+    market: str
+    reason: str
+    refunds: tuple[Contribution, ...]
+    residue: int
+    postings: tuple[Posting, ...]
+
+
+ALL_EVENTS: tuple[type[Event], ...] = (
+    AccountOpened,
+    CreditsGranted,
+    MarketCreated,
+    MarketStatusChanged,
+    OrderAccepted,
+    OrderRested,
+    BookFill,
+    MakerFill,
+    OrderClosed,
+    SetsMinted,
+    SetsRedeemed,
+    NoConverted,
+    MarketSettled,
+    MarketVoided,
+)

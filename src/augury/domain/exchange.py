@@ -1,0 +1,304 @@
+"""The exchange: apply one command at ``now``, get events or a typed rejection.
+
+``Exchange.execute`` is the whole public contract of the domain: commands in, either
+``Result(ok=True, events=...)`` or ``Result(ok=False, code=..., message=...)`` out,
+with the state unchanged on rejection. The same command sequence at the same times
+always yields byte-identical serialized events.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from augury.domain import commands as cmd
+from augury.domain import events as ev
+from augury.domain import ledger, lmsr, settlement, trading
+from augury.domain.limits import DEFAULT_LIMITS, Limits
+from augury.domain.market import TERMINAL, Market, Status
+from augury.domain.rejections import Code, Rejected
+from augury.domain.state import State
+from augury.domain.units import ONE, lot_micros
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+class Result(msgspec.Struct, frozen=True):
+    """What one command did: its events, or why it was refused."""
+
+    ok: bool
+    events: tuple[ev.Event, ...] = ()
+    code: str = ""
+    message: str = ""
+
+
+Handler = Callable[[Any, Any, int, list[ev.Event]], None]
+
+
+class Exchange(State):
+    """All markets and accounts, changed one command at a time."""
+
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        super().__init__()
+        self.limits = limits
+        self._handlers: dict[type[cmd.Command], Handler] = {
+            cmd.OpenAccount: _open_account,
+            cmd.GrantCredits: _grant,
+            cmd.CreateMarket: _create_market,
+            cmd.HaltMarket: _halt,
+            cmd.ResumeMarket: _resume,
+            cmd.CloseMarket: _close,
+            cmd.PlaceOrder: trading.handle_place,
+            cmd.CancelOrder: trading.handle_cancel,
+            cmd.CancelAll: trading.handle_cancel_all,
+            cmd.MintSets: _mint,
+            cmd.RedeemSets: _redeem,
+            cmd.ConvertNo: _convert,
+            cmd.ResolveMarket: _resolve,
+            cmd.VoidMarket: _void,
+            cmd.Tick: trading.handle_tick,
+        }
+
+    def execute(self, command: cmd.Command, now: int) -> Result:
+        """Apply ``command`` at time ``now`` (UTC microseconds)."""
+        out: list[ev.Event] = []
+        try:
+            self._handlers[type(command)](self, command, now, out)
+        except Rejected as rejection:
+            assert not out, "a handler emitted events before refusing"
+            return Result(ok=False, code=rejection.code.value, message=rejection.message)
+        return Result(ok=True, events=tuple(out))
+
+    def next_timer(self) -> int | None:
+        """The earliest instant at which a ``Tick`` would do something, if any."""
+        times = [t for t, oid in self.expiries[:1] if oid in self.orders]
+        times.extend(
+            m.close_at for m in self.markets.values() if m.status in (Status.OPEN, Status.HALTED)
+        )
+        if self.expiries and not times[:1]:
+            times.append(self.expiries[0][0])
+        return min(times) if times else None
+
+    # -- lookups that refuse --------------------------------------------------------
+    def require_account(self, account: str) -> None:
+        if account not in self.accounts:
+            raise Rejected(Code.UNKNOWN_ACCOUNT, f"no account {account!r}")
+
+    def require_market(self, market: str) -> Market:
+        found = self.markets.get(market)
+        if found is None:
+            raise Rejected(Code.UNKNOWN_MARKET, f"no market {market!r}")
+        return found
+
+
+def _require_id(value: str, what: str, limits: Limits) -> None:
+    if not 0 < len(value) <= limits.id_length_max or not _ID.match(value):
+        raise Rejected(
+            Code.INVALID_ACCOUNT_ID if what == "account" else Code.INVALID_MARKET,
+            f"{what} id must be 1..{limits.id_length_max} of letters, digits, '_', '.', '-'",
+        )
+
+
+def _require_qty(market: Market, qty: int, limits: Limits) -> None:
+    if qty <= 0:
+        raise Rejected(Code.QTY_TOO_SMALL, "qty must be positive")
+    if qty % market.lot:
+        raise Rejected(Code.QTY_NOT_ON_LOT, f"qty must be a multiple of the lot {market.lot}")
+    if qty > limits.order_qty_max:
+        raise Rejected(Code.QTY_TOO_LARGE, f"qty may be at most {limits.order_qty_max}")
+
+
+def _require_live(market: Market) -> None:
+    """Refuse once a market is resolved or voided."""
+    if market.status is Status.RESOLVED:
+        raise Rejected(Code.MARKET_RESOLVED, "the market is resolved")
+    if market.status is Status.VOIDED:
+        raise Rejected(Code.MARKET_VOIDED, "the market is voided")
+
+
+# -- accounts ----------------------------------------------------------------------------
+def _open_account(ex: Exchange, c: cmd.OpenAccount, now: int, out: list[ev.Event]) -> None:
+    _require_id(c.account, "account", ex.limits)
+    if c.account in ex.accounts:
+        raise Rejected(Code.ACCOUNT_EXISTS, f"account {c.account!r} exists")
+    ex.emit(ev.AccountOpened(c.account), out)
+
+
+def _grant(ex: Exchange, c: cmd.GrantCredits, now: int, out: list[ev.Event]) -> None:
+    ex.require_account(c.account)
+    if not 0 < c.amount <= ex.limits.grant_max:
+        raise Rejected(Code.INVALID_AMOUNT, f"amount must be 1..{ex.limits.grant_max} micros")
+    if len(c.memo) > ex.limits.text_length_max:
+        raise Rejected(Code.INVALID_AMOUNT, "memo too long")
+    postings = ((ledger.ISSUANCE, -c.amount), (ledger.cash(c.account), c.amount))
+    ex.emit(ev.CreditsGranted(c.account, c.amount, c.memo, postings), out)
+
+
+# -- markets -----------------------------------------------------------------------------
+def _create_market(ex: Exchange, c: cmd.CreateMarket, now: int, out: list[ev.Event]) -> None:
+    limits = ex.limits
+    _require_id(c.market, "market", limits)
+    if c.market in ex.markets:
+        raise Rejected(Code.MARKET_EXISTS, f"market {c.market!r} exists")
+    ex.require_account(c.creator)
+    n = len(c.outcomes)
+    if c.categorical and not 3 <= n <= limits.outcomes_max:
+        raise Rejected(Code.INVALID_MARKET, f"a categorical market has 3..{limits.outcomes_max}")
+    if not c.categorical and n != 2:
+        raise Rejected(Code.INVALID_MARKET, "a binary market has exactly two outcomes")
+    names = [name.strip() for name in c.outcomes]
+    if any(not 0 < len(name) <= 200 for name in names) or len(set(names)) != n:
+        raise Rejected(Code.INVALID_MARKET, "outcome names must be distinct, 1..200 characters")
+    if not 0 < len(c.question.strip()) <= limits.text_length_max:
+        raise Rejected(Code.INVALID_MARKET, "the question must be 1..4000 characters")
+    if not limits.tick_min <= c.tick <= limits.tick_max or ONE % c.tick:
+        raise Rejected(
+            Code.INVALID_MARKET,
+            f"tick must divide {ONE} and lie in {limits.tick_min}..{limits.tick_max} micros",
+        )
+    if c.close_at <= now:
+        raise Rejected(Code.CLOSE_TIME_PASSED, "close_at must be in the future")
+    if not 0 <= c.fee_bps <= limits.fee_bps_max:
+        raise Rejected(Code.INVALID_MARKET, f"fee_bps must be 0..{limits.fee_bps_max}")
+    lot = lot_micros(c.tick)
+    if c.liquidity and not (lot <= c.liquidity <= limits.liquidity_max):
+        raise Rejected(Code.INVALID_MARKET, f"liquidity must be 0 or {lot}..{limits.liquidity_max}")
+    subsidy = lmsr.subsidy(c.liquidity, n) if c.liquidity else 0
+    available = ex.ledger.balance(ledger.cash(c.creator))
+    if available < subsidy:
+        raise Rejected(
+            Code.INSUFFICIENT_FUNDS, f"the subsidy needs {subsidy} micros, {available} available"
+        )
+    postings: tuple[ev.Posting, ...] = ()
+    contrib: tuple[ev.Contribution, ...] = ()
+    if subsidy:
+        postings = ((ledger.cash(c.creator), -subsidy), (ledger.maker(c.market), subsidy))
+        contrib = ((c.creator, subsidy),)
+    ex.emit(
+        ev.MarketCreated(
+            market=c.market,
+            creator=c.creator,
+            question=c.question.strip(),
+            outcomes=tuple(names),
+            categorical=c.categorical,
+            close_at=c.close_at,
+            liquidity=c.liquidity,
+            tick=c.tick,
+            lot=lot,
+            fee_bps=c.fee_bps,
+            subsidy=subsidy,
+            postings=postings,
+            contrib=contrib,
+        ),
+        out,
+    )
+
+
+def _halt(ex: Exchange, c: cmd.HaltMarket, now: int, out: list[ev.Event]) -> None:
+    market = ex.require_market(c.market)
+    trading.require_open(market, now)
+    ex.emit(ev.MarketStatusChanged(market.id, Status.HALTED.value, c.reason), out)
+
+
+def _resume(ex: Exchange, c: cmd.ResumeMarket, now: int, out: list[ev.Event]) -> None:
+    market = ex.require_market(c.market)
+    if market.status is not Status.HALTED:
+        raise Rejected(Code.MARKET_NOT_HALTED, f"the market is {market.status.value}")
+    if now >= market.close_at:
+        raise Rejected(Code.MARKET_CLOSED, "the market's close time has passed")
+    ex.emit(ev.MarketStatusChanged(market.id, Status.OPEN.value, c.reason), out)
+
+
+def _close(ex: Exchange, c: cmd.CloseMarket, now: int, out: list[ev.Event]) -> None:
+    market = ex.require_market(c.market)
+    _require_live(market)
+    if market.status is Status.CLOSED:
+        raise Rejected(Code.MARKET_CLOSED, "the market is already closed")
+    trading.close_market(ex, market, c.reason or "closed by operator", out)
+
+
+# -- complete sets -------------------------------------------------------------------------
+def _mint(ex: Exchange, c: cmd.MintSets, now: int, out: list[ev.Event]) -> None:
+    market = ex.require_market(c.market)
+    ex.require_account(c.account)
+    trading.require_open(market, now)
+    _require_qty(market, c.qty, ex.limits)
+    available = ex.ledger.balance(ledger.cash(c.account))
+    if available < c.qty:
+        raise Rejected(Code.INSUFFICIENT_FUNDS, f"needs {c.qty} micros, {available} available")
+    postings = ((ledger.cash(c.account), -c.qty), (ledger.collateral(market.id), c.qty))
+    shares = tuple((c.account, j, c.qty) for j in range(market.n))
+    ex.emit(
+        ev.SetsMinted(market.id, c.account, c.qty, postings, shares, ((c.account, c.qty),)), out
+    )
+
+
+def _redeem(ex: Exchange, c: cmd.RedeemSets, now: int, out: list[ev.Event]) -> None:
+    market = ex.require_market(c.market)
+    ex.require_account(c.account)
+    _require_live(market)
+    _require_qty(market, c.qty, ex.limits)
+    if c.outcome is None or not market.categorical:
+        tokens = tuple(range(market.n))
+        outcome = -1
+    else:
+        if not 0 <= c.outcome < market.n:
+            raise Rejected(Code.INVALID_OUTCOME, f"outcome must be 0..{market.n - 1}")
+        tokens = (c.outcome, market.no_token(c.outcome))
+        outcome = c.outcome
+    for token in tokens:
+        if market.held(c.account, token) < c.qty:
+            raise Rejected(Code.INSUFFICIENT_SHARES, "not enough shares of every outcome")
+    postings = ((ledger.collateral(market.id), -c.qty), (ledger.cash(c.account), c.qty))
+    shares = tuple((c.account, token, -c.qty) for token in tokens)
+    ex.emit(
+        ev.SetsRedeemed(
+            market.id, c.account, c.qty, outcome, postings, shares, ((c.account, -c.qty),)
+        ),
+        out,
+    )
+
+
+def _convert(ex: Exchange, c: cmd.ConvertNo, now: int, out: list[ev.Event]) -> None:
+    market = ex.require_market(c.market)
+    ex.require_account(c.account)
+    if not market.categorical:
+        raise Rejected(Code.NOT_CATEGORICAL, "NO converts to YES only in categorical markets")
+    _require_live(market)
+    if not 0 <= c.outcome < market.n:
+        raise Rejected(Code.INVALID_OUTCOME, f"outcome must be 0..{market.n - 1}")
+    _require_qty(market, c.qty, ex.limits)
+    others = [j for j in range(market.n) if j != c.outcome]
+    no = market.no_token(c.outcome)
+    sign = 1 if c.to_yes else -1
+    giving = [no] if c.to_yes else others
+    for token in giving:
+        if market.held(c.account, token) < c.qty:
+            raise Rejected(Code.INSUFFICIENT_SHARES, "not enough shares to convert")
+    shares = ((c.account, no, -sign * c.qty), *((c.account, j, sign * c.qty) for j in others))
+    ex.emit(ev.NoConverted(market.id, c.account, c.outcome, c.qty, c.to_yes, shares), out)
+
+
+# -- settlement ------------------------------------------------------------------------------
+def _resolve(ex: Exchange, c: cmd.ResolveMarket, now: int, out: list[ev.Event]) -> None:
+    market = ex.require_market(c.market)
+    _require_live(market)
+    weights = tuple(c.weights)
+    if len(weights) != market.n or any(not 0 <= w <= ONE for w in weights):
+        raise Rejected(Code.INVALID_WEIGHTS, f"give {market.n} weights, each 0..{ONE}")
+    if sum(weights) != ONE:
+        raise Rejected(Code.INVALID_WEIGHTS, f"weights must sum to {ONE}")
+    settlement.settle(ex, market, weights, c.reason, out)
+
+
+def _void(ex: Exchange, c: cmd.VoidMarket, now: int, out: list[ev.Event]) -> None:
+    market = ex.require_market(c.market)
+    _require_live(market)
+    settlement.void(ex, market, c.reason, out)
+
+
+def is_terminal(market: Market) -> bool:
+    return market.status in TERMINAL

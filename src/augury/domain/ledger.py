@@ -1,0 +1,63 @@
+"""The double-entry credit ledger.
+
+Every change of credits is a set of postings (ledger account, signed micros) that
+sums to zero. Credits enter the system only by debiting ``ISSUANCE`` (whose balance
+is therefore minus everything issued) and never leave it. Shares are not credits and
+are tracked by markets; this module only knows credits.
+
+Ledger accounts are strings: ``cash:<account>``, ``escrow:<account>``,
+``collateral:<market>``, ``maker:<market>`` plus the singletons below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+ISSUANCE = "issuance"
+FEES = "fees"
+ROUNDING = "rounding"
+
+
+def cash(account: str) -> str:
+    return "cash:" + account
+
+
+def escrow(account: str) -> str:
+    return "escrow:" + account
+
+
+def collateral(market: str) -> str:
+    return "collateral:" + market
+
+
+def maker(market: str) -> str:
+    return "maker:" + market
+
+
+class Ledger:
+    """Balances of ledger accounts, changed only by balanced posting sets."""
+
+    __slots__ = ("balances",)
+
+    def __init__(self) -> None:
+        self.balances: dict[str, int] = {}
+
+    def balance(self, account: str) -> int:
+        return self.balances.get(account, 0)
+
+    def post(self, postings: Iterable[tuple[str, int]]) -> None:
+        """Apply a balanced set of postings; the caller has already validated it."""
+        balances = self.balances
+        total = 0
+        for account, amount in postings:
+            balances[account] = balances.get(account, 0) + amount
+            total += amount
+        assert total == 0, "unbalanced postings"
+
+    def issued(self) -> int:
+        """All credits ever issued (and never destroyed)."""
+        return -self.balance(ISSUANCE)
+
+    def total(self) -> int:
+        """The sum of every balance; zero whenever the ledger is consistent."""
+        return sum(self.balances.values())

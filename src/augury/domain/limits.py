@@ -1,0 +1,24 @@
+"""Limits on everything a client controls, so no input can grow state without bound."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from augury.domain.units import ONE
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    open_orders_per_account: int = 1_000
+    order_qty_max: int = 1_000_000 * ONE  # a million shares
+    grant_max: int = 1_000_000_000 * ONE  # a billion credits in one grant
+    liquidity_max: int = 10_000_000 * ONE
+    outcomes_max: int = 64
+    id_length_max: int = 64
+    text_length_max: int = 4_000
+    fee_bps_max: int = 1_000
+    tick_min: int = 100  # 0.0001 credit
+    tick_max: int = 100_000  # 0.1 credit
+
+
+DEFAULT_LIMITS = Limits()

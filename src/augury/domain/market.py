@@ -1,0 +1,142 @@
+"""One market's state: outcomes, tokens, books, the maker's inventory and holdings.
+
+Tokens: a market with ``n`` outcomes has a YES token per outcome (token ``i``). A
+binary market (n == 2) needs nothing more: NO on YES is the NO outcome. A categorical
+market (n >= 3) also has a NO token per outcome (token ``n + i``) which pays when
+outcome ``i`` loses, i.e. it is worth exactly the basket of every other YES.
+
+Collateral: every share is backed. For each outcome ``j`` the "effective supply" (YES
+j held, plus NO i held for every i != j, plus the maker's inventory of j) equals the
+number of complete sets outstanding, which equals the market's collateral in micros.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from augury.domain.book import Book
+from augury.domain.units import ONE
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    HALTED = "halted"
+    CLOSED = "closed"
+    RESOLVED = "resolved"
+    VOIDED = "voided"
+
+
+TERMINAL = frozenset({Status.RESOLVED, Status.VOIDED})
+
+
+class Market:
+    """Mutable market state, changed only by the exchange's event appliers."""
+
+    __slots__ = (
+        "books",
+        "categorical",
+        "close_at",
+        "contrib",
+        "creator",
+        "fee_bps",
+        "id",
+        "liquidity",
+        "lot",
+        "maker_sets",
+        "n",
+        "outcomes",
+        "positions",
+        "q",
+        "question",
+        "settlement",
+        "status",
+        "subsidy",
+        "tick",
+        "top",
+    )
+
+    def __init__(
+        self,
+        market_id: str,
+        creator: str,
+        question: str,
+        outcomes: tuple[str, ...],
+        categorical: bool,
+        close_at: int,
+        liquidity: int,
+        tick: int,
+        lot: int,
+        fee_bps: int,
+        subsidy: int,
+    ) -> None:
+        assert len(outcomes) >= 2
+        assert ONE % tick == 0
+        self.id = market_id
+        self.creator = creator
+        self.question = question
+        self.outcomes = outcomes
+        self.n = len(outcomes)
+        self.categorical = categorical
+        self.close_at = close_at
+        self.liquidity = liquidity
+        self.tick = tick
+        self.lot = lot
+        self.top = ONE // tick  # ticks per credit; valid prices are 1 .. top-1
+        self.fee_bps = fee_bps
+        self.subsidy = subsidy
+        self.status = Status.OPEN
+        self.books = [Book(self.top) for _ in range(self.n if categorical else 1)]
+        self.q = [0] * self.n
+        self.maker_sets = 0
+        self.positions: dict[str, list[int]] = {}
+        self.contrib: dict[str, int] = {}
+        self.settlement: tuple[int, ...] | None = None
+
+    @property
+    def tokens(self) -> int:
+        return 2 * self.n if self.categorical else 2
+
+    @property
+    def has_maker(self) -> bool:
+        return self.liquidity > 0
+
+    def no_token(self, outcome: int) -> int:
+        return self.n + outcome if self.categorical else 1 - outcome
+
+    def holding(self, account: str) -> list[int]:
+        """The account's available holdings per token (created on first use)."""
+        held = self.positions.get(account)
+        if held is None:
+            held = self.positions[account] = [0] * self.tokens
+        return held
+
+    def held(self, account: str, token: int) -> int:
+        held = self.positions.get(account)
+        return 0 if held is None else held[token]
+
+    def maker_inventory(self, outcome: int) -> int:
+        return self.maker_sets - self.q[outcome]
+
+    def effective_supply(self, resting_shares: list[int]) -> list[int]:
+        """Per outcome: shares that pay if it wins, including escrowed and the maker's.
+
+        ``resting_shares`` is the per-token total escrowed in open sell orders.
+        """
+        totals = list(resting_shares)
+        for held in self.positions.values():
+            for token, amount in enumerate(held):
+                totals[token] += amount
+        n = self.n
+        supply = []
+        for j in range(n):
+            if self.categorical:
+                no_others = sum(totals[n + i] for i in range(n) if i != j)
+                value = totals[j] + no_others
+            else:
+                value = totals[j]
+            supply.append(value + self.maker_inventory(j))
+        return supply
+
+    def own_to_yes(self, yes_side: bool, own_price: int) -> int:
+        """A price in the order's own terms (YES or NO) as YES ticks of the book."""
+        return own_price if yes_side else self.top - own_price
