@@ -36,8 +36,6 @@ def load(path: Path) -> list[tuple[str, str, int, int]]:
         return [(f"a{a}", s, int(p), int(q)) for a, s, p, q in reader]
 
 
-
-
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print(__doc__)
@@ -65,9 +63,13 @@ def main(argv: list[str]) -> int:
     for account, side, price, qty in rows:
         size = qty * ONE
         if side == "B":
-            order = c.PlaceOrder(account, "bench", 0, buy, yes, size, price * TICK, self_trade=allow)
+            order = c.PlaceOrder(
+                account, "bench", 0, buy, yes, size, price * TICK, self_trade=allow
+            )
         elif market.held(account, 0) >= size:
-            order = c.PlaceOrder(account, "bench", 0, sell, yes, size, price * TICK, self_trade=allow)
+            order = c.PlaceOrder(
+                account, "bench", 0, sell, yes, size, price * TICK, self_trade=allow
+            )
         else:
             order = c.PlaceOrder(
                 account, "bench", 0, buy, no, size, (100 - price) * TICK, self_trade=allow
