@@ -20,7 +20,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict src/augury/domain
+	$(BIN)/mypy --strict src/augury/domain src/augury/journal src/augury/engine
 
 pytest: $(STAMP)
 	$(BIN)/pytest

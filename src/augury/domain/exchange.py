@@ -74,12 +74,10 @@ class Exchange(State):
 
     def next_timer(self) -> int | None:
         """The earliest instant at which a ``Tick`` would do something, if any."""
-        times = [t for t, oid in self.expiries[:1] if oid in self.orders]
+        times = [t for t, _ in self.expiries[:1]]  # the heap's top is always a live order
         times.extend(
             m.close_at for m in self.markets.values() if m.status in (Status.OPEN, Status.HALTED)
         )
-        if self.expiries and not times[:1]:
-            times.append(self.expiries[0][0])
         return min(times) if times else None
 
     # -- lookups that refuse --------------------------------------------------------
@@ -95,7 +93,8 @@ class Exchange(State):
 
 
 def _require_id(value: str, what: str, limits: Limits) -> None:
-    if not 0 < len(value) <= limits.id_length_max or not _ID.match(value):
+    # fullmatch, not match: "$" also matches before a trailing newline ("alice\n")
+    if not 0 < len(value) <= limits.id_length_max or not _ID.fullmatch(value):
         raise Rejected(
             Code.INVALID_ACCOUNT_ID if what == "account" else Code.INVALID_MARKET,
             f"{what} id must be 1..{limits.id_length_max} of letters, digits, '_', '.', '-'",

@@ -133,8 +133,12 @@ class _Walk:
 
 def plan(market: Market, order: Order, now: int) -> list[Step]:
     """The steps a taking order would execute now, computed without changing anything."""
-    walk = _Walk(market, order)
     book = market.books[order.outcome]
+    if not market.has_maker and (
+        book.best_ask > order.price if order.bid else book.best_bid < order.price
+    ):
+        return []  # nothing on the book within the limit, and no maker: it just rests
+    walk = _Walk(market, order)
     top, tick = market.top, market.tick
     resting_iter: Iterator[Order] = (
         book.iter_asks(order.price) if order.bid else book.iter_bids(order.price)
@@ -242,10 +246,10 @@ def next_cross(market: Market, now: int) -> tuple[Order, int, tuple[int, ...], i
         return None
     tick, top = market.tick, market.top
     for outcome, book in enumerate(market.books):
-        for level_price, orders in ((book.best_bid, book.bids), (book.best_ask, book.asks)):
-            if not 0 < level_price < top:
-                continue
-            for order in orders[level_price]:
+        # Walk each side in priority order: a level holding only expired orders (not yet
+        # removed by a Tick) must not hide a live, crossed order at the next level.
+        for orders in (book.iter_bids(1), book.iter_asks(top - 1)):
+            for order in orders:
                 if not order.live_at(now):
                     continue
                 own = order.own_price * tick
@@ -260,7 +264,7 @@ def next_cross(market: Market, now: int) -> tuple[Order, int, tuple[int, ...], i
                     if charge <= signed_value(order.intent, take, own):
                         return order, take, delta, charge
                     take -= market.lot
-                break  # the level's first live order decides; deeper ones are no better
+                break  # the first live order decides; later ones are no better
     return None
 
 

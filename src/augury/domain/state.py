@@ -112,11 +112,11 @@ class State:
     def _market_status_changed(self, e: ev.MarketStatusChanged) -> None:
         self.markets[e.market].status = Status(e.status)
 
-    def _order_accepted(self, e: ev.OrderAccepted) -> None:
-        market = self.markets[e.market]
+    def order_from(self, e: ev.OrderAccepted, market: Market) -> Order:
+        """The live order an ``OrderAccepted`` event creates (not yet registered)."""
         intent = intent_of(e.side, e.token)
         yes = intent in (BUY_YES, SELL_YES)
-        order = Order(
+        return Order(
             e.order_id,
             e.account,
             e.market,
@@ -133,7 +133,17 @@ class State:
             e.client_order_id,
             e.self_trade,
         )
-        assert e.order_id == self.next_order_id
+
+    def accept(self, e: ev.OrderAccepted, order: Order, out: list[ev.Event]) -> None:
+        """Emit ``e`` registering ``order``, built by :meth:`order_from` from ``e``."""
+        self._register(e, order)
+        out.append(e)
+
+    def _order_accepted(self, e: ev.OrderAccepted) -> None:
+        self._register(e, self.order_from(e, self.markets[e.market]))
+
+    def _register(self, e: ev.OrderAccepted, order: Order) -> None:
+        assert e.order_id == self.next_order_id == order.id
         self.next_order_id = e.order_id + 1
         self.orders[e.order_id] = order
         self.open_orders[e.account][e.order_id] = order
@@ -142,7 +152,8 @@ class State:
         if e.expires_at:
             heapq.heappush(self.expiries, (e.expires_at, e.order_id))
         self.ledger.post(e.postings)
-        self._move(market, e.shares, ())
+        if e.shares:
+            self._move(self.markets[e.market], e.shares, ())
 
     def _order_rested(self, e: ev.OrderRested) -> None:
         order = self.orders[e.order_id]
@@ -191,6 +202,9 @@ class State:
         del self.open_orders[order.account][e.order_id]
         order.escrow -= e.released
         assert order.escrow == 0, "order closed with escrow left"
+        expiries = self.expiries
+        while expiries and expiries[0][1] not in self.orders:
+            heapq.heappop(expiries)  # keep the top live, so next_timer is exact
         self.ledger.post(e.postings)
         self._move(market, e.shares, ())
 

@@ -68,31 +68,16 @@ def handle_place(ex: Exchange, c: cmd.PlaceOrder, now: int, out: list[ev.Event])
     escrow = _escrow_needed(market, intent, own_ticks, qty, budget)
     _check_account_limits(ex, market, c, intent, outcome, escrow)
     yes_price = own_ticks if intent in (BUY_YES, SELL_YES) else market.top - own_ticks
-    order = Order(
-        ex.next_order_id,
-        c.account,
-        market.id,
-        outcome,
-        intent,
-        yes_price,
-        own_ticks,
-        qty,
-        budget,
-        escrow,
-        tif,
-        c.expires_at or 0,
-        c.post_only,
-        c.client_order_id or "",
-        c.self_trade.value,
-    )
+    accepted = _accepted_event(ex, market, c, outcome, intent, token, yes_price, tif, escrow)
+    order = ex.order_from(accepted, market)
     steps = rt.plan(market, order, now)
     if c.post_only and rt.crosses(steps):
         raise Rejected(Code.POST_ONLY_WOULD_CROSS, "a post-only order would trade on arrival")
     if tif == "fok" and (rt.fillable(steps) < qty or ("stop",) in steps):
         raise Rejected(Code.FOK_NOT_FILLABLE, "the order cannot be filled completely now")
     # -- validated: from here on the command cannot fail --------------------------------
-    _emit_accepted(ex, market, order, c.side.value, token.value, out)
-    live = ex.orders[order.id]
+    ex.accept(accepted, order, out)
+    live = order
     stopped = _execute(ex, market, live, steps, now, out)
     if live.qty and live.remaining == 0:
         close_order(ex, live, "filled", out)
@@ -102,7 +87,8 @@ def handle_place(ex: Exchange, c: cmd.PlaceOrder, now: int, out: list[ev.Event])
         ex.emit(ev.OrderRested(live.id), out)
     else:
         close_order(ex, live, "unfilled" if live.filled == 0 else "filled", out)
-    uncross(ex, market, now, out)
+    if market.has_maker:
+        uncross(ex, market, now, out)
 
 
 def _validate_shape(
@@ -199,41 +185,47 @@ def _check_account_limits(
             )
 
 
-def _emit_accepted(
-    ex: Exchange, market: Market, order: Order, side: str, token: str, out: list[ev.Event]
-) -> None:
-    account = order.account
-    if pays_cash(order.intent):
+def _accepted_event(
+    ex: Exchange,
+    market: Market,
+    c: cmd.PlaceOrder,
+    outcome: int,
+    intent: int,
+    token: cmd.Token,
+    yes_price: int,
+    tif: str,
+    escrow: int,
+) -> ev.OrderAccepted:
+    """The event that accepts a validated order and reserves its escrow."""
+    account = c.account
+    if pays_cash(intent):
         postings: tuple[ev.Posting, ...] = (
-            (ledger.cash(account), -order.escrow),
-            (ledger.escrow(account), order.escrow),
+            (ledger.cash(account), -escrow),
+            (ledger.escrow(account), escrow),
         )
         shares: tuple[ev.ShareMove, ...] = ()
     else:
         postings = ()
-        held = order.outcome if order.intent == SELL_YES else market.no_token(order.outcome)
-        shares = ((account, held, -order.escrow),)
-    ex.emit(
-        ev.OrderAccepted(
-            order_id=order.id,
-            account=account,
-            market=market.id,
-            outcome=order.outcome,
-            side=side,
-            token=token,
-            price=order.price,
-            qty=order.qty,
-            budget=order.budget,
-            tif=order.tif,
-            expires_at=order.expires_at,
-            post_only=order.post_only,
-            client_order_id=order.client_order_id,
-            self_trade=order.self_trade,
-            escrow=order.escrow,
-            postings=postings,
-            shares=shares,
-        ),
-        out,
+        held = outcome if intent == SELL_YES else market.no_token(outcome)
+        shares = ((account, held, -escrow),)
+    return ev.OrderAccepted(
+        ex.next_order_id,
+        account,
+        market.id,
+        outcome,
+        c.side,
+        token,
+        yes_price,
+        c.qty or 0,
+        c.budget or 0,
+        tif,
+        c.expires_at or 0,
+        c.post_only,
+        c.client_order_id or "",
+        c.self_trade,
+        escrow,
+        postings,
+        shares,
     )
 
 
