@@ -4,7 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest bench clean
+COMPILED := .venv-compiled
+SOURCES := $(shell find src -name '*.py')
+BENCH_STREAM := /tmp/augury-orderbook-200k.csv
+PEERS := ../shared/bench/orderbook_peers.py
+
+.PHONY: run test lint typecheck pytest bench bench-orderbook compiled clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +32,23 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
-bench: $(STAMP)
-	$(BIN)/python bench/orderbook.py
+# The production build: the hot modules of the core compiled with mypyc (setup.py).
+$(COMPILED)/.installed: pyproject.toml setup.py $(SOURCES)
+	$(PYTHON) -m venv $(COMPILED)
+	$(COMPILED)/bin/pip install -q --upgrade pip 'setuptools>=77,<81' wheel 'mypy>=1.10,<3' 'msgspec>=0.19,<0.23'
+	AUGURY_COMPILE=1 $(COMPILED)/bin/pip install -q --no-build-isolation .
+	touch $@
+
+compiled: $(COMPILED)/.installed
+
+# Order-book throughput side by side with the peers (shared/bench), plain and compiled.
+bench-orderbook: $(STAMP) $(COMPILED)/.installed
+	python3 $(PEERS) gen 200000 $(BENCH_STREAM)
+	python3 $(PEERS) compare $(BENCH_STREAM) -- $(BIN)/python bench/orderbook.py
+	python3 $(PEERS) compare $(BENCH_STREAM) -- $(COMPILED)/bin/python bench/orderbook.py
+
+bench: bench-orderbook
+	$(BIN)/python bench/lmsr.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info
+	rm -rf $(VENV) $(COMPILED) build *.egg-info src/*.egg-info

@@ -71,14 +71,23 @@ def _budget_qty(market: Market, q: list[int], order: Order, budget: int) -> int:
         return lmsr.max_qty_for_budget(market.liquidity, q, order.outcome, budget, lot)
     if not market.categorical:
         return lmsr.max_qty_for_budget(market.liquidity, q, 1 - order.outcome, budget, lot)
-    low, high = 0, budget // lot + 1  # a NO basket lot costs more than... at least nothing
-    high = min(high, (budget * 1_000) // lot + 1)
+
+    def affordable(lots: int) -> bool:
+        delta = maker_delta(market, order.intent, order.outcome, lots * lot)
+        return lmsr.trade_charge(market.liquidity, q, delta) <= budget
+
+    low, high = 0, budget // lot + 1  # a NO basket can cost far less than 1 per share
+    for _ in range(64):  # grow the bracket until it holds more than the budget buys
+        if not affordable(high):
+            break
+        low, high = high, high * 2
+    else:
+        raise AssertionError("budget bracket did not close")
     for _ in range(200):
         if high - low <= 1:
             break
         mid = (low + high) // 2
-        delta = maker_delta(market, order.intent, order.outcome, mid * lot)
-        if lmsr.trade_charge(market.liquidity, q, delta) <= budget:
+        if affordable(mid):
             low = mid
         else:
             high = mid
