@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
+from typing import Final
 
-BUY_YES, SELL_YES, BUY_NO, SELL_NO = 0, 1, 2, 3
-INTENT_NAMES = ("buy_yes", "sell_yes", "buy_no", "sell_no")
+BUY_YES: Final = 0
+SELL_YES: Final = 1
+BUY_NO: Final = 2
+SELL_NO: Final = 3
+INTENT_NAMES: Final = ("buy_yes", "sell_yes", "buy_no", "sell_no")
 
 
 def is_bid(intent: int) -> bool:

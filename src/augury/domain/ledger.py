@@ -12,10 +12,11 @@ Ledger accounts are strings: ``cash:<account>``, ``escrow:<account>``,
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Final
 
-ISSUANCE = "issuance"
-FEES = "fees"
-ROUNDING = "rounding"
+ISSUANCE: Final = "issuance"
+FEES: Final = "fees"
+ROUNDING: Final = "rounding"
 
 
 def cash(account: str) -> str:

@@ -11,14 +11,14 @@ that the maker's moved price has passed, to be filled against the maker.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
+from typing import Final, Literal
 
 from augury.domain import lmsr
 from augury.domain.book import BUY_NO, BUY_YES, SELL_NO, SELL_YES, Order, pays_cash
 from augury.domain.market import Market
 from augury.domain.units import ONE, div_up
 
-STEPS_MAX = 100_000
+STEPS_MAX: Final = 100_000
 """Bound on the steps of one walk: more would mean a bug, not a big order."""
 
 # A step: ("book", resting, qty) | ("maker", qty, delta, charge) | ("cancel", resting)

@@ -9,7 +9,7 @@ computed here and carried by the events, so replay only adds them up.
 from __future__ import annotations
 
 import heapq
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from augury.domain import commands as cmd
 from augury.domain import events as ev
@@ -23,7 +23,7 @@ from augury.domain.units import ONE, div_up
 if TYPE_CHECKING:
     from augury.domain.exchange import Exchange
 
-UNCROSS_MAX = 10_000
+UNCROSS_MAX: Final = 10_000
 """Bound on maker-versus-book fills after one command."""
 
 _STATUS_CODES = {
@@ -268,36 +268,20 @@ def book_fill(
 ) -> None:
     """Fill ``qty`` between a taking and a resting order at the resting order's price."""
     price = resting.price
-    yes_value = qty * price * market.tick // ONE
+    tick = market.tick
+    yes_value = qty * price * tick // ONE
     no_value = qty - yes_value
-    bid, ask = (taker, resting) if taker.bid else (resting, taker)
-    bid_value = yes_value if bid.intent == BUY_YES else no_value
-    ask_value = yes_value if ask.intent == SELL_YES else no_value
+    taker_value = yes_value if taker.intent in (BUY_YES, SELL_YES) else no_value
+    resting_value = yes_value if resting.intent in (BUY_YES, SELL_YES) else no_value
+    fee = rt.fee_for(taker, taker_value, market.fee_bps) if market.fee_bps else 0
     postings: list[ev.Posting] = []
     shares: list[ev.ShareMove] = []
     contrib: list[ev.Contribution] = []
-    used = {bid.id: 0, ask.id: 0}
-    taker_value = bid_value if taker is bid else ask_value
-    fee = rt.fee_for(taker, taker_value, market.fee_bps)
-    for order, value in ((bid, bid_value), (ask, ask_value)):
-        account = order.account
-        if pays_cash(order.intent):
-            reserved = qty * order.own_price * market.tick // ONE if order.qty else value
-            order_fee = fee if order is taker else 0
-            used[order.id] = reserved + order_fee
-            postings.append((ledger.escrow(account), -(reserved + order_fee)))
-            if reserved > value:
-                postings.append((ledger.cash(account), reserved - value))
-            shares.append((account, _holds_token(market, order), qty))
-            contrib.append((account, value))
-        else:
-            order_fee = fee if order is taker else 0
-            used[order.id] = qty
-            postings.append((ledger.cash(account), value - order_fee))
-            contrib.append((account, -value))
+    taker_used = _fill_leg(market, taker, qty, taker_value, fee, postings, shares, contrib)
+    resting_used = _fill_leg(market, resting, qty, resting_value, 0, postings, shares, contrib)
     if fee:
         postings.append((ledger.FEES, fee))
-    buys = pays_cash(bid.intent) + pays_cash(ask.intent)
+    buys = pays_cash(taker.intent) + pays_cash(resting.intent)
     if buys == 2:  # both buy: their payments mint a complete set
         postings.append((ledger.collateral(market.id), qty))
     elif buys == 0:  # both sell: a complete set is burned to pay them
@@ -305,21 +289,46 @@ def book_fill(
     # a buy meeting a sell moves credits between the two accounts only
     ex.emit(
         ev.BookFill(
-            market=market.id,
-            outcome=taker.outcome,
-            price=price,
-            qty=qty,
-            taker_order=taker.id,
-            resting_order=resting.id,
-            taker_escrow_used=used[taker.id],
-            resting_escrow_used=used[resting.id],
-            fee=fee,
-            postings=tuple(postings),
-            shares=tuple(shares),
-            contrib=tuple(contrib),
+            market.id,
+            taker.outcome,
+            price,
+            qty,
+            taker.id,
+            resting.id,
+            taker_used,
+            resting_used,
+            fee,
+            tuple(postings),
+            tuple(shares),
+            tuple(contrib),
         ),
         out,
     )
+
+
+def _fill_leg(
+    market: Market,
+    order: Order,
+    qty: int,
+    value: int,
+    fee: int,
+    postings: list[ev.Posting],
+    shares: list[ev.ShareMove],
+    contrib: list[ev.Contribution],
+) -> int:
+    """One side of a book fill: its postings, share moves and contribution; escrow used."""
+    account = order.account
+    if pays_cash(order.intent):
+        reserved = qty * order.own_price * market.tick // ONE if order.qty else value
+        postings.append((ledger.escrow(account), -(reserved + fee)))
+        if reserved > value:
+            postings.append((ledger.cash(account), reserved - value))
+        shares.append((account, _holds_token(market, order), qty))
+        contrib.append((account, value))
+        return reserved + fee
+    postings.append((ledger.cash(account), value - fee))
+    contrib.append((account, -value))
+    return qty
 
 
 def maker_fill(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from math import gcd
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
 Micros: TypeAlias = int
 """An amount of credits or shares in millionths."""
@@ -23,10 +23,10 @@ Ticks: TypeAlias = int
 TimeUs: TypeAlias = int
 """A UTC instant in integer microseconds since the Unix epoch."""
 
-ONE: Micros = 1_000_000
+ONE: Final = 1_000_000
 """One credit (or one share) in micros."""
 
-DEFAULT_TICK_MICROS: Micros = 1_000
+DEFAULT_TICK_MICROS: Final = 1_000
 """The default tick size: 0.001 credit."""
 
 
