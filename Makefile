@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict src/augury/domain src/augury/journal src/augury/engine
+	$(BIN)/mypy --strict src/augury/domain src/augury/journal src/augury/engine src/augury/projections
 
 pytest: $(STAMP)
 	$(BIN)/pytest

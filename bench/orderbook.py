@@ -55,7 +55,9 @@ def main(argv: list[str]) -> int:
     assert created.ok
     market = ex.markets["bench"]
     buy, sell, yes, no = c.Side.BUY, c.Side.SELL, c.Token.YES, c.Token.NO
-    allow = c.SelfTrade.ALLOW
+    place = c.PlaceOrder  # positional fields are cheaper to build than keywords
+    # budget, tif, expires_at, post_only, client_order_id, self_trade:
+    rest = (None, c.TimeInForce.GTC, None, False, None, c.SelfTrade.ALLOW)
     execute = ex.execute
     fills = volume = 0
     book_fill = ev.BookFill
@@ -63,17 +65,12 @@ def main(argv: list[str]) -> int:
     for account, side, price, qty in rows:
         size = qty * ONE
         if side == "B":
-            order = c.PlaceOrder(
-                account, "bench", 0, buy, yes, size, price * TICK, self_trade=allow
-            )
+            way, token, ticks = buy, yes, price
         elif market.held(account, 0) >= size:
-            order = c.PlaceOrder(
-                account, "bench", 0, sell, yes, size, price * TICK, self_trade=allow
-            )
-        else:
-            order = c.PlaceOrder(
-                account, "bench", 0, buy, no, size, (100 - price) * TICK, self_trade=allow
-            )
+            way, token, ticks = sell, yes, price
+        else:  # no YES to sell: take the same position by buying NO at 1 - price
+            way, token, ticks = buy, no, 100 - price
+        order = place(account, "bench", 0, way, token, size, ticks * TICK, *rest)
         result = execute(order, now)
         assert result.ok, result
         for event in result.events:

@@ -1,21 +1,584 @@
-"""The ``augury`` command line (for now: the core demo)."""
+"""The ``augury`` command line: the core demo and the operator's journal tools.
+
+Commands::
+
+    augury demo                                   the terminal demo of the exchange core
+    augury serve [--data-dir DIR] [--host H] [--port P] [--database-url URL]
+                 [--clock simulated --start RFC3339]
+                                                  run the exchange and its HTTP API
+    augury verify FILE | --data-dir DIR | --database-url URL
+                                                  audit a journal: chain, checkpoints, replay
+    augury export (--data-dir DIR | --database-url URL) FILE
+                                                  write the journal to an export file
+    augury rebuild-projections (--data-dir DIR | --database-url URL)
+                                                  recreate the SQL read models from the journal
+
+``--data-dir DIR`` means the SQLite journal ``DIR/journal.db`` (and, for projections,
+``DIR/projections.db``; the operator key ``DIR/operator.key`` is trusted by ``verify``
+if present). ``--database-url`` is a PostgreSQL journal in schema ``--namespace``.
+
+Exit codes: 0 success; 1 the journal failed verification (one line names the seq);
+2 a usage error or an operational error (one line, never a traceback).
+``--json`` prints one JSON object on stdout instead of the human summary.
+"""
 
 from __future__ import annotations
 
-import argparse
+import json
 import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+EXIT_OK = 0
+EXIT_VERIFY_FAILED = 1
+EXIT_ERROR = 2
+
+app = typer.Typer(
+    name="augury",
+    help="Augury: a prediction-market exchange whose markets cannot be silently decided "
+    "by one edited source.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class CliError(Exception):
+    """An operational error: reported as one line, exit code 2."""
+
+
+# -- options shared by the journal commands ----------------------------------------------
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        metavar="DIR",
+        help="Data directory: the SQLite journal is DIR/journal.db.",
+        show_default=False,
+    ),
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        metavar="URL",
+        help="A PostgreSQL journal (postgresql://...), instead of --data-dir.",
+        show_default=False,
+    ),
+]
+Namespace = Annotated[str, typer.Option("--namespace", help="PostgreSQL schema of the journal.")]
+JsonOut = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object instead of a human summary.")
+]
+
+
+@app.command()
+def demo() -> None:
+    """Run the terminal demo of the exchange core."""
+    from augury.demo import run_demo
+
+    raise typer.Exit(run_demo())
+
+
+@app.command()
+def verify(
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="FILE", help="An export file (augury export), instead of a live journal."
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    namespace: Namespace = "augury",
+    trusted_key: Annotated[
+        str | None,
+        typer.Option(
+            "--trusted-key",
+            metavar="HEX",
+            help="The operator's Ed25519 public key (64 hex): every checkpoint must be "
+            "signed by it. Default with --data-dir: the key in DIR/operator.key, if any.",
+            show_default=False,
+        ),
+    ] = None,
+    from_snapshot: Annotated[
+        bool,
+        typer.Option(
+            "--from-snapshot",
+            help="Start from the journal's newest snapshot instead of seq 1 (faster; the "
+            "history before it is not re-checked). A full verify checks that snapshot.",
+        ),
+    ] = False,
+    json_out: JsonOut = False,
+) -> None:
+    """Verify a journal: every hash and link, every checkpoint, and a replay of every command."""
+    from augury.engine.verify import SnapshotState, start_from_snapshot
+    from augury.engine.verify import verify as verify_records
+    from augury.journal import FileJournalReader, SnapshotError
+
+    with _guard("verify", json_out), ExitStack() as stack:
+        _one_source(file, data_dir, database_url)
+        key, key_origin = _trusted_key(trusted_key, data_dir)
+        start, check, snapshot_problem = None, None, ""
+        if file is not None:
+            if from_snapshot:
+                raise CliError(
+                    "--from-snapshot needs a live journal (--data-dir or --database-url)"
+                )
+            if not file.is_file():
+                raise CliError(f"no export file at {file}")
+            records: Iterable[Any] = FileJournalReader(file)
+            total, source = max(_count_lines(file) - 2, 0), str(file)
+        else:
+            store, source = _open_store(stack, data_dir, database_url, namespace)
+            total = store.count()
+            if from_snapshot:
+                start = start_from_snapshot(store)
+                if start is None:
+                    raise CliError(f"{source} holds no snapshot")
+                total -= start.head[0]
+            else:
+                try:
+                    snap = store.latest_snapshot()
+                except SnapshotError as exc:  # a cache, not history: the walk goes on
+                    snap, snapshot_problem = None, str(exc)
+                check = None if snap is None else SnapshotState(snap.seq, snap.state)
+            records = store.read(from_seq=start.head[0] + 1 if start else 1)
+        with _progress(json_out, "verifying", total) as advance:
+            report = verify_records(records, key, advance, start=start, snapshot=check)
+        result = msgspec.to_builtins(report)
+        result.update(
+            source=source,
+            trusted_key=key.hex() if key else None,
+            snapshot_problem=snapshot_problem or None,
+        )
+        if json_out:
+            _print_json(result)
+        else:
+            _verify_summary(report, source, key, key_origin)
+            if snapshot_problem:
+                print(f"  warning: newest snapshot not checked: {snapshot_problem}")
+        if report.discrepancy is not None:
+            if not json_out:
+                _err(f"augury verify: FAILED at {report.discrepancy}")
+            raise typer.Exit(EXIT_VERIFY_FAILED)
+
+
+@app.command()
+def export(
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="The export file to write (atomically).")
+    ],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    namespace: Namespace = "augury",
+    json_out: JsonOut = False,
+) -> None:
+    """Export a journal to one self-describing file, verifying the chain on the way."""
+    from augury.journal import export_journal
+
+    with _guard("export", json_out), ExitStack() as stack:
+        store, source = _open_store(stack, data_dir, database_url, namespace)
+        started = time.perf_counter()
+        head = export_journal(store, file)
+        seconds = time.perf_counter() - started
+        result = {
+            "ok": True,
+            "source": source,
+            "file": str(file),
+            "records": head[0],
+            "head_seq": head[0],
+            "head_hash": head[1].hex(),
+            "bytes": file.stat().st_size,
+            "seconds": seconds,
+        }
+        if json_out:
+            _print_json(result)
+        else:
+            Console(soft_wrap=True).print(
+                f"[green]exported[/] {head[0]:,} records of {escape(source)} "
+                f"to {escape(str(file))} ({result['bytes']:,} bytes) in {seconds:.2f} s\n"
+                f"head seq={head[0]} hash={head[1].hex()}",
+                highlight=False,
+            )
+
+
+@app.command("rebuild-projections")
+def rebuild_projections(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    namespace: Namespace = "augury",
+    projections_url: Annotated[
+        str | None,
+        typer.Option(
+            "--projections-url",
+            metavar="URL",
+            help="Where the read models go. Default: DIR/projections.db with --data-dir, "
+            "the journal's database with --database-url.",
+            show_default=False,
+        ),
+    ] = None,
+    projections_namespace: Annotated[
+        str,
+        typer.Option("--projections-namespace", help="PostgreSQL schema of the read models."),
+    ] = "augury_projections",
+    json_out: JsonOut = False,
+) -> None:
+    """Empty the SQL read models and rebuild them from the journal (chain-checked)."""
+    from augury.projections import Projector
+
+    with _guard("rebuild-projections", json_out), ExitStack() as stack:
+        store, source = _open_store(stack, data_dir, database_url, namespace)
+        target = projections_url
+        if target is None:
+            target = str(data_dir / "projections.db") if data_dir else database_url
+        assert target is not None
+        projector = stack.enter_context(Projector(target, namespace=projections_namespace))
+        total = store.count()
+        started = time.perf_counter()
+        with _progress(json_out, "projecting", total) as advance:
+            applied = projector.rebuild(_chained(store.read()), advance)
+        seconds = time.perf_counter() - started
+        result = {
+            "ok": True,
+            "source": source,
+            "projections": _redact(target),
+            "records": applied,
+            "last_seq": projector.last_seq(),
+            "seconds": seconds,
+            "records_per_s": applied / seconds if seconds else None,
+        }
+        if json_out:
+            _print_json(result)
+        else:
+            Console(soft_wrap=True).print(
+                f"[green]rebuilt[/] projections in {escape(_redact(target))} from {applied:,} "
+                f"records of {escape(source)} (last seq {result['last_seq']}) in {seconds:.2f} s",
+                highlight=False,
+            )
+
+
+@app.command()
+def serve(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            metavar="DIR",
+            help="Data directory: SQLite journal DIR/journal.db, read models "
+            "DIR/projections.db, operator key DIR/operator.key. Default: ./data.",
+            show_default=False,
+        ),
+    ] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Default 127.0.0.1.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Default 8000.")] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            metavar="URL",
+            help="PostgreSQL (postgresql://...) for the journal and read models.",
+            show_default=False,
+        ),
+    ] = None,
+    clock: Annotated[
+        str | None,
+        typer.Option("--clock", metavar="system|simulated", help="Default: system."),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            metavar="RFC3339",
+            help="Start of simulated time, e.g. 2025-11-14T00:00:00Z.",
+            show_default=False,
+        ),
+    ] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option("--mode", metavar="development|production", help="Default: development."),
+    ] = None,
+) -> None:
+    """Run the exchange and its HTTP API (http://127.0.0.1:8000/docs); settings also come
+    from AUGURY_* environment variables. The first start creates an admin account and
+    prints its password once."""
+    import uvicorn
+    from pydantic import ValidationError
+
+    from augury.api import create_app
+    from augury.settings import Settings
+
+    with _guard("serve", False):
+        given: dict[str, Any] = {
+            "data_dir": data_dir,
+            "host": host,
+            "port": port,
+            "database_url": database_url,
+            "clock": clock,
+            "start": start,
+            "mode": mode,
+        }
+        try:
+            settings = Settings(**{k: v for k, v in given.items() if v is not None})
+        except ValidationError as exc:
+            problems = "; ".join(
+                (str(e["loc"][0]) + ": " if e["loc"] else "") + str(e["msg"]) for e in exc.errors()
+            )
+            raise CliError(problems) from None
+        config = uvicorn.Config(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            lifespan="on",
+            ws="websockets-sansio",
+            log_level="info",
+            server_header=False,
+        )
+        server = uvicorn.Server(config)
+        server.run()
+        if not server.started:
+            raise CliError("the server did not start (see the log above)")
+
+
+# -- helpers ---------------------------------------------------------------------------
+class _guard:
+    """Turn any exception into one line on stderr (and JSON on stdout) and exit code 2.
+
+    A ChainError (a record that does not verify) exits with 1, as a failed verify does.
+    """
+
+    def __init__(self, command: str, json_out: bool) -> None:
+        self.command = command
+        self.json_out = json_out
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
+        if exc is None or isinstance(exc, typer.Exit | typer.Abort | KeyboardInterrupt):
+            return  # re-raised as it is
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        if not isinstance(exc, CliError):
+            message = f"{type(exc).__name__}: {message}"
+        from augury.journal import ChainError
+
+        if self.json_out:
+            _print_json({"ok": False, "error": message})
+        _err(f"augury {self.command}: error: {message}")
+        # a record that fails verification (e.g. while exporting) is bad data, as for verify
+        raise typer.Exit(EXIT_VERIFY_FAILED if isinstance(exc, ChainError) else EXIT_ERROR)
+
+
+def _err(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, sort_keys=True), flush=True)
+
+
+def _redact(url: str) -> str:
+    """A URL without its password, for messages."""
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}://{user}@{host}"
+    return url
+
+
+def _one_source(file: Path | None, data_dir: Path | None, database_url: str | None) -> None:
+    given = [
+        name
+        for name, value in (
+            ("FILE", file),
+            ("--data-dir", data_dir),
+            ("--database-url", database_url),
+        )
+        if value is not None
+    ]
+    if len(given) != 1:
+        names = " and ".join(given) if given else "nothing"
+        raise CliError(f"give exactly one journal source, got {names}")
+
+
+def _open_store(
+    stack: ExitStack, data_dir: Path | None, database_url: str | None, namespace: str
+) -> tuple[Any, str]:
+    """The journal store of --data-dir or --database-url (never created by accident)."""
+    from augury.journal import PostgresJournalStore, SqliteJournalStore
+
+    if (data_dir is None) == (database_url is None):
+        raise CliError("give exactly one of --data-dir or --database-url")
+    if data_dir is not None:
+        path = data_dir / "journal.db"
+        if not path.is_file():
+            raise CliError(f"no journal at {path}")
+        return stack.enter_context(SqliteJournalStore(path)), str(path)
+    assert database_url is not None
+    if not database_url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        raise CliError(f"--database-url must be a postgresql:// URL, got {_redact(database_url)}")
+    dsn = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    _require_postgres_journal(dsn, namespace)
+    store = stack.enter_context(PostgresJournalStore(dsn, namespace))
+    return store, f"{_redact(database_url)} (schema {namespace})"
+
+
+def _require_postgres_journal(dsn: str, namespace: str) -> None:
+    """Refuse a schema without a journal (opening a store would create an empty one)."""
+    import psycopg
+
+    with psycopg.connect(dsn, connect_timeout=10) as conn:
+        found = conn.execute(
+            "SELECT 1 FROM information_schema.tables "
+            "WHERE table_schema = %s AND table_name = 'journal'",
+            (namespace,),
+        ).fetchone()
+    if found is None:
+        raise CliError(f"no journal in schema {namespace!r} of {_redact(dsn)}")
+
+
+def _count_lines(path: Path) -> int:
+    lines = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            lines += chunk.count(b"\n")
+    return lines
+
+
+def _trusted_key(hex_key: str | None, data_dir: Path | None) -> tuple[bytes | None, str]:
+    """The raw public key to trust, and where it came from."""
+    if hex_key is not None:
+        try:
+            raw = bytes.fromhex(hex_key)
+        except ValueError:
+            raw = b""
+        if len(raw) != 32 or hex_key != hex_key.lower():
+            raise CliError("--trusted-key must be 64 lowercase hex characters")
+        return raw, "--trusted-key"
+    if data_dir is not None and (data_dir / "operator.key").is_file():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        from augury.journal import public_key_bytes
+
+        path = data_dir / "operator.key"
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise CliError(f"{path} does not hold an Ed25519 private key")
+        return public_key_bytes(key), str(path)
+    return None, ""
+
+
+def _chained(records: Iterable[Any]) -> Iterator[Any]:
+    """Pass records through, raising ChainError at the first that does not chain."""
+    from augury.journal.records import GENESIS_PREV_HASH, verify_link, verify_record
+
+    head = (0, GENESIS_PREV_HASH)
+    for record in records:
+        verify_link(head, record)
+        verify_record(record)
+        head = (record.seq, record.hash)
+        yield record
+
+
+class _progress:
+    """A rich progress bar on stderr (only on a terminal, never with --json)."""
+
+    def __init__(self, json_out: bool, label: str, total: int | None) -> None:
+        console = Console(stderr=True)
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+            disable=json_out or not console.is_terminal,
+        )
+        self.task = self.bar.add_task(label, total=total)
+
+    def __enter__(self) -> Callable[[int], None]:
+        self.bar.start()
+        return lambda done: self.bar.update(self.task, completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+
+def _verify_summary(report: Any, source: str, key: bytes | None, key_origin: str) -> None:
+    console = Console(highlight=False, soft_wrap=True)
+    rate = report.records / report.seconds if report.seconds else 0.0
+    status = "[green]OK[/]" if report.ok else "[red]FAILED[/]"
+    console.print(f"{status} {escape(source)}")
+    console.print(
+        f"  {report.records:,} records verified ({report.commands:,} commands re-executed, "
+        f"{report.checkpoints:,} checkpoints) in {report.seconds:.2f} s ({rate:,.0f} records/s)"
+    )
+    console.print(f"  head seq={report.head_seq} hash={report.head_hash}")
+    if report.from_seq:
+        console.print(
+            f"  started from the snapshot at seq {report.from_seq} "
+            "(the history before it was not re-checked)"
+        )
+    if report.snapshot_verified_seq:
+        console.print(f"  the snapshot at seq {report.snapshot_verified_seq} matches the replay")
+    if key is not None:
+        console.print(f"  checkpoints signed by trusted key {key.hex()} ({escape(key_origin)})")
+    elif report.checkpoints:
+        console.print(
+            "  checkpoints checked against their own embedded keys only "
+            "(give --trusted-key to check who signed them)"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="augury", description="Augury prediction exchange")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="run the terminal demo of the exchange core")
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        from augury.demo import run_demo
+    """Run the CLI with ``argv`` (default: sys.argv[1:]); return the exit code."""
+    try:
+        code = app(args=argv, prog_name="augury", standalone_mode=False)
+    except SystemExit as exc:
+        return _exit_code(exc.code)
+    except Exception as exc:
+        message, exit_code = getattr(exc, "format_message", None), getattr(exc, "exit_code", None)
+        if callable(message) and isinstance(exit_code, int):  # the parser's usage errors
+            where = getattr(getattr(exc, "ctx", None), "command_path", None) or "augury"
+            text = " ".join(str(message()).split())
+            if text:  # empty when the help was shown instead (no arguments at all)
+                _err(f"{where}: error: {text} (see {where} --help)")
+            return exit_code
+        if type(exc).__name__ == "Abort":  # Ctrl-C
+            _err("augury: aborted")
+            return EXIT_ERROR
+        raise
+    return code if isinstance(code, int) else EXIT_OK
 
-        return run_demo()
-    return 2
+
+def _exit_code(code: object) -> int:
+    if code is None:
+        return EXIT_OK
+    if isinstance(code, int):
+        return code
+    _err(str(code))
+    return EXIT_ERROR
 
 
 if __name__ == "__main__":

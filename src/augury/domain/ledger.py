@@ -11,7 +11,7 @@ Ledger accounts are strings: ``cash:<account>``, ``escrow:<account>``,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from sys import intern
 from typing import Final
 
 ISSUANCE: Final = "issuance"
@@ -19,20 +19,22 @@ FEES: Final = "fees"
 ROUNDING: Final = "rounding"
 
 
+# Keys are interned: every posting to one ledger account then uses the same string
+# object, so a balance lookup is an identity check instead of a string comparison.
 def cash(account: str) -> str:
-    return "cash:" + account
+    return intern("cash:" + account)
 
 
 def escrow(account: str) -> str:
-    return "escrow:" + account
+    return intern("escrow:" + account)
 
 
 def collateral(market: str) -> str:
-    return "collateral:" + market
+    return intern("collateral:" + market)
 
 
 def maker(market: str) -> str:
-    return "maker:" + market
+    return intern("maker:" + market)
 
 
 class Ledger:
@@ -46,7 +48,7 @@ class Ledger:
     def balance(self, account: str) -> int:
         return self.balances.get(account, 0)
 
-    def post(self, postings: Iterable[tuple[str, int]]) -> None:
+    def post(self, postings: tuple[tuple[str, int], ...]) -> None:
         """Apply a balanced set of postings; the caller has already validated it."""
         balances = self.balances
         total = 0

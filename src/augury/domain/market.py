@@ -15,6 +15,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from augury.domain.book import Book
+from augury.domain.ledger import collateral, maker
 from augury.domain.units import ONE
 
 
@@ -36,12 +37,14 @@ class Market:
         "books",
         "categorical",
         "close_at",
+        "collateral_key",
         "contrib",
         "creator",
         "fee_bps",
         "id",
         "liquidity",
         "lot",
+        "maker_key",
         "maker_sets",
         "n",
         "outcomes",
@@ -72,6 +75,8 @@ class Market:
         assert len(outcomes) >= 2
         assert ONE % tick == 0
         self.id = market_id
+        self.collateral_key = collateral(market_id)  # its ledger accounts, built once
+        self.maker_key = maker(market_id)
         self.creator = creator
         self.question = question
         self.outcomes = outcomes

@@ -17,6 +17,7 @@ Pure: no I/O, no clock. Never call it on a hot path; the engine snapshots rarely
 from __future__ import annotations
 
 from collections import deque
+from sys import intern
 
 import msgspec
 
@@ -123,7 +124,7 @@ def load(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Exchange:
         raise ValueError(f"unknown snapshot version {state.v}")
     ex = Exchange(limits)
     ex.accounts = set(state.accounts)
-    ex.ledger.balances = dict(state.balances)
+    ex.ledger.balances = {intern(k): v for k, v in state.balances}  # as ledger.py interns them
     ex.orders = {o.id: _load_order(o) for o in state.orders}
     for dumped in state.markets:
         ex.markets[dumped.id] = _load_market(dumped, ex.orders)

@@ -5,18 +5,35 @@ events; emitting an event applies it, and replaying a journal applies the same
 events in the same order, so live state and replayed state cannot diverge. An
 applier never validates user input (that was the handler's job) but asserts what
 must already be true.
+
+The events of every order (accepted, rested, filled, closed) are emitted through
+``emit_*`` methods that build the event and apply it from the same arguments, so the
+hot path never reads back the fields of an event it has just made. Their replay
+appliers decode the event's fields into those same arguments and call the same
+``_apply_*`` method: one mutation per event type, live or replayed.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from augury.domain import events as ev
 from augury.domain.book import BUY_NO, BUY_YES, INTENT_NAMES, SELL_NO, SELL_YES, Order
-from augury.domain.ledger import Ledger
+from augury.domain.ledger import Ledger, cash, escrow
 from augury.domain.market import Market, Status
+
+# Final aliases of the hot event types: a compiled build holds them in C statics
+# rather than looking each up in the module's globals on every event.
+_ORDER_ACCEPTED: Final = ev.OrderAccepted
+_ORDER_RESTED: Final = ev.OrderRested
+_BOOK_FILL: Final = ev.BookFill
+_ORDER_CLOSED: Final = ev.OrderClosed
+
+Postings = tuple[ev.Posting, ...]
+Shares = tuple[ev.ShareMove, ...]
+Contribs = tuple[ev.Contribution, ...]
 
 INTENTS = {name: i for i, name in enumerate(INTENT_NAMES)}
 
@@ -39,6 +56,7 @@ class State:
         self.expiries: list[tuple[int, int]] = []
         self.ledger = Ledger()
         self.next_order_id = 1
+        self._ledger_keys: dict[str, tuple[str, str]] = {}  # a cache, not state
         self._appliers: dict[type[ev.Event], Callable[[Any], None]] = {
             ev.AccountOpened: self._account_opened,
             ev.CreditsGranted: self._credits_granted,
@@ -66,17 +84,117 @@ class State:
         self._appliers[type(event)](event)
         out.append(event)
 
-    # -- shared movers --------------------------------------------------------------
-    def _move(
+    def ledger_keys(self, account: str) -> tuple[str, str]:
+        """The ledger accounts ``cash:<account>`` and ``escrow:<account>``, built once."""
+        keys = self._ledger_keys.get(account)
+        if keys is None:
+            keys = self._ledger_keys[account] = (cash(account), escrow(account))
+        return keys
+
+    # -- the order events: build, apply from the same arguments, record ---------------
+    def emit_accepted(
+        self,
+        order: Order,
+        market: Market,
+        side: str,
+        token: str,
+        postings: Postings,
+        shares: Shares,
+        out: list[ev.Event],
+    ) -> None:
+        """Accept a new ``order`` (as :meth:`order_from` would build it from the event)."""
+        event = _ORDER_ACCEPTED(
+            order.id,
+            order.account,
+            order.market,
+            order.outcome,
+            side,
+            token,
+            order.price,
+            order.qty,
+            order.budget,
+            order.tif,
+            order.expires_at,
+            order.post_only,
+            order.client_order_id,
+            order.self_trade,
+            order.escrow,
+            postings,
+            shares,
+        )
+        self._apply_accepted(order, market, postings, shares)
+        out.append(event)
+
+    def emit_rested(self, order: Order, market: Market, out: list[ev.Event]) -> None:
+        event = _ORDER_RESTED(order.id)
+        self._apply_rested(order, market)
+        out.append(event)
+
+    def emit_book_fill(
         self,
         market: Market,
-        shares: tuple[ev.ShareMove, ...],
-        contrib: tuple[ev.Contribution, ...],
+        taker: Order,
+        resting: Order,
+        price: int,
+        qty: int,
+        taker_escrow_used: int,
+        resting_escrow_used: int,
+        fee: int,
+        postings: Postings,
+        shares: Shares,
+        contrib: Contribs,
+        out: list[ev.Event],
     ) -> None:
+        event = _BOOK_FILL(
+            market.id,
+            taker.outcome,
+            price,
+            qty,
+            taker.id,
+            resting.id,
+            taker_escrow_used,
+            resting_escrow_used,
+            fee,
+            postings,
+            shares,
+            contrib,
+        )
+        self._apply_book_fill(
+            market,
+            taker,
+            resting,
+            price,
+            qty,
+            taker_escrow_used,
+            resting_escrow_used,
+            fee,
+            postings,
+            shares,
+            contrib,
+        )
+        out.append(event)
+
+    def emit_closed(
+        self,
+        order: Order,
+        market: Market,
+        reason: str,
+        released: int,
+        postings: Postings,
+        shares: Shares,
+        out: list[ev.Event],
+    ) -> None:
+        event = _ORDER_CLOSED(order.id, reason, released, postings, shares)
+        self._apply_closed(order, market, released, postings, shares)
+        out.append(event)
+
+    # -- shared movers --------------------------------------------------------------
+    def _move(self, market: Market, shares: Shares, contrib: Contribs) -> None:
         for account, token, delta in shares:
             held = market.holding(account)
-            held[token] += delta
-            assert held[token] >= 0, "negative holding"
+            amount = held[token] + delta
+            assert amount >= 0, "negative holding"
+            held[token] = amount
         mc = market.contrib
         for account, delta in contrib:
             mc[account] = mc.get(account, 0) + delta
@@ -134,58 +252,72 @@ class State:
             e.self_trade,
         )
 
-    def accept(self, e: ev.OrderAccepted, order: Order, out: list[ev.Event]) -> None:
-        """Emit ``e`` registering ``order``, built by :meth:`order_from` from ``e``."""
-        self._register(e, order)
-        out.append(e)
-
     def _order_accepted(self, e: ev.OrderAccepted) -> None:
-        self._register(e, self.order_from(e, self.markets[e.market]))
+        market = self.markets[e.market]
+        self._apply_accepted(self.order_from(e, market), market, e.postings, e.shares)
 
-    def _register(self, e: ev.OrderAccepted, order: Order) -> None:
-        assert e.order_id == self.next_order_id == order.id
-        self.next_order_id = e.order_id + 1
-        self.orders[e.order_id] = order
-        self.open_orders[e.account][e.order_id] = order
-        if e.client_order_id:
-            self.client_ids[(e.account, e.client_order_id)] = e.order_id
-        if e.expires_at:
-            heapq.heappush(self.expiries, (e.expires_at, e.order_id))
-        self.ledger.post(e.postings)
-        if e.shares:
-            self._move(self.markets[e.market], e.shares, ())
+    def _apply_accepted(
+        self, order: Order, market: Market, postings: Postings, shares: Shares
+    ) -> None:
+        order_id = order.id
+        assert order_id == self.next_order_id
+        self.next_order_id = order_id + 1
+        self.orders[order_id] = order
+        self.open_orders[order.account][order_id] = order
+        if order.client_order_id:
+            self.client_ids[(order.account, order.client_order_id)] = order_id
+        if order.expires_at:
+            heapq.heappush(self.expiries, (order.expires_at, order_id))
+        self.ledger.post(postings)
+        if shares:
+            self._move(market, shares, ())
 
     def _order_rested(self, e: ev.OrderRested) -> None:
         order = self.orders[e.order_id]
-        market = self.markets[order.market]
+        self._apply_rested(order, self.markets[order.market])
+
+    def _apply_rested(self, order: Order, market: Market) -> None:
         market.books[order.outcome].add(order)
 
-    def _fill_order(
-        self, order: Order, qty: int, escrow_used: int, notional: int, fee: int
-    ) -> None:
-        if order.qty:
-            order.remaining -= qty
-            assert order.remaining >= 0
-        order.filled += qty
-        order.escrow -= escrow_used
-        assert order.escrow >= 0, "escrow overdrawn"
-        order.fee_notional += notional
-        order.fee_paid += fee
-
     def _book_fill(self, e: ev.BookFill) -> None:
-        market = self.markets[e.market]
-        taker = self.orders[e.taker_order]
-        resting = self.orders[e.resting_order]
-        taker_value = _own_value(market, taker, e.price, e.qty)
-        self._fill_order(taker, e.qty, e.taker_escrow_used, taker_value, e.fee)
-        self._fill_order(resting, e.qty, e.resting_escrow_used, 0, 0)
-        self.ledger.post(e.postings)
-        self._move(market, e.shares, e.contrib)
+        self._apply_book_fill(
+            self.markets[e.market],
+            self.orders[e.taker_order],
+            self.orders[e.resting_order],
+            e.price,
+            e.qty,
+            e.taker_escrow_used,
+            e.resting_escrow_used,
+            e.fee,
+            e.postings,
+            e.shares,
+            e.contrib,
+        )
+
+    def _apply_book_fill(
+        self,
+        market: Market,
+        taker: Order,
+        resting: Order,
+        price: int,
+        qty: int,
+        taker_escrow_used: int,
+        resting_escrow_used: int,
+        fee: int,
+        postings: Postings,
+        shares: Shares,
+        contrib: Contribs,
+    ) -> None:
+        taker_value = _own_value(market, taker, price, qty)
+        _fill_order(taker, qty, taker_escrow_used, taker_value, fee)
+        _fill_order(resting, qty, resting_escrow_used, 0, 0)
+        self.ledger.post(postings)
+        self._move(market, shares, contrib)
 
     def _maker_fill(self, e: ev.MakerFill) -> None:
         market = self.markets[e.market]
         order = self.orders[e.order_id]
-        self._fill_order(order, e.qty, e.escrow_used, abs(e.value), e.fee)
+        _fill_order(order, e.qty, e.escrow_used, abs(e.value), e.fee)
         q = market.q
         for i, d in enumerate(e.delta):
             q[i] += d
@@ -195,18 +327,26 @@ class State:
         self._move(market, e.shares, e.contrib)
 
     def _order_closed(self, e: ev.OrderClosed) -> None:
-        order = self.orders.pop(e.order_id)
-        market = self.markets[order.market]
+        order = self.orders[e.order_id]
+        self._apply_closed(order, self.markets[order.market], e.released, e.postings, e.shares)
+
+    def _apply_closed(
+        self, order: Order, market: Market, released: int, postings: Postings, shares: Shares
+    ) -> None:
+        order_id = order.id
+        orders = self.orders
+        del orders[order_id]
         if order.resting:
             market.books[order.outcome].remove(order)
-        del self.open_orders[order.account][e.order_id]
-        order.escrow -= e.released
+        del self.open_orders[order.account][order_id]
+        order.escrow -= released
         assert order.escrow == 0, "order closed with escrow left"
         expiries = self.expiries
-        while expiries and expiries[0][1] not in self.orders:
+        while expiries and expiries[0][1] not in orders:
             heapq.heappop(expiries)  # keep the top live, so next_timer is exact
-        self.ledger.post(e.postings)
-        self._move(market, e.shares, ())
+        self.ledger.post(postings)
+        if shares:
+            self._move(market, shares, ())
 
     def _sets_moved(self, e: ev.SetsMinted | ev.SetsRedeemed) -> None:
         self.ledger.post(e.postings)
@@ -234,6 +374,17 @@ def _clear_holdings(market: Market) -> None:
     market.contrib.clear()
     market.q = [0] * market.n
     market.maker_sets = 0
+
+
+def _fill_order(order: Order, qty: int, escrow_used: int, notional: int, fee: int) -> None:
+    if order.qty:
+        order.remaining -= qty
+        assert order.remaining >= 0
+    order.filled += qty
+    order.escrow -= escrow_used
+    assert order.escrow >= 0, "escrow overdrawn"
+    order.fee_notional += notional
+    order.fee_paid += fee
 
 
 def _own_value(market: Market, order: Order, yes_price: int, qty: int) -> int:

@@ -4,6 +4,9 @@ Each ``handle_*`` function validates the whole command first and raises
 :class:`~augury.domain.rejections.Rejected` before emitting anything; once the first
 event is emitted the command cannot fail. Postings, share moves and contributions are
 computed here and carried by the events, so replay only adds them up.
+
+Placing an order is the hot path: it reads the command's fields once, works on plain
+ints and strings, and emits the order's events through the ``State.emit_*`` methods.
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING, Final
 
+from msgspec.structs import astuple
+
 from augury.domain import commands as cmd
 from augury.domain import events as ev
 from augury.domain import ledger
 from augury.domain import router as rt
 from augury.domain.book import BUY_NO, BUY_YES, INTENT_NAMES, SELL_NO, SELL_YES, Order, pays_cash
+from augury.domain.commands import PlaceOrder, Token
 from augury.domain.market import Market, Status
 from augury.domain.rejections import Code, Rejected
 from augury.domain.units import ONE, div_up
@@ -33,6 +39,33 @@ _STATUS_CODES = {
     Status.VOIDED: (Code.MARKET_VOIDED, "the market is voided"),
 }
 
+_ASTUPLE: Final = astuple  # Final: a C static in the compiled build, not a global lookup
+_TOKEN_YES: Final = Token.YES
+_TOKEN_NO: Final = Token.NO
+_TIFS: Final = ("gtc", "gtd", "ioc", "fok")
+
+# handle_place unpacks a PlaceOrder by position (one call instead of a lookup per field)
+_Place = tuple[
+    str, str, int, str, str, int | None, int | None, int | None, str, int | None, bool,
+    str | None, str,
+]  # fmt: skip
+_PLACE_FIELDS: Final = (
+    "account",
+    "market",
+    "outcome",
+    "side",
+    "token",
+    "qty",
+    "price",
+    "budget",
+    "tif",
+    "expires_at",
+    "post_only",
+    "client_order_id",
+    "self_trade",
+)
+assert PlaceOrder.__struct_fields__ == _PLACE_FIELDS, "PlaceOrder's fields changed"
+
 
 def require_open(market: Market, now: int) -> None:
     """Refuse unless the market is open for trading at ``now``."""
@@ -43,111 +76,166 @@ def require_open(market: Market, now: int) -> None:
         raise Rejected(Code.MARKET_CLOSED, "the market's close time has passed")
 
 
-def _token_of(market: Market, outcome: int, token: cmd.Token) -> tuple[int, cmd.Token]:
-    """Map (outcome, token) onto a book: in a binary market YES on NO is NO on YES."""
-    if not market.categorical and outcome == 1:
-        return 0, cmd.Token.NO if token is cmd.Token.YES else cmd.Token.YES
-    return outcome, token
+def _plain(value: str, names: tuple[str, ...]) -> str:
+    """``value`` (a str or a StrEnum member) as the plain str among ``names`` it equals."""
+    for name in names:
+        if value == name:
+            return name
+    return value
 
 
-def handle_place(ex: Exchange, c: cmd.PlaceOrder, now: int, out: list[ev.Event]) -> None:
-    market = ex.require_market(c.market)
-    ex.require_account(c.account)
-    require_open(market, now)
-    if not 0 <= c.outcome < market.n:
-        raise Rejected(Code.INVALID_OUTCOME, f"outcome must be 0..{market.n - 1}")
-    outcome, token = _token_of(market, c.outcome, c.token)
-    intent = (
-        (BUY_YES if token is cmd.Token.YES else BUY_NO)
-        if c.side is cmd.Side.BUY
-        else (SELL_YES if token is cmd.Token.YES else SELL_NO)
-    )
-    tif, own_ticks = _validate_shape(ex, market, c, intent, now)
-    qty = c.qty or 0
-    budget = c.budget or 0
-    escrow = _escrow_needed(market, intent, own_ticks, qty, budget)
-    _check_account_limits(ex, market, c, intent, outcome, escrow)
-    yes_price = own_ticks if intent in (BUY_YES, SELL_YES) else market.top - own_ticks
-    accepted = _accepted_event(ex, market, c, outcome, intent, token, yes_price, tif, escrow)
-    order = ex.order_from(accepted, market)
-    steps = rt.plan(market, order, now)
-    if c.post_only and rt.crosses(steps):
-        raise Rejected(Code.POST_ONLY_WOULD_CROSS, "a post-only order would trade on arrival")
-    if tif == "fok" and (rt.fillable(steps) < qty or ("stop",) in steps):
-        raise Rejected(Code.FOK_NOT_FILLABLE, "the order cannot be filled completely now")
-    # -- validated: from here on the command cannot fail --------------------------------
-    ex.accept(accepted, order, out)
-    live = order
-    stopped = _execute(ex, market, live, steps, now, out)
-    if live.qty and live.remaining == 0:
-        close_order(ex, live, "filled", out)
-    elif stopped:
-        close_order(ex, live, "self_trade", out)
-    elif tif in ("gtc", "gtd"):
-        ex.emit(ev.OrderRested(live.id), out)
+def handle_place(ex: Exchange, c: PlaceOrder, now: int, out: list[ev.Event]) -> None:
+    market, order, side, token = _new_order(ex, c, now)
+    postings, shares = _reservation(ex, market, order)
+    qty, tif, has_maker = order.qty, order.tif, market.has_maker
+    if qty and order.budget == 0 and not order.post_only and tif != "fok" and not has_maker:
+        # sized by qty, on a book without maker, neither post-only nor fill-or-kill:
+        # nothing can refuse it now, so it trades as it walks the book, unplanned
+        ex.emit_accepted(order, market, side, token, postings, shares, out)
+        stopped = _match_book(ex, market, order, now, out)
     else:
-        close_order(ex, live, "unfilled" if live.filled == 0 else "filled", out)
-    if market.has_maker:
+        steps = rt.plan(market, order, now)
+        if order.post_only and rt.crosses(steps):
+            raise Rejected(Code.POST_ONLY_WOULD_CROSS, "a post-only order would trade on arrival")
+        if tif == "fok" and (rt.fillable(steps) < qty or ("stop",) in steps):
+            raise Rejected(Code.FOK_NOT_FILLABLE, "the order cannot be filled completely now")
+        # -- validated: from here on the command cannot fail ----------------------------
+        ex.emit_accepted(order, market, side, token, postings, shares, out)
+        stopped = _execute(ex, market, order, steps, now, out)
+    if qty and order.remaining == 0:
+        _close(ex, market, order, "filled", out)
+    elif stopped:
+        _close(ex, market, order, "self_trade", out)
+    elif tif == "gtc" or tif == "gtd":
+        ex.emit_rested(order, market, out)
+    else:
+        _close(ex, market, order, "unfilled" if order.filled == 0 else "filled", out)
+    if has_maker:
         uncross(ex, market, now, out)
 
 
+def _new_order(ex: Exchange, c: PlaceOrder, now: int) -> tuple[Market, Order, str, str]:
+    """Check everything about ``c`` but its account's limits; return its market, the
+    order it makes (not yet accepted), and its side and token."""
+    fields: _Place = _ASTUPLE(c)  # every field at once: far cheaper than one by one
+    (
+        account,
+        market_id,
+        outcome,
+        side,
+        token,
+        qty,
+        price,
+        budget,
+        c_tif,
+        expires_at,
+        post_only,
+        client_order_id,
+        self_trade,
+    ) = fields
+    market = ex.require_market(market_id)
+    ex.require_account(account)
+    require_open(market, now)
+    if not 0 <= outcome < market.n:
+        raise Rejected(Code.INVALID_OUTCOME, f"outcome must be 0..{market.n - 1}")
+    if not market.categorical and outcome == 1:  # YES on NO is NO on YES: one book
+        outcome = 0
+        token = _TOKEN_NO if token == "yes" else _TOKEN_YES
+    if side == "buy":
+        intent = BUY_YES if token == "yes" else BUY_NO
+    else:
+        intent = SELL_YES if token == "yes" else SELL_NO
+    tif, own_ticks = _validate_shape(
+        ex, market, intent, qty, price, budget, c_tif, expires_at, post_only, client_order_id, now
+    )
+    escrow = _escrow_needed(market, intent, own_ticks, qty or 0, budget or 0)
+    order = Order(
+        ex.next_order_id,
+        account,
+        market.id,
+        outcome,
+        intent,
+        own_ticks if intent in (BUY_YES, SELL_YES) else market.top - own_ticks,
+        own_ticks,
+        qty or 0,
+        budget or 0,
+        escrow,
+        tif,
+        expires_at or 0,
+        post_only,
+        client_order_id or "",
+        self_trade,
+    )
+    return market, order, side, token
+
+
 def _validate_shape(
-    ex: Exchange, market: Market, c: cmd.PlaceOrder, intent: int, now: int
+    ex: Exchange,
+    market: Market,
+    intent: int,
+    qty: int | None,
+    price: int | None,
+    budget: int | None,
+    c_tif: str,
+    expires_at: int | None,
+    post_only: bool,
+    client_order_id: str | None,
+    now: int,
 ) -> tuple[str, int]:
     """Check price, size and time in force; return (tif, own price in ticks)."""
     lots = market.lot
     limits = ex.limits
-    if c.price is None:  # a market order
-        if c.tif in (cmd.TimeInForce.GTD,) or c.post_only:
+    if price is None:  # a market order
+        if c_tif == "gtd" or post_only:
             raise Rejected(Code.INVALID_ORDER, "a market order cannot rest (GTD or post-only)")
-        if (c.qty is None) == (c.budget is None):
+        if (qty is None) == (budget is None):
             raise Rejected(Code.INVALID_ORDER, "a market order needs exactly one of qty, budget")
-        if c.budget is not None and not pays_cash(intent):
+        if budget is not None and not pays_cash(intent):
             raise Rejected(Code.INVALID_ORDER, "only buys can be sized by budget")
-        if c.budget is not None and c.tif is cmd.TimeInForce.FOK:
+        if budget is not None and c_tif == "fok":
             raise Rejected(Code.INVALID_ORDER, "a budget order cannot be fill-or-kill")
-        if c.budget is not None and not 0 < c.budget <= limits.grant_max:
+        if budget is not None and not 0 < budget <= limits.grant_max:
             raise Rejected(Code.INVALID_AMOUNT, "budget must be positive")
-        tif = "fok" if c.tif is cmd.TimeInForce.FOK else "ioc"
+        tif = "fok" if c_tif == "fok" else "ioc"
         own_ticks = market.top - 1 if pays_cash(intent) else 1
     else:
-        if c.budget is not None:
+        if budget is not None:
             raise Rejected(Code.INVALID_ORDER, "a limit order is sized by qty, not budget")
-        if c.qty is None:
+        if qty is None:
             raise Rejected(Code.INVALID_ORDER, "a limit order needs a qty")
-        if c.price % market.tick:
+        if price % market.tick:
             raise Rejected(
                 Code.PRICE_NOT_ON_TICK, f"price must be a multiple of the tick {market.tick}"
             )
-        own_ticks = c.price // market.tick
+        own_ticks = price // market.tick
         if not 0 < own_ticks < market.top:
             raise Rejected(
                 Code.PRICE_OUT_OF_RANGE,
                 f"price must be between {market.tick} and {ONE - market.tick} micros",
             )
-        tif = c.tif.value
-        if c.post_only and tif not in ("gtc", "gtd"):
+        tif = _plain(c_tif, _TIFS)
+        if post_only and tif != "gtc" and tif != "gtd":
             raise Rejected(Code.INVALID_ORDER, "post-only orders must be GTC or GTD")
     if tif == "gtd":
-        if c.expires_at is None or c.expires_at <= now:
+        if expires_at is None or expires_at <= now:
             raise Rejected(Code.INVALID_EXPIRY, "a GTD order needs expires_at in the future")
-    elif c.expires_at is not None:
+    elif expires_at is not None:
         raise Rejected(Code.INVALID_EXPIRY, "only GTD orders take expires_at")
-    if c.qty is not None:
-        if c.qty <= 0:
+    if qty is not None:
+        if qty <= 0:
             raise Rejected(Code.QTY_TOO_SMALL, "qty must be positive")
-        if c.qty % lots:
+        if qty % lots:
             raise Rejected(Code.QTY_NOT_ON_LOT, f"qty must be a multiple of the lot {lots}")
-        if c.qty > limits.order_qty_max:
+        if qty > limits.order_qty_max:
             raise Rejected(Code.QTY_TOO_LARGE, f"qty may be at most {limits.order_qty_max}")
-    if c.client_order_id is not None and not 0 < len(c.client_order_id) <= limits.id_length_max:
+    if client_order_id is not None and not 0 < len(client_order_id) <= limits.id_length_max:
         raise Rejected(Code.INVALID_ORDER, "client_order_id must be 1..64 characters")
     return tif, own_ticks
 
 
 def _escrow_needed(market: Market, intent: int, own_ticks: int, qty: int, budget: int) -> int:
     """Credits (buys) or shares (sells) an order must reserve when placed."""
-    if not pays_cash(intent):
+    if intent not in (BUY_YES, BUY_NO):
         return qty
     if budget:
         return budget
@@ -155,78 +243,81 @@ def _escrow_needed(market: Market, intent: int, own_ticks: int, qty: int, budget
     return value + div_up(value * market.fee_bps, 10_000)
 
 
-def _check_account_limits(
-    ex: Exchange, market: Market, c: cmd.PlaceOrder, intent: int, outcome: int, escrow: int
-) -> None:
-    if c.client_order_id is not None:
-        existing = ex.client_ids.get((c.account, c.client_order_id))
+def _reservation(
+    ex: Exchange, market: Market, order: Order
+) -> tuple[tuple[ev.Posting, ...], tuple[ev.ShareMove, ...]]:
+    """Check the account's limits for a new order; return the postings or share moves
+    that reserve its escrow."""
+    account, escrow = order.account, order.escrow
+    if order.client_order_id:
+        existing = ex.client_ids.get((account, order.client_order_id))
         if existing is not None:
             raise Rejected(
                 Code.DUPLICATE_CLIENT_ORDER_ID,
                 f"client_order_id already used by order {existing}",
             )
-    if len(ex.open_orders[c.account]) >= ex.limits.open_orders_per_account:
+    if len(ex.open_orders[account]) >= ex.limits.open_orders_per_account:
         raise Rejected(
             Code.TOO_MANY_OPEN_ORDERS,
             f"at most {ex.limits.open_orders_per_account} open orders per account",
         )
-    if pays_cash(intent):
-        available = ex.ledger.balance(ledger.cash(c.account))
+    if order.intent in (BUY_YES, BUY_NO):
+        cash_key, escrow_key = ex.ledger_keys(account)
+        available = ex.ledger.balance(cash_key)
         if available < escrow:
             raise Rejected(
                 Code.INSUFFICIENT_FUNDS, f"needs {escrow} micro-credits, {available} available"
             )
-    else:
-        token = outcome if intent == SELL_YES else market.no_token(outcome)
-        held = market.held(c.account, token)
-        if held < escrow:
-            raise Rejected(
-                Code.INSUFFICIENT_SHARES, f"needs {escrow} micro-shares, {held} available"
-            )
+        return ((cash_key, -escrow), (escrow_key, escrow)), ()
+    token = order.outcome if order.intent == SELL_YES else market.no_token(order.outcome)
+    held = market.held(account, token)
+    if held < escrow:
+        raise Rejected(Code.INSUFFICIENT_SHARES, f"needs {escrow} micro-shares, {held} available")
+    return (), ((account, token, -escrow),)
 
 
-def _accepted_event(
-    ex: Exchange,
-    market: Market,
-    c: cmd.PlaceOrder,
-    outcome: int,
-    intent: int,
-    token: cmd.Token,
-    yes_price: int,
-    tif: str,
-    escrow: int,
-) -> ev.OrderAccepted:
-    """The event that accepts a validated order and reserves its escrow."""
-    account = c.account
-    if pays_cash(intent):
-        postings: tuple[ev.Posting, ...] = (
-            (ledger.cash(account), -escrow),
-            (ledger.escrow(account), escrow),
-        )
-        shares: tuple[ev.ShareMove, ...] = ()
-    else:
-        postings = ()
-        held = outcome if intent == SELL_YES else market.no_token(outcome)
-        shares = ((account, held, -escrow),)
-    return ev.OrderAccepted(
-        ex.next_order_id,
-        account,
-        market.id,
-        outcome,
-        c.side,
-        token,
-        yes_price,
-        c.qty or 0,
-        c.budget or 0,
-        tif,
-        c.expires_at or 0,
-        c.post_only,
-        c.client_order_id or "",
-        c.self_trade,
-        escrow,
-        postings,
-        shares,
-    )
+def _match_book(ex: Exchange, market: Market, order: Order, now: int, out: list[ev.Event]) -> bool:
+    """Trade an order sized by qty against a book without maker, best price first.
+
+    Exactly what executing ``rt.plan`` does for such an order (expire, cancel own
+    orders, fill), done as it walks: the head of the best level is the next resting
+    order in priority, because whatever the walk passes leaves the book. True if
+    self-trade prevention stopped the order.
+    """
+    book = market.books[order.outcome]
+    limit = order.price
+    bid = order.bid
+    account = order.account
+    self_trade = order.self_trade
+    for _ in range(rt.STEPS_MAX):
+        remaining = order.remaining
+        if remaining == 0:
+            return False
+        if bid:
+            best = book.best_ask
+            if best > limit:
+                return False
+            resting = book.asks[best][0]
+        else:
+            best = book.best_bid
+            if best < limit:
+                return False
+            resting = book.bids[best][0]
+        if not resting.live_at(now):
+            _close(ex, market, resting, "expired", out)
+            continue
+        if resting.account == account:
+            if self_trade == "cancel_resting":
+                _close(ex, market, resting, "self_trade", out)
+                continue
+            if self_trade == "cancel_incoming":
+                return True
+        available = resting.remaining
+        take = remaining if remaining < available else available  # min() would box both
+        book_fill(ex, market, order, resting, take, out)
+        if resting.remaining == 0:
+            _close(ex, market, resting, "filled", out)
+    raise AssertionError("book walk exceeded its step bound")
 
 
 def _execute(
@@ -240,7 +331,7 @@ def _execute(
             assert isinstance(resting, Order) and isinstance(qty, int)
             book_fill(ex, market, order, resting, qty, out)
             if resting.remaining == 0:
-                close_order(ex, resting, "filled", out)
+                _close(ex, market, resting, "filled", out)
         elif kind == "maker":
             qty, delta, charge = step[1], step[2], step[3]
             assert isinstance(qty, int) and isinstance(delta, tuple) and isinstance(charge, int)
@@ -248,11 +339,11 @@ def _execute(
         elif kind == "cancel":
             resting = step[1]
             assert isinstance(resting, Order)
-            close_order(ex, resting, "self_trade", out)
+            _close(ex, market, resting, "self_trade", out)
         elif kind == "expire":
             resting = step[1]
             assert isinstance(resting, Order)
-            close_order(ex, resting, "expired", out)
+            _close(ex, market, resting, "expired", out)
         else:
             return True
     return False
@@ -274,41 +365,46 @@ def book_fill(
     taker_value = yes_value if taker.intent in (BUY_YES, SELL_YES) else no_value
     resting_value = yes_value if resting.intent in (BUY_YES, SELL_YES) else no_value
     fee = rt.fee_for(taker, taker_value, market.fee_bps) if market.fee_bps else 0
+    taker_buys = taker.intent in (BUY_YES, BUY_NO)
+    resting_buys = resting.intent in (BUY_YES, BUY_NO)
     postings: list[ev.Posting] = []
     shares: list[ev.ShareMove] = []
     contrib: list[ev.Contribution] = []
-    taker_used = _fill_leg(market, taker, qty, taker_value, fee, postings, shares, contrib)
-    resting_used = _fill_leg(market, resting, qty, resting_value, 0, postings, shares, contrib)
+    taker_used = _fill_leg(
+        ex, market, taker, taker_buys, qty, taker_value, fee, postings, shares, contrib
+    )
+    resting_used = _fill_leg(
+        ex, market, resting, resting_buys, qty, resting_value, 0, postings, shares, contrib
+    )
     if fee:
         postings.append((ledger.FEES, fee))
-    buys = pays_cash(taker.intent) + pays_cash(resting.intent)
+    buys = taker_buys + resting_buys
     if buys == 2:  # both buy: their payments mint a complete set
-        postings.append((ledger.collateral(market.id), qty))
+        postings.append((market.collateral_key, qty))
     elif buys == 0:  # both sell: a complete set is burned to pay them
-        postings.append((ledger.collateral(market.id), -qty))
+        postings.append((market.collateral_key, -qty))
     # a buy meeting a sell moves credits between the two accounts only
-    ex.emit(
-        ev.BookFill(
-            market.id,
-            taker.outcome,
-            price,
-            qty,
-            taker.id,
-            resting.id,
-            taker_used,
-            resting_used,
-            fee,
-            tuple(postings),
-            tuple(shares),
-            tuple(contrib),
-        ),
+    ex.emit_book_fill(
+        market,
+        taker,
+        resting,
+        price,
+        qty,
+        taker_used,
+        resting_used,
+        fee,
+        tuple(postings),
+        tuple(shares),
+        tuple(contrib),
         out,
     )
 
 
 def _fill_leg(
+    ex: Exchange,
     market: Market,
     order: Order,
+    buys: bool,
     qty: int,
     value: int,
     fee: int,
@@ -318,15 +414,18 @@ def _fill_leg(
 ) -> int:
     """One side of a book fill: its postings, share moves and contribution; escrow used."""
     account = order.account
-    if pays_cash(order.intent):
+    cash_key, escrow_key = ex.ledger_keys(account)
+    if buys:
         reserved = qty * order.own_price * market.tick // ONE if order.qty else value
-        postings.append((ledger.escrow(account), -(reserved + fee)))
+        postings.append((escrow_key, -(reserved + fee)))
         if reserved > value:
-            postings.append((ledger.cash(account), reserved - value))
-        shares.append((account, _holds_token(market, order), qty))
+            postings.append((cash_key, reserved - value))
+        outcome = order.outcome  # a buy of YES receives YES, a buy of NO receives NO
+        token = outcome if order.intent == BUY_YES else market.no_token(outcome)
+        shares.append((account, token, qty))
         contrib.append((account, value))
         return reserved + fee
-    postings.append((ledger.cash(account), value - fee))
+    postings.append((cash_key, value - fee))
     contrib.append((account, -value))
     return qty
 
@@ -349,21 +448,22 @@ def maker_fill(
     sets_delta = max(new_q) - market.maker_sets
     postings: list[ev.Posting] = []
     shares: tuple[ev.ShareMove, ...] = ()
+    cash_key, escrow_key = ex.ledger_keys(account)
     if pays_cash(order.intent):
         reserved = qty * order.own_price * market.tick // ONE if order.qty else value
         escrow_used = reserved + fee
-        postings.append((ledger.escrow(account), -escrow_used))
+        postings.append((escrow_key, -escrow_used))
         if reserved > value:
-            postings.append((ledger.cash(account), reserved - value))
+            postings.append((cash_key, reserved - value))
         shares = ((account, _holds_token(market, order), qty),)
     else:
         escrow_used = qty
-        postings.append((ledger.cash(account), -value - fee))
+        postings.append((cash_key, -value - fee))
     if fee:
         postings.append((ledger.FEES, fee))
-    postings.append((ledger.maker(market.id), value - sets_delta))
+    postings.append((market.maker_key, value - sets_delta))
     if sets_delta:
-        postings.append((ledger.collateral(market.id), sets_delta))
+        postings.append((market.collateral_key, sets_delta))
     ex.emit(
         ev.MakerFill(
             market=market.id,
@@ -387,17 +487,22 @@ def maker_fill(
 
 def close_order(ex: Exchange, order: Order, reason: str, out: list[ev.Event]) -> None:
     """Take an order off the book and give back whatever it still reserves."""
+    _close(ex, ex.markets[order.market], order, reason, out)
+
+
+def _close(ex: Exchange, market: Market, order: Order, reason: str, out: list[ev.Event]) -> None:
+    """:func:`close_order` of an order of ``market``."""
     released = order.escrow
     account = order.account
     postings: tuple[ev.Posting, ...] = ()
     shares: tuple[ev.ShareMove, ...] = ()
     if released:
-        if pays_cash(order.intent):
-            postings = ((ledger.escrow(account), -released), (ledger.cash(account), released))
+        if order.intent in (BUY_YES, BUY_NO):
+            cash_key, escrow_key = ex.ledger_keys(account)
+            postings = ((escrow_key, -released), (cash_key, released))
         else:
-            market = ex.markets[order.market]
             shares = ((account, _holds_token(market, order), released),)
-    ex.emit(ev.OrderClosed(order.id, reason, released, postings, shares), out)
+    ex.emit_closed(order, market, reason, released, postings, shares, out)
 
 
 def uncross(ex: Exchange, market: Market, now: int, out: list[ev.Event]) -> None:
@@ -410,7 +515,7 @@ def uncross(ex: Exchange, market: Market, now: int, out: list[ev.Event]) -> None
         value = rt.signed_value(order.intent, qty, order.own_price * market.tick)
         maker_fill(ex, market, order, qty, delta, charge, value, False, out)
         if order.remaining == 0:
-            close_order(ex, order, "filled", out)
+            _close(ex, market, order, "filled", out)
     raise AssertionError("uncrossing did not converge")
 
 
@@ -452,7 +557,7 @@ def close_market(ex: Exchange, market: Market, reason: str, out: list[ev.Event])
 def cancel_market_orders(ex: Exchange, market: Market, reason: str, out: list[ev.Event]) -> None:
     for book in market.books:
         for order in list(book.orders()):
-            close_order(ex, order, reason, out)
+            _close(ex, market, order, reason, out)
 
 
 __all__ = ["INTENT_NAMES", "handle_place"]

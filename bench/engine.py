@@ -1,0 +1,349 @@
+"""Durable throughput, ack latency, replay speed and restart time of the engine.
+
+Usage: .venv/bin/python bench/engine.py [--events N] [--seconds S] [--pg DSN] [--only WHAT]
+
+The stream is realistic book traffic on one binary book-only market: 200 funded
+accounts place limit orders around 0.50 (buy YES on the bid side, buy NO on the ask
+side, so crossing orders mint sets), about one in five immediate-or-cancel.
+
+Measures, printing one JSON object per line (the last line is a summary):
+
+- ``throughput``: durable commands/s through the engine on SQLite and PostgreSQL with
+  1, 4 and 16 submitter threads, each waiting for its ack before its next submit, with
+  group commit (group_max=512) and with a commit per command (group_max=1); p50/p99
+  ack latency in microseconds;
+- ``throughput_asyncio``: the same with 16 and 64 asyncio tasks in one event loop
+  (``asubmit``), as a web server would submit;
+- ``core``: the in-memory core (Exchange.execute) on the same stream, no journal;
+- ``replay``: a journal of N events (``--events``, default 200,000) written in groups,
+  then the restart time with a full replay (events/s) and from a snapshot at the head.
+
+Numbers depend on the disk and on fsync; run on an otherwise idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from augury.domain import commands as c
+from augury.domain.exchange import Exchange
+from augury.domain.limits import Limits
+from augury.domain.units import ONE
+from augury.engine import Engine, Entry, SimulatedClock, encode_entry, open_engine
+from augury.journal import JournalStore, next_record, open_store
+
+T0 = 1_700_000_000_000_000
+ACCOUNTS = 200
+LIMITS = Limits(open_orders_per_account=1_000_000)
+PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
+GROUP_MAX = 512
+
+
+def setup_commands() -> list[c.Command]:
+    commands: list[c.Command] = []
+    for a in range(ACCOUNTS):
+        commands += [c.OpenAccount(f"a{a}"), c.GrantCredits(f"a{a}", 1_000_000 * ONE)]
+    commands.append(c.CreateMarket("bench", "a0", "Benchmark?", ("Yes", "No"), T0 + 10**15))
+    return commands
+
+
+def order_stream(n: int, seed: int = 1) -> list[c.Command]:
+    """Limit orders around 0.50; buys of YES bid, buys of NO offer (at 1 - p)."""
+    rng = random.Random(seed)
+    out: list[c.Command] = []
+    for _ in range(n):
+        account = f"a{rng.randrange(ACCOUNTS)}"
+        yes_price = min(990, max(10, round(rng.gauss(500, 15)))) * 1_000
+        qty = rng.randint(1, 20) * ONE
+        tif = c.TimeInForce.IOC if rng.random() < 0.2 else c.TimeInForce.GTC
+        if rng.random() < 0.5:
+            order = c.PlaceOrder(
+                account, "bench", 0, c.Side.BUY, c.Token.YES, qty, yes_price, tif=tif
+            )
+        else:
+            no_price = ONE - yes_price + 10_000  # leans towards crossing the bids
+            order = c.PlaceOrder(
+                account, "bench", 0, c.Side.BUY, c.Token.NO, qty, no_price, tif=tif
+            )
+        out.append(order)
+    return out
+
+
+class Location:
+    """A fresh journal on one backend; removed by cleanup()."""
+
+    def __init__(self, backend: str, pg_dsn: str, tmp: Path) -> None:
+        self.backend = backend
+        self.pg_dsn = pg_dsn
+        self.namespace = f"bench_{uuid.uuid4().hex[:12]}"
+        self.url = pg_dsn if backend == "postgres" else str(tmp / f"{self.namespace}.db")
+        self.key = tmp / "operator.pem"
+
+    def cleanup(self) -> None:
+        if self.backend == "postgres":
+            with psycopg.connect(self.pg_dsn, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA IF EXISTS {self.namespace} CASCADE")
+
+    def engine(self, **options: Any) -> Engine:
+        return open_engine(
+            self.url,
+            self.key,
+            SimulatedClock(T0),
+            namespace=self.namespace,
+            limits=LIMITS,
+            **options,
+        )
+
+
+def emit(line: dict[str, Any]) -> None:
+    print(json.dumps(line), flush=True)
+
+
+def bench_throughput(
+    loc: Location, threads: int, group_max: int, seconds: float, stream: list[c.Command]
+) -> dict[str, Any]:
+    engine = loc.engine(group_max=group_max, checkpoint_every=10**9, snapshot_every=10**9)
+    try:
+        for command in setup_commands():
+            assert engine.submit(command).result().ok
+        latencies: list[list[int]] = [[] for _ in range(threads)]
+        stop_at = time.perf_counter() + seconds
+        barrier = threading.Barrier(threads + 1)
+
+        def submitter(t: int) -> None:
+            mine = latencies[t]
+            barrier.wait()
+            j = t
+            while True:
+                sent = time.perf_counter_ns()
+                if sent / 1e9 >= stop_at:
+                    return
+                engine.submit(stream[j % len(stream)]).result()
+                mine.append(time.perf_counter_ns() - sent)
+                j += threads
+
+        workers = [threading.Thread(target=submitter, args=(t,)) for t in range(threads)]
+        for worker in workers:
+            worker.start()
+        appends_before = engine.stats.appends
+        started = time.perf_counter()
+        stop_at = started + seconds
+        barrier.wait()
+        for worker in workers:
+            worker.join()
+        elapsed = time.perf_counter() - started
+        done = sorted(x for mine in latencies for x in mine)
+        appends = engine.stats.appends - appends_before
+    finally:
+        engine.close()
+        loc.cleanup()
+    return {
+        "bench": "throughput",
+        "backend": loc.backend,
+        "threads": threads,
+        "group_max": group_max,
+        "commands": len(done),
+        "commands_per_s": round(len(done) / elapsed),
+        "appends": appends,
+        "mean_group": round(len(done) / max(1, appends), 1),
+        "ack_p50_us": round(done[len(done) // 2] / 1000) if done else None,
+        "ack_p99_us": round(done[int(len(done) * 0.99)] / 1000) if done else None,
+    }
+
+
+def bench_asyncio(
+    loc: Location, tasks: int, seconds: float, stream: list[c.Command]
+) -> dict[str, Any]:
+    """``tasks`` closed-loop asyncio submitters in ONE event loop thread (asubmit)."""
+    engine = loc.engine(checkpoint_every=10**9, snapshot_every=10**9)
+    try:
+        for command in setup_commands():
+            assert engine.submit(command).result().ok
+        latencies: list[int] = []
+
+        async def submitter(t: int, stop_at: float) -> None:
+            j = t
+            while (sent := time.perf_counter_ns()) / 1e9 < stop_at:
+                await engine.asubmit(stream[j % len(stream)])
+                latencies.append(time.perf_counter_ns() - sent)
+                j += tasks
+
+        async def run() -> None:
+            stop_at = time.perf_counter() + seconds
+            await asyncio.gather(*(submitter(t, stop_at) for t in range(tasks)))
+
+        appends_before = engine.stats.appends
+        started = time.perf_counter()
+        asyncio.run(run())
+        elapsed = time.perf_counter() - started
+        appends = engine.stats.appends - appends_before
+    finally:
+        engine.close()
+        loc.cleanup()
+    done = sorted(latencies)
+    return {
+        "bench": "throughput_asyncio",
+        "backend": loc.backend,
+        "tasks": tasks,
+        "group_max": GROUP_MAX,
+        "commands": len(done),
+        "commands_per_s": round(len(done) / elapsed),
+        "appends": appends,
+        "mean_group": round(len(done) / max(1, appends), 1),
+        "ack_p50_us": round(done[len(done) // 2] / 1000) if done else None,
+        "ack_p99_us": round(done[int(len(done) * 0.99)] / 1000) if done else None,
+    }
+
+
+def bench_core(stream: list[c.Command]) -> dict[str, Any]:
+    ex = Exchange(LIMITS)
+    for command in setup_commands():
+        assert ex.execute(command, T0).ok
+    started = time.perf_counter()
+    events = 0
+    for command in stream:
+        events += len(ex.execute(command, T0).events)
+    elapsed = time.perf_counter() - started
+    return {
+        "bench": "core",
+        "commands": len(stream),
+        "events": events,
+        "commands_per_s": round(len(stream) / elapsed),
+    }
+
+
+def build_journal(store: JournalStore, events_min: int) -> tuple[int, int]:
+    """Write a journal of at least ``events_min`` events (groups of 2,000); (records, events)."""
+    ex = Exchange(LIMITS)
+    head = store.head()
+    group: list[Any] = []
+    events = 0
+    commands = setup_commands()
+    stream = iter(order_stream(10 * events_min, seed=2))
+    while events < events_min:
+        command = commands.pop(0) if commands else next(stream)
+        result = ex.execute(command, T0)
+        if not result.ok:
+            continue
+        body = encode_entry(Entry(command, list(result.events)))  # type: ignore[arg-type]
+        record = next_record(head, T0, "command", body)
+        head = (record.seq, record.hash)
+        group.append(record)
+        events += len(result.events)
+        if len(group) == 2_000:
+            store.append(group)
+            group = []
+    if group:
+        store.append(group)
+    assert head is not None
+    return head[0], events
+
+
+def bench_replay(loc: Location, events_min: int) -> dict[str, Any]:
+    try:
+        store = open_store(loc.url, namespace=loc.namespace)
+        store.acquire_writer("bench")
+        started = time.perf_counter()
+        records, events = build_journal(store, events_min)
+        write_s = time.perf_counter() - started
+        store.close()
+
+        engine = loc.engine(use_snapshot=False, snapshot_every=10**12)
+        full = engine.recovery
+        assert full is not None and full.events_replayed == events
+        snap_started = time.perf_counter()
+        engine.snapshot().result()
+        snapshot_s = time.perf_counter() - snap_started
+        engine.close()
+
+        engine = loc.engine(snapshot_every=10**12)
+        from_snapshot = engine.recovery
+        assert from_snapshot is not None and from_snapshot.snapshot_seq == records
+        engine.close()
+    finally:
+        loc.cleanup()
+    return {
+        "bench": "replay",
+        "backend": loc.backend,
+        "records": records,
+        "events": events,
+        "write_s": round(write_s, 2),
+        "restart_full_replay_s": round(full.seconds, 2),
+        "replay_events_per_s": round(events / full.seconds),
+        "snapshot_save_s": round(snapshot_s, 2),
+        "restart_from_snapshot_s": round(from_snapshot.seconds, 2),
+    }
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--pg", default=PG_DEFAULT)
+    parser.add_argument("--only", choices=("throughput", "asyncio", "core", "replay"), default=None)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    args = parser.parse_args(argv)
+    backends = args.backends.split(",")
+    tmp = Path(tempfile.mkdtemp(prefix="augury-bench-"))
+    results: list[dict[str, Any]] = []
+    stream = order_stream(200_000)
+    try:
+        if args.only in (None, "throughput"):
+            for backend in backends:
+                for group_max in (GROUP_MAX, 1):
+                    for threads in (1, 4, 16):
+                        loc = Location(backend, args.pg, tmp)
+                        line = bench_throughput(loc, threads, group_max, args.seconds, stream)
+                        emit(line)
+                        results.append(line)
+        if args.only in (None, "asyncio"):
+            for backend in backends:
+                for tasks in (16, 64):
+                    line = bench_asyncio(
+                        Location(backend, args.pg, tmp), tasks, args.seconds, stream
+                    )
+                    emit(line)
+                    results.append(line)
+        if args.only in (None, "core"):
+            line = bench_core(stream)
+            emit(line)
+            results.append(line)
+        if args.only in (None, "replay"):
+            for backend in backends:
+                line = bench_replay(Location(backend, args.pg, tmp), args.events)
+                emit(line)
+                results.append(line)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    summary: dict[str, Any] = {"bench": "summary", "events": args.events}
+    for line in results:
+        if line["bench"] == "throughput":
+            name = f"{line['backend']}_t{line['threads']}_g{line['group_max']}_cmd_per_s"
+            summary[name] = line["commands_per_s"]
+        elif line["bench"] == "throughput_asyncio":
+            summary[f"{line['backend']}_asyncio{line['tasks']}_cmd_per_s"] = line["commands_per_s"]
+        elif line["bench"] == "core":
+            summary["core_cmd_per_s"] = line["commands_per_s"]
+        else:
+            summary[f"{line['backend']}_replay_events_per_s"] = line["replay_events_per_s"]
+            summary[f"{line['backend']}_restart_full_s"] = line["restart_full_replay_s"]
+            summary[f"{line['backend']}_restart_snapshot_s"] = line["restart_from_snapshot_s"]
+    emit(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

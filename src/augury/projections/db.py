@@ -1,0 +1,83 @@
+"""Where the read models live: a SQLAlchemy engine for SQLite or PostgreSQL, migrated.
+
+``projection_engine(url, namespace)`` accepts the forms the journal does: a plain path
+or ``sqlite:///...`` (one SQLite file, e.g. ``DATA_DIR/projections.db``), or
+``postgresql://...`` (one schema per namespace, created if absent; every connection's
+``search_path`` is that schema, so the tables, and Alembic's version table, live in it).
+Commits need not be durable (SQLite ``synchronous=NORMAL``, PostgreSQL
+``synchronous_commit=off``): the read models and their ``last_seq`` commit together, so
+losing the last commits in a crash only means re-applying those records from the
+journal.
+
+``upgrade(engine)`` runs the Alembic migrations shipped in ``migrations/`` inside one
+transaction, through Alembic's API: no ini file, no ``alembic`` command needed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+DEFAULT_NAMESPACE = "augury_projections"
+"""PostgreSQL schema of the read models when none is given (the journal's is "augury")."""
+
+_NAMESPACE_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_POSTGRES_PREFIXES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+_SQLITE_PREFIX = "sqlite:///"
+
+
+def projection_engine(url: str | Path, namespace: str = DEFAULT_NAMESPACE) -> Engine:
+    """An engine for the read models at ``url`` (see the module docstring); not migrated."""
+    text = str(url)
+    if text.startswith(_POSTGRES_PREFIXES):
+        if not _NAMESPACE_RE.fullmatch(namespace):
+            raise ValueError(f"namespace must match [a-z_][a-z0-9_]{{0,62}}, got {namespace!r}")
+        rest = text.split("://", 1)[1]
+        options = f"-c search_path={namespace} -c synchronous_commit=off"
+        engine = create_engine(
+            "postgresql+psycopg://" + rest,
+            connect_args={"options": options, "connect_timeout": 10},
+        )
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{namespace}"')
+        return engine
+    if text.startswith(_SQLITE_PREFIX):
+        text = text.removeprefix(_SQLITE_PREFIX)
+    elif "://" in text or text.startswith("sqlite:"):
+        raise ValueError(f"unsupported projection URL {text!r}: use sqlite:/// or postgresql://")
+    if not text:
+        raise ValueError("no SQLite file path given")
+    engine = create_engine(f"sqlite:///{text}")
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Read models are rebuildable from the journal, so NORMAL (no fsync per commit) is
+    # enough; WAL lets readers run while the projector writes.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.execute("PRAGMA busy_timeout = 10000")
+    cursor.close()
+
+
+def alembic_config() -> Config:
+    """Alembic's configuration for the packaged migrations (no ini file)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the read models of ``engine`` to ``revision`` in one transaction."""
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)

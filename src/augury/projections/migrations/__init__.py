@@ -1,0 +1,1 @@
+"""Alembic migrations of the projection tables; run by ``augury.projections.migrate``."""

@@ -1,0 +1,654 @@
+"""The projector: turns journal entries into read-model rows, idempotently.
+
+``Projector.apply(seq, ts_us, entry)`` folds one journaled command's events into the
+tables of ``tables.py``. Every record's rows are written in one transaction together
+with ``projection_state.last_seq``, so a crash leaves the read models exactly as of
+some record, and re-applying any seq <= last_seq is skipped. ``apply_records`` batches
+up to ``batch_records`` records per transaction (one load of each touched row, one
+write of it) and ``rebuild`` empties every table and replays a journal into it.
+
+How each table follows the events (amounts in micros, prices in micro-credits per
+YES share):
+
+* balances: ``cash:<a>`` postings move ``available``, ``escrow:<a>`` ones ``escrow``.
+* positions: ``qty`` is the account's available shares of a token (the domain's
+  holdings), ``escrowed`` the shares reserved by its open sell orders; both are cleared
+  (the rows deleted) when the market settles or is voided. ``cost_basis`` is the
+  average cost: a buy adds what it paid (fees included), a mint adds 1 credit per set
+  split evenly over the set's tokens (remainder on the first), and shares leaving by
+  a sale, redemption or conversion take their proportional share of the basis with
+  them (rounded down); a conversion hands that basis on, split evenly, to the shares
+  it yields.
+* fills: one row per ``BookFill`` (at the resting order's price) or ``MakerFill``
+  (the LMSR maker on the other side; its price is the order's average price,
+  ``value / qty``, rounded to the nearest micro and expressed for YES).
+* candles: every fill updates the 1m, 1h and 1d bucket (start = ts_us floored to the
+  interval, UTC) of its market and outcome.
+
+This module must never decide anything the exchange decides: it only reads events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import msgspec
+from sqlalchemy import Connection, Engine, Table, and_, bindparam, delete, select, update
+
+from augury.domain import events as ev
+from augury.domain.units import ONE
+from augury.engine.entry import Entry, decode_entry
+from augury.journal.records import KIND_COMMAND, JournalRecord
+from augury.projections import tables as t
+from augury.projections.db import DEFAULT_NAMESPACE, projection_engine, upgrade
+
+BATCH_RECORDS_DEFAULT = 500
+"""Records applied per transaction by apply_records/rebuild."""
+
+INTERVALS_US = (("1m", 60_000_000), ("1h", 3_600_000_000), ("1d", 86_400_000_000))
+"""Candle intervals: name and length in microseconds (buckets start at multiples, UTC)."""
+
+CACHE_ROWS_MAX = 50_000
+"""Rows of one table kept in memory between batches; past this the table's cache is dropped."""
+
+Row = dict[str, Any]
+Key = tuple[Any, ...]
+Item = tuple[int, int, Entry | None]
+"""(seq, ts_us, entry); entry None for a record that changes no read model (a checkpoint)."""
+
+
+class Projector:
+    """Read models in the database at ``target`` (a URL, a SQLite path or an Engine).
+
+    The tables are created or migrated on construction (Alembic). With a PostgreSQL URL
+    they live in schema ``namespace``. One projector per database at a time; a projector
+    is not thread-safe (the engine calls ``apply`` from its one thread).
+    """
+
+    def __init__(
+        self,
+        target: str | Path | Engine,
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        batch_records: int = BATCH_RECORDS_DEFAULT,
+    ) -> None:
+        assert 0 < batch_records <= 100_000
+        self._owns_engine = not isinstance(target, Engine)
+        self.engine = target if isinstance(target, Engine) else projection_engine(target, namespace)
+        self.batch_records = batch_records
+        self._cache = _Cache()
+        upgrade(self.engine)
+
+    def close(self) -> None:
+        if self._owns_engine:
+            self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- reading the bookkeeping ---------------------------------------------------------
+    def last_seq(self) -> int:
+        """The seq of the last journal record applied (0 before any)."""
+        with self.engine.connect() as conn:
+            return _last_seq(conn, lock=False)
+
+    # -- applying ---------------------------------------------------------------------
+    def apply(self, seq: int, ts_us: int, entry: Entry) -> bool:
+        """Apply one command record in its own transaction; False if seq was applied already."""
+        return self._apply_batch([(seq, ts_us, entry)]) == 1
+
+    def apply_many(self, items: Iterable[Item]) -> int:
+        """Apply (seq, ts_us, entry) items in order, ``batch_records`` per transaction.
+
+        Seqs must increase; each one not above ``last_seq`` is skipped. Returns how many
+        were applied.
+        """
+        applied = 0
+        for batch in _chunks(items, self.batch_records):
+            applied += self._apply_batch(batch)
+        return applied
+
+    def apply_records(
+        self, records: Iterable[JournalRecord], progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Apply journal records (commands decoded; other kinds only advance last_seq).
+
+        The records should come verified (``verify_chain``, or ``augury verify``): the
+        projector trusts them. ``progress`` gets the number applied after each batch.
+        """
+        done = 0
+
+        def items() -> Iterator[Item]:
+            for record in records:
+                is_command = record.kind == KIND_COMMAND
+                entry = decode_entry(record.body) if is_command else None
+                yield (record.seq, record.ts_us, entry)
+
+        for batch in _chunks(items(), self.batch_records):
+            done += self._apply_batch(batch)
+            if progress is not None:
+                progress(done)
+        return done
+
+    def rebuild(
+        self, records: Iterable[JournalRecord], progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Empty every read model, then apply ``records`` from the start; returns the count."""
+        self.reset()
+        return self.apply_records(records, progress)
+
+    def reset(self) -> None:
+        """Delete every row of every read model and set last_seq back to 0."""
+        self._cache.invalidate()
+        with self.engine.begin() as conn:
+            for table in t.READ_MODELS:
+                conn.execute(delete(table))
+            conn.execute(update(t.projection_state).values(last_seq=0, last_ts_us=0))
+
+    def _apply_batch(self, items: list[Item]) -> int:
+        cache = self._cache
+        with self.engine.begin() as conn:
+            last = _last_seq(conn, lock=True)
+            if last != cache.seq:  # first batch, or someone else wrote: trust nothing cached
+                cache.invalidate()
+                cache.seq = last
+                cache.complete = last == 0  # rows and last_seq commit together: no rows yet
+            last_ts = 0
+            batch = _Batch(conn, cache)
+            applied = 0
+            for seq, ts_us, entry in items:
+                if seq <= last:
+                    continue  # already applied: idempotent
+                if entry is not None:
+                    batch.entry(seq, ts_us, entry)
+                last, last_ts = seq, ts_us
+                applied += 1
+            if applied:
+                batch.flush()
+                conn.execute(
+                    update(t.projection_state)
+                    .where(t.projection_state.c.id == 1)
+                    .values(last_seq=last, last_ts_us=last_ts)
+                )
+        if applied:  # committed: what the batch wrote is now what the database holds
+            batch.commit_to(cache)
+            cache.seq = last
+        return applied
+
+
+def _last_seq(conn: Connection, *, lock: bool) -> int:
+    query = select(t.projection_state.c.last_seq).where(t.projection_state.c.id == 1)
+    if lock:
+        query = query.with_for_update()  # PostgreSQL: a second projector waits its turn
+    return int(conn.execute(query).scalar_one())
+
+
+def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    chunk: list[Item] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+_EVICTED: Row = {}
+"""Cached in place of a row that exists in the database but is not kept in memory."""
+
+
+class _Cache:
+    """Committed rows kept between batches, so that a batch rarely needs a SELECT.
+
+    Valid only while the database's last_seq is ``seq`` (the projector checks it at the
+    start of every batch, under the state row's lock). ``complete`` says that every row
+    in the database is in the cache (true from an empty database until a table overflows
+    or a row is evicted), so that a miss means "no such row" without asking.
+    """
+
+    def __init__(self) -> None:
+        self.seq = -1
+        self.complete = False
+        self.tables: dict[str, dict[Key, Row | None]] = {}
+
+    def invalidate(self) -> None:
+        self.seq = -1
+        self.complete = False
+        self.tables.clear()
+
+    def table(self, name: str) -> dict[Key, Row | None]:
+        return self.tables.setdefault(name, {})
+
+
+class _Rows:
+    """The rows of one table touched by a batch: loaded once, written once at flush."""
+
+    def __init__(self, conn: Connection, table: Table, cache: _Cache) -> None:
+        self.conn = conn
+        self.table = table
+        self.key_columns = [column.name for column in table.primary_key.columns]
+        self.rows: dict[Key, Row | None] = {}
+        self.existing: set[Key] = set()
+        self.cache = cache
+        self.cached = cache.table(table.name)
+        self.forgotten: list[Callable[[Key], bool]] = []
+
+    def get(self, key: Key) -> Row | None:
+        if key in self.rows:
+            return self.rows[key]
+        cached = self.cached.get(key, _EVICTED)
+        if cached is not _EVICTED or (self.cache.complete and key not in self.cached):
+            row = None if cached is None or cached is _EVICTED else dict(cached)  # a copy
+            self.rows[key] = row
+            if row is not None:
+                self.existing.add(key)
+            return row
+        table = self.table
+        pairs = zip(self.key_columns, key, strict=True)
+        where = and_(*(table.c[name] == value for name, value in pairs))
+        found = self.conn.execute(select(table).where(where)).mappings().first()
+        row = None if found is None else dict(found)
+        self.rows[key] = row
+        if row is not None:
+            self.existing.add(key)
+        return row
+
+    def need(self, key: Key) -> Row:
+        row = self.get(key)
+        assert row is not None, f"{self.table.name} has no row {key}"
+        return row
+
+    def add(self, key: Key, row: Row) -> Row:
+        assert self.get(key) is None, f"{self.table.name} already has row {key}"
+        self.rows[key] = row
+        return row
+
+    def forget(self, match: Callable[[Key], bool]) -> None:
+        """Drop cached rows (deleted in the database by the caller's own statement)."""
+        for key in [key for key in self.rows if match(key)]:
+            del self.rows[key]
+            self.existing.discard(key)
+        self.forgotten.append(match)
+
+    def commit_to(self, keep: Callable[[Row], bool] = lambda row: True) -> None:
+        """After the commit: remember the rows written (or ``_EVICTED`` unless ``keep``)."""
+        cached = self.cached
+        for match in self.forgotten:
+            for key in [key for key in cached if match(key)]:
+                cached[key] = None
+        for key, row in self.rows.items():
+            cached[key] = row if row is None or keep(row) else _EVICTED
+        if len(cached) > CACHE_ROWS_MAX:
+            cached.clear()
+            self.cache.complete = False
+
+    def flush(self) -> None:
+        inserts = [row for key, row in self.rows.items() if row and key not in self.existing]
+        updates = [
+            {**row, **{"k_" + name: row[name] for name in self.key_columns}}
+            for key, row in self.rows.items()
+            if row and key in self.existing
+        ]
+        if inserts:
+            self.conn.execute(self.table.insert(), inserts)
+        if updates:
+            table = self.table
+            where = and_(*(table.c[name] == bindparam("k_" + name) for name in self.key_columns))
+            self.conn.execute(table.update().where(where), updates)
+
+
+class _Batch:
+    """Folds the events of a run of records into rows (see the module docstring)."""
+
+    def __init__(self, conn: Connection, cache: _Cache) -> None:
+        self.conn = conn
+        self.markets = _Rows(conn, t.markets, cache)
+        self.orders = _Rows(conn, t.orders, cache)
+        self.positions = _Rows(conn, t.positions, cache)
+        self.balances = _Rows(conn, t.balances, cache)
+        self.candles = _Rows(conn, t.candles, cache)
+        self.fills: list[Row] = []
+        self.settled: set[str] = set()
+        self.seq = 0
+        self.ts_us = 0
+        self._handlers: dict[type[ev.Event], Callable[[Any, int], None]] = {
+            ev.AccountOpened: self._account_opened,
+            ev.CreditsGranted: self._nothing,
+            ev.MarketCreated: self._market_created,
+            ev.MarketStatusChanged: self._market_status_changed,
+            ev.OrderAccepted: self._order_accepted,
+            ev.OrderRested: self._order_rested,
+            ev.BookFill: self._book_fill,
+            ev.MakerFill: self._maker_fill,
+            ev.OrderClosed: self._order_closed,
+            ev.SetsMinted: self._sets_minted,
+            ev.SetsRedeemed: self._sets_redeemed,
+            ev.NoConverted: self._no_converted,
+            ev.MarketSettled: self._market_settled,
+            ev.MarketVoided: self._market_voided,
+        }
+
+    def entry(self, seq: int, ts_us: int, entry: Entry) -> None:
+        self.seq, self.ts_us = seq, ts_us
+        for index, event in enumerate(entry.events):
+            self._handlers[type(event)](event, index)
+            postings = getattr(event, "postings", ())
+            if postings:
+                self._post(postings)
+
+    def flush(self) -> None:
+        for market in sorted(self.settled):
+            self.conn.execute(delete(t.positions).where(t.positions.c.market == market))
+        for rows in (self.markets, self.orders, self.positions, self.balances, self.candles):
+            rows.flush()
+        if self.fills:
+            self.conn.execute(t.fills.insert(), self.fills)
+
+    def commit_to(self, cache: _Cache) -> None:
+        """Keep the committed rows for the next batch; closed orders are not kept."""
+        self.orders.commit_to(lambda row: row["status"] in ("open", "resting"))
+        for rows in (self.markets, self.positions, self.balances, self.candles):
+            rows.commit_to()
+
+    # -- shared pieces ------------------------------------------------------------------
+    def _post(self, postings: Iterable[ev.Posting]) -> None:
+        for ledger_account, amount in postings:
+            kind, _, account = ledger_account.partition(":")
+            if kind == "cash":
+                self._balance(account)["available"] += amount
+            elif kind == "escrow":
+                self._balance(account)["escrow"] += amount
+
+    def _balance(self, account: str) -> Row:
+        row = self.balances.need((account,))
+        row["updated_seq"] = self.seq
+        return row
+
+    def _position(self, account: str, market: str, token: int) -> Row:
+        assert market not in self.settled, "shares moved in a settled market"
+        key = (account, market, token)
+        row = self.positions.get(key)
+        if row is None:
+            row = self.positions.add(
+                key,
+                {
+                    "account": account,
+                    "market": market,
+                    "token": token,
+                    "qty": 0,
+                    "escrowed": 0,
+                    "cost_basis": 0,
+                    "updated_seq": self.seq,
+                },
+            )
+        row["updated_seq"] = self.seq
+        return row
+
+    @staticmethod
+    def _basis_cut(position: Row, qty: int) -> int:
+        """The basis that ``qty`` of the position's shares carry away (average cost)."""
+        total = position["qty"] + position["escrowed"]
+        assert 0 <= qty <= total, "more shares left than were held"
+        cut = position["cost_basis"] * qty // total if total else 0
+        position["cost_basis"] -= cut
+        return int(cut)
+
+    def _order(self, order_id: int) -> Row:
+        row = self.orders.need((order_id,))
+        row["updated_seq"], row["updated_us"] = self.seq, self.ts_us
+        return row
+
+    def _fill_order(self, order: Row, qty: int, escrow_used: int) -> None:
+        order["filled"] += qty
+        if order["qty"]:
+            order["remaining"] -= qty
+            assert order["remaining"] >= 0
+        order["escrow"] -= escrow_used
+        assert order["escrow"] >= 0
+
+    def _trade(self, order: Row, qty: int, paid: int) -> None:
+        """Move a filled order's shares: a buy receives ``qty`` for ``paid``; a sell delivers."""
+        position = self._position(order["account"], order["market"], order["held_token"])
+        if order["side"] == "buy":
+            position["qty"] += qty
+            position["cost_basis"] += paid
+        else:
+            self._basis_cut(position, qty)
+            position["escrowed"] -= qty
+            assert position["escrowed"] >= 0
+
+    def _candle(self, market: str, outcome: int, price: int, qty: int) -> None:
+        for name, length_us in INTERVALS_US:
+            bucket = self.ts_us - self.ts_us % length_us
+            key = (market, outcome, name, bucket)
+            row = self.candles.get(key)
+            if row is None:
+                self.candles.add(
+                    key,
+                    {
+                        "market": market,
+                        "outcome": outcome,
+                        "interval": name,
+                        "bucket_us": bucket,
+                        "open": price,
+                        "high": price,
+                        "low": price,
+                        "close": price,
+                        "volume": qty,
+                        "trades": 1,
+                    },
+                )
+                continue
+            row["high"] = max(row["high"], price)
+            row["low"] = min(row["low"], price)
+            row["close"] = price
+            row["volume"] += qty
+            row["trades"] += 1
+
+    def _fill_row(self, index: int, kind: str, market: str, outcome: int, price: int) -> Row:
+        return {
+            "seq": self.seq,
+            "idx": index,
+            "ts_us": self.ts_us,
+            "kind": kind,
+            "market": market,
+            "outcome": outcome,
+            "price": price,
+        }
+
+    # -- handlers, one per event type ---------------------------------------------------
+    def _nothing(self, e: ev.Event, index: int) -> None:
+        """Postings only (handled for every event)."""
+
+    def _account_opened(self, e: ev.AccountOpened, index: int) -> None:
+        self.balances.add(
+            (e.account,),
+            {"account": e.account, "available": 0, "escrow": 0, "updated_seq": self.seq},
+        )
+
+    def _market_created(self, e: ev.MarketCreated, index: int) -> None:
+        self.markets.add(
+            (e.market,),
+            {
+                "market": e.market,
+                "creator": e.creator,
+                "question": e.question,
+                "outcomes": msgspec.json.encode(e.outcomes).decode(),
+                "outcome_count": len(e.outcomes),
+                "categorical": e.categorical,
+                "close_at": e.close_at,
+                "liquidity": e.liquidity,
+                "tick": e.tick,
+                "lot": e.lot,
+                "fee_bps": e.fee_bps,
+                "subsidy": e.subsidy,
+                "status": "open",
+                "status_reason": "",
+                "weights": None,
+                "created_seq": self.seq,
+                "created_us": self.ts_us,
+                "updated_seq": self.seq,
+                "updated_us": self.ts_us,
+            },
+        )
+
+    def _market(self, market: str, status: str | None = None, reason: str = "") -> Row:
+        row = self.markets.need((market,))
+        if status is not None:
+            row["status"], row["status_reason"] = status, reason
+            row["updated_seq"], row["updated_us"] = self.seq, self.ts_us
+        return row
+
+    def _market_status_changed(self, e: ev.MarketStatusChanged, index: int) -> None:
+        self._market(e.market, e.status, e.reason)
+
+    def _order_accepted(self, e: ev.OrderAccepted, index: int) -> None:
+        market = self._market(e.market)
+        if e.token == "yes":
+            held = e.outcome
+        elif market["categorical"]:
+            held = market["outcome_count"] + e.outcome
+        else:
+            held = 1 - e.outcome
+        self.orders.add(
+            (e.order_id,),
+            {
+                "order_id": e.order_id,
+                "account": e.account,
+                "market": e.market,
+                "outcome": e.outcome,
+                "side": e.side,
+                "token": e.token,
+                "held_token": held,
+                "price": e.price,
+                "qty": e.qty,
+                "budget": e.budget,
+                "tif": e.tif,
+                "expires_at": e.expires_at,
+                "post_only": e.post_only,
+                "client_order_id": e.client_order_id,
+                "self_trade": e.self_trade,
+                "status": "open",
+                "remaining": e.qty,
+                "filled": 0,
+                "escrow": e.escrow,
+                "created_seq": self.seq,
+                "created_us": self.ts_us,
+                "updated_seq": self.seq,
+                "updated_us": self.ts_us,
+            },
+        )
+        if e.side == "sell":  # the shares move from available into the order's escrow
+            assert e.shares == ((e.account, held, -e.escrow),)
+            position = self._position(e.account, e.market, held)
+            position["qty"] -= e.escrow
+            position["escrowed"] += e.escrow
+
+    def _order_rested(self, e: ev.OrderRested, index: int) -> None:
+        self._order(e.order_id)["status"] = "resting"
+
+    def _book_fill(self, e: ev.BookFill, index: int) -> None:
+        market = self._market(e.market)
+        taker, resting = self._order(e.taker_order), self._order(e.resting_order)
+        yes_value = e.qty * e.price * market["tick"] // ONE
+        for order, escrow_used, fee in (
+            (taker, e.taker_escrow_used, e.fee),
+            (resting, e.resting_escrow_used, 0),
+        ):
+            own_value = yes_value if order["token"] == "yes" else e.qty - yes_value
+            self._fill_order(order, e.qty, escrow_used)
+            self._trade(order, e.qty, own_value + fee)
+        price = e.price * market["tick"]
+        row = self._fill_row(index, "book", e.market, e.outcome, price)
+        row.update(
+            qty=e.qty,
+            fee=e.fee,
+            taker_order=e.taker_order,
+            taker_account=taker["account"],
+            resting_order=e.resting_order,
+            resting_account=resting["account"],
+        )
+        self.fills.append(row)
+        self._candle(e.market, e.outcome, price, e.qty)
+
+    def _maker_fill(self, e: ev.MakerFill, index: int) -> None:
+        order = self._order(e.order_id)
+        self._fill_order(order, e.qty, e.escrow_used)
+        self._trade(order, e.qty, e.value + e.fee)
+        own = (2 * abs(e.value) * ONE + e.qty) // (2 * e.qty)  # nearest micro per share
+        price = own if order["token"] == "yes" else ONE - own
+        row = self._fill_row(index, "maker", e.market, e.outcome, price)
+        row.update(
+            qty=e.qty,
+            fee=e.fee,
+            taker_order=e.order_id,
+            taker_account=e.account,
+            resting_order=None,
+            resting_account=None,
+        )
+        self.fills.append(row)
+        self._candle(e.market, e.outcome, price, e.qty)
+
+    def _order_closed(self, e: ev.OrderClosed, index: int) -> None:
+        order = self._order(e.order_id)
+        order["status"] = e.reason
+        order["escrow"] -= e.released
+        assert order["escrow"] == 0, "an order closed with escrow left"
+        if order["side"] == "sell" and e.released:
+            position = self._position(order["account"], order["market"], order["held_token"])
+            position["qty"] += e.released
+            position["escrowed"] -= e.released
+            assert position["escrowed"] >= 0
+
+    def _sets_minted(self, e: ev.SetsMinted, index: int) -> None:
+        count = len(e.shares)
+        share, remainder = divmod(e.qty, count)  # the sets cost qty micro-credits
+        for position_index, (account, token, qty) in enumerate(e.shares):
+            position = self._position(account, e.market, token)
+            position["qty"] += qty
+            position["cost_basis"] += share + (remainder if position_index == 0 else 0)
+
+    def _sets_redeemed(self, e: ev.SetsRedeemed, index: int) -> None:
+        for account, token, delta in e.shares:
+            assert delta < 0
+            position = self._position(account, e.market, token)
+            self._basis_cut(position, -delta)
+            position["qty"] += delta
+
+    def _no_converted(self, e: ev.NoConverted, index: int) -> None:
+        carried = 0
+        gained = [(account, token, delta) for account, token, delta in e.shares if delta > 0]
+        for account, token, delta in e.shares:
+            if delta < 0:
+                position = self._position(account, e.market, token)
+                carried += self._basis_cut(position, -delta)
+                position["qty"] += delta
+        share, remainder = divmod(carried, len(gained))
+        for position_index, (account, token, delta) in enumerate(gained):
+            position = self._position(account, e.market, token)
+            position["qty"] += delta
+            position["cost_basis"] += share + (remainder if position_index == 0 else 0)
+
+    def _settle(self, market: str, status: str, reason: str) -> None:
+        self._market(market, status, reason)
+        self.positions.forget(lambda key: bool(key[1] == market))
+        self.settled.add(market)
+
+    def _market_settled(self, e: ev.MarketSettled, index: int) -> None:
+        self._settle(e.market, "resolved", e.reason)
+        self._market(e.market)["weights"] = msgspec.json.encode(e.weights).decode()
+
+    def _market_voided(self, e: ev.MarketVoided, index: int) -> None:
+        self._settle(e.market, "voided", e.reason)
