@@ -161,14 +161,6 @@ def plan(market: Market, order: Order, now: int) -> list[Step]:
             walk.steps.append(("expire", resting))
             resting = next(resting_iter, None)
             continue
-        if resting is not None and resting.account == order.account:
-            if order.self_trade == "cancel_resting":
-                walk.steps.append(("cancel", resting))
-                resting = next(resting_iter, None)
-                continue
-            if order.self_trade == "cancel_incoming":
-                walk.steps.append(("stop",))
-                break
         if resting is not None:
             yes = order.intent in (BUY_YES, SELL_YES)
             bound = (resting.price if yes else top - resting.price) * tick
@@ -180,6 +172,15 @@ def plan(market: Market, order: Order, now: int) -> list[Step]:
                 continue
         if resting is None:
             break
+        # self-trade prevention acts only when the walk really reaches an own order
+        if resting.account == order.account:
+            if order.self_trade == "cancel_resting":
+                walk.steps.append(("cancel", resting))
+                resting = next(resting_iter, None)
+                continue
+            if order.self_trade == "cancel_incoming":
+                walk.steps.append(("stop",))
+                break
         take = min(resting.remaining, walk.remaining) if order.qty else resting.remaining
         if not order.qty:
             take = walk.affordable(take, bound)
