@@ -322,6 +322,7 @@ def serve(
     from pydantic import ValidationError
 
     from augury.api import create_app
+    from augury.api.services import Services
     from augury.settings import Settings
 
     with _guard("serve", False):
@@ -341,8 +342,9 @@ def serve(
                 (str(e["loc"][0]) + ": " if e["loc"] else "") + str(e["msg"]) for e in exc.errors()
             )
             raise CliError(problems) from None
+        services = Services.start(settings)  # a locked journal etc. fails here, in one line
         config = uvicorn.Config(
-            create_app(settings),
+            create_app(settings, services=services),
             host=settings.host,
             port=settings.port,
             lifespan="on",
@@ -351,9 +353,16 @@ def serve(
             server_header=False,
         )
         server = uvicorn.Server(config)
-        server.run()
+        try:
+            server.run()
+        except SystemExit:
+            pass  # uvicorn exits this way when it cannot start (logged above)
+        finally:
+            services.stop()
         if not server.started:
-            raise CliError("the server did not start (see the log above)")
+            raise CliError(
+                f"could not serve on {settings.host}:{settings.port} (see the log above)"
+            )
 
 
 # -- helpers ---------------------------------------------------------------------------

@@ -1,0 +1,178 @@
+"""The FastAPI application: ``create_app(settings)`` wires routers, errors, limits, lifespan.
+
+The engine runs in-process: it is opened (journal recovered, read models caught up and
+subscribed) when the app starts and closed when it stops. Routes live under
+``/api/v1``; the OpenAPI document is at ``/openapi.json`` and its UI at ``/docs``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from augury.api import errors, responses, ws
+from augury.api.ratelimit import RateLimit
+from augury.api.routes import accounts, admin, markets, portfolio, trading
+from augury.api.services import AdminCallback, Services, print_admin
+from augury.settings import Settings
+
+API_PREFIX = "/api/v1"
+
+
+class BodyTooLarge(StarletteHTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body may be at most {limit} bytes")
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` (413), declared or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = self.max_bytes + 1
+                if declared > self.max_bytes:
+                    response = errors.problem(
+                        413,
+                        errors.BODY_TOO_LARGE,
+                        f"the request body may be at most {self.max_bytes} bytes",
+                        instance=scope.get("path", ""),
+                    )
+                    await response(scope, receive, send)
+                    return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        await self.app(scope, limited, send)
+
+
+class SecurityHeaders:
+    """Headers every response carries (no sniffing, no framing, no caching of API data)."""
+
+    HEADERS = (
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"),
+    )
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.extend(self.HEADERS)
+                if scope.get("path", "").startswith(API_PREFIX):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    on_admin_created: AdminCallback = print_admin,
+    services: Services | None = None,
+) -> FastAPI:
+    """The Augury API; ``settings`` default to the environment (``AUGURY_*``).
+
+    The engine is opened when the app starts, unless ``services`` already opened it
+    (``augury serve`` does, to report a locked journal in one line); either way the
+    app closes it when it stops.
+    """
+    settings = settings if settings is not None else Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        started = services if services is not None else Services.start(settings, on_admin_created)
+        app.state.services = started
+        app.state.hub = ws.Hub(started, asyncio.get_running_loop())
+        try:
+            yield
+        finally:
+            started.stop()
+
+    app = FastAPI(
+        title="Augury",
+        version="0.1.0",
+        summary="A prediction-market exchange whose markets cannot be silently decided "
+        "by one edited source.",
+        description="Amounts are decimal strings (never JSON numbers); instants are RFC 3339. "
+        "Errors are application/problem+json with a stable `code`. See docs/api.md.",
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for module in (accounts, markets, trading, portfolio, admin):
+        app.include_router(module.router, prefix=API_PREFIX, responses=responses.PROBLEMS)
+    app.include_router(admin.health_router, prefix=API_PREFIX, responses=responses.PROBLEMS)
+    app.include_router(ws.router, prefix=API_PREFIX)
+    # The last added runs first: security headers on every answer, then rate limits,
+    # then the body cap.
+    app.add_middleware(BodyLimit, max_bytes=settings.body_max_bytes)
+    app.add_middleware(
+        RateLimit,
+        ip_rate_per_s=settings.rate_limit_ip_per_s,
+        ip_burst=settings.rate_limit_ip_burst,
+        key_rate_per_s=settings.rate_limit_key_per_s,
+        key_burst=settings.rate_limit_key_burst,
+        password_rate_per_s=settings.rate_limit_password_per_s,
+        password_burst=settings.rate_limit_password_burst,
+    )
+    app.add_middleware(SecurityHeaders)
+    app.state.settings = settings
+    _document_problems(app)
+    return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Add the Problem schema that every error response refers to."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas["Problem"] = responses.Problem.model_json_schema()
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def app_from_env() -> Any:
+    """Factory for ``uvicorn --factory augury.api.app:app_from_env``."""
+    return create_app()

@@ -1,0 +1,301 @@
+"""Live reads of the exchange's state, run on the engine thread through ``engine.query``.
+
+Each function here takes the ``Exchange`` and answers plain JSON-ready values: the
+book, the maker's prices, balances, holdings, an open order, and a quote preview (the
+router's read-only plan for an order that is never placed). They run between command
+groups, so what they see is consistent, and they must never change anything: no
+``execute``, no ``emit``, no assignment to the state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from augury.domain import ledger, lmsr
+from augury.domain import router as rt
+from augury.domain.book import BUY_NO, BUY_YES, SELL_NO, SELL_YES, Order, pays_cash
+from augury.domain.exchange import Exchange
+from augury.domain.market import Market
+from augury.domain.rejections import Code, Rejected
+from augury.domain.trading import require_open
+from augury.domain.units import ONE, div_up, format_micros
+from augury.settings import format_instant
+
+BOOK_DEPTH_MAX = 100
+
+
+def _market(ex: Exchange, market_id: str) -> Market:
+    found = ex.markets.get(market_id)
+    if found is None:
+        raise Rejected(Code.UNKNOWN_MARKET, f"no market {market_id!r}")
+    return found
+
+
+def _book_outcome(market: Market, outcome: int) -> int:
+    if not 0 <= outcome < market.n:
+        raise Rejected(Code.INVALID_OUTCOME, f"outcome must be 0..{market.n - 1}")
+    return outcome if market.categorical else 0
+
+
+def book(ex: Exchange, market_id: str, outcome: int, depth: int) -> dict[str, Any]:
+    """Aggregated levels of one outcome's book, in YES prices (binary: outcome 0's book)."""
+    market = _market(ex, market_id)
+    index = _book_outcome(market, outcome)
+    levels = market.books[index]
+    tick = market.tick
+
+    def side(bid: bool) -> list[dict[str, Any]]:
+        return [
+            {"price": format_micros(price * tick), "qty": format_micros(qty), "orders": count}
+            for price, qty, count in levels.levels(bid, depth)
+        ]
+
+    return {
+        "market": market.id,
+        "outcome": index,
+        "status": market.status.value,
+        "bids": side(True),
+        "asks": side(False),
+    }
+
+
+def maker_quote(ex: Exchange, market_id: str) -> dict[str, Any]:
+    """The LMSR maker's marginal price of every outcome (None without a maker)."""
+    market = _market(ex, market_id)
+    prices = lmsr.marginal_prices(market.liquidity, market.q) if market.has_maker else None
+    return {
+        "market": market.id,
+        "status": market.status.value,
+        "liquidity": format_micros(market.liquidity),
+        "prices": None if prices is None else [format_micros(p) for p in prices],
+    }
+
+
+def balances(ex: Exchange, account: str) -> dict[str, Any]:
+    available = ex.ledger.balance(ledger.cash(account))
+    escrow = ex.ledger.balance(ledger.escrow(account))
+    return {
+        "account": account,
+        "available": format_micros(available),
+        "escrow": format_micros(escrow),
+        "total": format_micros(available + escrow),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    market: str
+    token: int
+    outcome: int
+    outcome_name: str
+    side: str  # yes | no
+    qty: int
+    escrowed: int
+    mark: int | None  # micro-credits per share: the maker's price, else the book's mid
+
+
+def _mark_prices(market: Market) -> list[int | None]:
+    """A price per token: the maker's marginal price, else the mid of the token's book."""
+    n = market.n
+    if market.has_maker:
+        yes: list[int | None] = list(lmsr.marginal_prices(market.liquidity, market.q))
+    else:
+        yes = []
+        for outcome in range(n):
+            book = market.books[outcome if market.categorical else 0]
+            if book.best_bid == 0 or book.best_ask >= market.top:
+                yes.append(None)
+                continue
+            mid = (book.best_bid + book.best_ask) * market.tick // 2
+            yes.append(mid if market.categorical or outcome == 0 else ONE - mid)
+    if not market.categorical:
+        return yes
+    return yes + [None if p is None else ONE - p for p in yes]
+
+
+def _token_meaning(market: Market, token: int) -> tuple[int, str]:
+    """(outcome, "yes"|"no") of a token index."""
+    if market.categorical:
+        return (token, "yes") if token < market.n else (token - market.n, "no")
+    return token, "yes"
+
+
+def holdings(ex: Exchange, account: str) -> list[Holding]:
+    """Every token the account holds or has escrowed in open sell orders."""
+    escrowed: dict[tuple[str, int], int] = {}
+    for order in ex.open_orders.get(account, {}).values():
+        if pays_cash(order.intent):
+            continue
+        market = ex.markets[order.market]
+        token = order.outcome if order.intent == SELL_YES else market.no_token(order.outcome)
+        escrowed[(market.id, token)] = escrowed.get((market.id, token), 0) + order.escrow
+    out: list[Holding] = []
+    for market in ex.markets.values():
+        held = market.positions.get(account)
+        marks: list[int | None] | None = None
+        for token in range(market.tokens):
+            qty = held[token] if held is not None else 0
+            locked = escrowed.get((market.id, token), 0)
+            if qty or locked:
+                if marks is None:
+                    marks = _mark_prices(market)
+                outcome, side = _token_meaning(market, token)
+                name = market.outcomes[outcome]
+                holding = Holding(market.id, token, outcome, name, side, qty, locked, marks[token])
+                out.append(holding)
+    return out
+
+
+def order_view(ex: Exchange, order: Order) -> dict[str, Any]:
+    market = ex.markets[order.market]
+    intent = order.intent
+    return {
+        "id": order.id,
+        "market": order.market,
+        "outcome": order.outcome,
+        "side": "buy" if pays_cash(intent) else "sell",
+        "token": "yes" if intent in (BUY_YES, SELL_YES) else "no",
+        "price": format_micros(order.own_price * market.tick),
+        "qty": format_micros(order.qty),
+        "budget": format_micros(order.budget) if order.budget else None,
+        "tif": order.tif,
+        "expires_at": format_instant(order.expires_at) if order.expires_at else None,
+        "post_only": order.post_only,
+        "client_order_id": order.client_order_id or None,
+        "self_trade": order.self_trade,
+        "status": "resting" if order.resting else "open",
+        "filled": format_micros(order.filled),
+        "remaining": format_micros(order.remaining),
+        "escrow": format_micros(order.escrow),
+    }
+
+
+def open_order(ex: Exchange, account: str, order_id: int) -> dict[str, Any] | None:
+    """The account's own open order (None for a closed, missing or foreign one)."""
+    order = ex.open_orders.get(account, {}).get(order_id)
+    return None if order is None else order_view(ex, order)
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewRequest:
+    account: str
+    market: str
+    outcome: int
+    side: str  # buy | sell
+    token: str  # yes | no
+    qty: int | None
+    price: int | None
+    budget: int | None
+    tif: str
+    self_trade: str
+
+
+def _check_shape(market: Market, r: PreviewRequest, qty_max: int) -> None:
+    """The core's own size and price checks, for an order that is only previewed."""
+    if r.price is None:
+        if (r.qty is None) == (r.budget is None):
+            raise Rejected(Code.INVALID_ORDER, "a market order needs exactly one of qty, budget")
+        if r.budget is not None and (r.side != "buy" or r.budget <= 0):
+            raise Rejected(Code.INVALID_ORDER, "only buys are sized by a positive budget")
+    else:
+        if r.budget is not None or r.qty is None:
+            raise Rejected(Code.INVALID_ORDER, "a limit order is sized by qty, not budget")
+        if r.price % market.tick:
+            raise Rejected(
+                Code.PRICE_NOT_ON_TICK, f"price must be a multiple of the tick {market.tick}"
+            )
+        if not 0 < r.price // market.tick < market.top:
+            raise Rejected(Code.PRICE_OUT_OF_RANGE, "price must lie strictly between 0 and 1")
+    if r.qty is not None:
+        if r.qty <= 0:
+            raise Rejected(Code.QTY_TOO_SMALL, "qty must be positive")
+        if r.qty % market.lot:
+            raise Rejected(Code.QTY_NOT_ON_LOT, f"qty must be a multiple of the lot {market.lot}")
+        if r.qty > qty_max:
+            raise Rejected(Code.QTY_TOO_LARGE, f"qty may be at most {qty_max}")
+
+
+def preview(ex: Exchange, r: PreviewRequest, now: int) -> dict[str, Any]:
+    """What an order would do now: the router's plan, summed up. Nothing is placed.
+
+    Balances are not checked (a preview answers "what would it cost", not "can I").
+    """
+    market = _market(ex, r.market)
+    require_open(market, now)
+    if not 0 <= r.outcome < market.n:
+        raise Rejected(Code.INVALID_OUTCOME, f"outcome must be 0..{market.n - 1}")
+    _check_shape(market, r, ex.limits.order_qty_max)
+    outcome, token = r.outcome, r.token
+    if not market.categorical and outcome == 1:  # YES on NO is NO on YES: one book
+        outcome, token = 0, ("no" if token == "yes" else "yes")
+    if r.side == "buy":
+        intent = BUY_YES if token == "yes" else BUY_NO
+    else:
+        intent = SELL_YES if token == "yes" else SELL_NO
+    yes = intent in (BUY_YES, SELL_YES)
+    top, tick = market.top, market.tick
+    if r.price is None:
+        own_ticks = top - 1 if pays_cash(intent) else 1
+        tif = "fok" if r.tif == "fok" else "ioc"
+    else:
+        own_ticks = r.price // tick
+        tif = r.tif
+    yes_price = own_ticks if yes else top - own_ticks
+    qty, budget = r.qty or 0, r.budget or 0
+    order = Order(
+        0, r.account, market.id, outcome, intent, yes_price, own_ticks, qty, budget, 0, tif,
+        0, False, "", r.self_trade,
+    )  # fmt: skip
+    steps = rt.plan(market, order, now)
+    fills: list[dict[str, Any]] = []
+    filled = value = cancels = 0
+    stopped = False
+    for step in steps:
+        if step[0] == "book":
+            resting, take = step[1], step[2]
+            assert isinstance(resting, Order) and isinstance(take, int)
+            yes_value = take * resting.price * tick // ONE
+            step_value = yes_value if yes else take - yes_value
+            own_price = (resting.price if yes else top - resting.price) * tick
+            venue = "book"
+        elif step[0] == "maker":
+            take, charge = step[1], step[3]
+            assert isinstance(take, int) and isinstance(charge, int)
+            step_value = abs(charge)
+            own_price = step_value * ONE // take  # the chunk's average price
+            venue = "maker"
+        elif step[0] == "cancel":
+            cancels += 1
+            continue
+        elif step[0] == "stop":
+            stopped = True
+            continue
+        else:
+            continue
+        fills.append(
+            {"venue": venue, "qty": format_micros(take), "price": format_micros(own_price)}
+        )
+        filled += take
+        value += step_value
+    fee = div_up(value * market.fee_bps, 10_000) if market.fee_bps else 0
+    remaining = max(qty - filled, 0) if qty else 0
+    fok_refused = tif == "fok" and (remaining > 0 or stopped)
+    return {
+        "market": market.id,
+        "outcome": r.outcome,
+        "side": r.side,
+        "token": r.token,
+        "filled_qty": format_micros(filled),
+        "unfilled_qty": format_micros(remaining) if qty else None,
+        "value": format_micros(value),
+        "fee": format_micros(fee),
+        "total": format_micros(value + fee if pays_cash(intent) else value - fee),
+        "average_price": format_micros(value * ONE // filled) if filled else None,
+        "fills": fills,
+        "would_rest": (tif in ("gtc", "gtd") and remaining > 0 and not stopped and not fok_refused),
+        "fok_refused": fok_refused,
+        "self_trade_cancels": cancels,
+        "self_trade_stopped": stopped,
+        "as_of": format_instant(now),
+    }

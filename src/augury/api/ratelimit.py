@@ -1,0 +1,129 @@
+"""Rate limits: token buckets per client IP and per API key; 429 with ``Retry-After``.
+
+Every request under ``/api/v1`` (but the health check) takes one token from its IP's
+bucket; logins and registrations take one more from the IP's password bucket (they run
+argon2id, costly on purpose); a request with an API key takes one from that key's
+bucket (the key is identified by a hash of the header, before any database lookup, so
+a flood of bogus keys costs no queries). A bucket holds ``burst`` tokens and refills at
+``rate`` per second. Buckets live in this process, at most ``BUCKETS_MAX`` per kind
+(least recently used dropped).
+
+This module never looks at what a request asks for: it only counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from augury.api import errors
+
+BUCKETS_MAX = 100_000
+EXEMPT_PATHS = frozenset({"/api/v1/health"})
+PASSWORD_PATHS = frozenset({"/api/v1/auth/login", "/api/v1/auth/register"})
+"""Routes that hash a password (argon2id: costly on purpose): a bucket of their own."""
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    updated_s: float
+
+
+class TokenBuckets:
+    """Token buckets by key: ``take(key)`` is 0.0 if allowed, else seconds to wait."""
+
+    def __init__(
+        self, rate_per_s: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        assert rate_per_s > 0 and burst >= 1
+        self.rate_per_s = rate_per_s
+        self.burst = burst
+        self.clock = clock
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+
+    def take(self, key: str) -> float:
+        now = self.clock()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(float(self.burst), now)
+            if len(self._buckets) > BUCKETS_MAX:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+            elapsed = max(0.0, now - bucket.updated_s)
+            bucket.tokens = min(float(self.burst), bucket.tokens + elapsed * self.rate_per_s)
+            bucket.updated_s = now
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return 0.0
+        return (1.0 - bucket.tokens) / self.rate_per_s
+
+
+class RateLimit:
+    """ASGI middleware applying the IP and API-key buckets (a rate of 0 turns one off)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        ip_rate_per_s: float,
+        ip_burst: int,
+        key_rate_per_s: float,
+        key_burst: int,
+        password_rate_per_s: float = 0.0,
+        password_burst: int = 1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.app = app
+        self.by_ip_password = (
+            TokenBuckets(password_rate_per_s, password_burst, clock)
+            if password_rate_per_s > 0
+            else None
+        )
+        self.by_ip = TokenBuckets(ip_rate_per_s, ip_burst, clock) if ip_rate_per_s > 0 else None
+        self.by_key = TokenBuckets(key_rate_per_s, key_burst, clock) if key_rate_per_s > 0 else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/api/v1") or path in EXEMPT_PATHS:
+            await self.app(scope, receive, send)
+            return
+        wait_s = 0.0
+        client = scope.get("client")
+        ip = client[0] if client else "?"
+        if self.by_ip is not None:
+            wait_s = self.by_ip.take(ip)
+        if wait_s == 0.0 and self.by_ip_password is not None and path in PASSWORD_PATHS:
+            wait_s = self.by_ip_password.take(ip)
+        if wait_s == 0.0 and self.by_key is not None:
+            key = _api_key(scope)
+            if key is not None:
+                wait_s = self.by_key.take(hashlib.sha256(key).hexdigest())
+        if wait_s > 0.0:
+            retry_after = str(max(1, math.ceil(wait_s)))
+            response = errors.problem(
+                429,
+                errors.RATE_LIMITED,
+                f"too many requests; retry in {retry_after} s",
+                instance=path,
+                headers={"Retry-After": retry_after},
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _api_key(scope: Scope) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == b"x-api-key":
+            return bytes(value)
+        if name == b"authorization" and value[:7].lower() == b"bearer ":
+            return bytes(value[7:].strip())
+    return None

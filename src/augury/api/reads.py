@@ -1,0 +1,307 @@
+"""History reads from the read models (projections) and the API's own metadata tables.
+
+Synchronous SQLAlchemy Core queries (run them in a worker thread). Every list is
+keyset-paginated: a cursor is an opaque base64url token naming the last row of the
+previous page, so pages stay stable while rows are added. Amounts leave here as
+decimal strings, instants as RFC 3339: no float is ever produced.
+
+Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any, Literal
+
+from sqlalchemy import Engine, and_, func, or_, select, tuple_
+from sqlalchemy.sql.elements import ColumnElement
+
+from augury.api.errors import INVALID_CURSOR, ApiError
+from augury.api.identity import market_meta
+from augury.domain.units import ONE, format_micros
+from augury.projections import tables as t
+from augury.settings import format_instant
+
+MarketSort = Literal["newest", "oldest", "close_time"]
+OPEN_STATUSES = ("open", "resting")
+
+
+def encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps(values, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, types: tuple[type, ...]) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise ApiError(422, INVALID_CURSOR, "the cursor is not one this API gave") from None
+    if (
+        not isinstance(values, list)
+        or len(values) != len(types)
+        or not all(
+            isinstance(v, k) and not isinstance(v, bool) for v, k in zip(values, types, strict=True)
+        )
+    ):
+        raise ApiError(422, INVALID_CURSOR, "the cursor is not one this API gave")
+    return values
+
+
+# -- markets ---------------------------------------------------------------------------
+def market_view(row: Any) -> dict[str, Any]:
+    spec = json.loads(row.resolution_spec) if row.resolution_spec else {}
+    weights = json.loads(row.weights) if row.weights else None
+    return {
+        "id": row.market,
+        "question": row.question,
+        "description": row.description or "",
+        "rules": row.rules or "",
+        "category": row.category or "",
+        "outcomes": json.loads(row.outcomes),
+        "categorical": row.categorical,
+        "status": row.status,
+        "status_reason": row.status_reason,
+        "close_time": format_instant(row.close_at),
+        "tick_size": format_micros(row.tick),
+        "lot_size": format_micros(row.lot),
+        "liquidity": format_micros(row.liquidity),
+        "subsidy": format_micros(row.subsidy),
+        "fee_bps": row.fee_bps,
+        "creator": row.creator,
+        "resolution_spec": spec,
+        "weights": None if weights is None else [format_micros(w) for w in weights],
+        "created_at": format_instant(row.created_us),
+    }
+
+
+def _market_select() -> Any:
+    m, meta = t.markets, market_meta
+    return select(
+        m,
+        meta.c.description,
+        meta.c.rules,
+        meta.c.category,
+        meta.c.resolution_spec,
+    ).select_from(m.outerjoin(meta, meta.c.market == m.c.market))
+
+
+def get_market(engine: Engine, market: str) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(_market_select().where(t.markets.c.market == market)).first()
+    return None if row is None else market_view(row)
+
+
+def list_markets(
+    engine: Engine,
+    *,
+    q: str | None,
+    category: str | None,
+    status: str | None,
+    sort: MarketSort,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    m = t.markets
+    query = _market_select()
+    if q:
+        query = query.where(func.lower(m.c.question).contains(q.lower(), autoescape=True))
+    if category:
+        query = query.where(market_meta.c.category == category)
+    if status:
+        query = query.where(m.c.status == status)
+    key_col = m.c.close_at if sort == "close_time" else m.c.created_seq
+    descending = sort == "newest"
+    if cursor is not None:
+        value, last = decode_cursor(cursor, (int, str))
+        position = tuple_(key_col, m.c.market)
+        bound = tuple_(value, last)
+        query = query.where(position < bound if descending else position > bound)
+    order = (key_col.desc(), m.c.market.desc()) if descending else (key_col, m.c.market)
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(*order).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if more:
+        last_row = rows[-1]
+        value = last_row.close_at if sort == "close_time" else last_row.created_seq
+        next_cursor = encode_cursor([value, last_row.market])
+    return [market_view(r) for r in rows], next_cursor
+
+
+# -- orders ----------------------------------------------------------------------------
+def order_view(row: Any, tick: int) -> dict[str, Any]:
+    top = ONE // tick
+    own_ticks = row.price if row.token == "yes" else top - row.price
+    return {
+        "id": row.order_id,
+        "market": row.market,
+        "outcome": row.outcome,
+        "side": row.side,
+        "token": row.token,
+        "price": format_micros(own_ticks * tick),
+        "qty": format_micros(row.qty),
+        "budget": format_micros(row.budget) if row.budget else None,
+        "tif": row.tif,
+        "expires_at": format_instant(row.expires_at) if row.expires_at else None,
+        "post_only": row.post_only,
+        "client_order_id": row.client_order_id or None,
+        "self_trade": row.self_trade,
+        "status": row.status,
+        "filled": format_micros(row.filled),
+        "remaining": format_micros(row.remaining),
+        "escrow": format_micros(row.escrow),
+        "created_at": format_instant(row.created_us),
+        "updated_at": format_instant(row.updated_us),
+    }
+
+
+def _order_select() -> Any:
+    o, m = t.orders, t.markets
+    return select(o, m.c.tick.label("market_tick")).select_from(o.join(m, m.c.market == o.c.market))
+
+
+def get_order(engine: Engine, account: str, order_id: int) -> dict[str, Any] | None:
+    """The order if it exists and belongs to ``account`` (else None: never another's)."""
+    o = t.orders
+    with engine.connect() as conn:
+        row = conn.execute(
+            _order_select().where(o.c.order_id == order_id, o.c.account == account)
+        ).first()
+    return None if row is None else order_view(row, row.market_tick)
+
+
+def list_orders(
+    engine: Engine,
+    account: str,
+    *,
+    market: str | None,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    o = t.orders
+    query = _order_select().where(o.c.account == account)
+    if market:
+        query = query.where(o.c.market == market)
+    if status == "open":
+        query = query.where(o.c.status.in_(OPEN_STATUSES))
+    elif status == "closed":
+        query = query.where(o.c.status.not_in(OPEN_STATUSES))
+    elif status:
+        query = query.where(o.c.status == status)
+    if cursor is not None:
+        (last,) = decode_cursor(cursor, (int,))
+        query = query.where(o.c.order_id < last)
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(o.c.order_id.desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor([rows[-1].order_id]) if more else None
+    return [order_view(r, r.market_tick) for r in rows], next_cursor
+
+
+# -- fills, trades, candles ------------------------------------------------------------
+def _fill_view(row: Any, account: str | None) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": f"{row.seq}-{row.idx}",
+        "time": format_instant(row.ts_us),
+        "market": row.market,
+        "outcome": row.outcome,
+        "kind": row.kind,
+        "price": format_micros(row.price),
+        "qty": format_micros(row.qty),
+    }
+    if account is not None:
+        taker = row.taker_account == account
+        view.update(
+            role="taker" if taker else "maker",
+            order_id=row.taker_order if taker else row.resting_order,
+            fee=format_micros(row.fee if taker else 0),
+        )
+    return view
+
+
+def _fill_page(
+    engine: Engine,
+    where: ColumnElement[bool],
+    account: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    f = t.fills
+    query = select(f).where(where)
+    if cursor is not None:
+        seq, idx = decode_cursor(cursor, (int, int))
+        query = query.where(tuple_(f.c.seq, f.c.idx) < tuple_(seq, idx))
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(f.c.seq.desc(), f.c.idx.desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor([rows[-1].seq, rows[-1].idx]) if more else None
+    return [_fill_view(r, account) for r in rows], next_cursor
+
+
+def list_fills(
+    engine: Engine, account: str, *, market: str | None, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    f = t.fills
+    where = or_(f.c.taker_account == account, f.c.resting_account == account)
+    if market:
+        where = and_(where, f.c.market == market)
+    return _fill_page(engine, where, account, cursor, limit)
+
+
+def recent_trades(
+    engine: Engine, market: str, *, outcome: int | None, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    f = t.fills
+    where: ColumnElement[bool] = f.c.market == market
+    if outcome is not None:
+        where = and_(where, f.c.outcome == outcome)
+    return _fill_page(engine, where, None, cursor, limit)
+
+
+def candles(
+    engine: Engine,
+    market: str,
+    *,
+    outcome: int,
+    interval: str,
+    from_us: int | None,
+    to_us: int | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    c = t.candles
+    query = select(c).where(c.c.market == market, c.c.outcome == outcome, c.c.interval == interval)
+    if from_us is not None:
+        query = query.where(c.c.bucket_us >= from_us)
+    if to_us is not None:
+        query = query.where(c.c.bucket_us < to_us)
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(c.c.bucket_us).limit(limit)).all()
+    return [
+        {
+            "start": format_instant(r.bucket_us),
+            "open": format_micros(r.open),
+            "high": format_micros(r.high),
+            "low": format_micros(r.low),
+            "close": format_micros(r.close),
+            "volume": format_micros(r.volume),
+            "trades": r.trades,
+        }
+        for r in rows
+    ]
+
+
+def cost_basis(engine: Engine, account: str) -> dict[tuple[str, int], int]:
+    """(market, token) -> cost basis in micros of what ``account`` holds."""
+    p = t.positions
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(p.c.market, p.c.token, p.c.cost_basis).where(p.c.account == account)
+        ).all()
+    return {(r.market, r.token): r.cost_basis for r in rows}

@@ -1,0 +1,325 @@
+"""Response shapes, for the OpenAPI document (and the SDK and schema checks built on it).
+
+Routes build plain dicts; FastAPI checks each against its model here before sending it.
+Amounts are decimal strings, instants RFC 3339 strings, exactly as in the requests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from augury.api.errors import PROBLEM_JSON
+
+Amount = str
+"""A decimal string such as "12.5" (micros as text, never a float)."""
+Instant = str
+"""An RFC 3339 UTC instant such as "2025-11-14T00:00:00Z"."""
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Problem(Out):
+    """An RFC 9457 problem; ``code`` is stable (see docs/api.md)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str
+    instance: str | None = None
+
+
+class UserOut(Out):
+    username: str
+    account: str
+    roles: list[str]
+    created_at: Instant
+
+
+class MeOut(UserOut):
+    authenticated_by: str
+    scopes: list[str]
+
+
+class LoginOut(Out):
+    user: UserOut
+    csrf_token: str
+
+
+class ApiKeyOut(Out):
+    id: str
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: Instant
+    revoked_at: Instant | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str
+    """The key itself: shown this once, never again."""
+
+
+class ApiKeyList(Out):
+    items: list[ApiKeyOut]
+
+
+class MarketOut(Out):
+    id: str
+    question: str
+    description: str
+    rules: str
+    category: str
+    outcomes: list[str]
+    categorical: bool
+    status: str
+    status_reason: str
+    close_time: Instant
+    tick_size: Amount
+    lot_size: Amount
+    liquidity: Amount
+    subsidy: Amount
+    fee_bps: int
+    creator: str
+    resolution_spec: dict[str, Any]
+    weights: list[Amount] | None
+    created_at: Instant
+
+
+class MarketPage(Out):
+    items: list[MarketOut]
+    next_cursor: str | None
+
+
+class Level(Out):
+    price: Amount
+    qty: Amount
+    orders: int
+
+
+class BookOut(Out):
+    market: str
+    outcome: int
+    status: str
+    bids: list[Level]
+    asks: list[Level]
+
+
+class MakerQuoteOut(Out):
+    market: str
+    status: str
+    liquidity: Amount
+    prices: list[Amount] | None
+
+
+class TradeOut(Out):
+    id: str
+    time: Instant
+    market: str
+    outcome: int
+    kind: str
+    price: Amount
+    qty: Amount
+
+
+class TradePage(Out):
+    items: list[TradeOut]
+    next_cursor: str | None
+
+
+class FillOut(TradeOut):
+    role: str
+    order_id: int | None
+    fee: Amount
+
+
+class FillPage(Out):
+    items: list[FillOut]
+    next_cursor: str | None
+
+
+class Candle(Out):
+    start: Instant
+    open: Amount
+    high: Amount
+    low: Amount
+    close: Amount
+    volume: Amount
+    trades: int
+
+
+class CandlesOut(Out):
+    market: str
+    outcome: int
+    interval: str
+    items: list[Candle]
+
+
+class OrderOut(Out):
+    id: int
+    market: str
+    outcome: int
+    side: str
+    token: str
+    price: Amount
+    qty: Amount
+    budget: Amount | None
+    tif: str
+    expires_at: Instant | None
+    post_only: bool
+    client_order_id: str | None
+    self_trade: str
+    status: str
+    filled: Amount
+    remaining: Amount
+    escrow: Amount
+    created_at: Instant | None = None
+    updated_at: Instant | None = None
+
+
+class OrderPage(Out):
+    items: list[OrderOut]
+    next_cursor: str | None
+
+
+class PlacedFill(Out):
+    venue: str
+    qty: Amount
+    price: Amount
+
+
+class PlacementOut(Out):
+    id: int
+    market: str
+    outcome: int
+    side: str
+    token: str
+    type: str
+    price: Amount
+    qty: Amount
+    budget: Amount | None
+    tif: str
+    expires_at: Instant | None
+    post_only: bool
+    client_order_id: str | None
+    self_trade: str
+    status: str
+    filled: Amount
+    remaining: Amount
+    fills: list[PlacedFill]
+
+
+class PreviewOut(Out):
+    market: str
+    outcome: int
+    side: str
+    token: str
+    filled_qty: Amount
+    unfilled_qty: Amount | None
+    value: Amount
+    fee: Amount
+    total: Amount
+    average_price: Amount | None
+    fills: list[PlacedFill]
+    would_rest: bool
+    fok_refused: bool
+    self_trade_cancels: int
+    self_trade_stopped: bool
+    as_of: Instant
+
+
+class CancelledOut(Out):
+    id: int
+    status: str
+    released: Amount
+
+
+class CancelAllOut(Out):
+    cancelled: list[int]
+
+
+class MintedOut(Out):
+    market: str
+    minted: Amount
+
+
+class RedeemedOut(Out):
+    market: str
+    redeemed: Amount
+    outcome: int | None
+
+
+class ConvertedOut(Out):
+    market: str
+    outcome: int
+    qty: Amount
+    to_yes: bool
+
+
+class BalancesOut(Out):
+    account: str
+    available: Amount
+    escrow: Amount
+    total: Amount
+
+
+class PositionOut(Out):
+    market: str
+    outcome: int
+    outcome_name: str
+    token: str
+    qty: Amount
+    escrowed: Amount
+    cost_basis: Amount | None
+    average_cost: Amount | None
+    mark_price: Amount | None
+    market_value: Amount | None
+    unrealized_pnl: Amount | None
+
+
+class PositionList(Out):
+    items: list[PositionOut]
+
+
+class GrantOut(Out):
+    account: str
+    amount: Amount
+    memo: str
+
+
+class ClockOut(Out):
+    time: Instant
+    events: int
+
+
+class HealthOut(Out):
+    status: str
+    mode: str
+    clock: str
+    time: Instant
+    journal_head: int
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: _problem("Not authenticated (unauthorized, invalid_credentials)"),
+    403: _problem("Not allowed (forbidden, csrf_failed)"),
+    404: _problem("Not found (not_found, unknown_market, ...)"),
+    409: _problem("Conflict with the current state (market_halted, ...)"),
+    413: _problem("Request body too large"),
+    422: _problem("Invalid request or refused by the exchange (validation_error, ...)"),
+    429: _problem("Rate limited (see Retry-After)"),
+    503: _problem("The exchange is busy or not running"),
+}
+"""The error responses every route may give, for the OpenAPI document."""

@@ -1,0 +1,144 @@
+"""Accounts and authentication: register, log in/out, me, API keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from starlette.concurrency import run_in_threadpool
+
+from augury.api import responses as r
+from augury.api.deps import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    CurrentUser,
+    KeyManager,
+    ServicesDep,
+)
+from augury.api.errors import INVALID_CREDENTIALS, USERNAME_TAKEN, ApiError, not_found
+from augury.api.identity import ApiKeyInfo, User
+from augury.api.schemas import ApiKeyBody, Credentials, LoginBody
+from augury.settings import format_instant
+
+router = APIRouter(tags=["accounts"])
+
+
+def user_view(user: User) -> dict[str, Any]:
+    return {
+        "username": user.username,
+        "account": user.username,
+        "roles": list(user.roles),
+        "created_at": format_instant(user.created_us),
+    }
+
+
+def key_view(info: ApiKeyInfo) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "name": info.name,
+        "prefix": info.prefix,
+        "scopes": list(info.scopes),
+        "created_at": format_instant(info.created_us),
+        "revoked_at": None if info.revoked_us is None else format_instant(info.revoked_us),
+    }
+
+
+@router.post(
+    "/auth/register", status_code=201, summary="Create an account", response_model=r.UserOut
+)
+async def register(body: Credentials, services: ServicesDep) -> dict[str, Any]:
+    """A new trader account with the operator's starting grant (journaled)."""
+    identity = services.identity
+    password_hash = await run_in_threadpool(identity.hash_password, body.password)
+    user = await run_in_threadpool(identity.create_user, body.username, password_hash, ("trader",))
+    if user is None:
+        raise ApiError(409, USERNAME_TAKEN, f"the username {body.username!r} is taken")
+    try:
+        await services.open_account(user.username)
+    except BaseException:
+        await run_in_threadpool(identity.delete_user, user.id)
+        raise
+    return user_view(user)
+
+
+@router.post("/auth/login", summary="Log in (session cookie)", response_model=r.LoginOut)
+async def login(body: LoginBody, response: Response, services: ServicesDep) -> dict[str, Any]:
+    """Sets the HttpOnly session cookie and the CSRF cookie; returns the CSRF token too."""
+    identity = services.identity
+    user = await run_in_threadpool(identity.check_password, body.username, body.password)
+    if user is None:
+        raise ApiError(401, INVALID_CREDENTIALS, "wrong username or password")
+    settings = services.settings
+    token = await run_in_threadpool(identity.create_session, user, settings.session_ttl_s)
+    csrf = identity.csrf_token(token)
+    secure = settings.secure_cookies
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_ttl_s,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+        path="/",
+    )
+    response.set_cookie(
+        CSRF_COOKIE,
+        csrf,
+        max_age=settings.session_ttl_s,
+        httponly=False,
+        samesite="lax",
+        secure=secure,
+        path="/",
+    )
+    return {"user": user_view(user), "csrf_token": csrf}
+
+
+@router.post("/auth/logout", status_code=204, summary="Log out")
+async def logout(principal: CurrentUser, response: Response, services: ServicesDep) -> None:
+    if principal.via == "session":
+        await run_in_threadpool(services.identity.end_session, principal.session_token)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+
+
+@router.get("/auth/me", summary="Who am I", response_model=r.MeOut)
+async def me(principal: CurrentUser) -> dict[str, Any]:
+    view = user_view(principal.user)
+    view.update(authenticated_by=principal.via, scopes=list(principal.scopes))
+    return view
+
+
+@router.post(
+    "/auth/api-keys",
+    status_code=201,
+    summary="Create an API key (shown once)",
+    response_model=r.ApiKeyCreated,
+)
+async def create_api_key(
+    body: ApiKeyBody, principal: KeyManager, services: ServicesDep
+) -> dict[str, Any]:
+    scopes = tuple(dict.fromkeys(body.scopes))
+    created = await run_in_threadpool(
+        services.identity.create_api_key, principal.user, body.name, scopes
+    )
+    if created is None:
+        raise ApiError(422, "too_many_api_keys", "revoke a key before creating another")
+    key, info = created
+    view = key_view(info)
+    view["key"] = key
+    return view
+
+
+@router.get("/auth/api-keys", summary="List my API keys", response_model=r.ApiKeyList)
+async def list_api_keys(principal: KeyManager, services: ServicesDep) -> dict[str, Any]:
+    infos = await run_in_threadpool(services.identity.list_api_keys, principal.user)
+    return {"items": [key_view(i) for i in infos]}
+
+
+@router.delete("/auth/api-keys/{key_id}", status_code=204, summary="Revoke an API key")
+async def revoke_api_key(key_id: str, principal: KeyManager, services: ServicesDep) -> None:
+    if len(key_id) > 32:
+        raise not_found("API key")
+    revoked = await run_in_threadpool(services.identity.revoke_api_key, principal.user, key_id)
+    if not revoked:
+        raise not_found("API key")

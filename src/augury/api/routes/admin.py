@@ -1,0 +1,81 @@
+"""Admin: grant credits, set roles, move simulated time; and the health check."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from starlette.concurrency import run_in_threadpool
+
+from augury.api import responses as r
+from augury.api.deps import Admin, ServicesDep
+from augury.api.errors import CLOCK_NOT_SIMULATED, ApiError, not_found
+from augury.api.routes.accounts import user_view
+from augury.api.routes.common import IdempotencyKey
+from augury.api.schemas import ClockBody, GrantBody, RolesBody
+from augury.domain import commands as dc
+from augury.domain.units import format_micros
+from augury.engine import AdvanceClock, SimulatedClock
+from augury.settings import format_instant
+
+router = APIRouter(tags=["admin"])
+health_router = APIRouter(tags=["health"])
+
+
+@health_router.get("/health", summary="Ready to serve", response_model=r.HealthOut)
+async def health(services: ServicesDep) -> dict[str, Any]:
+    engine = services.engine
+    if not engine.running:
+        raise ApiError(503, "unavailable", "the exchange is not running")
+    return {
+        "status": "ok",
+        "mode": services.settings.mode,
+        "clock": services.settings.clock,
+        "time": format_instant(services.now_us()),
+        "journal_head": engine.head[0],
+    }
+
+
+@router.post(
+    "/admin/grants",
+    status_code=201,
+    summary="Grant credits to an account (admin)",
+    response_model=r.GrantOut,
+)
+async def grant(
+    body: GrantBody, principal: Admin, services: ServicesDep, key: IdempotencyKey
+) -> dict[str, Any]:
+    user = await run_in_threadpool(services.identity.get_user, body.account)
+    if user is None:
+        raise not_found("account")
+    command = dc.GrantCredits(body.account, body.amount, body.memo)
+    await services.submit(command, principal.account, key)
+    return {"account": body.account, "amount": format_micros(body.amount), "memo": body.memo}
+
+
+@router.put(
+    "/admin/users/{username}/roles", summary="Set a user's roles (admin)", response_model=r.UserOut
+)
+async def set_roles(
+    username: Annotated[str, Path(max_length=32)],
+    body: RolesBody,
+    principal: Admin,
+    services: ServicesDep,
+) -> dict[str, Any]:
+    roles = tuple(dict.fromkeys(body.roles))
+    if username == principal.account and "admin" not in roles:
+        raise ApiError(422, "validation_error", "an admin cannot remove its own admin role")
+    user = await run_in_threadpool(services.identity.set_roles, username, roles)
+    if user is None:
+        raise not_found("user")
+    return user_view(user)
+
+
+@router.post("/admin/clock", summary="Advance simulated time (admin)", response_model=r.ClockOut)
+async def advance_clock(body: ClockBody, principal: Admin, services: ServicesDep) -> dict[str, Any]:
+    """Runs every timer that falls due on the way (GTD expiries, market closes)."""
+    if not isinstance(services.engine.clock, SimulatedClock):
+        raise ApiError(409, CLOCK_NOT_SIMULATED, "this server runs on the system clock")
+    to_us = body.to if body.to is not None else services.now_us() + (body.seconds or 0) * 10**6
+    result = await services.submit(AdvanceClock(to_us), principal.account)
+    return {"time": format_instant(services.now_us()), "events": len(result.events)}

@@ -1,0 +1,337 @@
+"""What a running server holds: the engine, the projector, the identity store, settings.
+
+``Services.start`` opens everything in order (journal and engine, read models caught up
+with the journal then subscribed to it, identity tables, the first admin account) and
+``Services.stop`` closes it in reverse. The engine runs in-process: commands go through
+``submit``; live reads through ``query``; history through the read models once
+``barrier`` has made them catch up with every command acknowledged before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import queue
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from augury.api.errors import OVERLOADED, UNAVAILABLE, ApiError, refused
+from augury.api.identity import IdentityStore
+from augury.domain import commands as dc
+from augury.domain.exchange import Exchange, Result
+from augury.engine import Engine, EngineOverloaded, EngineStopped, SimulatedClock, open_engine
+from augury.engine.clock import Clock, SystemClock
+from augury.engine.engine import Subscriber
+from augury.engine.entry import Entry
+from augury.journal import JournalStore
+from augury.projections import BATCH_RECORDS_DEFAULT, Projector
+from augury.projections.projector import Item
+from augury.settings import Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+BARRIER_TIMEOUT_S = 10.0
+"""Longest a history read waits for the read models to catch up before answering 503."""
+AdminCallback = Callable[[str, str], None]
+
+
+def print_admin(username: str, password: str) -> None:
+    """Default: show the first admin's credentials once, on stdout."""
+    print(
+        f"augury: created the admin account (shown only this once)\n"
+        f"  username: {username}\n  password: {password}",
+        flush=True,
+    )
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    projector: Projector
+    identity: IdentityStore
+    follower: Follower
+    ticks: dict[str, int] = field(default_factory=dict)
+    """Each market's tick size (it never changes), to spare an engine query per order."""
+    in_flight: set[tuple[str, str]] = field(default_factory=set)
+    stopped: bool = False
+    """(account, Idempotency-Key) of the requests running now (event loop only)."""
+
+    @classmethod
+    def start(cls, settings: Settings, on_admin_created: AdminCallback = print_admin) -> Services:
+        data_dir = settings.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        clock: Clock
+        if settings.clock == "simulated":
+            start_us = settings.start_us
+            assert start_us is not None
+            clock = SimulatedClock(start_us)
+        else:
+            clock = SystemClock()
+        journal: Any = settings.database_url or (data_dir / "journal.db")
+        engine = open_engine(
+            journal,
+            data_dir / "operator.key",
+            clock,
+            namespace=settings.journal_namespace,
+            production=settings.production,
+        )
+        projector: Projector | None = None
+        follower: Follower | None = None
+        try:
+            projector = Projector(
+                settings.database_url or str(data_dir / "projections.db"),
+                namespace=settings.projections_namespace,
+            )
+            follower = _follow(engine, projector)
+            identity = IdentityStore(
+                projector.engine,
+                settings.secret_key,
+                time_cost=settings.argon2_time_cost,
+                memory_kib=settings.argon2_memory_kib,
+            )
+            services = cls(settings, engine, projector, identity, follower)
+            services._bootstrap_admin(on_admin_created)
+        except BaseException:
+            engine.close()
+            if follower is not None:
+                follower.stop()
+            if projector is not None:
+                projector.close()
+            raise
+        return services
+
+    def stop(self) -> None:
+        """Close the engine (finishing what is queued), the projector thread, the DB."""
+        if self.stopped:
+            return
+        self.stopped = True
+        self.engine.close()
+        self.follower.stop()
+        self.projector.close()
+
+    # -- the engine, from asyncio -------------------------------------------------------
+    async def submit(self, command: dc.Command, account: str = "", key: str = "") -> Result:
+        """Submit a command and wait for its durable answer; a refusal raises ApiError."""
+        result = await self.submit_raw(command, account, key)
+        if not result.ok:
+            raise refused(result.code, result.message)
+        return result
+
+    async def submit_raw(self, command: dc.Command, account: str = "", key: str = "") -> Result:
+        try:
+            return await self.engine.asubmit(command, account=account, key=key)
+        except EngineOverloaded:
+            raise ApiError(
+                503, OVERLOADED, "the exchange is busy; retry shortly", headers={"Retry-After": "1"}
+            ) from None
+        except EngineStopped:
+            log.exception("the engine has stopped")
+            raise ApiError(503, UNAVAILABLE, "the exchange is not running") from None
+
+    async def query(self, fn: Callable[[Exchange], T]) -> T:
+        """Run ``fn`` on the engine thread (a consistent view between command groups)."""
+        try:
+            future = self.engine.query(fn)
+        except EngineOverloaded:
+            raise ApiError(
+                503, OVERLOADED, "the exchange is busy; retry shortly", headers={"Retry-After": "1"}
+            ) from None
+        except EngineStopped:
+            raise ApiError(503, UNAVAILABLE, "the exchange is not running") from None
+        return await asyncio.wrap_future(future)
+
+    async def barrier(self) -> None:
+        """Wait until the read models hold every command acknowledged before this call.
+
+        A query runs on the engine thread after the subscribers of every earlier group,
+        so the follower's ``enqueued_seq`` it reads covers every acknowledged command;
+        then wait for the projector thread to have applied up to there.
+        """
+        target = await self.query(self._enqueued)
+        try:
+            await asyncio.wait_for(self.follower.wait_for(target), BARRIER_TIMEOUT_S)
+        except TimeoutError:
+            raise ApiError(503, UNAVAILABLE, "the read models are behind; retry shortly") from None
+
+    def _enqueued(self, _exchange: Exchange) -> int:
+        return self.follower.enqueued_seq
+
+    async def tick_of(self, market: str) -> int:
+        tick = self.ticks.get(market)
+        if tick is None:
+            tick = self.ticks[market] = await self.query(lambda ex: ex.markets[market].tick)
+        return tick
+
+    def now_us(self) -> int:
+        return self.engine.clock.now_us()
+
+    # -- accounts ----------------------------------------------------------------------
+    async def open_account(self, username: str) -> None:
+        """Journal the account and its starting grant (idempotent per username)."""
+        result = await self.submit_raw(
+            dc.OpenAccount(username), account=username, key="open-account"
+        )
+        if not result.ok and result.code != "account_exists":
+            raise refused(result.code, result.message)
+        grant = self.settings.starting_grant_micros
+        if grant > 0:
+            await self.submit(
+                dc.GrantCredits(username, grant, "starting grant"),
+                account=username,
+                key="starting-grant",
+            )
+
+    def _bootstrap_admin(self, on_admin_created: AdminCallback) -> None:
+        if self.identity.count_users():
+            return
+        username = self.settings.admin_username
+        password = secrets.token_urlsafe(18)
+        user = self.identity.create_user(
+            username, self.identity.hash_password(password), ("admin", "market_creator")
+        )
+        assert user is not None
+        submit = self.engine.submit
+        result = submit(dc.OpenAccount(username), username, "open-account").result()
+        if not result.ok and result.code != "account_exists":
+            raise RuntimeError(f"cannot open the admin account: {result.code}")
+        grant = self.settings.starting_grant_micros
+        if grant > 0:
+            command = dc.GrantCredits(username, grant, "starting grant")
+            result = submit(command, username, "starting-grant").result()
+            if not result.ok:
+                raise RuntimeError(f"cannot grant the admin its credits: {result.code}")
+        on_admin_created(username, password)
+
+
+class Follower:
+    """Keeps the read models in step with the journal, on a thread of its own.
+
+    The engine thread only enqueues each durable record (so projecting never delays a
+    command's answer); the projector thread applies what has queued up in batches, one
+    transaction each. A batch that fails wrote nothing (the projector's guarantee), so
+    it is retried as it is until it succeeds: no record is ever skipped. Readers wait
+    with :meth:`wait_for` for a seq to be applied.
+    """
+
+    def __init__(self, projector: Projector) -> None:
+        self.projector = projector
+        self.enqueued_seq = 0  # written on the engine thread only
+        self.applied_seq = 0
+        self.failures = 0
+        self._queue: queue.SimpleQueue[Item | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="augury-projector", daemon=True)
+
+    def catch_up(self, store: JournalStore) -> int:
+        """Project every journal record after the read models' last_seq (before start)."""
+        assert not self._thread.is_alive()
+        applied = self.projector.apply_records(store.read(from_seq=self.projector.last_seq() + 1))
+        self.enqueued_seq = self.applied_seq = self.projector.last_seq()
+        return applied
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Apply what is queued, then stop the thread."""
+        self._queue.put(None)
+        self._thread.join(timeout_s)
+        self._stopping = True  # a batch still retrying gives up
+        self._thread.join(5.0)
+
+    def __call__(self, seq: int, ts_us: int, entry: Entry) -> None:
+        """The engine's subscriber: enqueue a durable record (engine thread)."""
+        self._queue.put((seq, ts_us, entry))
+        self.enqueued_seq = seq
+
+    async def wait_for(self, seq: int) -> None:
+        """Return once every record up to ``seq`` is in the read models."""
+        with self._lock:
+            if self.applied_seq >= seq:
+                return
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append((seq, future))
+        await future
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            items, stop = [first], False
+            while len(items) < BATCH_RECORDS_DEFAULT:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                items.append(item)
+            if not self._apply(items) or stop:
+                return
+
+    def _apply(self, items: list[Item]) -> bool:
+        for attempt in range(1_000_000):
+            try:
+                self.projector.apply_many(items)
+                break
+            except Exception:
+                self.failures += 1
+                log.exception("projecting seq %d.. failed (try %d); retrying", items[0][0], attempt)
+                if self._stopping:
+                    return False
+                time.sleep(min(5.0, 0.1 * 2 ** min(attempt, 6)))
+        self._advance(items[-1][0])
+        return True
+
+    def _advance(self, seq: int) -> None:
+        with self._lock:
+            self.applied_seq = seq
+            ready = [future for target, future in self._waiters if target <= seq]
+            self._waiters = [(t, f) for t, f in self._waiters if t > seq]
+        for future in ready:
+            future.get_loop().call_soon_threadsafe(_wake, future)
+
+
+def subscribe(engine: Engine, callback: Subscriber, *, reads_state: bool) -> None:
+    """``engine.subscribe``; ``reads_state=False`` (it touches only its arguments) lets an
+    engine that pipelines keep running ahead while the callback runs on its writer."""
+    if "reads_state" in inspect.signature(engine.subscribe).parameters:
+        engine.subscribe(callback, reads_state=reads_state)  # type: ignore[call-arg,unused-ignore]
+    else:
+        engine.subscribe(callback)
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():  # the waiting request may have gone away
+        future.set_result(None)
+
+
+def _follow(engine: Engine, projector: Projector) -> Follower:
+    """Project what the read models miss from the journal, then follow the engine.
+
+    Both happen on the engine thread in one query, so no record falls between the
+    catch-up and the subscription.
+    """
+    follower = Follower(projector)
+
+    def start(_exchange: Exchange) -> int:
+        applied = follower.catch_up(engine.store)
+        subscribe(engine, follower, reads_state=False)
+        return applied
+
+    applied = engine.query(start).result()
+    follower.start()
+    if applied:
+        log.info("read models caught up with %d journal records", applied)
+    return follower

@@ -1,0 +1,121 @@
+"""The server's settings: environment variables (prefix ``AUGURY_``) and ``augury serve`` flags.
+
+Development mode (the default) runs with a built-in secret key and may use simulated
+time. Production mode refuses both: a missing, default or short secret key and the
+simulated clock are configuration errors raised at startup, never warnings.
+
+This module only reads configuration; it opens nothing and starts nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from augury.domain.units import parse_micros
+
+DEFAULT_SECRET_KEY = "augury-development-secret-key-do-not-use-in-production"
+SECRET_KEY_LEN_MIN = 32
+PAGE_SIZE_MAX = 200
+"""The largest page any list endpoint returns."""
+
+
+class Settings(BaseSettings):
+    """Everything ``create_app`` needs to know; see docs/api.md (Configuration)."""
+
+    model_config = SettingsConfigDict(env_prefix="AUGURY_", extra="ignore", frozen=True)
+
+    mode: Literal["development", "production"] = "development"
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    """PostgreSQL for the journal and the read models; None: SQLite files in data_dir."""
+    journal_namespace: str = "augury"
+    projections_namespace: str = "augury_projections"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65_535)
+    secret_key: str = DEFAULT_SECRET_KEY
+    clock: Literal["system", "simulated"] = "system"
+    start: str | None = None
+    """RFC 3339 start instant of the simulated clock."""
+    starting_grant: str = "1000"
+    """Credits granted to every new account (a decimal string)."""
+    admin_username: str = "admin"
+    session_ttl_s: int = Field(default=14 * 86_400, ge=60)
+    cookie_secure: bool | None = None
+    """Mark cookies Secure (HTTPS only); default: in production mode."""
+    body_max_bytes: int = Field(default=64 * 1024, ge=1_024, le=16 * 1024 * 1024)
+    rate_limit_ip_per_s: float = Field(default=500.0, ge=0)
+    """Requests per second per client IP (0: no limit); bursts up to rate_limit_ip_burst."""
+    rate_limit_ip_burst: int = Field(default=1_000, ge=1)
+    rate_limit_key_per_s: float = Field(default=200.0, ge=0)
+    """Requests per second per API key (0: no limit); bursts up to rate_limit_key_burst."""
+    rate_limit_key_burst: int = Field(default=400, ge=1)
+    rate_limit_password_per_s: float = Field(default=2.0, ge=0)
+    """Logins and registrations per second per client IP (0: no limit)."""
+    rate_limit_password_burst: int = Field(default=20, ge=1)
+    argon2_time_cost: int = Field(default=3, ge=1, le=10)
+    argon2_memory_kib: int = Field(default=65_536, ge=1_024, le=1_048_576)
+
+    @model_validator(mode="after")
+    def _refuse_insecure(self) -> Settings:
+        if self.mode == "production":
+            if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < SECRET_KEY_LEN_MIN:
+                raise ValueError(
+                    "production mode needs AUGURY_SECRET_KEY: a random secret of at least "
+                    f"{SECRET_KEY_LEN_MIN} characters, not the development default"
+                )
+            if self.clock == "simulated":
+                raise ValueError("production mode refuses the simulated clock")
+        if self.clock == "simulated":
+            if self.start is None:
+                raise ValueError("the simulated clock needs a start instant (--start)")
+            parse_instant_us(self.start)
+        elif self.start is not None:
+            raise ValueError("--start is only for the simulated clock")
+        grant = parse_micros(self.starting_grant)
+        if grant < 0:
+            raise ValueError("starting_grant may not be negative")
+        return self
+
+    @property
+    def production(self) -> bool:
+        return self.mode == "production"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.production if self.cookie_secure is None else self.cookie_secure
+
+    @property
+    def starting_grant_micros(self) -> int:
+        return parse_micros(self.starting_grant)
+
+    @property
+    def start_us(self) -> int | None:
+        return None if self.start is None else parse_instant_us(self.start)
+
+
+def parse_instant_us(text: str) -> int:
+    """An RFC 3339 instant with a time zone ("2025-11-14T00:00:00Z") as UTC microseconds."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise ValueError(f"not an RFC 3339 instant: {text!r}") from exc
+    if when.tzinfo is None:
+        raise ValueError(f"an instant needs a time zone (e.g. 'Z'): {text!r}")
+    return (when - _EPOCH) // timedelta(microseconds=1)
+
+
+def format_instant(us: int) -> str:
+    """UTC microseconds as RFC 3339 ("2025-11-14T00:00:00Z", microseconds only if any)."""
+    when = _EPOCH + timedelta(microseconds=us)
+    text = when.strftime("%Y-%m-%dT%H:%M:%S")
+    if when.microsecond:
+        text += f".{when.microsecond:06d}"
+    return text + "Z"
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -1,0 +1,1 @@
+"""API tests: a real server over HTTP."""
