@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/augury demo
+	$(BIN)/augury serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
