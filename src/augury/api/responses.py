@@ -305,6 +305,13 @@ class HealthOut(Out):
     journal_head: int
 
 
+class JournalOut(Out):
+    head_seq: int
+    head_hash: str
+    public_key: str
+    signature_algorithm: str
+
+
 def _problem(description: str) -> dict[str, Any]:
     return {
         "description": description,

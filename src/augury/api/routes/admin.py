@@ -16,6 +16,7 @@ from augury.api.schemas import ClockBody, GrantBody, RolesBody
 from augury.domain import commands as dc
 from augury.domain.units import format_micros
 from augury.engine import AdvanceClock, SimulatedClock
+from augury.journal.signing import load_or_create_key, public_key_hex
 from augury.settings import format_instant
 
 router = APIRouter(tags=["admin"])
@@ -33,6 +34,23 @@ async def health(services: ServicesDep) -> dict[str, Any]:
         "clock": services.settings.clock,
         "time": format_instant(services.now_us()),
         "journal_head": engine.head[0],
+    }
+
+
+@health_router.get(
+    "/journal",
+    summary="The journal's head and the operator's checkpoint key",
+    response_model=r.JournalOut,
+)
+async def journal(services: ServicesDep) -> dict[str, Any]:
+    """Anyone can fetch the public key that signs checkpoints, to verify an export."""
+    seq, head_hash = services.engine.head
+    key = load_or_create_key(services.settings.data_dir / "operator.key")
+    return {
+        "head_seq": seq,
+        "head_hash": head_hash.hex(),
+        "public_key": public_key_hex(key),
+        "signature_algorithm": "ed25519",
     }
 
 
