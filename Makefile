@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict src/augury/domain src/augury/journal src/augury/engine src/augury/projections src/augury/api src/augury/settings.py src/augury/cli.py
+	$(BIN)/mypy --strict src/augury/domain src/augury/journal src/augury/engine src/augury/projections src/augury/api src/augury/client src/augury/settings.py src/augury/cli.py
 
 pytest: $(STAMP)
 	$(BIN)/pytest

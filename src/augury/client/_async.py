@@ -1,0 +1,460 @@
+"""The asynchronous client: the same methods as :class:`~augury.client.Client`, awaited."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from types import TracebackType
+from typing import Any, Literal, TypeVar
+
+import httpx
+
+from augury.client import _base as b
+from augury.client import _models as m
+from augury.client._errors import AuguryError, TransportError
+from augury.client._ws import AsyncSubscription
+
+T = TypeVar("T")
+
+Side = Literal["buy", "sell"]
+Token = Literal["yes", "no"]
+OrderType = Literal["limit", "market"]
+Tif = Literal["gtc", "gtd", "ioc", "fok"]
+SelfTrade = Literal["cancel_resting", "cancel_incoming", "allow"]
+
+
+class AsyncClient:
+    """An asynchronous Augury client (``async with AsyncClient(...) as client``).
+
+    ``Client("http://127.0.0.1:8000", api_key="aug_...")``; or no key and
+    :meth:`login` (a session cookie; the CSRF header is then sent for you). Commands
+    that accept an ``Idempotency-Key`` get a fresh one per call unless you pass
+    ``idempotency_key=`` (pass the same key to retry safely). Use it as a context
+    manager, or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        timeout: float = b.TIMEOUT_S,
+        auto_idempotency: bool = True,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = b.base_url(base_url)
+        self.api_key = api_key
+        self.auto_idempotency = auto_idempotency
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=b.auth_headers(api_key),
+            timeout=timeout,
+            transport=transport,
+        )
+
+    # -- plumbing -------------------------------------------------------------------------
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def _req(self, name: str, **kwargs: Any) -> b.Request:
+        return b.request(name, auto_idempotency=self.auto_idempotency, **kwargs)
+
+    async def _send(self, req: b.Request) -> httpx.Response:
+        attempt = 0
+        while True:
+            error: AuguryError | None = None
+            try:
+                response = await self._http.request(
+                    req.method, req.path, params=req.params, json=req.body, headers=req.headers
+                )
+            except httpx.TransportError as exc:
+                wait = b.should_retry(req, None, attempt)
+                if wait is None:
+                    raise TransportError(
+                        0, "connection_failed", f"{self.base_url}: {exc}"
+                    ) from None
+            else:
+                if response.status_code < 400:
+                    return response
+                error = b.error_of(response)
+                wait = b.should_retry(req, error, attempt)
+                if wait is None:
+                    raise error
+            await asyncio.sleep(wait)
+            attempt += 1
+
+    async def _call(self, req: b.Request, model: type[T]) -> T:
+        return b.decode(await self._send(req), model)
+
+    # -- accounts -------------------------------------------------------------------------
+    async def register(self, username: str, password: str) -> m.User:
+        """Create a trader account (with the operator's starting grant)."""
+        body = {"username": username, "password": password}
+        return await self._call(self._req("register", body=body), m.User)
+
+    async def login(self, username: str, password: str) -> m.Login:
+        """Start a session: the cookie is kept and the CSRF header sent from now on."""
+        body = {"username": username, "password": password}
+        login = await self._call(self._req("login", body=body), m.Login)
+        self._http.headers["X-CSRF-Token"] = login.csrf_token
+        return login
+
+    async def logout(self) -> None:
+        b.check(await self._send(self._req("logout")))
+        self._http.headers.pop("X-CSRF-Token", None)
+        self._http.cookies.clear()
+
+    async def me(self) -> m.Me:
+        return await self._call(self._req("me"), m.Me)
+
+    async def create_api_key(self, name: str, scopes: Sequence[str] = ("read",)) -> m.ApiKeyCreated:
+        """A new key; its ``key`` is shown this once."""
+        body = {"name": name, "scopes": list(scopes)}
+        return await self._call(self._req("create_api_key", body=body), m.ApiKeyCreated)
+
+    async def list_api_keys(self) -> list[m.ApiKey]:
+        return (await self._call(self._req("list_api_keys"), m.ApiKeyList)).items
+
+    async def revoke_api_key(self, key_id: str) -> None:
+        b.check(await self._send(self._req("revoke_api_key", path={"key_id": key_id})))
+
+    # -- markets --------------------------------------------------------------------------
+    async def create_market(
+        self,
+        question: str,
+        close_time: b.Instant,
+        *,
+        id: str | None = None,
+        type: Literal["binary", "categorical"] = "binary",
+        outcomes: Sequence[str] | None = None,
+        description: str | None = None,
+        rules: str | None = None,
+        category: str | None = None,
+        tick_size: b.Amount | None = None,
+        liquidity: b.Amount | None = None,
+        fee_bps: int | None = None,
+        resolution_spec: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> m.Market:
+        body = b.market_body(
+            question, close_time, id, type, outcomes, description, rules, category,
+            tick_size, liquidity, fee_bps, resolution_spec,
+        )  # fmt: skip
+        req = self._req("create_market", body=body, idempotency_key=idempotency_key)
+        return await self._call(req, m.Market)
+
+    async def list_markets(
+        self,
+        *,
+        q: str | None = None,
+        category: str | None = None,
+        status: str | None = None,
+        sort: Literal["newest", "oldest", "close_time"] | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> m.Page[m.Market]:
+        params: dict[str, Any] = {"q": q, "category": category, "status": status}
+        params.update(sort=sort, cursor=cursor, limit=limit)
+        return await self._call(self._req("list_markets", params=params), m.Page[m.Market])
+
+    def iter_markets(
+        self,
+        *,
+        q: str | None = None,
+        category: str | None = None,
+        status: str | None = None,
+        sort: Literal["newest", "oldest", "close_time"] | None = None,
+        page_size: int | None = None,
+    ) -> AsyncIterator[m.Market]:
+        """Every market matching, page after page."""
+        return _awalk(
+            lambda cursor: self.list_markets(
+                q=q, category=category, status=status, sort=sort, cursor=cursor, limit=page_size
+            )
+        )
+
+    async def get_market(self, market: str) -> m.Market:
+        return await self._call(self._req("get_market", path={"market": market}), m.Market)
+
+    async def halt_market(
+        self, market: str, reason: str | None = None, *, idempotency_key: str | None = None
+    ) -> m.Market:
+        req = self._req(
+            "halt_market",
+            path={"market": market},
+            body=b.body(reason=reason),
+            idempotency_key=idempotency_key,
+        )
+        return await self._call(req, m.Market)
+
+    async def resume_market(
+        self, market: str, reason: str | None = None, *, idempotency_key: str | None = None
+    ) -> m.Market:
+        req = self._req(
+            "resume_market",
+            path={"market": market},
+            body=b.body(reason=reason),
+            idempotency_key=idempotency_key,
+        )
+        return await self._call(req, m.Market)
+
+    async def book(self, market: str, *, outcome: int = 0, depth: int | None = None) -> m.Book:
+        params = {"outcome": outcome, "depth": depth}
+        return await self._call(self._req("book", path={"market": market}, params=params), m.Book)
+
+    async def quote(self, market: str) -> m.MakerQuote:
+        return await self._call(self._req("quote", path={"market": market}), m.MakerQuote)
+
+    async def trades(
+        self,
+        market: str,
+        *,
+        outcome: int | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> m.Page[m.Trade]:
+        params = {"outcome": outcome, "cursor": cursor, "limit": limit}
+        req = self._req("trades", path={"market": market}, params=params)
+        return await self._call(req, m.Page[m.Trade])
+
+    def iter_trades(
+        self, market: str, *, outcome: int | None = None, page_size: int | None = None
+    ) -> AsyncIterator[m.Trade]:
+        return _awalk(
+            lambda cursor: self.trades(market, outcome=outcome, cursor=cursor, limit=page_size)
+        )
+
+    async def candles(
+        self,
+        market: str,
+        *,
+        outcome: int = 0,
+        interval: Literal["1m", "1h", "1d"] = "1h",
+        start: b.Instant | None = None,
+        end: b.Instant | None = None,
+        limit: int | None = None,
+    ) -> m.Candles:
+        params: dict[str, Any] = {"outcome": outcome, "interval": interval, "limit": limit}
+        params.update({"from": b.instant(start), "to": b.instant(end)})
+        req = self._req("candles", path={"market": market}, params=params)
+        return await self._call(req, m.Candles)
+
+    # -- trading --------------------------------------------------------------------------
+    async def place_order(
+        self,
+        market: str,
+        side: Side,
+        *,
+        qty: b.Amount | None = None,
+        price: b.Amount | None = None,
+        budget: b.Amount | None = None,
+        outcome: int = 0,
+        token: Token = "yes",
+        type: OrderType | None = None,
+        tif: Tif | None = None,
+        expires_at: b.Instant | None = None,
+        post_only: bool = False,
+        client_order_id: str | None = None,
+        self_trade: SelfTrade | None = None,
+        idempotency_key: str | None = None,
+    ) -> m.Placement:
+        """A limit order when ``price`` is given, else a market order (unless ``type``)."""
+        body = b.order_body(market, side, qty, price, budget, outcome, token, type, tif, self_trade)
+        body.update(b.body(expires_at=b.instant(expires_at), client_order_id=client_order_id))
+        if post_only:
+            body["post_only"] = True
+        req = self._req("place_order", body=body, idempotency_key=idempotency_key)
+        return await self._call(req, m.Placement)
+
+    async def preview_order(
+        self,
+        market: str,
+        side: Side,
+        *,
+        qty: b.Amount | None = None,
+        price: b.Amount | None = None,
+        budget: b.Amount | None = None,
+        outcome: int = 0,
+        token: Token = "yes",
+        type: OrderType | None = None,
+        tif: Tif | None = None,
+        self_trade: SelfTrade | None = None,
+    ) -> m.Preview:
+        """What the order would do now; nothing is placed."""
+        body = b.order_body(market, side, qty, price, budget, outcome, token, type, tif, self_trade)
+        return await self._call(self._req("preview_order", body=body), m.Preview)
+
+    async def list_orders(
+        self,
+        *,
+        market: str | None = None,
+        status: str | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> m.Page[m.Order]:
+        params = {"market": market, "status": status, "cursor": cursor, "limit": limit}
+        return await self._call(self._req("list_orders", params=params), m.Page[m.Order])
+
+    def iter_orders(
+        self, *, market: str | None = None, status: str | None = None, page_size: int | None = None
+    ) -> AsyncIterator[m.Order]:
+        return _awalk(
+            lambda cursor: self.list_orders(
+                market=market, status=status, cursor=cursor, limit=page_size
+            )
+        )
+
+    async def get_order(self, order_id: int) -> m.Order:
+        return await self._call(self._req("get_order", path={"order_id": order_id}), m.Order)
+
+    async def cancel_order(
+        self, order_id: int, *, idempotency_key: str | None = None
+    ) -> m.Cancelled:
+        req = self._req(
+            "cancel_order", path={"order_id": order_id}, idempotency_key=idempotency_key
+        )
+        return await self._call(req, m.Cancelled)
+
+    async def cancel_all(
+        self, market: str | None = None, *, idempotency_key: str | None = None
+    ) -> m.CancelledAll:
+        req = self._req("cancel_all", body=b.body(market=market), idempotency_key=idempotency_key)
+        return await self._call(req, m.CancelledAll)
+
+    async def mint(
+        self, market: str, qty: b.Amount, *, idempotency_key: str | None = None
+    ) -> m.Minted:
+        """Mint complete sets: 1 credit -> one YES of every outcome, per share."""
+        req = self._req(
+            "mint",
+            path={"market": market},
+            body={"qty": b.amount(qty)},
+            idempotency_key=idempotency_key,
+        )
+        return await self._call(req, m.Minted)
+
+    async def redeem(
+        self,
+        market: str,
+        qty: b.Amount,
+        *,
+        outcome: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> m.Redeemed:
+        req = self._req(
+            "redeem",
+            path={"market": market},
+            body=b.body(qty=b.amount(qty), outcome=outcome),
+            idempotency_key=idempotency_key,
+        )
+        return await self._call(req, m.Redeemed)
+
+    async def convert(
+        self,
+        market: str,
+        outcome: int,
+        qty: b.Amount,
+        *,
+        to_yes: bool = True,
+        idempotency_key: str | None = None,
+    ) -> m.Converted:
+        """Categorical only: NO on ``outcome`` <-> YES on every other outcome."""
+        req = self._req(
+            "convert",
+            path={"market": market},
+            body={"outcome": outcome, "qty": b.amount(qty), "to_yes": to_yes},
+            idempotency_key=idempotency_key,
+        )
+        return await self._call(req, m.Converted)
+
+    # -- portfolio ------------------------------------------------------------------------
+    async def balances(self) -> m.Balances:
+        return await self._call(self._req("balances"), m.Balances)
+
+    async def positions(self) -> list[m.Position]:
+        return (await self._call(self._req("positions"), m.PositionList)).items
+
+    async def fills(
+        self, *, market: str | None = None, cursor: str | None = None, limit: int | None = None
+    ) -> m.Page[m.Fill]:
+        params = {"market": market, "cursor": cursor, "limit": limit}
+        return await self._call(self._req("fills", params=params), m.Page[m.Fill])
+
+    def iter_fills(
+        self, *, market: str | None = None, page_size: int | None = None
+    ) -> AsyncIterator[m.Fill]:
+        return _awalk(lambda cursor: self.fills(market=market, cursor=cursor, limit=page_size))
+
+    # -- admin and health -----------------------------------------------------------------
+    async def grant(
+        self,
+        account: str,
+        amount: b.Amount,
+        memo: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> m.Grant:
+        body = b.body(account=account, amount=b.amount(amount), memo=memo)
+        req = self._req("grant", body=body, idempotency_key=idempotency_key)
+        return await self._call(req, m.Grant)
+
+    async def set_roles(self, username: str, roles: Iterable[str]) -> m.User:
+        req = self._req("set_roles", path={"username": username}, body={"roles": list(roles)})
+        return await self._call(req, m.User)
+
+    async def advance_clock(
+        self, *, seconds: int | None = None, to: b.Instant | None = None
+    ) -> m.ClockAdvanced:
+        """Move simulated time (admin; give exactly one of ``seconds`` or ``to``)."""
+        body = b.body(seconds=seconds, to=b.instant(to))
+        return await self._call(self._req("advance_clock", body=body), m.ClockAdvanced)
+
+    async def health(self) -> m.Health:
+        return await self._call(self._req("health"), m.Health)
+
+    async def journal(self) -> m.JournalHead:
+        """The journal's head and the key to verify an export's checkpoints with."""
+        return await self._call(self._req("journal"), m.JournalHead)
+
+    # -- WebSocket ------------------------------------------------------------------------
+    def subscribe(
+        self, channels: Iterable[str], *, timeout: float | None = None
+    ) -> AsyncSubscription:
+        """Subscribe to WebSocket channels (``book:<market>``, ``trades:<market>``,
+        ``prices:<market>``, ``orders``); use as a context manager and iterate.
+
+        A gap in a channel's ``seq`` resubscribes it (a fresh ``subscribed`` snapshot
+        follows); a dropped connection reconnects and resubscribes every channel."""
+        return AsyncSubscription(
+            b.ws_url(self.base_url), self._ws_headers(), list(channels), timeout=timeout
+        )
+
+    def _ws_headers(self) -> dict[str, str]:
+        headers = b.auth_headers(self.api_key)
+        cookies = "; ".join(f"{k}={v}" for k, v in self._http.cookies.items())
+        if cookies:
+            headers["Cookie"] = cookies
+        return headers
+
+
+async def _awalk(fetch: Callable[[str | None], Awaitable[m.Page[T]]]) -> AsyncIterator[T]:
+    cursor: str | None = None
+    for _ in range(b.PAGES_MAX):
+        page = await fetch(cursor)
+        for item in page.items:
+            yield item
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+    raise AuguryError(0, "too_many_pages", f"stopped after {b.PAGES_MAX} pages")

@@ -1,0 +1,316 @@
+"""The API's JSON answers as typed msgspec Structs.
+
+Amounts are :class:`~decimal.Decimal` (decoded from the API's decimal strings, never a
+float); instants are timezone-aware :class:`~datetime.datetime`. Unknown fields are
+ignored, so a newer server with more fields still decodes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+import msgspec
+
+T = TypeVar("T")
+
+
+class Model(msgspec.Struct, kw_only=True):
+    """Base of every answer."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready builtins (amounts as strings, instants as RFC 3339 strings)."""
+        result: dict[str, Any] = msgspec.to_builtins(self)
+        return result
+
+
+class Page(Model, Generic[T]):
+    """One page of a list; pass ``next_cursor`` as ``cursor`` for the next (None: last)."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+# -- accounts ---------------------------------------------------------------------------
+class User(Model):
+    username: str
+    account: str
+    roles: list[str]
+    created_at: datetime
+
+
+class Me(User):
+    authenticated_by: str
+    scopes: list[str]
+
+
+class Login(Model):
+    user: User
+    csrf_token: str
+
+
+class ApiKey(Model):
+    id: str
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKey):
+    key: str
+    """The key itself: shown this once, never again."""
+
+
+class ApiKeyList(Model):
+    items: list[ApiKey]
+
+
+# -- markets and market data ------------------------------------------------------------
+class Market(Model):
+    id: str
+    question: str
+    description: str
+    rules: str
+    category: str
+    outcomes: list[str]
+    categorical: bool
+    status: str
+    status_reason: str
+    close_time: datetime
+    tick_size: Decimal
+    lot_size: Decimal
+    liquidity: Decimal
+    subsidy: Decimal
+    fee_bps: int
+    creator: str
+    resolution_spec: dict[str, Any]
+    weights: list[Decimal] | None
+    created_at: datetime
+
+
+class Level(Model):
+    price: Decimal
+    qty: Decimal
+    orders: int
+
+
+class Book(Model):
+    market: str
+    outcome: int
+    status: str
+    bids: list[Level]
+    asks: list[Level]
+
+
+class MakerQuote(Model):
+    market: str
+    status: str
+    liquidity: Decimal
+    prices: list[Decimal] | None
+
+
+class Trade(Model):
+    id: str
+    time: datetime
+    market: str
+    outcome: int
+    kind: str
+    price: Decimal
+    qty: Decimal
+
+
+class Fill(Trade):
+    role: str
+    order_id: int | None
+    fee: Decimal
+
+
+class Candle(Model):
+    start: datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+    trades: int
+
+
+class Candles(Model):
+    market: str
+    outcome: int
+    interval: str
+    items: list[Candle]
+
+
+# -- trading ----------------------------------------------------------------------------
+class Order(Model):
+    id: int
+    market: str
+    outcome: int
+    side: str
+    token: str
+    price: Decimal
+    qty: Decimal
+    budget: Decimal | None
+    tif: str
+    expires_at: datetime | None
+    post_only: bool
+    client_order_id: str | None
+    self_trade: str
+    status: str
+    filled: Decimal
+    remaining: Decimal
+    escrow: Decimal
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class PlacedFill(Model):
+    venue: str
+    qty: Decimal
+    price: Decimal
+
+
+class Placement(Model):
+    id: int
+    market: str
+    outcome: int
+    side: str
+    token: str
+    type: str
+    price: Decimal
+    qty: Decimal
+    budget: Decimal | None
+    tif: str
+    expires_at: datetime | None
+    post_only: bool
+    client_order_id: str | None
+    self_trade: str
+    status: str
+    filled: Decimal
+    remaining: Decimal
+    fills: list[PlacedFill]
+
+
+class Preview(Model):
+    market: str
+    outcome: int
+    side: str
+    token: str
+    filled_qty: Decimal
+    unfilled_qty: Decimal | None
+    value: Decimal
+    fee: Decimal
+    total: Decimal
+    average_price: Decimal | None
+    fills: list[PlacedFill]
+    would_rest: bool
+    fok_refused: bool
+    self_trade_cancels: int
+    self_trade_stopped: bool
+    as_of: datetime
+
+
+class Cancelled(Model):
+    id: int
+    status: str
+    released: Decimal
+
+
+class CancelledAll(Model):
+    cancelled: list[int]
+
+
+class Minted(Model):
+    market: str
+    minted: Decimal
+
+
+class Redeemed(Model):
+    market: str
+    redeemed: Decimal
+    outcome: int | None
+
+
+class Converted(Model):
+    market: str
+    outcome: int
+    qty: Decimal
+    to_yes: bool
+
+
+# -- portfolio --------------------------------------------------------------------------
+class Balances(Model):
+    account: str
+    available: Decimal
+    escrow: Decimal
+    total: Decimal
+
+
+class Position(Model):
+    market: str
+    outcome: int
+    outcome_name: str
+    token: str
+    qty: Decimal
+    escrowed: Decimal
+    cost_basis: Decimal | None
+    average_cost: Decimal | None
+    mark_price: Decimal | None
+    market_value: Decimal | None
+    unrealized_pnl: Decimal | None
+
+
+class PositionList(Model):
+    items: list[Position]
+
+
+# -- admin and health -------------------------------------------------------------------
+class Grant(Model):
+    account: str
+    amount: Decimal
+    memo: str
+
+
+class ClockAdvanced(Model):
+    time: datetime
+    events: int
+
+
+class Health(Model):
+    status: str
+    mode: str
+    clock: str
+    time: datetime
+    journal_head: int
+
+
+class JournalHead(Model):
+    """The journal's head and the operator's public key that signs its checkpoints."""
+
+    head_seq: int
+    head_hash: str
+    public_key: str
+    signature_algorithm: str
+
+
+# -- WebSocket --------------------------------------------------------------------------
+class WsMessage(Model):
+    """One message of a subscribed channel.
+
+    ``type`` is ``subscribed`` (``data["snapshot"]`` holds the snapshot), ``book_delta``,
+    ``trade``, ``prices``, ``order`` or ``fill``; ``seq`` counts per channel; ``data`` is
+    the whole message as sent (amounts there are decimal strings)."""
+
+    type: str
+    channel: str
+    seq: int
+    data: dict[str, Any]
+
+    @property
+    def snapshot(self) -> dict[str, Any] | None:
+        found = self.data.get("snapshot")
+        return found if isinstance(found, dict) else None

@@ -1,0 +1,265 @@
+"""The sync client against a real server: every endpoint, typed answers and errors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from augury.client import (
+    Client,
+    Conflict,
+    Forbidden,
+    Market,
+    NotFound,
+    Placement,
+    RateLimited,
+    Rejected,
+    Subscription,
+    TransportError,
+    Unauthorized,
+    ValidationError,
+    WsMessage,
+)
+from augury.client._base import ENDPOINTS
+from tests.api.conftest import PASSWORD, Server, assert_clean_exit, start_server
+from tests.client.conftest import CLOSE, Connect, trader, unique
+
+
+def test_the_endpoint_table_is_the_openapi_document(server: Server) -> None:
+    document = httpx.get(server.base_url + "/openapi.json").json()
+    served = {
+        (method.upper(), re.sub(r"\{[^}]+\}", "{}", path.removeprefix("/api/v1")))
+        for path, operations in document["paths"].items()
+        for method in operations
+    }
+    covered = {(e.method, re.sub(r"\{[^}]+\}", "{}", e.path)) for e in ENDPOINTS.values()}
+    assert covered == served
+
+
+def test_every_endpoint(server: Server, admin: Client, connect: Connect, called: set[str]) -> None:
+    anon = connect()
+    assert anon.health().status == "ok"
+    assert anon.journal().signature_algorithm == "ed25519"
+
+    alice_name = unique("sa")
+    assert anon.register(alice_name, PASSWORD).roles == ["trader"]
+    session = connect()
+    assert session.login(alice_name, PASSWORD).user.username == alice_name
+    created = session.create_api_key("bot", ["read", "trade"])
+    assert created.key.startswith("aug_") and created.scopes == ["read", "trade"]
+    assert [k.id for k in session.list_api_keys()] == [created.id]
+    alice = connect(api_key=created.key)
+    me = alice.me()
+    assert (me.username, me.authenticated_by) == (alice_name, "api_key")
+    bob_name, bob = trader(connect, "sb")
+
+    market = admin.create_market("Will the SDK work?", CLOSE, category=unique("cat"))
+    mid = market.id
+    assert isinstance(market, Market) and market.tick_size == Decimal("0.001")
+    assert admin.get_market(mid).question == "Will the SDK work?"
+    assert [m.id for m in anon.list_markets(category=market.category).items] == [mid]
+
+    assert alice.mint(mid, "10").minted == Decimal(10)
+    ask = alice.place_order(mid, "sell", qty=4, price=Decimal("0.6"))
+    assert isinstance(ask, Placement) and ask.status == "resting"
+    preview = bob.preview_order(mid, "buy", qty="2")
+    assert (preview.filled_qty, preview.average_price) == (Decimal(2), Decimal("0.6"))
+    bought = bob.place_order(mid, "buy", qty="2", price="0.6")
+    assert bought.filled == Decimal(2) and bought.status == "filled"
+
+    book = anon.book(mid)
+    assert [(lv.price, lv.qty, lv.orders) for lv in book.asks] == [(Decimal("0.6"), Decimal(2), 1)]
+    assert anon.quote(mid).prices is None  # no maker
+    assert [t.qty for t in anon.trades(mid).items] == [Decimal(2)]
+    assert len(list(anon.iter_trades(mid))) == 1
+    assert sum(c.volume for c in anon.candles(mid, interval="1m").items) == Decimal(2)
+
+    assert [o.id for o in alice.list_orders(market=mid).items] == [ask.id]
+    assert alice.get_order(ask.id).filled == Decimal(2)
+    assert [o.id for o in alice.iter_orders(status="open")] == [ask.id]
+    assert alice.balances().total == Decimal(1000 - 10) + Decimal("1.2")
+    held = {(p.outcome, p.token): p for p in alice.positions()}
+    assert held[0, "yes"].qty == Decimal(6) and held[0, "yes"].escrowed == Decimal(2)
+    assert [f.role for f in alice.fills().items] == ["maker"]
+    assert [f.order_id for f in bob.iter_fills(market=mid)] == [bought.id]
+
+    cancelled = alice.cancel_order(ask.id)
+    assert (cancelled.status, cancelled.released) == ("cancelled", Decimal(2))
+    other = alice.place_order(mid, "sell", qty="1", price="0.9")
+    assert alice.cancel_all(mid).cancelled == [other.id]
+    assert alice.redeem(mid, "1").redeemed == Decimal(1)
+
+    cat = admin.create_market("Which?", CLOSE, type="categorical", outcomes=["A", "B", "C"])
+    alice.mint(cat.id, "2")
+    assert alice.convert(cat.id, 0, "1", to_yes=False).to_yes is False
+    assert alice.redeem(cat.id, "1", outcome=0).outcome == 0
+
+    assert admin.halt_market(mid, "checking").status == "halted"
+    assert admin.resume_market(mid).status == "open"
+    assert admin.grant(bob_name, "5", "welcome").amount == Decimal(5)
+    assert bob.balances().available == Decimal(1000 + 5) - Decimal("1.2")
+    assert "market_creator" in admin.set_roles(bob_name, ["trader", "market_creator"]).roles
+    before = anon.health().time
+    assert (admin.advance_clock(seconds=60).time - before).total_seconds() == 60
+
+    session.revoke_api_key(created.id)
+    with pytest.raises(Unauthorized):
+        alice.me()
+    session.logout()
+    with pytest.raises(Unauthorized):
+        session.me()
+    assert called == set(ENDPOINTS)
+
+
+def test_typed_errors(admin: Client, connect: Connect) -> None:
+    with pytest.raises(Unauthorized) as bad_key:
+        connect(api_key="aug_" + "x" * 40).me()
+    assert (bad_key.value.status, bad_key.value.code) == (401, "unauthorized")
+    with pytest.raises(Unauthorized) as wrong:
+        connect().login("admin", "not the password")
+    assert wrong.value.code == "invalid_credentials"
+
+    name, carol = trader(connect, "se")
+    with pytest.raises(Forbidden) as forbidden:
+        carol.create_market("May I?", CLOSE)
+    assert (forbidden.value.status, forbidden.value.code) == (403, "forbidden")
+    with pytest.raises(NotFound) as missing:
+        carol.get_market("no-such-market")
+    assert (missing.value.status, missing.value.code) == (404, "unknown_market")
+    with pytest.raises(NotFound):
+        carol.get_order(987654321)
+    with pytest.raises(Conflict) as taken:
+        connect().register(name, PASSWORD)
+    assert (taken.value.status, taken.value.code) == (409, "username_taken")
+
+    mid = admin.create_market("Errors?", CLOSE).id
+    with pytest.raises(ValidationError) as invalid:
+        carol.place_order(mid, "buy", qty="1", price="abc")
+    assert invalid.value.code == "validation_error" and invalid.value.errors
+    with pytest.raises(Rejected) as refused:
+        carol.place_order(mid, "buy", qty="100000", price="0.5")
+    assert (refused.value.status, refused.value.code) == (422, "insufficient_funds")
+    assert "insufficient_funds" in str(refused.value)
+    with pytest.raises(Rejected) as off_tick:
+        carol.place_order(mid, "buy", qty="1", price="0.0005")
+    assert off_tick.value.code in ("price_not_on_tick", "price_out_of_range")
+
+    admin.halt_market(mid)
+    with pytest.raises(Conflict) as halted:
+        carol.place_order(mid, "buy", qty="1", price="0.5")
+    assert halted.value.code == "market_halted"
+    admin.resume_market(mid)
+
+    with pytest.raises(TypeError):
+        carol.place_order(mid, "buy", qty=1.5, price="0.5")  # type: ignore[arg-type]
+    with pytest.raises(TransportError) as down:
+        connect(base_url="http://127.0.0.1:9").health()
+    assert down.value.status == 0
+
+
+def test_idempotency_keys(admin: Client, connect: Connect) -> None:
+    mid = admin.create_market("Retry?", CLOSE).id
+    _, dave = trader(connect, "sd")
+    first = dave.place_order(mid, "buy", qty="1", price="0.2", idempotency_key="k-1")
+    again = dave.place_order(mid, "buy", qty="1", price="0.2", idempotency_key="k-1")
+    assert again == first
+    with pytest.raises(ValidationError) as reused:
+        dave.place_order(mid, "buy", qty="2", price="0.2", idempotency_key="k-1")
+    assert reused.value.code == "idempotency_key_reused"
+    # without a key, each call gets a fresh one: two orders
+    auto = [dave.place_order(mid, "buy", qty="1", price="0.2").id for _ in range(2)]
+    assert len(set(auto)) == 2 and first.id not in auto
+    with pytest.raises(TypeError):
+        dave._req("me", idempotency_key="x")
+
+
+def test_pagination(admin: Client, connect: Connect) -> None:
+    category = unique("page")
+    ids = [admin.create_market(f"Page {i}?", CLOSE, category=category).id for i in range(5)]
+    first = admin.list_markets(category=category, sort="oldest", limit=2)
+    assert [m.id for m in first.items] == ids[:2] and first.next_cursor
+    second = admin.list_markets(category=category, sort="oldest", limit=2, cursor=first.next_cursor)
+    assert [m.id for m in second.items] == ids[2:4]
+    walked = [m.id for m in admin.iter_markets(category=category, sort="oldest", page_size=2)]
+    assert walked == ids
+    _, erin = trader(connect, "sp")
+    mid = ids[0]
+    placed = [erin.place_order(mid, "buy", qty="1", price=f"0.{i + 1}").id for i in range(5)]
+    assert [o.id for o in erin.iter_orders(market=mid, page_size=2)] == placed[::-1]
+
+
+def test_subscription_snapshot_deltas_and_gap(admin: Client, connect: Connect) -> None:
+    mid = admin.create_market("Live?", CLOSE).id
+    _, fay = trader(connect, "sw")
+    keyed = connect(api_key=fay.create_api_key("ws", ["read", "trade"]).key)
+    book_channel = f"book:{mid}"
+    with keyed.subscribe([book_channel, "orders"], timeout=10) as sub:
+        got = [sub.recv(), sub.recv()]
+        assert [(m.type, m.seq) for m in got] == [("subscribed", 0), ("subscribed", 0)]
+        book = next(m for m in got if m.channel == book_channel)
+        assert book.snapshot is not None and book.snapshot["bids"] == []
+        order_id = keyed.place_order(mid, "buy", qty="2", price="0.3").id
+        seen = [sub.recv() for _ in range(3)]  # the delta, accepted, rested
+        delta = next(m for m in seen if m.channel == book_channel)
+        assert (delta.type, delta.seq) == ("book_delta", 1)
+        assert delta.data["bids"] == [{"price": "0.3", "qty": "2", "orders": 1}]
+        private = [m for m in seen if m.channel.startswith("orders:")]
+        assert [(m.data["event"], m.data["order_id"]) for m in private] == [
+            ("accepted", order_id),
+            ("rested", order_id),
+        ]
+
+        # pretend seq 1 of the book was lost: the next delta (seq 2) is a gap
+        sub.tracker.seqs[book_channel] = 0
+        keyed.place_order(mid, "buy", qty="1", price="0.2")
+        fresh = _next_of(sub, book_channel)
+        assert (fresh.type, sub.gaps) == ("subscribed", 1)
+        assert fresh.snapshot is not None and len(fresh.snapshot["bids"]) == 2
+        keyed.cancel_order(order_id)
+        after = _next_of(sub, book_channel)
+        assert (after.type, after.seq) == ("book_delta", fresh.seq + 1)
+
+
+def _next_of(sub: Subscription, channel: str) -> WsMessage:
+    for _ in range(20):
+        message = sub.recv()
+        if message.channel == channel:
+            return message
+    raise AssertionError(f"nothing on {channel}")
+
+
+def test_subscribe_errors(connect: Connect) -> None:
+    anon = connect()
+    with pytest.raises(NotFound), anon.subscribe(["book:no-such-market"], timeout=10) as sub:
+        sub.recv()
+    with pytest.raises(Unauthorized), anon.subscribe(["orders"], timeout=10) as sub:
+        sub.recv()
+    with pytest.raises(Unauthorized):
+        connect(api_key="aug_" + "y" * 40).subscribe(["orders"]).__enter__()
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of its own with a tiny API-key bucket (2 requests, then 1 per 100 s)."""
+    env = {"AUGURY_RATE_LIMIT_KEY_PER_S": "0.01", "AUGURY_RATE_LIMIT_KEY_BURST": "2"}
+    running = start_server(tmp_path_factory.mktemp("limited") / "data", env=env)
+    yield running
+    assert_clean_exit(running)
+
+
+def test_rate_limited(limited: Server) -> None:
+    with Client(limited.base_url) as session:
+        session.register("ratey", PASSWORD)
+        session.login("ratey", PASSWORD)
+        key = session.create_api_key("fast").key
+    with Client(limited.base_url, api_key=key) as client:
+        client.me()
+        client.me()
+        with pytest.raises(RateLimited) as caught:
+            client.me()
+    assert (caught.value.status, caught.value.code) == (429, "rate_limited")
+    assert caught.value.retry_after is not None and caught.value.retry_after >= 1
