@@ -83,7 +83,7 @@ class Order:
         self.market = market
         self.outcome = outcome
         self.intent = intent
-        self.bid = is_bid(intent)
+        self.bid = intent in (BUY_YES, SELL_NO)  # is_bid(intent), without a call
         self.price = price
         self.own_price = own_price
         self.qty = qty

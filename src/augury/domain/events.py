@@ -18,8 +18,13 @@ ShareMove = tuple[str, int, int]
 Contribution = tuple[str, int]
 
 
-class Event(msgspec.Struct, frozen=True, tag_field="type"):
-    """Base of every event."""
+class Event(msgspec.Struct, frozen=True, tag_field="type", gc=False):
+    """Base of every event.
+
+    ``gc=False``: an event holds only strings, ints, bools and tuples of them, so it can
+    never be part of a reference cycle; leaving it out of the cycle collector saves the
+    hot path the tracking (msgspec's documented use of the option). Encoding is the same.
+    """
 
 
 class AccountOpened(Event, frozen=True, tag="account_opened"):

@@ -28,8 +28,11 @@ from augury.domain.units import ONE, lot_micros
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
-class Result(msgspec.Struct, frozen=True):
-    """What one command did: its events, or why it was refused."""
+class Result(msgspec.Struct, frozen=True, gc=False):
+    """What one command did: its events, or why it was refused.
+
+    ``gc=False`` as for events: it holds only events and strings, so no cycle.
+    """
 
     ok: bool
     events: tuple[ev.Event, ...] = ()

@@ -23,6 +23,7 @@ from augury.domain import events as ev
 from augury.domain.book import BUY_NO, BUY_YES, INTENT_NAMES, SELL_NO, SELL_YES, Order
 from augury.domain.ledger import Ledger, cash, escrow
 from augury.domain.market import Market, Status
+from augury.domain.units import ONE
 
 # Final aliases of the hot event types: a compiled build holds them in C statics
 # rather than looking each up in the module's globals on every event.
@@ -308,8 +309,8 @@ class State:
         shares: Shares,
         contrib: Contribs,
     ) -> None:
-        taker_value = _own_value(market, taker, price, qty)
-        _fill_order(taker, qty, taker_escrow_used, taker_value, fee)
+        own_price = price if taker.intent in (BUY_YES, SELL_YES) else market.top - price
+        _fill_order(taker, qty, taker_escrow_used, qty * own_price * market.tick // ONE, fee)
         _fill_order(resting, qty, resting_escrow_used, 0, 0)
         self.ledger.post(postings)
         self._move(market, shares, contrib)
@@ -385,9 +386,3 @@ def _fill_order(order: Order, qty: int, escrow_used: int, notional: int, fee: in
     assert order.escrow >= 0, "escrow overdrawn"
     order.fee_notional += notional
     order.fee_paid += fee
-
-
-def _own_value(market: Market, order: Order, yes_price: int, qty: int) -> int:
-    """Credits exchanged for ``qty`` shares at ``yes_price``, in the order's own terms."""
-    own = yes_price if order.intent in (BUY_YES, SELL_YES) else market.top - yes_price
-    return qty * own * market.tick // 1_000_000

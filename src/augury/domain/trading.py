@@ -42,7 +42,6 @@ _STATUS_CODES = {
 _ASTUPLE: Final = astuple  # Final: a C static in the compiled build, not a global lookup
 _TOKEN_YES: Final = Token.YES
 _TOKEN_NO: Final = Token.NO
-_TIFS: Final = ("gtc", "gtd", "ioc", "fok")
 
 # handle_place unpacks a PlaceOrder by position (one call instead of a lookup per field)
 _Place = tuple[
@@ -74,14 +73,6 @@ def require_open(market: Market, now: int) -> None:
         raise Rejected(code, message)
     if now >= market.close_at:
         raise Rejected(Code.MARKET_CLOSED, "the market's close time has passed")
-
-
-def _plain(value: str, names: tuple[str, ...]) -> str:
-    """``value`` (a str or a StrEnum member) as the plain str among ``names`` it equals."""
-    for name in names:
-        if value == name:
-            return name
-    return value
 
 
 def handle_place(ex: Exchange, c: PlaceOrder, now: int, out: list[ev.Event]) -> None:
@@ -213,7 +204,7 @@ def _validate_shape(
                 Code.PRICE_OUT_OF_RANGE,
                 f"price must be between {market.tick} and {ONE - market.tick} micros",
             )
-        tif = _plain(c_tif, _TIFS)
+        tif = str(c_tif)  # a TimeInForce's plain value (str() of a StrEnum gives it)
         if post_only and tif != "gtc" and tif != "gtd":
             raise Rejected(Code.INVALID_ORDER, "post-only orders must be GTC or GTD")
     if tif == "gtd":
@@ -240,7 +231,8 @@ def _escrow_needed(market: Market, intent: int, own_ticks: int, qty: int, budget
     if budget:
         return budget
     value = qty * own_ticks * market.tick // ONE
-    return value + div_up(value * market.fee_bps, 10_000)
+    fee_bps = market.fee_bps
+    return value + div_up(value * fee_bps, 10_000) if fee_bps else value
 
 
 def _reservation(
