@@ -248,7 +248,9 @@ def _reservation(
                 Code.DUPLICATE_CLIENT_ORDER_ID,
                 f"client_order_id already used by order {existing}",
             )
-    if len(ex.open_orders[account]) >= ex.limits.open_orders_per_account:
+    # only an order that can rest holds a slot; IOC, FOK and market orders never stay open
+    resting_kind = order.tif == "gtc" or order.tif == "gtd"
+    if resting_kind and len(ex.open_orders[account]) >= ex.limits.open_orders_per_account:
         raise Rejected(
             Code.TOO_MANY_OPEN_ORDERS,
             f"at most {ex.limits.open_orders_per_account} open orders per account",
