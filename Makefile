@@ -9,7 +9,7 @@ SOURCES := $(shell find src -name '*.py')
 BENCH_STREAM := /tmp/augury-orderbook-200k.csv
 PEERS := ../shared/bench/orderbook_peers.py
 
-.PHONY: run test lint typecheck pytest bench bench-orderbook compiled clean
+.PHONY: run test test-compiled lint typecheck pytest bench bench-orderbook compiled clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,12 +30,17 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+# The core's tests again, against the mypyc-compiled production build.
+test-compiled: $(COMPILED)/.installed
+	$(COMPILED)/bin/python -m pytest tests/domain --import-mode=importlib -p no:cacheprovider
+
+test: lint typecheck pytest test-compiled
 
 # The production build: the hot modules of the core compiled with mypyc (setup.py).
 $(COMPILED)/.installed: pyproject.toml setup.py $(SOURCES)
 	$(PYTHON) -m venv $(COMPILED)
-	$(COMPILED)/bin/pip install -q --upgrade pip 'setuptools>=77,<81' wheel 'mypy>=1.10,<3' 'msgspec>=0.19,<0.23'
+	$(COMPILED)/bin/pip install -q --upgrade pip 'setuptools>=77,<81' wheel 'mypy>=1.10,<3' \
+		'msgspec>=0.19,<0.23' 'pytest>=8.0,<10' 'hypothesis>=6.100,<7'
 	AUGURY_COMPILE=1 $(COMPILED)/bin/pip install -q --no-build-isolation .
 	touch $@
 
