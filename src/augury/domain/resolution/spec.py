@@ -1,0 +1,171 @@
+"""The machine-readable resolution spec of a market, and its canonical encoding.
+
+A spec says where the answer comes from (one or more sources, each owned by a named
+organization), when the question is decided (the observation time), how long an answer
+must hold before it counts (the persistence window), how many sources must agree (the
+quorum, k of n = len(sources)) and what happens otherwise (the fallback).
+
+This module only parses and encodes. Whether a spec is *sensible* is :mod:`.lint`'s job;
+decoding checks shapes and types, so a creator gets one precise message per mistake.
+It never fetches a source, reads a clock or draws randomness.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated
+
+import msgspec
+
+HOUR_US = 3_600_000_000
+"""One hour in microseconds; every duration in a spec is whole hours."""
+
+NonNegHours = Annotated[int, msgspec.Meta(ge=0)]
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class SpecError(ValueError):
+    """A spec that could not be decoded; the message names the field (``$.path``)."""
+
+
+class Expect(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """When the value read from a source equals ``value``, the source answers ``outcome``."""
+
+    outcome: Annotated[int, msgspec.Meta(ge=0)]
+    value: str
+
+
+class Location(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A point (WGS84 degrees); ``place`` names it for humans (e.g. "Myrnohrad")."""
+
+    lon: float
+    lat: float
+    place: str | None = None
+
+
+class Source(
+    msgspec.Struct, frozen=True, kw_only=True, tag_field="kind", forbid_unknown_fields=True
+):
+    """Base of every source kind: an id unique in the spec, the owning organization
+    (for conflict-of-interest and independence checks) and the answer table."""
+
+    id: NonEmpty
+    owner: NonEmpty
+    expect: tuple[Expect, ...]
+
+
+class HttpJsonSource(Source, frozen=True, kw_only=True, tag="http_json"):
+    """A JSON document; ``path`` (``$.a.b[0]``) selects the value compared to ``expect``."""
+
+    url: str
+    path: str
+
+
+class HtmlSource(Source, frozen=True, kw_only=True, tag="html"):
+    """An HTML page read by exactly one of a CSS ``selector`` (its text) or a ``regex``
+    (its first group, or the whole match)."""
+
+    url: str
+    selector: str | None = None
+    regex: str | None = None
+
+
+class GeoJsonSource(Source, frozen=True, kw_only=True, tag="geojson"):
+    """A map layer: ``property`` of the feature that contains ``at`` (e.g. which side
+    controls a town). This is the war-map case."""
+
+    url: str
+    at: Location
+    property: NonEmpty
+
+
+class AttestationSource(Source, frozen=True, kw_only=True, tag="attestation"):
+    """A named attester's statement, signed with the Ed25519 key ``public_key`` (64 hex
+    characters); the statement's text is compared to ``expect``."""
+
+    attester: NonEmpty
+    public_key: str
+
+
+AnySource = HttpJsonSource | HtmlSource | GeoJsonSource | AttestationSource
+
+
+class Persistence(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How long an answer must hold. With ``through_next_update`` the window is at least
+    the source's expected ``update_interval_hours``, so the answer survives a full update."""
+
+    hours: NonNegHours = 0
+    through_next_update: bool = False
+    update_interval_hours: NonNegHours | None = None
+
+    @property
+    def window_us(self) -> int:
+        interval = (self.update_interval_hours or 0) if self.through_next_update else 0
+        return max(self.hours, interval) * HOUR_US
+
+
+class Fallback(msgspec.Struct, frozen=True, tag_field="kind", forbid_unknown_fields=True):
+    """What happens when the rules are not met by the deadline."""
+
+
+class Hold(Fallback, frozen=True, tag="hold"):
+    """Hold the market for the arbiters."""
+
+
+class Void(Fallback, frozen=True, tag="void"):
+    """Void the market (refund contributions)."""
+
+
+class Extend(Fallback, frozen=True, tag="extend"):
+    """Move the observation time ``by_hours`` later (a new spec version)."""
+
+    by_hours: int
+
+
+AnyFallback = Hold | Void | Extend
+
+
+class ResolutionSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A market's resolution rules. Times are UTC microseconds; durations whole hours."""
+
+    sources: tuple[AnySource, ...]
+    observation_at_us: int
+    persistence: Persistence = Persistence()
+    quorum: int  # k; n is len(sources)
+    fallback: AnyFallback = Hold()
+    challenge_window_hours: NonNegHours = 48
+    deadline_grace_hours: NonNegHours = 24
+    """After the observation time and the persistence window, how long the fetcher has to
+    make the observations that settle the sources before the fallback applies."""
+
+    @property
+    def deadline_us(self) -> int:
+        return (
+            self.observation_at_us
+            + self.persistence.window_us
+            + self.deadline_grace_hours * HOUR_US
+        )
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(ResolutionSpec)
+
+
+def decode_spec(data: bytes | str) -> ResolutionSpec:
+    """Parse a spec from JSON, or raise :class:`SpecError` naming the offending field."""
+    try:
+        return _decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        raise SpecError(f"invalid resolution spec: {exc}") from exc
+    except msgspec.DecodeError as exc:
+        raise SpecError(f"resolution spec is not valid JSON: {exc}") from exc
+
+
+def encode_spec(spec: ResolutionSpec) -> bytes:
+    """Canonical JSON: fields in declaration order, every default written, no whitespace."""
+    return _encoder.encode(spec)
+
+
+def spec_hash(spec: ResolutionSpec) -> str:
+    """SHA-256 (hex) of the canonical encoding; two specs that decode equal hash equal."""
+    return hashlib.sha256(encode_spec(spec)).hexdigest()
