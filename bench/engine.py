@@ -1,6 +1,7 @@
 """Durable throughput, ack latency, replay speed and restart time of the engine.
 
 Usage: .venv/bin/python bench/engine.py [--events N] [--seconds S] [--pg DSN] [--only WHAT]
+       [--backends sqlite,postgres] [--repeat R] [--window W] [--stream-commands N]
 
 The stream is realistic book traffic on one binary book-only market: 200 funded
 accounts place limit orders around 0.50 (buy YES on the bid side, buy NO on the ask
@@ -12,9 +13,18 @@ Measures, printing one JSON object per line (the last line is a summary):
   1, 4 and 16 submitter threads, each waiting for its ack before its next submit, with
   group commit (group_max=512) and with a commit per command (group_max=1); p50/p99
   ack latency in microseconds;
+- ``stream``: open loop, the way "durable throughput vs the in-memory core on the same
+  stream" is measured: one submitter thread keeps up to ``--window`` (1,024) submissions
+  in flight over the whole stream (``--stream-commands``, 100,000, or ``--seconds`` x 10
+  at most), with group commit and with a commit per command; throughput and ack latency
+  p50/p99 (time from submit until the submitter saw the ack);
 - ``throughput_asyncio``: the same with 16 and 64 asyncio tasks in one event loop
   (``asubmit``), as a web server would submit;
 - ``core``: the in-memory core (Exchange.execute) on the same stream, no journal;
+
+Each configuration runs ``--repeat`` times (default 1); the summary holds the medians
+and ``<backend>_stream_vs_core``, the ratio of durable (group commit) stream throughput
+to the in-memory core's. Every line carries the 1-minute load average.
 - ``replay``: a journal of N events (``--events``, default 200,000) written in groups,
   then the restart time with a full replay (events/s) and from a snapshot at the head.
 
@@ -25,9 +35,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
+import os
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import threading
@@ -109,7 +122,77 @@ class Location:
 
 
 def emit(line: dict[str, Any]) -> None:
+    line["load1"] = round(os.getloadavg()[0], 2)
     print(json.dumps(line), flush=True)
+
+
+def percentiles(latencies_ns: list[int]) -> dict[str, int | None]:
+    done = sorted(latencies_ns)
+    if not done:
+        return {"ack_p50_us": None, "ack_p99_us": None}
+    return {
+        "ack_p50_us": round(done[len(done) // 2] / 1000),
+        "ack_p99_us": round(done[int(len(done) * 0.99)] / 1000),
+    }
+
+
+def bench_stream(
+    loc: Location,
+    group_max: int,
+    window: int,
+    seconds: float,
+    stream: list[c.Command],
+) -> dict[str, Any]:
+    """Open loop: keep up to ``window`` submissions in flight over the whole stream."""
+    engine = loc.engine(group_max=group_max, checkpoint_every=10**9, snapshot_every=10**9)
+    try:
+        for command in setup_commands():
+            assert engine.submit(command).result().ok
+        latencies: list[int] = []
+        in_flight: collections.deque[tuple[int, Any]] = collections.deque()
+        submit = engine.submit
+        clock = time.perf_counter_ns
+        appends_before = engine.stats.appends
+        accepted = 0
+        started = clock()
+        deadline = started + int(seconds * 1e9)
+        sent = 0
+        for command in stream:
+            if len(in_flight) >= window:
+                in_flight[0][1].result()
+                now = clock()
+                while in_flight and in_flight[0][1].done():
+                    at, future = in_flight.popleft()
+                    accepted += future.result().ok
+                    latencies.append(now - at)
+                if now >= deadline:
+                    break
+            in_flight.append((clock(), submit(command)))
+            sent += 1
+        while in_flight:
+            at, future = in_flight.popleft()
+            accepted += future.result().ok
+            latencies.append(clock() - at)
+        elapsed = (clock() - started) / 1e9
+        appends = engine.stats.appends - appends_before
+        stats = engine.stats
+    finally:
+        engine.close()
+        loc.cleanup()
+    return {
+        "bench": "stream",
+        "backend": loc.backend,
+        "window": window,
+        "group_max": group_max,
+        "commands": sent,
+        "accepted": accepted,
+        "seconds": round(elapsed, 2),
+        "commands_per_s": round(sent / elapsed),
+        "appends": appends,
+        "mean_group": round(sent / max(1, appends), 1),
+        "pipeline_full": getattr(stats, "pipeline_full", None),
+        **percentiles(latencies),
+    }
 
 
 def bench_throughput(
@@ -293,56 +376,104 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--pg", default=PG_DEFAULT)
-    parser.add_argument("--only", choices=("throughput", "asyncio", "core", "replay"), default=None)
+    parser.add_argument(
+        "--only", choices=("throughput", "stream", "asyncio", "core", "replay"), default=None
+    )
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--window", type=int, default=1024)
+    parser.add_argument("--stream-commands", type=int, default=100_000)
     args = parser.parse_args(argv)
     backends = args.backends.split(",")
     tmp = Path(tempfile.mkdtemp(prefix="augury-bench-"))
     results: list[dict[str, Any]] = []
-    stream = order_stream(200_000)
+    stream = order_stream(max(200_000, args.stream_commands))
+    same_stream = stream[: args.stream_commands]
+
+    def run(make: Any) -> None:
+        for _ in range(args.repeat):
+            line = make()
+            emit(line)
+            results.append(line)
+
     try:
+        if args.only in (None, "core", "stream"):
+            run(lambda: bench_core(same_stream))
+        if args.only in (None, "stream"):
+            for backend in backends:
+                for group_max in (GROUP_MAX, 1):
+                    run(
+                        lambda b=backend, g=group_max: bench_stream(
+                            Location(b, args.pg, tmp),
+                            g,
+                            args.window,
+                            10 * args.seconds,
+                            same_stream,
+                        )
+                    )
         if args.only in (None, "throughput"):
             for backend in backends:
                 for group_max in (GROUP_MAX, 1):
                     for threads in (1, 4, 16):
-                        loc = Location(backend, args.pg, tmp)
-                        line = bench_throughput(loc, threads, group_max, args.seconds, stream)
-                        emit(line)
-                        results.append(line)
+                        run(
+                            lambda b=backend, g=group_max, t=threads: bench_throughput(
+                                Location(b, args.pg, tmp), t, g, args.seconds, stream
+                            )
+                        )
         if args.only in (None, "asyncio"):
             for backend in backends:
                 for tasks in (16, 64):
-                    line = bench_asyncio(
-                        Location(backend, args.pg, tmp), tasks, args.seconds, stream
+                    run(
+                        lambda b=backend, t=tasks: bench_asyncio(
+                            Location(b, args.pg, tmp), t, args.seconds, stream
+                        )
                     )
-                    emit(line)
-                    results.append(line)
-        if args.only in (None, "core"):
-            line = bench_core(stream)
-            emit(line)
-            results.append(line)
         if args.only in (None, "replay"):
             for backend in backends:
-                line = bench_replay(Location(backend, args.pg, tmp), args.events)
-                emit(line)
-                results.append(line)
+                run(lambda b=backend: bench_replay(Location(b, args.pg, tmp), args.events))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    summary: dict[str, Any] = {"bench": "summary", "events": args.events}
-    for line in results:
-        if line["bench"] == "throughput":
-            name = f"{line['backend']}_t{line['threads']}_g{line['group_max']}_cmd_per_s"
-            summary[name] = line["commands_per_s"]
-        elif line["bench"] == "throughput_asyncio":
-            summary[f"{line['backend']}_asyncio{line['tasks']}_cmd_per_s"] = line["commands_per_s"]
-        elif line["bench"] == "core":
-            summary["core_cmd_per_s"] = line["commands_per_s"]
-        else:
-            summary[f"{line['backend']}_replay_events_per_s"] = line["replay_events_per_s"]
-            summary[f"{line['backend']}_restart_full_s"] = line["restart_full_replay_s"]
-            summary[f"{line['backend']}_restart_snapshot_s"] = line["restart_from_snapshot_s"]
-    emit(summary)
+    emit(summarize(results, args))
     return 0
+
+
+def summarize(results: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
+    """Medians over the repeats of each configuration, and the durable/in-memory ratio."""
+    runs: dict[str, list[float]] = collections.defaultdict(list)
+    for line in results:
+        bench = line["bench"]
+        if bench == "throughput":
+            name = f"{line['backend']}_t{line['threads']}_g{line['group_max']}_cmd_per_s"
+            runs[name].append(line["commands_per_s"])
+        elif bench == "stream":
+            prefix = f"{line['backend']}_stream_g{line['group_max']}"
+            runs[f"{prefix}_cmd_per_s"].append(line["commands_per_s"])
+            runs[f"{prefix}_p50_us"].append(line["ack_p50_us"])
+            runs[f"{prefix}_p99_us"].append(line["ack_p99_us"])
+        elif bench == "throughput_asyncio":
+            runs[f"{line['backend']}_asyncio{line['tasks']}_cmd_per_s"].append(
+                line["commands_per_s"]
+            )
+        elif bench == "core":
+            runs["core_cmd_per_s"].append(line["commands_per_s"])
+        else:
+            runs[f"{line['backend']}_replay_events_per_s"].append(line["replay_events_per_s"])
+            runs[f"{line['backend']}_restart_full_s"].append(line["restart_full_replay_s"])
+            runs[f"{line['backend']}_restart_snapshot_s"].append(line["restart_from_snapshot_s"])
+    summary: dict[str, Any] = {
+        "bench": "summary",
+        "repeat": args.repeat,
+        "window": args.window,
+        "stream_commands": args.stream_commands,
+    }
+    for name, values in runs.items():
+        summary[name] = statistics.median(values)
+    core = summary.get("core_cmd_per_s")
+    for backend in ("sqlite", "postgres"):
+        durable = summary.get(f"{backend}_stream_g{GROUP_MAX}_cmd_per_s")
+        if core and durable:
+            summary[f"{backend}_stream_vs_core"] = round(durable / core, 3)
+    return summary
 
 
 if __name__ == "__main__":
