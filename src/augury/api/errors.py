@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from augury.domain.rejections import Code
 
@@ -125,6 +126,19 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    """The methods some route fully matches at this path (the Allow header of a 405)."""
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json."""
 
@@ -162,6 +176,16 @@ def install(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400:
+            # FastAPI's "There was an error parsing the body" (not UTF-8, not JSON): a
+            # validation error like any other malformed input, as documented.
+            return problem(
+                422, VALIDATION_ERROR, "the body is not valid JSON", instance=request.url.path
+            )
+        headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route whose path matched.
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
         code = {
             401: UNAUTHORIZED,
             403: FORBIDDEN,
@@ -175,7 +199,7 @@ def install(app: FastAPI) -> None:
             code,
             detail,
             instance=request.url.path,
-            headers=dict(exc.headers) if exc.headers else None,
+            headers=headers,
         )
 
     async def on_anything(request: Request, exc: Exception) -> JSONResponse:

@@ -28,6 +28,8 @@ from augury.settings import format_instant
 
 router = APIRouter(tags=["trading"])
 
+# The routes say "{order_id:int}" so that "/orders/preview" and "/orders/cancel-all" never
+# match them: a wrong method there is 405, not a 422 about the order id.
 OrderId = Annotated[int, Path(ge=1, le=2**62)]
 MarketPath = Annotated[str, Path(min_length=1, max_length=64)]
 
@@ -190,7 +192,7 @@ async def list_orders(
     return page(items, next_cursor)
 
 
-@router.get("/orders/{order_id}", summary="Get one of my orders", response_model=r.OrderOut)
+@router.get("/orders/{order_id:int}", summary="Get one of my orders", response_model=r.OrderOut)
 async def get_order(order_id: OrderId, principal: Reader, services: ServicesDep) -> dict[str, Any]:
     account = principal.account
     found: dict[str, Any] | None = await services.query(
@@ -207,7 +209,7 @@ async def get_order(order_id: OrderId, principal: Reader, services: ServicesDep)
 
 
 @router.delete(
-    "/orders/{order_id}", summary="Cancel one of my orders", response_model=r.CancelledOut
+    "/orders/{order_id:int}", summary="Cancel one of my orders", response_model=r.CancelledOut
 )
 async def cancel_order(
     order_id: OrderId, principal: Trader, services: ServicesDep, key: IdempotencyKey

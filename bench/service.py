@@ -1,0 +1,394 @@
+"""Authenticated order placement over HTTP on loopback: orders/s and latency, and the ceiling.
+
+Usage: .venv/bin/python bench/service.py [--backends sqlite,postgres] [--clients 1,4,16]
+       [--client httpx,raw] [--seconds S] [--warmup S] [--repeat R] [--pg DSN]
+
+For each backend a fresh server is started in a subprocess (this script's ``serve``
+mode): the app of ``augury serve`` (``create_app``: the same routers, middleware and
+error handlers, rate limits off) under the same uvicorn configuration as ``augury
+serve`` (one process, one uvloop event loop, httptools, access log on, written to a file), on
+the system clock, with a fresh SQLite data directory or fresh PostgreSQL schemas. The
+benchmark adds one route to that app, ``POST /api/v1/bench/noop``, answering ``{}``
+with no work (no authentication, no body read, no engine): the HTTP ceiling of the same
+stack (uvicorn, the middleware, FastAPI routing and JSON response). The product's
+routes are untouched; ``augury serve`` has no such route.
+
+Clients are ``httpx.AsyncClient`` in one asyncio loop in this process, each its own
+trader with its own API key (``X-API-Key``, scope ``trade``) and one keep-alive
+connection, in a closed loop: send, wait for the answer, send the next. An order is a
+GTC limit order of 1 share on one book-only binary market: buy YES at 0.50 or buy NO
+at 0.50 (a crossing order mints a YES/NO pair), alternating. ``POST /orders`` answers
+201 only after the engine has committed the command to the journal (SQLite WAL with
+``synchronous=FULL``, PostgreSQL synchronous commit): every counted order is durable.
+The ceiling clients send the same headers and body to the no-op route.
+
+Prints one JSON object per line per measurement (``ops_per_s``, ``p50_ms``,
+``p99_ms``); the last line is a summary with the median of ``--repeat`` runs, the
+orders/ceiling ratio at 16 clients and whether the issue's targets (>= 40% of the
+ceiling and >= 3,000 orders/s at 16 clients) are met. The client shares the 2 cores
+with the server; run on an otherwise idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+PG_DSN_DEFAULT = os.environ.get("AUGURY_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+NOOP_PATH = "/api/v1/bench/noop"
+STARTUP_S_MAX = 60.0
+SERVER_ENV = {
+    "AUGURY_RATE_LIMIT_IP_PER_S": "0",
+    "AUGURY_RATE_LIMIT_KEY_PER_S": "0",
+    "AUGURY_RATE_LIMIT_PASSWORD_PER_S": "0",
+    "AUGURY_STARTING_GRANT": "1000000",  # never short of credits however long it runs
+    "AUGURY_ARGON2_TIME_COST": "1",  # registering the clients is not what is measured
+    "AUGURY_ARGON2_MEMORY_KIB": "1024",
+}
+PASSWORD = "bench-password-123"
+
+
+# -- the server ---------------------------------------------------------------------------
+def serve(port: int) -> None:
+    """``augury serve``'s stack plus the no-op route (settings from AUGURY_* variables)."""
+    import uvicorn
+
+    from augury.api import create_app
+    from augury.api.services import Services
+    from augury.settings import Settings
+
+    settings = Settings(port=port)
+    services = Services.start(settings)
+    app = create_app(settings, services=services)
+
+    @app.post(NOOP_PATH, include_in_schema=False)
+    async def noop() -> dict[str, Any]:
+        return {}
+
+    # the same configuration as augury.cli serve
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        lifespan="on",
+        ws="websockets-sansio",
+        log_level="info",
+        server_header=False,
+    )
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        services.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Server:
+    def __init__(self, backend: str, workdir: Path, pg_dsn: str) -> None:
+        self.port = _free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.data_dir = workdir / f"{backend}-{self.port}"
+        self.log = workdir / f"{backend}-{self.port}.log"
+        self.pg: tuple[str, str, str] | None = None
+        env = {**os.environ, **SERVER_ENV, "AUGURY_DATA_DIR": str(self.data_dir)}
+        if backend == "postgres":
+            suffix = uuid.uuid4().hex[:10]
+            self.pg = (pg_dsn, f"bench_http_j_{suffix}", f"bench_http_p_{suffix}")
+            env["AUGURY_DATABASE_URL"] = pg_dsn
+            env["AUGURY_JOURNAL_NAMESPACE"] = self.pg[1]
+            env["AUGURY_PROJECTIONS_NAMESPACE"] = self.pg[2]
+        command = [sys.executable, __file__, "serve", "--port", str(self.port)]
+        with open(self.log, "wb") as out:
+            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + STARTUP_S_MAX
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited:\n{self.log.read_text()}")
+            try:
+                if httpx.get(self.base_url + "/api/v1/health", timeout=1.0).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        else:
+            self.stop()
+            raise RuntimeError(f"the server did not start:\n{self.log.read_text()}")
+        found = re.search(r"password: (\S+)", self.log.read_text())
+        assert found, "no admin password in the server's output"
+        self.admin_password = found.group(1)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        if self.pg is not None:
+            with psycopg.connect(self.pg[0], autocommit=True) as conn:
+                for namespace in self.pg[1:]:
+                    conn.execute(f"DROP SCHEMA IF EXISTS {namespace} CASCADE")
+
+
+# -- the clients --------------------------------------------------------------------------
+def _setup(server: Server, clients: int) -> tuple[str, list[str]]:
+    """A book-only market and ``clients`` traders with an API key each."""
+    api = server.base_url + "/api/v1"
+    with httpx.Client(base_url=api, timeout=30) as admin:
+        login = {"username": "admin", "password": server.admin_password}
+        response = admin.post("/auth/login", json=login)
+        response.raise_for_status()
+        admin.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+        market = f"bench-{uuid.uuid4().hex[:8]}"
+        body = {"id": market, "question": "Bench?", "close_time": "2099-01-01T00:00:00Z"}
+        admin.post("/markets", json=body).raise_for_status()
+    keys = []
+    for _ in range(clients):
+        username = f"b{uuid.uuid4().hex[:12]}"
+        with httpx.Client(base_url=api, timeout=30) as client:
+            credentials = {"username": username, "password": PASSWORD}
+            client.post("/auth/register", json=credentials).raise_for_status()
+            response = client.post("/auth/login", json=credentials)
+            response.raise_for_status()
+            client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+            created = client.post("/auth/api-keys", json={"name": "bench", "scopes": ["trade"]})
+            created.raise_for_status()
+            keys.append(created.json()["key"])
+    return market, keys
+
+
+async def _client_loop(
+    client: RawClient | HttpxClient,
+    path: str,
+    bodies: list[dict[str, Any]],
+    expect: int,
+    start: float,
+    stop: float,
+    latencies: list[float],
+    errors: list[str],
+) -> None:
+    i = 0
+    while True:
+        sent = time.perf_counter()
+        if sent >= stop:
+            return
+        status, content = await client.post(path, json=bodies[i % len(bodies)])
+        done = time.perf_counter()
+        i += 1
+        if status != expect:
+            errors.append(f"{status} {content[:200]!r}")
+            continue
+        if sent >= start:  # the warm-up is not counted
+            latencies.append(done - sent)
+
+
+class RawClient:
+    """A minimal HTTP/1.1 keep-alive client on asyncio streams (``--client raw``).
+
+    It only sends a POST with a JSON body and reads a Content-Length answer: about a
+    tenth of httpx's CPU per request, so that on 2 cores the load generator takes less
+    of the CPU the server needs.
+    """
+
+    def __init__(self, base_url: str, key: str) -> None:
+        self.host, port = base_url.removeprefix("http://").split(":")
+        self.port = int(port)
+        self.key = key
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, json: dict[str, Any]) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        body = _json_dumps(json)
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"X-API-Key: {self.key}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        header = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(header[9:12])
+        found = re.search(rb"(?i)\r\ncontent-length: *(\d+)", header)
+        assert found, header
+        return status, await self.reader.readexactly(int(found.group(1)))
+
+    async def aclose(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _json_dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+class HttpxClient:
+    """One ``httpx.AsyncClient`` with a single keep-alive connection."""
+
+    def __init__(self, base_url: str, key: str) -> None:
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        self.client = httpx.AsyncClient(
+            base_url=base_url, headers={"X-API-Key": key}, limits=limits, timeout=30
+        )
+
+    async def post(self, path: str, json: dict[str, Any]) -> tuple[int, bytes]:
+        response = await self.client.post(path, json=json)
+        return response.status_code, response.content
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+async def _measure(
+    server: Server,
+    target: str,
+    market: str,
+    keys: list[str],
+    warmup_s: float,
+    seconds: float,
+    kind: str,
+) -> dict[str, Any]:
+    if target == "orders":
+        path, expect = "/api/v1/orders", 201
+    else:
+        path, expect = NOOP_PATH, 200
+    bodies = [
+        {"market": market, "side": "buy", "token": token, "price": "0.5", "qty": "1"}
+        for token in ("yes", "no")
+    ]
+    make = RawClient if kind == "raw" else HttpxClient
+    clients = [make(server.base_url, key) for key in keys]
+    latencies: list[float] = []
+    errors: list[str] = []
+    try:
+        now = time.perf_counter()
+        start, stop = now + warmup_s, now + warmup_s + seconds
+        await asyncio.gather(
+            *(
+                _client_loop(c, path, bodies, expect, start, stop, latencies, errors)
+                for c in clients
+            )
+        )
+    finally:
+        for c in clients:
+            await c.aclose()
+    latencies.sort()
+    count = len(latencies)
+    return {
+        "target": target,
+        "client": kind,
+        "clients": len(keys),
+        "ops": count,
+        "seconds": seconds,
+        "ops_per_s": round(count / seconds),
+        "p50_ms": round(latencies[count // 2] * 1e3, 2) if count else None,
+        "p99_ms": round(latencies[min(count - 1, count * 99 // 100)] * 1e3, 2) if count else None,
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+    }
+
+
+def run(args: argparse.Namespace) -> None:
+    client_counts = [int(n) for n in args.clients.split(",")]
+    kinds = args.client.split(",")
+    backends = args.backends.split(",")
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="augury-bench-http-") as tmp:
+        for backend in backends:
+            server = Server(backend, Path(tmp), args.pg)
+            try:
+                market, keys = _setup(server, max(client_counts))
+                for repeat in range(args.repeat):
+                    for kind in kinds:
+                        for clients in client_counts:
+                            for target in ("ceiling", "orders"):
+                                measure = _measure(
+                                    server,
+                                    target,
+                                    market,
+                                    keys[:clients],
+                                    args.warmup,
+                                    args.seconds,
+                                    kind,
+                                )
+                                row = {"backend": backend, "repeat": repeat, **asyncio.run(measure)}
+                                row["load_1m"] = round(os.getloadavg()[0], 2)
+                                results.append(row)
+                                print(json.dumps(row), flush=True)
+            finally:
+                server.stop()
+    print(json.dumps(_summary(results, backends, kinds, client_counts)), flush=True)
+
+
+def _summary(
+    results: list[dict[str, Any]], backends: list[str], kinds: list[str], client_counts: list[int]
+) -> dict[str, Any]:
+    """Medians over the repeats; the targets are checked at the most clients."""
+    summary: dict[str, Any] = {"summary": True}
+    top = max(client_counts)
+    for backend in backends:
+        for kind in kinds:
+            for clients in client_counts:
+                for target in ("ceiling", "orders"):
+                    key = (backend, kind, clients, target)
+                    rows = [
+                        r
+                        for r in results
+                        if (r["backend"], r["client"], r["clients"], r["target"]) == key
+                    ]
+                    summary["_".join(map(str, key))] = {
+                        "ops_per_s": statistics.median(r["ops_per_s"] for r in rows),
+                        "p50_ms": statistics.median(r["p50_ms"] or 0 for r in rows),
+                        "p99_ms": statistics.median(r["p99_ms"] or 0 for r in rows),
+                    }
+            orders = summary[f"{backend}_{kind}_{top}_orders"]["ops_per_s"]
+            ceiling = summary[f"{backend}_{kind}_{top}_ceiling"]["ops_per_s"]
+            ratio = orders / ceiling if ceiling else 0.0
+            summary[f"{backend}_{kind}_{top}_orders_vs_ceiling"] = round(ratio, 3)
+            summary[f"{backend}_{kind}_{top}_meets_targets"] = ratio >= 0.4 and orders >= 3_000
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="mode")
+    serve_parser = sub.add_parser("serve", help="(internal) run the server under test")
+    serve_parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--clients", default="1,4,16")
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--client", default="httpx,raw", help="httpx, raw or both")
+    parser.add_argument("--pg", default=PG_DSN_DEFAULT)
+    args = parser.parse_args()
+    if args.mode == "serve":
+        serve(args.port)
+    else:
+        run(args)
+
+
+if __name__ == "__main__":
+    main()
