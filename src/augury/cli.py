@@ -360,6 +360,7 @@ def serve(
             lifespan="on",
             ws="websockets-sansio",
             log_level="info",
+            access_log=settings.access_log,
             server_header=False,
         )
         server = uvicorn.Server(config)

@@ -47,7 +47,8 @@ class Principal:
         return any(role in self.user.roles for role in roles)
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async: a plain def dependency would cost a thread-pool hop on every request
     services: Services = request.app.state.services
     return services
 
@@ -162,29 +163,29 @@ def require_role(principal: Principal, *roles: str) -> None:
         raise ApiError(403, FORBIDDEN, f"this needs the role {' or '.join(roles)}")
 
 
-def _reader(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def _reader(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     require_scope(principal, "read")
     return principal
 
 
-def _trader(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def _trader(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     require_scope(principal, "trade")
     return principal
 
 
-def _admin(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def _admin(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     require_role(principal, "admin")
     require_scope(principal, "admin")
     return principal
 
 
-def _creator(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def _creator(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     require_role(principal, "market_creator", "admin")
     require_scope(principal, "trade")
     return principal
 
 
-def _key_manager(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def _key_manager(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if principal.via != "session":
         require_scope(principal, "admin")
     return principal
