@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from augury.domain.resolution import HOUR_US, Extend, Status, Void, changes, evaluate
 
 from .helpers import T_OBS, hourly, obs, war_map_spec
@@ -127,3 +129,20 @@ def test_unexpected_value_settles_nothing() -> None:
     d = evaluate(spec, observations, AFTER)
     assert d.status is Status.HOLD
     assert "no expected value" in d.explanation
+
+
+def test_two_sources_of_one_owner_are_one_vote() -> None:
+    # The wire is re-labelled as the map's owner: both flip to B and persist, but one
+    # organization could have edited both, so a 2-of-2 quorum is not met.
+    spec = war_map_spec()
+    same = msgspec.structs.replace(spec.sources[1], owner="  institute FOR maps ")
+    spec = msgspec.structs.replace(spec, sources=(spec.sources[0], same))
+    observations = hourly("map", -48, 40, {-48: "A", -6: "B"}) + hourly(
+        "wire", -48, 40, {-48: "A", -4: "B"}
+    )
+    d = evaluate(spec, observations, AFTER)
+    assert d.status is Status.HOLD and d.outcome is None
+    # with a quorum of one, that owner's single vote decides, at its earliest settlement
+    one = evaluate(msgspec.structs.replace(spec, quorum=1), observations, AFTER)
+    assert one.status is Status.PROPOSE and one.outcome == 1
+    assert one.decided_at_us == T_OBS + 6 * HOUR_US  # the map: B since -6h, 12h later

@@ -201,10 +201,17 @@ def evaluate(spec: ResolutionSpec, observations: Iterable[Observation], now_us: 
 
 def _decide(spec: ResolutionSpec, verdicts: tuple[SourceVerdict, ...], now_us: int) -> Decision:
     k, t = spec.quorum, spec.observation_at_us
-    settled: dict[int, list[int]] = {}
+    # The quorum counts independent owners, not sources: one organization's editor could
+    # change all of its sources at once, so two of them agreeing are one vote (its
+    # earliest settlement). The linter warns about such specs; this makes them safe.
+    owner_of = {s.id: " ".join(s.owner.casefold().split()) for s in spec.sources}
+    by_owner: dict[int, dict[str, int]] = {}
     for v in verdicts:
         if v.outcome is not None and v.settled_at_us is not None:
-            settled.setdefault(v.outcome, []).append(v.settled_at_us)
+            votes = by_owner.setdefault(v.outcome, {})
+            owner = owner_of[v.source_id]
+            votes[owner] = min(votes.get(owner, v.settled_at_us), v.settled_at_us)
+    settled = {o: list(votes.values()) for o, votes in by_owner.items()}
     met = sorted(o for o, times in settled.items() if k >= 1 and len(times) >= k)
     told = "; ".join(f"{v.source_id}: {v.note}" for v in verdicts)
     if len(met) > 1:
@@ -215,7 +222,7 @@ def _decide(spec: ResolutionSpec, verdicts: tuple[SourceVerdict, ...], now_us: i
         decided = sorted(settled[outcome])[k - 1]
         ends = decided + spec.challenge_window_hours * HOUR_US
         agree, n = len(settled[outcome]), len(spec.sources)
-        why = f"{agree} of {n} sources settled on outcome {outcome}. {told}"
+        why = f"{agree} independent owners of {n} sources settled on outcome {outcome}. {told}"
         return Decision(Status.PROPOSE, outcome, decided, ends, None, verdicts, why)
     if now_us < spec.deadline_us:
         until = _rel(spec.deadline_us, t)

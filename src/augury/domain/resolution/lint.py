@@ -133,7 +133,8 @@ def _lint_sources(
         if first != i:
             msg = (
                 f"sources {spec.sources[first].id!r} and {src.id!r} are both owned by "
-                f"{src.owner!r} but count as independent in the quorum; one editor can change both"
+                f"{src.owner!r}: one editor can change both, so they count as one vote in "
+                "the quorum"
             )
             out.append(_warning(Code.SAME_OWNER, f"{where}.owner", msg))
         out += _lint_expect(src, where, n_outcomes)
