@@ -19,11 +19,6 @@ SELL_NO: Final = 3
 INTENT_NAMES: Final = ("buy_yes", "sell_yes", "buy_no", "sell_no")
 
 
-def is_bid(intent: int) -> bool:
-    """True for the orders that sit on the bid side of the YES book."""
-    return intent in (BUY_YES, SELL_NO)
-
-
 def pays_cash(intent: int) -> bool:
     """True for buys, which escrow credits; sells escrow shares."""
     return intent in (BUY_YES, BUY_NO)
@@ -83,7 +78,7 @@ class Order:
         self.market = market
         self.outcome = outcome
         self.intent = intent
-        self.bid = intent in (BUY_YES, SELL_NO)  # is_bid(intent), without a call
+        self.bid = intent in (BUY_YES, SELL_NO)  # buys of YES and sells of NO are bids
         self.price = price
         self.own_price = own_price
         self.qty = qty

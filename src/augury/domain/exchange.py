@@ -19,7 +19,7 @@ from augury.domain import events as ev
 from augury.domain import ledger, lmsr, settlement, trading
 from augury.domain.commands import PlaceOrder
 from augury.domain.limits import DEFAULT_LIMITS, Limits
-from augury.domain.market import TERMINAL, Market, Status
+from augury.domain.market import Market, Status
 from augury.domain.rejections import Code, Rejected
 from augury.domain.state import State
 from augury.domain.trading import handle_place
@@ -307,7 +307,3 @@ def _void(ex: Exchange, c: cmd.VoidMarket, now: int, out: list[ev.Event]) -> Non
     market = ex.require_market(c.market)
     _require_live(market)
     settlement.void(ex, market, c.reason, out)
-
-
-def is_terminal(market: Market) -> bool:
-    return market.status in TERMINAL

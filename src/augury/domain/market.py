@@ -141,7 +141,3 @@ class Market:
                 value = totals[j]
             supply.append(value + self.maker_inventory(j))
         return supply
-
-    def own_to_yes(self, yes_side: bool, own_price: int) -> int:
-        """A price in the order's own terms (YES or NO) as YES ticks of the book."""
-        return own_price if yes_side else self.top - own_price

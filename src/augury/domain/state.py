@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from augury.domain import events as ev
-from augury.domain.book import BUY_NO, BUY_YES, INTENT_NAMES, SELL_NO, SELL_YES, Order
+from augury.domain.book import BUY_NO, BUY_YES, SELL_NO, SELL_YES, Order
 from augury.domain.ledger import Ledger, cash, escrow
 from augury.domain.market import Market, Status
 from augury.domain.units import ONE
@@ -35,8 +35,6 @@ _ORDER_CLOSED: Final = ev.OrderClosed
 Postings = tuple[ev.Posting, ...]
 Shares = tuple[ev.ShareMove, ...]
 Contribs = tuple[ev.Contribution, ...]
-
-INTENTS = {name: i for i, name in enumerate(INTENT_NAMES)}
 
 
 def intent_of(side: str, token: str) -> int:

@@ -20,7 +20,7 @@ from augury.domain import commands as cmd
 from augury.domain import events as ev
 from augury.domain import ledger
 from augury.domain import router as rt
-from augury.domain.book import BUY_NO, BUY_YES, INTENT_NAMES, SELL_NO, SELL_YES, Order, pays_cash
+from augury.domain.book import BUY_NO, BUY_YES, SELL_NO, SELL_YES, Order, pays_cash
 from augury.domain.commands import PlaceOrder, Token
 from augury.domain.market import Market, Status
 from augury.domain.rejections import Code, Rejected
@@ -552,6 +552,3 @@ def cancel_market_orders(ex: Exchange, market: Market, reason: str, out: list[ev
     for book in market.books:
         for order in list(book.orders()):
             _close(ex, market, order, reason, out)
-
-
-__all__ = ["INTENT_NAMES", "handle_place"]
