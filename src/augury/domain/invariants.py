@@ -7,7 +7,7 @@ all of them at once. Never called on a hot path: it walks the whole state.
 from __future__ import annotations
 
 from augury.domain import ledger
-from augury.domain.book import SELL_YES, pays_cash
+from augury.domain.book import pays_cash
 from augury.domain.market import TERMINAL
 from augury.domain.router import next_cross
 from augury.domain.state import State
@@ -55,7 +55,7 @@ def _market_violations(state: State, market_id: str, now: int | None) -> list[st
     resting = [0] * market.tokens
     for order in state.orders.values():
         if order.market == market.id and not pays_cash(order.intent):
-            token = order.outcome if order.intent == SELL_YES else market.no_token(order.outcome)
+            token = market.token_of(order.intent, order.outcome)
             resting[token] += order.escrow
     supply = market.effective_supply(resting)
     if any(s != collateral for s in supply):

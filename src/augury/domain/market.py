@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from augury.domain.book import Book
+from augury.domain.book import BUY_YES, SELL_YES, Book
 from augury.domain.ledger import collateral, maker
 from augury.domain.units import ONE
 
@@ -107,6 +107,10 @@ class Market:
 
     def no_token(self, outcome: int) -> int:
         return self.n + outcome if self.categorical else 1 - outcome
+
+    def token_of(self, intent: int, outcome: int) -> int:
+        """The token an order of ``intent`` on ``outcome``'s book receives or delivers."""
+        return outcome if intent in (BUY_YES, SELL_YES) else self.no_token(outcome)
 
     def holding(self, account: str) -> list[int]:
         """The account's available holdings per token (created on first use)."""

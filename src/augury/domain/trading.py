@@ -263,7 +263,7 @@ def _reservation(
                 Code.INSUFFICIENT_FUNDS, f"needs {escrow} micro-credits, {available} available"
             )
         return ((cash_key, -escrow), (escrow_key, escrow)), ()
-    token = order.outcome if order.intent == SELL_YES else market.no_token(order.outcome)
+    token = market.token_of(order.intent, order.outcome)
     held = market.held(account, token)
     if held < escrow:
         raise Rejected(Code.INSUFFICIENT_SHARES, f"needs {escrow} micro-shares, {held} available")
@@ -343,11 +343,6 @@ def _execute(
     return False
 
 
-def _holds_token(market: Market, order: Order) -> int:
-    """The token a buy receives or a sell delivers."""
-    return order.outcome if order.intent in (BUY_YES, SELL_YES) else market.no_token(order.outcome)
-
-
 def book_fill(
     ex: Exchange, market: Market, taker: Order, resting: Order, qty: int, out: list[ev.Event]
 ) -> None:
@@ -414,9 +409,7 @@ def _fill_leg(
         postings.append((escrow_key, -(reserved + fee)))
         if reserved > value:
             postings.append((cash_key, reserved - value))
-        outcome = order.outcome  # a buy of YES receives YES, a buy of NO receives NO
-        token = outcome if order.intent == BUY_YES else market.no_token(outcome)
-        shares.append((account, token, qty))
+        shares.append((account, market.token_of(order.intent, order.outcome), qty))
         contrib.append((account, value))
         return reserved + fee
     postings.append((cash_key, value - fee))
@@ -449,7 +442,7 @@ def maker_fill(
         postings.append((escrow_key, -escrow_used))
         if reserved > value:
             postings.append((cash_key, reserved - value))
-        shares = ((account, _holds_token(market, order), qty),)
+        shares = ((account, market.token_of(order.intent, order.outcome), qty),)
     else:
         escrow_used = qty
         postings.append((cash_key, -value - fee))
@@ -495,7 +488,7 @@ def _close(ex: Exchange, market: Market, order: Order, reason: str, out: list[ev
             cash_key, escrow_key = ex.ledger_keys(account)
             postings = ((escrow_key, -released), (cash_key, released))
         else:
-            shares = ((account, _holds_token(market, order), released),)
+            shares = ((account, market.token_of(order.intent, order.outcome), released),)
     ex.emit_closed(order, market, reason, released, postings, shares, out)
 
 
