@@ -42,15 +42,21 @@ def signed_value(intent: int, qty: int, own_price_micros: int) -> int:
     return value if pays_cash(intent) else -value
 
 
-def fee_for(order: Order, value: int, fee_bps: int) -> int:
-    """The taker fee on one more fill of ``value``, rounded up cumulatively per order.
+def cumulative_fee(notional: int, paid: int, value: int, fee_bps: int) -> int:
+    """The taker fee on one more fill of ``value`` after ``notional`` already filled and
+    ``paid`` already charged: the running total is rounded up, not each fill.
 
-    Rounding the running total (not each fill) keeps the order's total fee exactly
-    ceil(total notional * rate), which is what its escrow reserved.
+    That keeps an order's total fee exactly ceil(total notional * rate), which is what
+    its escrow reserved.
     """
     if fee_bps == 0:
         return 0
-    return div_up((order.fee_notional + value) * fee_bps, 10_000) - order.fee_paid
+    return div_up((notional + value) * fee_bps, 10_000) - paid
+
+
+def fee_for(order: Order, value: int, fee_bps: int) -> int:
+    """The taker fee ``order`` pays on one more fill of ``value``."""
+    return cumulative_fee(order.fee_notional, order.fee_paid, value, fee_bps)
 
 
 def maker_lots(market: Market, q: list[int], intent: int, outcome: int, own_micros: int) -> int:
@@ -108,10 +114,7 @@ class _Walk:
         self.steps: list[Step] = []
 
     def fee(self, value: int) -> int:
-        bps = self.market.fee_bps
-        if bps == 0:
-            return 0
-        return div_up((self.fee_notional + value) * bps, 10_000) - self.fee_paid
+        return cumulative_fee(self.fee_notional, self.fee_paid, value, self.market.fee_bps)
 
     def spend(self, value: int) -> None:
         fee = self.fee(value)
