@@ -98,12 +98,66 @@ JsonOut = Annotated[
 ]
 
 
-@app.command()
-def demo() -> None:
-    """Run the terminal demo of the exchange core."""
-    from augury.demo import run_demo
+demo_app = typer.Typer(
+    help="The terminal demo of the exchange core; `augury demo seed` seeds a living demo.",
+    invoke_without_command=True,
+)
+app.add_typer(demo_app, name="demo")
 
-    raise typer.Exit(run_demo())
+
+@demo_app.callback()
+def demo(ctx: typer.Context) -> None:
+    """Run the terminal demo of the exchange core (or `augury demo seed`)."""
+    if ctx.invoked_subcommand is None:
+        from augury.demo import run_demo
+
+        raise typer.Exit(run_demo())
+
+
+@demo_app.command("seed")
+def demo_seed(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", metavar="DIR", help="Default: ./data.", show_default=False),
+    ] = None,
+    database_url: DatabaseUrl = None,
+    days: Annotated[int, typer.Option("--days", help="Days of simulated trading.")] = 21,
+    seed: Annotated[int, typer.Option("--seed", help="The RNG seed (same seed, same demo).")] = (
+        20251115
+    ),
+    json_out: JsonOut = False,
+) -> None:
+    """Seed demo markets and weeks of scripted trading (development mode; server stopped).
+
+    Journaled and repeatable: when the demo is already there it does nothing."""
+    from augury.demo_seed import seed as seed_demo
+
+    with _guard("demo seed", json_out):
+        settings = _settings({"data_dir": data_dir, "database_url": database_url})
+        if settings.production:
+            raise CliError("the demo is never seeded in production mode")
+        report = seed_demo(
+            settings, days=days, rng_seed=seed, log=(lambda _: None) if json_out else print
+        )
+        if json_out:
+            _print_json(msgspec.to_builtins(report))
+        else:
+            print(f"augury demo seed: {report.message}")
+
+
+def _settings(given: dict[str, Any]) -> Any:
+    """Settings from flags (None: not given) over AUGURY_* variables; errors in one line."""
+    from pydantic import ValidationError
+
+    from augury.settings import Settings
+
+    try:
+        return Settings(**{k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            (str(e["loc"][0]) + ": " if e["loc"] else "") + str(e["msg"]) for e in exc.errors()
+        )
+        raise CliError(problems) from None
 
 
 @app.command()
@@ -324,6 +378,14 @@ def serve(
         str | None,
         typer.Option("--mode", metavar="development|production", help="Default: development."),
     ] = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo/--no-demo",
+            help="On an empty database, first seed the demo (augury demo seed); "
+            "development mode only.",
+        ),
+    ] = False,
 ) -> None:
     """Run the exchange and its HTTP API (http://127.0.0.1:8000/docs); settings also come
     from AUGURY_* environment variables. The first start creates an admin account and
@@ -352,6 +414,8 @@ def serve(
                 (str(e["loc"][0]) + ": " if e["loc"] else "") + str(e["msg"]) for e in exc.errors()
             )
             raise CliError(problems) from None
+        if demo:
+            _seed_if_empty(settings)
         services = Services.start(settings)  # a locked journal etc. fails here, in one line
         config = uvicorn.Config(
             create_app(settings, services=services),
@@ -374,6 +438,19 @@ def serve(
             raise CliError(
                 f"could not serve on {settings.host}:{settings.port} (see the log above)"
             )
+
+
+def _seed_if_empty(settings: Any) -> None:
+    """``serve --demo``: seed the demo into an empty journal (never in production)."""
+    from augury.demo_seed import journal_is_empty, seed
+
+    if settings.production:
+        _err("augury serve: --demo is ignored in production mode")
+        return
+    if not journal_is_empty(settings):
+        return
+    print("augury serve: seeding the demo (augury demo seed) ...", flush=True)
+    print(f"augury serve: {seed(settings).message}", flush=True)
 
 
 # -- the SDK's commands: markets, order, portfolio, clock -----------------------------------

@@ -60,6 +60,16 @@ class Settings(BaseSettings):
     rate_limit_password_per_s: float = Field(default=2.0, ge=0)
     """Logins and registrations per second per client IP (0: no limit)."""
     rate_limit_password_burst: int = Field(default=20, ge=1)
+    evidence_allow_hosts: tuple[str, ...] = ()
+    """Hosts (or host:port) the evidence fetcher may reach although they resolve to a
+    private, loopback or link-local address (e.g. a local fixture server in tests)."""
+    evidence_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    evidence_max_bytes: int = Field(default=5_000_000, ge=1_024, le=100_000_000)
+    observer_interval_s: float = Field(default=30.0, ge=0)
+    """How often (real seconds) the observer looks for sources due; 0: only on demand
+    and after each simulated clock advance."""
+    surveillance: bool = True
+    """Run the surveillance detectors on the committed event stream and raise alerts."""
     argon2_time_cost: int = Field(default=3, ge=1, le=10)
     argon2_memory_kib: int = Field(default=65_536, ge=1_024, le=1_048_576)
 

@@ -7,6 +7,19 @@ import pytest
 from tests.api.conftest import Server, assert_problem
 from tests.api.helpers import balance, create_market, place
 
+EXPECT = [{"outcome": 0, "value": "taken"}, {"outcome": 1, "value": "held"}]
+SPEC = {
+    "sources": [
+        {"kind": "http_json", "id": "isw", "owner": "ISW", "expect": EXPECT,
+         "url": "https://isw.example/towns.json", "path": "$.myrnohrad"},
+        {"kind": "http_json", "id": "deepstate", "owner": "DeepState", "expect": EXPECT,
+         "url": "https://deepstate.example/towns.json", "path": "$.myrnohrad"},
+    ],
+    "observation_at_us": 1_782_777_600_000_000,  # 2026-06-30T00:00:00Z, the close
+    "persistence": {"hours": 12},
+    "quorum": 2,
+}  # fmt: skip
+
 
 def test_a_fill_between_two_users(any_server: Server) -> None:
     server = any_server
@@ -17,10 +30,10 @@ def test_a_fill_between_two_users(any_server: Server) -> None:
         description="d",
         rules="r",
         category="conflict",
-        resolution_spec={"sources": ["isw", "deepstate"], "quorum": 2},
+        resolution_spec=SPEC,
     )
     assert market["status"] == "open" and market["outcomes"] == ["Yes", "No"]
-    assert market["resolution_spec"] == {"sources": ["isw", "deepstate"], "quorum": 2}
+    assert market["resolution_spec"] == SPEC
     assert market["close_time"] == "2026-06-30T00:00:00Z"
     assert market["tick_size"] == "0.001"
     mid = market["id"]

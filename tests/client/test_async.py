@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Awaitable
 from decimal import Decimal
 from typing import TypeVar
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from augury.client import AsyncClient, Conflict, Forbidden, NotFound, Rejected, Unauthorized
-from augury.client._base import ENDPOINTS
+from augury.client._base import ENDPOINTS, instant
 from tests.api.conftest import PASSWORD, Server
-from tests.client.conftest import CLOSE, unique
+from tests.client.conftest import (
+    CLOSE,
+    HOUR_S,
+    NOTARY_OWNER,
+    close_soon,
+    resolution_spec,
+    sign,
+    unique,
+)
 
 T = TypeVar("T")
 
@@ -93,6 +103,7 @@ def test_every_endpoint_async(server: Server, called: set[str]) -> None:
             assert (await admin.grant(bob_name, "1")).account == bob_name
             assert (await admin.set_roles(bob_name, ["trader"])).roles == ["trader"]
             assert (await admin.advance_clock(seconds=1)).events >= 0
+            await resolution_and_scoring(server, admin, anon)
 
             with pytest.raises(Forbidden):
                 await bob.create_market("Mine?", CLOSE)
@@ -113,6 +124,83 @@ def test_every_endpoint_async(server: Server, called: set[str]) -> None:
 
     run(scenario())
     assert called == set(ENDPOINTS)
+
+
+async def resolution_and_scoring(server: Server, admin: AsyncClient, anon: AsyncClient) -> None:
+    """Every resolution and scoring endpoint, awaited (test_sync.py checks more)."""
+    notary = Ed25519PrivateKey.generate()
+    close = close_soon((await anon.health()).time)
+    spec = resolution_spec(close, notary)
+    _, dora = await _trader(server, "ad")
+    eve_name, eve = await _trader(server, "ae")
+    resolver_name, resolver = await _trader(server, "ar")
+    arbiters = [await _trader(server, "av") for _ in range(2)]
+    await admin.set_roles(resolver_name, ["trader", "resolver"])
+    for name, _ in arbiters:
+        await admin.set_roles(name, ["trader", "arbiter"])
+    (arb1_name, arb1), (_, arb2) = arbiters
+    async with dora, eve, resolver, arb1, arb2:
+        assert (await dora.lint_spec(spec, close, outcomes=["A", "B"])).acceptable
+        mid = (await admin.create_market("Async town?", close, resolution_spec=spec)).id
+        assert (await admin.set_spec(mid, spec, "the same again")).spec_version == 2
+        clarified = await admin.clarify(mid, "Async clarification.", cancel_orders=True)
+        assert clarified.clarifications[0].author == "admin"
+        await dora.place_order(mid, "buy", qty="5", price="0.5")
+        await eve.place_order(mid, "buy", qty="5", price="0.5", token="no")
+
+        observed = await resolver.observe_now(mid)
+        assert [o.ok for o in observed if o.source_id == "wire"] == [False]
+        signed_at = instant((await anon.health()).time)
+        assert signed_at is not None
+        signature = sign(notary, "notary", signed_at, "B")
+        attested = await eve.attest(mid, "notary", "B", signed_at, signature)
+        digest = next(o.content_sha256 for o in attested if o.source_id == "notary")
+        assert hashlib.sha256(await anon.evidence(digest)).hexdigest() == digest
+        assert await anon.observations(mid) == attested
+        with pytest.raises(NotFound):
+            await anon.evidence("f" * 64)
+        declared = await arb2.declare_affiliation(NOTARY_OWNER)
+        assert declared.organizations == [NOTARY_OWNER]
+        assert (await arb2.declare_affiliation(NOTARY_OWNER, False)).organizations == []
+        assert (await admin.link_affiliation(arb1_name, "Elsewhere Inc")).account == arb1_name
+
+        await admin.advance_clock(seconds=2 * HOUR_S + 60)
+        proposed = await resolver.propose(mid, 0, "10", "a guess")
+        assert proposed.proposal is not None and proposed.proposal.outcome == 0
+        assert (await dora.dispute(mid, Decimal(10), "the notary says B")).status == "disputed"
+        await arb1.vote(mid, 1)
+        with pytest.raises(Conflict) as twice:
+            await arb1.vote(mid, 1)
+        assert twice.value.code == "already_voted"
+        assert (await arb2.vote(mid, 1, "the notary")).market_status == "resolved"
+        story = await anon.market_resolution(mid, limit=1)
+        assert story.status == "final" and story.next_cursor is not None
+        kinds = [e.kind async for e in anon.iter_resolution(mid, page_size=4)]
+        assert kinds[0] == "spec" and "final" in kinds
+
+        score = await anon.market_score(mid)
+        assert score.weights == [Decimal(0), Decimal(1)]
+        assert (await anon.calibration()).predictions >= 0
+        board = await anon.leaderboard(by="score", window="7d", limit=5)
+        assert board.by == "score" and len(board.items) <= 5
+        assert (await anon.trader_score(eve_name)).profit == Decimal("2.5")
+
+        other = await admin.create_market("Async override?", CLOSE)
+        resolved = await admin.resolve_market(other.id, "the operator's call", outcome=0)
+        assert resolved.market_status == "resolved"
+        doomed = await admin.create_market("Async void?", CLOSE)
+        assert (await admin.void_market(doomed.id, "ambiguous")).market_status == "voided"
+        with pytest.raises(Conflict) as unscored:
+            await anon.market_score(doomed.id)
+        assert unscored.value.code == "market_not_resolved"
+        assert await arb1.alerts(market=mid) == []
+        with pytest.raises(Forbidden):
+            await dora.alerts()
+        with pytest.raises(NotFound):
+            await admin.review_alert(10**9, "confirm")
+        with pytest.raises(Conflict) as settled:
+            await resolver.propose(other.id, 0, "10")
+        assert settled.value.code == "market_resolved"
 
 
 def test_async_subscription(server: Server) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -17,6 +18,7 @@ from augury.client import (
     Client,
     Conflict,
     Forbidden,
+    InvalidResponse,
     NotFound,
     RateLimited,
     Rejected,
@@ -40,6 +42,10 @@ EXPORTED = {
     "MakerQuote", "Trade", "Fill", "Candle", "Candles", "Order", "PlacedFill", "Placement",
     "Preview", "Cancelled", "CancelledAll", "Minted", "Redeemed", "Converted", "Balances",
     "Position", "Grant", "ClockAdvanced", "Health", "JournalHead", "WsMessage",
+    "LintFinding", "LintResult", "Proposal", "Dispute", "Vote", "Clarification",
+    "StoryEntry", "Resolution", "Observation", "Affiliations", "Alert",
+    "ProbabilityPoint", "MarketScore", "CalibrationBucket", "Calibration", "TraderStats",
+    "LeaderboardEntry", "Leaderboard", "TraderScore",
 }  # fmt: skip
 
 
@@ -64,8 +70,25 @@ def test_the_hierarchy_is_drawn_in_the_docstring() -> None:
 def test_both_clients_have_a_method_per_endpoint() -> None:
     for name in ENDPOINTS:
         assert callable(getattr(Client, name)) and callable(getattr(AsyncClient, name))
-    for name in ("iter_markets", "iter_orders", "iter_trades", "iter_fills", "subscribe"):
+    for name in ("iter_markets", "iter_orders", "iter_trades", "iter_fills", "iter_resolution"):
         assert callable(getattr(Client, name)) and callable(getattr(AsyncClient, name))
+    assert callable(Client.subscribe) and callable(AsyncClient.subscribe)
+
+
+def test_both_clients_have_the_same_methods_and_parameters() -> None:
+    def methods(cls: type) -> dict[str, list[tuple[str, object, object, object]]]:
+        return {
+            name: [
+                (p.name, p.kind, p.default, p.annotation)
+                for p in inspect.signature(value).parameters.values()
+            ]
+            for name, value in vars(cls).items()
+            if callable(value) and not name.startswith("_")
+        }
+
+    assert methods(Client) == methods(AsyncClient)
+    for name in ENDPOINTS:
+        assert inspect.iscoroutinefunction(getattr(AsyncClient, name)), name
 
 
 def _answer(status: int, body: dict[str, object], headers: dict[str, str] | None = None) -> Client:
@@ -88,6 +111,22 @@ def _answer(status: int, body: dict[str, object], headers: dict[str, str] | None
         (429, "rate_limited", RateLimited),
         (500, "internal_error", ServerError),
         (503, "unavailable", Unavailable),
+        # the resolution process's refusals (their status is the server's)
+        (422, "invalid_spec", Rejected),
+        (422, "no_spec", Rejected),
+        (422, "unknown_source", Rejected),
+        (422, "invalid_observation", Rejected),
+        (409, "market_not_closed", Conflict),
+        (409, "wrong_resolution_phase", Conflict),
+        (403, "conflict_of_interest", Forbidden),
+        (422, "bond_too_small", Rejected),
+        (409, "challenge_window_closed", Conflict),
+        (409, "already_voted", Conflict),
+        (422, "invalid_text", Rejected),
+        (404, "unknown_alert", NotFound),
+        (409, "alert_already_reviewed", Conflict),
+        (422, "invalid_alert", Rejected),
+        (409, "market_not_resolved", Conflict),
     ],
 )
 def test_problem_codes_map_to_types(status: int, code: str, kind: type[AuguryError]) -> None:
@@ -98,6 +137,26 @@ def test_problem_codes_map_to_types(status: int, code: str, kind: type[AuguryErr
     assert type(error) is kind and (error.status, error.code, error.detail) == (status, code, "why")
     if isinstance(error, RateLimited | Unavailable):
         assert error.retry_after == 3.0
+
+
+RESOLUTION_CODES = {
+    "invalid_spec": 422, "no_spec": 422, "unknown_source": 422, "invalid_observation": 422,
+    "market_not_closed": 409, "wrong_resolution_phase": 409, "conflict_of_interest": 403,
+    "bond_too_small": 422, "challenge_window_closed": 409, "already_voted": 409,
+    "invalid_text": 422, "unknown_alert": 404, "alert_already_reviewed": 409,
+    "invalid_alert": 422,
+}  # fmt: skip
+
+
+def test_the_resolution_codes_have_the_statuses_assumed_above() -> None:
+    """The server's status of each code (so the cases above stay true to it)."""
+    from augury.api.errors import status_for_code
+    from augury.api.routes.scoring import MARKET_NOT_RESOLVED
+    from augury.domain.rejections import Code
+
+    assert {code: status_for_code(code) for code in RESOLUTION_CODES} == RESOLUTION_CODES
+    assert set(RESOLUTION_CODES) <= {c.value for c in Code}
+    assert MARKET_NOT_RESOLVED == "market_not_resolved"  # answered as 409
 
 
 def test_overloaded_is_retried_for_safe_requests() -> None:
@@ -115,6 +174,32 @@ def test_overloaded_is_retried_for_safe_requests() -> None:
     with Client("http://test", transport=httpx.MockTransport(handler)) as client:
         assert client.cancel_all().cancelled == [7]
     assert len(seen) == 3 and seen[0] and len(set(seen)) == 1  # one key for every retry
+
+
+def test_the_resolution_commands_send_the_documented_bodies() -> None:
+    sent: list[tuple[str, str, object, str | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else None
+        sent.append(
+            (request.method, request.url.path, body, request.headers.get("Idempotency-Key"))
+        )
+        if request.url.path.startswith("/api/v1/evidence/"):
+            return httpx.Response(200, content=b"\x00raw", headers={"Content-Type": "x/y"})
+        return httpx.Response(200, json={"account": "a", "organizations": ["Org"]})
+
+    with Client("http://test", transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(InvalidResponse):  # not a Resolution: the answer is checked
+            client.resolve_market("m", "why", weights=["0.5", Decimal("0.5")], idempotency_key="k")
+        with pytest.raises(TypeError):
+            client.propose("m", 0, 1.5)  # type: ignore[arg-type]
+        assert client.evidence("ab" * 32) == b"\x00raw"
+        assert client.declare_affiliation("Org").organizations == ["Org"]
+    assert sent[0] == (
+        "POST", "/api/v1/markets/m/resolve", {"weights": ["0.5", "0.5"], "reason": "why"}, "k"
+    )  # fmt: skip
+    assert sent[1][:3] == ("GET", "/api/v1/evidence/" + "ab" * 32, None)
+    assert sent[2][2] == {"organization": "Org", "affiliated": True} and sent[2][3]
 
 
 def test_amounts_and_instants() -> None:

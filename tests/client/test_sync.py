@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from decimal import Decimal
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from augury.client import (
     Client,
@@ -24,9 +26,20 @@ from augury.client import (
     ValidationError,
     WsMessage,
 )
-from augury.client._base import ENDPOINTS
+from augury.client._base import ENDPOINTS, instant
 from tests.api.conftest import PASSWORD, Server, assert_clean_exit, start_server
-from tests.client.conftest import CLOSE, Connect, trader, unique
+from tests.client.conftest import (
+    CLOSE,
+    HOUR_S,
+    NOTARY_OWNER,
+    WIRE_OWNER,
+    Connect,
+    close_soon,
+    resolution_spec,
+    sign,
+    trader,
+    unique,
+)
 
 
 def test_the_endpoint_table_is_the_openapi_document(server: Server) -> None:
@@ -38,6 +51,20 @@ def test_the_endpoint_table_is_the_openapi_document(server: Server) -> None:
     }
     covered = {(e.method, re.sub(r"\{[^}]+\}", "{}", e.path)) for e in ENDPOINTS.values()}
     assert covered == served
+
+
+def test_idempotency_keys_are_sent_where_the_document_accepts_them(server: Server) -> None:
+    document = httpx.get(server.base_url + "/openapi.json").json()
+    keyed = {
+        (method.upper(), re.sub(r"\{[^}]+\}", "{}", path.removeprefix("/api/v1")))
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", ()))
+    }
+    idempotent = {
+        (e.method, re.sub(r"\{[^}]+\}", "{}", e.path)) for e in ENDPOINTS.values() if e.idempotent
+    }
+    assert idempotent == keyed
 
 
 def test_every_endpoint(server: Server, admin: Client, connect: Connect, called: set[str]) -> None:
@@ -105,6 +132,7 @@ def test_every_endpoint(server: Server, admin: Client, connect: Connect, called:
     assert "market_creator" in admin.set_roles(bob_name, ["trader", "market_creator"]).roles
     before = anon.health().time
     assert (admin.advance_clock(seconds=60).time - before).total_seconds() == 60
+    resolution_and_scoring(admin, anon, connect)
 
     session.revoke_api_key(created.id)
     with pytest.raises(Unauthorized):
@@ -113,6 +141,171 @@ def test_every_endpoint(server: Server, admin: Client, connect: Connect, called:
     with pytest.raises(Unauthorized):
         session.me()
     assert called == set(ENDPOINTS)
+
+
+def resolution_and_scoring(admin: Client, anon: Client, connect: Connect) -> None:
+    """Every resolution and scoring endpoint: a market with a spec, its evidence, a
+    proposal, a dispute and the arbiters' votes; an override, a void, alerts, scores."""
+    notary = Ed25519PrivateKey.generate()
+    close = close_soon(anon.health().time)
+    spec = resolution_spec(close, notary)
+    carl_name, carl = trader(connect, "rc")
+    linted = carl.lint_spec(spec, close, outcomes=["A holds", "B holds"])
+    assert linted.acceptable, linted.findings
+    close_text = instant(close)
+    assert close_text is not None and close_text.endswith("Z")
+    bad = carl.lint_spec({**spec, "quorum": 3}, close_text)  # an RFC 3339 string works too
+    assert not bad.acceptable and [f.code for f in bad.findings if f.severity == "error"] == [
+        "quorum_out_of_range"
+    ]
+    with pytest.raises(Rejected) as undecodable:
+        carl.lint_spec({"sources": "none"}, close)
+    assert (undecodable.value.status, undecodable.value.code) == (422, "invalid_spec")
+
+    market = admin.create_market(
+        "Who holds the town?", close, outcomes=["A holds", "B holds"], resolution_spec=spec
+    )
+    mid = market.id
+    story = anon.market_resolution(mid)
+    assert (story.status, story.spec_version, story.proposal) == ("collecting", 1, None)
+    assert story.spec is not None and story.spec["quorum"] == 2
+    shorter = {**spec, "challenge_window_hours": 12}
+    respecified = admin.set_spec(mid, shorter, "a shorter challenge window")
+    assert respecified.spec_version == 2 and respecified.spec_sha256 != story.spec_sha256
+    clarified = admin.clarify(mid, "Holding means controlling the town hall.")
+    assert clarified.rules_version == 2 and clarified.clarifications[0].version == 2
+    assert [c.text for c in clarified.clarifications] == [
+        "Holding means controlling the town hall."
+    ]
+    assert clarified.clarifications[0].prev_sha256 == respecified.spec_sha256
+    with pytest.raises(Forbidden):
+        carl.clarify(mid, "Mine too?")
+
+    # traders before the close (for the scores); judges without positions
+    ann_name, ann = trader(connect, "ra")
+    ben_name, ben = trader(connect, "rb")
+    ann.place_order(mid, "buy", qty="10", price="0.6")
+    assert ben.place_order(mid, "buy", qty="10", price="0.4", token="no").filled == Decimal(10)
+    resolver_name, resolver = trader(connect, "rr")
+    admin.set_roles(resolver_name, ["trader", "resolver"])
+    arbiters = [trader(connect, "rv") for _ in range(3)]
+    for name, _ in arbiters:
+        admin.set_roles(name, ["trader", "arbiter"])
+    (_, arb1), (_, arb2), (arb_x_name, arb_x) = arbiters
+
+    # evidence: the wire cannot be fetched (loopback); the notary attests
+    observed = resolver.observe_now(mid)
+    wire = [o for o in observed if o.source_id == "wire"]
+    assert wire and not wire[-1].ok and wire[-1].value is None and wire[-1].error_code
+    with pytest.raises(Forbidden):
+        carl.observe_now(mid)
+    signed_at = instant(anon.health().time)
+    assert signed_at is not None
+    signature = sign(notary, "notary", signed_at, "A")
+    attested = carl.attest(mid, "notary", "A", signed_at, signature)
+    said = [o for o in attested if o.source_id == "notary"]
+    assert [(o.ok, o.value) for o in said] == [(True, "A")]
+    raw = anon.evidence(said[0].content_sha256)
+    assert hashlib.sha256(raw).hexdigest() == said[0].content_sha256
+    assert anon.observations(mid) == attested
+    with pytest.raises(NotFound) as no_evidence:
+        anon.evidence("0" * 64)
+    assert (no_evidence.value.status, no_evidence.value.code) == (404, "not_found")
+    with pytest.raises(Rejected) as no_source:
+        carl.attest(mid, "wire", "A", signed_at, signature)
+    assert no_source.value.code == "unknown_source"
+
+    # affiliations: declared by the account itself, or linked by an admin
+    declared = arb_x.declare_affiliation(NOTARY_OWNER)
+    assert (declared.account, declared.organizations) == (arb_x_name, [NOTARY_OWNER])
+    linked = admin.link_affiliation(carl_name, WIRE_OWNER)
+    assert (linked.account, linked.organizations) == (carl_name, [WIRE_OWNER])
+    assert admin.link_affiliation(carl_name, WIRE_OWNER, affiliated=False).organizations == []
+
+    # a proposal, a dispute, the arbiters
+    with pytest.raises(Conflict) as early:
+        resolver.propose(mid, 1, "10")
+    assert early.value.code == "market_not_closed"
+    admin.advance_clock(seconds=2 * HOUR_S + 60)
+    with pytest.raises(Forbidden) as not_resolver:
+        carl.propose(mid, 1, "10")
+    assert not_resolver.value.code == "forbidden"
+    with pytest.raises(Rejected) as small:
+        resolver.propose(mid, 1, "1")
+    assert small.value.code == "bond_too_small"
+    proposed = resolver.propose(mid, 1, Decimal("10"), "the wire says B")
+    assert proposed.status == "proposed" and proposed.proposal is not None
+    assert (proposed.proposal.proposer, proposed.proposal.bond) == (resolver_name, Decimal(10))
+    with pytest.raises(Conflict) as twice:
+        resolver.propose(mid, 1, "10")
+    assert twice.value.code == "wrong_resolution_phase"
+    disputed = carl.dispute(mid, "10", "the notary says A")
+    assert disputed.status == "disputed" and disputed.dispute is not None
+    assert disputed.dispute.disputer == carl_name
+    with pytest.raises(Forbidden) as conflicted:
+        arb_x.vote(mid, 0)
+    assert (conflicted.value.status, conflicted.value.code) == (403, "conflict_of_interest")
+    assert arb1.vote(mid, 0, "the notary").votes[0].outcome == 0
+    with pytest.raises(Conflict) as again:
+        arb1.vote(mid, 0)
+    assert again.value.code == "already_voted"
+    final = arb2.vote(mid, 0)
+    assert (final.status, final.market_status) == ("final", "resolved")
+
+    story = anon.market_resolution(mid)
+    kinds = [e.kind for e in story.entries]
+    for kind in ("spec", "clarification", "observation", "proposal", "dispute", "vote", "final"):
+        assert kind in kinds, kinds
+    assert [e.seq for e in anon.iter_resolution(mid, page_size=3)] == [e.seq for e in story.entries]
+    first = anon.market_resolution(mid, limit=2)
+    assert len(first.entries) == 2 and first.next_cursor is not None
+    assert anon.get_market(mid).weights == [Decimal(1), Decimal(0)]
+
+    # scores of the resolved market
+    score = anon.market_score(mid)
+    assert score.weights == [Decimal(1), Decimal(0)] and score.outcomes == ["A holds", "B holds"]
+    assert score.brier_close is not None and score.close_probabilities is not None
+    assert sum(score.close_probabilities) == Decimal(1)
+    assert anon.calibration(buckets=5, samples=10).markets >= 1
+    board = anon.leaderboard(by="profit", window="all", limit=200)
+    assert (board.by, board.window, board.since) == ("profit", "all", None)
+    mine = {e.account: e for e in board.items}
+    assert mine[ann_name].profit == Decimal(4) and mine[ben_name].profit == Decimal(-4)
+    assert [e.rank for e in board.items] == sorted(e.rank for e in board.items)
+    ann_score = anon.trader_score(ann_name, window="30d", buckets=4)
+    assert (ann_score.profit, ann_score.markets, ann_score.fills) == (Decimal(4), 1, 1)
+    assert ann_score.return_ is not None and ann_score.to_dict()["return"] == str(ann_score.return_)
+    assert len(ann_score.calibration) == 4
+
+    # the operator: override, fractional weights, void
+    other = admin.create_market("Override?", CLOSE)
+    overridden = admin.resolve_market(other.id, "decided by the operator", outcome=1)
+    assert (overridden.status, overridden.market_status) == ("final", "resolved")
+    assert anon.market_score(other.id).weights == [Decimal(0), Decimal(1)]
+    three = admin.create_market("Split?", CLOSE, type="categorical", outcomes=["A", "B", "C"])
+    admin.resolve_market(three.id, "a three-way tie", weights=["0.5", "0.25", Decimal("0.25")])
+    assert admin.get_market(three.id).weights == [Decimal("0.5"), Decimal("0.25"), Decimal("0.25")]
+    doomed = admin.create_market("Void?", CLOSE)
+    with pytest.raises(ValidationError):
+        admin.resolve_market(doomed.id, "both given", outcome=0, weights=["0.5", "0.5"])
+    with pytest.raises(Forbidden):
+        carl.void_market(doomed.id, "not mine to void")
+    assert admin.void_market(doomed.id, "the question was ambiguous").market_status == "voided"
+    with pytest.raises(Conflict) as voided:
+        admin.void_market(doomed.id, "once more")
+    assert voided.value.code == "market_voided"
+    with pytest.raises(Conflict) as unscored:
+        anon.market_score(doomed.id)
+    assert (unscored.value.status, unscored.value.code) == (409, "market_not_resolved")
+
+    # surveillance alerts (none here)
+    assert arb1.alerts(market=mid, severity="high", status="open", limit=10) == []
+    assert all(a.id > 0 for a in admin.alerts())
+    with pytest.raises(Forbidden):
+        carl.alerts()
+    with pytest.raises(NotFound) as unknown:
+        arb1.review_alert(10**9, "dismiss", "nothing to see")
+    assert unknown.value.code == "unknown_alert"
 
 
 def test_typed_errors(admin: Client, connect: Connect) -> None:

@@ -66,7 +66,8 @@ def test_limits_are_configuration_not_state() -> None:
 
 
 def test_unknown_version_is_refused() -> None:
-    data = snapshot.dump(Exchange()).replace(b'"v":1', b'"v":99')
+    current = f'"v":{snapshot.SNAPSHOT_VERSION}'.encode()
+    data = snapshot.dump(Exchange()).replace(current, b'"v":99')
     with pytest.raises(ValueError, match="version 99"):
         snapshot.load(data)
 
@@ -87,7 +88,7 @@ ORDER_FIELDS = {
 ORDER_DERIVED = {"bid"}  # computed by Order() from the intent
 STATE_FIELDS = {
     "accounts", "client_ids", "expiries", "ledger", "markets", "next_order_id",
-    "open_orders", "orders",
+    "open_orders", "orders", "resolutions", "affiliations", "alerts", "alert_keys",
 }  # fmt: skip
 NOT_STATE = {"limits"}  # configuration, passed to load(); "_"-names are caches and tables
 

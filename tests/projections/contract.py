@@ -7,24 +7,28 @@ built by executing domain commands (see journal_builder.py).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from augury.domain import commands as c
 from augury.domain import events as ev
 from augury.domain import ledger
 from augury.domain.book import pays_cash
 from augury.domain.market import TERMINAL
+from augury.domain.scoring import FLOW_KINDS
 from augury.engine.entry import Entry, decode_entry
 from augury.journal import JournalRecord, SqliteJournalStore
 from augury.projections import Projector
 from augury.projections import tables as t
+from augury.projections.db import alembic_config
 
 from .journal_builder import DAY, HOUR, MINUTE, ONE, JournalWriter
 
@@ -52,6 +56,12 @@ def read_all(path: Path) -> list[JournalRecord]:
         return list(store.read())
 
 
+def _events(writer: JournalWriter) -> Iterator[ev.Event]:
+    for record in writer.records:
+        if record.kind == "command":
+            yield from decode_entry(record.body).events
+
+
 def commands_of(records: list[JournalRecord]) -> Iterator[tuple[int, int, Entry]]:
     for record in records:
         if record.kind == "command":
@@ -77,7 +87,7 @@ class ProjectionContract:
         projector = new_projector()
         with projector.engine.connect() as conn:
             context = MigrationContext.configure(conn)
-            assert context.get_current_revision() == "0001"
+            assert context.get_current_revision() == "0003"
             assert compare_metadata(context, t.metadata) == []
         assert projector.last_seq() == 0
 
@@ -85,6 +95,29 @@ class ProjectionContract:
         projector = new_projector()
         again = Projector(projector.engine)
         assert again.last_seq() == 0
+
+    def test_upgrading_from_0001_replays_the_journal(
+        self, journal: tuple[Path, JournalWriter], new_projector: NewProjector
+    ) -> None:
+        """0002 adds a read model the old rows lack: it empties them and rewinds last_seq."""
+        records = read_all(journal[0])
+        old = new_projector()
+        config = alembic_config()
+        with old.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0001")
+        with old.engine.begin() as conn:  # what a 0001 projector had written
+            conn.execute(update(t.projection_state).values(last_seq=40, last_ts_us=1))
+            conn.execute(
+                insert(t.balances).values(account="x", available=1, escrow=0, updated_seq=3)
+            )
+        upgraded = Projector(old.engine)
+        assert upgraded.last_seq() == 0
+        assert rows(upgraded, t.balances) == []
+        upgraded.apply_records(records)
+        rebuilt = new_projector()
+        rebuilt.rebuild(records)
+        assert dump(upgraded) == dump(rebuilt)
 
     # -- the contract: incremental == rebuild ----------------------------------------------
     def test_incremental_and_rebuild_give_identical_rows(
@@ -228,6 +261,70 @@ class ProjectionContract:
             for r in candles:
                 assert r["low"] <= min(r["open"], r["close"]) <= max(r["open"], r["close"])
                 assert max(r["open"], r["close"]) <= r["high"]
+
+    def test_account_flows_add_up_to_the_ledger(
+        self, projected: tuple[Projector, JournalWriter]
+    ) -> None:
+        """Grants plus every flow of an account is its ledger balance (cash + escrow)."""
+        projector, writer = projected
+        book = writer.exchange.ledger
+        grants: dict[str, int] = {}
+        for event in _events(writer):
+            if isinstance(event, ev.CreditsGranted):
+                grants[event.account] = grants.get(event.account, 0) + event.amount
+        flows = rows(projector, t.account_flows)
+        assert {f["kind"] for f in flows} >= {"trade", "fee", "payout", "refund", "subsidy"}
+        assert all(f["amount"] != 0 and f["kind"] in FLOW_KINDS for f in flows)
+        totals = dict(grants)
+        for f in flows:
+            totals[f["account"]] = totals.get(f["account"], 0) + f["amount"]
+        for account in writer.exchange.accounts:
+            held = book.balance(ledger.cash(account)) + book.balance(ledger.escrow(account))
+            assert totals.get(account, 0) == held, account
+
+    def test_account_flows_of_a_settled_market_close_to_fees_and_rounding(
+        self, projected: tuple[Projector, JournalWriter]
+    ) -> None:
+        """Once a market is settled, all that went in came out, but fees and rounding."""
+        projector, writer = projected
+        fees: dict[str, int] = {}
+        residue: dict[str, int] = {}
+        for event in _events(writer):
+            if isinstance(event, ev.BookFill | ev.MakerFill):
+                fees[event.market] = fees.get(event.market, 0) + event.fee
+            elif isinstance(event, ev.MarketSettled | ev.MarketVoided):
+                residue[event.market] = event.residue
+        flows = rows(projector, t.account_flows)
+        assert set(residue) == {"bin", "gone", "res"}
+        for market in {f["market"] for f in flows}:
+            mine = [f for f in flows if f["market"] == market]
+            assert -sum(f["amount"] for f in mine if f["kind"] == "fee") == fees.get(market, 0)
+            if market in residue:
+                assert sum(f["amount"] for f in mine if f["kind"] != "fee") == -residue[market]
+        assert fees["book"] > 0
+
+    def test_resolution_log_tells_a_markets_story_in_order(
+        self, projected: tuple[Projector, JournalWriter]
+    ) -> None:
+        projector, _writer = projected
+        story = [r for r in rows(projector, t.resolution_log) if r["market"] == "res"]
+        story.sort(key=lambda r: (r["seq"], r["idx"]))
+        kinds = [r["kind"] for r in story]
+        assert kinds == [
+            "spec", "clarification", "observation", "observation", "alert", "alert_review",
+            "status", "proposal", "dispute", "vote", "vote", "final", "settlement",
+        ]  # fmt: skip
+        assert "wire read 'yes'" in story[2]["summary"]
+        assert "failed" in story[3]["summary"] and "http_status" in story[3]["summary"]
+        final = json.loads(story[-2]["details"])
+        assert final["by"] == "arbiters" and final["voters"] == ["chen", "dara"]
+        assert dict(final["bond_payouts"]) == {
+            "cash:ana": 150 * ONE, "cash:chen": 25 * ONE, "cash:dara": 25 * ONE,
+        }  # fmt: skip
+        markets = {r["market"]: r for r in rows(projector, t.markets)}
+        assert markets["res"]["rules_version"] == 2
+        fills = [f for f in rows(projector, t.fills) if f["market"] == "res"]
+        assert fills and all(f["rules_version"] == 1 for f in fills)  # before the clarification
 
     # -- candles at the boundaries -----------------------------------------------------------
     def test_candles_bucket_at_minute_hour_and_day_boundaries(

@@ -9,6 +9,7 @@ seeded random trading session that covers every event type.
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -139,6 +140,42 @@ def scripted(w: JournalWriter, now: int = T0) -> int:
     w.run(c.ResumeMarket("cat", "all clear"), now)
     w.run(c.CancelAll("dara"), now)
     w.run(c.VoidMarket("gone", "source vanished"), now)
+    now = resolution_story(w, now)
+    return now
+
+
+def _spec(observation_at: int) -> str:
+    expect = [{"outcome": 0, "value": "yes"}, {"outcome": 1, "value": "no"}]
+    sources = [
+        {"kind": "http_json", "id": sid, "owner": owner, "url": f"https://{sid}.example/x",
+         "path": "$.answer", "expect": expect}
+        for sid, owner in (("wire", "Wire Agency"), ("feed", "Feed Org"))
+    ]  # fmt: skip
+    spec = {"sources": sources, "observation_at_us": observation_at, "quorum": 2,
+            "persistence": {"hours": 1}}  # fmt: skip
+    return json.dumps(spec)
+
+
+def resolution_story(w: JournalWriter, now: int) -> int:
+    """A market resolved through evidence, a clarification, an alert, a dispute and votes."""
+    close = now + HOUR
+    w.run(c.CreateMarket("res", "operator", "Evidence?", ("Yes", "No"), close, 10 * ONE,
+                         spec=_spec(close)), now)  # fmt: skip
+    w.run(c.PlaceOrder("eve", "res", 0, c.Side.BUY, c.Token.YES, 2 * ONE, 600_000), now)
+    w.run(c.PostClarification("res", "operator", "Yes means the agency says yes."), now)
+    w.run(c.DeclareAffiliation("eve", "Wire Agency"), now)
+    w.run(c.RecordObservation("res", "wire", now, True, "yes", "ab" * 32, 200), now)
+    w.run(c.RecordObservation("res", "feed", now, False, None, "", 500, "http_status"), now)
+    w.run(
+        c.RaiseAlert("res", "affiliation", "low", ("eve",), (1,), "eve is the wire", key="a"), now
+    )
+    w.run(c.ReviewAlert(1, "operator", "dismiss", "declared"), now)
+    now += 2 * HOUR
+    w.run(AdvanceClock(now), now)  # closes the market
+    w.run(c.ProposeOutcome("res", "ana", 0, 100 * ONE, "it happened"), now)
+    w.run(c.DisputeProposal("res", "ben", 100 * ONE, "it did not"), now)
+    w.run(c.CastVote("res", "chen", 0, "the wire says yes"), now)
+    w.run(c.CastVote("res", "dara", 0), now)  # 2 of 3: ana was right; bonds paid
     return now
 
 

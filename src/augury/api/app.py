@@ -17,8 +17,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from augury.api import errors, responses, ws
+from augury.api.observer import Observer
 from augury.api.ratelimit import RateLimit
-from augury.api.routes import accounts, admin, markets, portfolio, trading
+from augury.api.routes import accounts, admin, markets, portfolio, resolution, scoring, trading
 from augury.api.services import AdminCallback, Services, print_admin
 from augury.settings import Settings
 
@@ -118,9 +119,12 @@ def create_app(
         started = services if services is not None else Services.start(settings, on_admin_created)
         app.state.services = started
         app.state.hub = ws.Hub(started, asyncio.get_running_loop())
+        started.observer = Observer(started)
+        started.observer.start(settings.observer_interval_s)
         try:
             yield
         finally:
+            await started.observer.stop()
             started.stop()
 
     app = FastAPI(
@@ -136,10 +140,13 @@ def create_app(
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (accounts, markets, trading, portfolio, admin):
+    for module in (accounts, markets, trading, portfolio, admin, scoring, resolution):
         app.include_router(module.router, prefix=API_PREFIX, responses=responses.PROBLEMS)
     app.include_router(admin.health_router, prefix=API_PREFIX, responses=responses.PROBLEMS)
     app.include_router(ws.router, prefix=API_PREFIX)
+    from augury.web import mount as mount_web  # the pages at / (docs/web.md)
+
+    mount_web(app)
     # The last added runs first: security headers on every answer, then rate limits,
     # then the body cap.
     app.add_middleware(BodyLimit, max_bytes=settings.body_max_bytes)

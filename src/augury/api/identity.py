@@ -412,6 +412,15 @@ class IdentityStore:
                 )
             )
 
+    def update_market_spec(self, market: str, resolution_spec: dict[str, Any]) -> None:
+        """Keep the market's listed spec in step with its newest journaled version."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(market_meta)
+                .where(market_meta.c.market == market)
+                .values(resolution_spec=json.dumps(resolution_spec, sort_keys=True))
+            )
+
     def delete_market_meta(self, market: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(market_meta).where(market_meta.c.market == market))

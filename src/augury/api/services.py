@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from augury.api.errors import OVERLOADED, UNAVAILABLE, ApiError, refused
 from augury.api.identity import IdentityStore
@@ -32,6 +32,10 @@ from augury.journal import JournalStore
 from augury.projections import BATCH_RECORDS_DEFAULT, Projector
 from augury.projections.projector import Item
 from augury.settings import Settings
+
+if TYPE_CHECKING:
+    from augury.api.observer import Observer
+    from augury.watch import Watch
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +64,10 @@ class Services:
     ticks: dict[str, int] = field(default_factory=dict)
     """Each market's tick size (it never changes), to spare an engine query per order."""
     in_flight: set[tuple[str, str]] = field(default_factory=set)
+    observer: Observer | None = None
+    """Fetches resolution sources (started with the app's event loop)."""
+    watch: Watch | None = None
+    """Surveillance on the live journal (a thread), unless settings turn it off."""
     stopped: bool = False
     """(account, Idempotency-Key) of the requests running now (event loop only)."""
 
@@ -98,6 +106,12 @@ class Services:
             )
             services = cls(settings, engine, projector, identity, follower)
             services._bootstrap_admin(on_admin_created)
+            if settings.surveillance:
+                from augury.watch import Watch
+
+                url = settings.database_url or str(data_dir / "journal.db")
+                services.watch = Watch(engine, url, settings.journal_namespace)
+                services.watch.start()
         except BaseException:
             engine.close()
             if follower is not None:
@@ -112,6 +126,8 @@ class Services:
         if self.stopped:
             return
         self.stopped = True
+        if self.watch is not None:
+            self.watch.stop()
         self.engine.close()
         self.follower.stop()
         self.projector.close()

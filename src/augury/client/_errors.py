@@ -53,15 +53,25 @@ class Unauthorized(AuguryError):
 
 
 class Forbidden(AuguryError):
-    """403: the role or scope does not allow it (``forbidden``, ``csrf_failed``)."""
+    """403: the role or scope does not allow it (``forbidden``, ``csrf_failed``), or
+    ``conflict_of_interest``: the account may not judge this market (it holds a position
+    or open orders there, is affiliated with a source's owner, is a party to the dispute
+    or is named in the alert)."""
 
 
 class NotFound(AuguryError):
-    """404: ``not_found``, ``unknown_market``, ``unknown_order``, ``unknown_account``."""
+    """404: ``not_found`` (also: no evidence with that hash), ``unknown_market``,
+    ``unknown_order``, ``unknown_account``, ``unknown_alert``."""
 
 
 class Conflict(AuguryError):
-    """409: conflicts with the current state (``market_halted``, ``username_taken``, ...)."""
+    """409: conflicts with the current state (``market_halted``, ``username_taken``, ...).
+
+    The resolution process answers ``market_not_closed`` (a proposal before the close),
+    ``wrong_resolution_phase`` (e.g. a new spec after a proposal, a vote with no vote
+    open), ``challenge_window_closed``, ``already_voted``, ``alert_already_reviewed``,
+    ``market_resolved`` and ``market_voided``; scoring a market that is not resolved,
+    ``market_not_resolved``."""
 
 
 class PayloadTooLarge(AuguryError):
@@ -81,7 +91,12 @@ class ValidationError(AuguryError):
 
 class Rejected(AuguryError):
     """422: a well-formed request the exchange refused; ``code`` is the core's reason
-    (``insufficient_funds``, ``price_not_on_tick``, ``post_only_would_cross``, ...)."""
+    (``insufficient_funds``, ``price_not_on_tick``, ``post_only_would_cross``, ...).
+
+    The resolution process's: ``invalid_spec`` (the spec does not decode, or the linter
+    found errors: the detail names them), ``no_spec``, ``unknown_source``,
+    ``invalid_observation``, ``bond_too_small``, ``invalid_outcome``, ``invalid_weights``,
+    ``invalid_text`` and ``invalid_alert``."""
 
 
 class RateLimited(AuguryError):

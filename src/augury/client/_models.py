@@ -268,6 +268,221 @@ class PositionList(Model):
     items: list[Position]
 
 
+# -- resolution -------------------------------------------------------------------------
+class LintFinding(Model):
+    severity: str
+    """``error`` (the spec is refused) or ``warning``."""
+    code: str
+    message: str
+    where: str
+    """The spec field it is about (``$.quorum``, ``$.sources[0].url``, ...)."""
+
+
+class LintResult(Model):
+    acceptable: bool
+    """No finding is an error: creating the market or setting this spec would pass."""
+    findings: list[LintFinding]
+
+
+class Proposal(Model):
+    proposer: str
+    """The resolver's account; empty when the rules proposed the outcome themselves."""
+    outcome: int
+    """The outcome index; -1 proposes to void the market."""
+    bond: Decimal
+    proposed_at: datetime
+    challenge_ends_at: datetime
+    evidence: list[str]
+    """The SHA-256 of the observations the proposal rests on."""
+    reason: str
+
+
+class Dispute(Model):
+    disputer: str
+    bond: Decimal
+    disputed_at: datetime
+    reason: str
+
+
+class Vote(Model):
+    arbiter: str
+    outcome: int
+
+
+class Clarification(Model):
+    version: int
+    author: str
+    text: str
+    at: datetime
+    sha256: str
+    prev_sha256: str
+    """The previous clarification's hash (the spec's for the first): a hash chain."""
+
+
+class StoryEntry(Model):
+    """One journaled step of a market's resolution.
+
+    ``kind`` is ``spec``, ``clarification``, ``observation``, ``change`` (an
+    observation that differs from the previous one), ``proposal``, ``dispute``,
+    ``hold``, ``vote``, ``alert``, ``alert_review``, ``status``, ``final`` or
+    ``settlement``; ``details`` is the step as journaled (amounts there are integer
+    micro-credits, as in the journal, not decimal strings)."""
+
+    seq: int
+    at: datetime
+    kind: str
+    actor: str
+    summary: str
+    details: dict[str, Any]
+
+
+class Resolution(Model):
+    """A market's resolution: where it stands now and (a page of) its whole story."""
+
+    market: str
+    status: str
+    """The resolution's phase: ``collecting``, ``proposed``, ``disputed``, ``held``,
+    ``final``."""
+    market_status: str
+    spec: dict[str, Any] | None
+    spec_version: int
+    spec_sha256: str
+    rules_version: int
+    """1 for the original rules, +1 per clarification."""
+    proposal: Proposal | None
+    dispute: Dispute | None
+    votes: list[Vote]
+    held_reason: str
+    holding_alerts: list[int]
+    clarifications: list[Clarification]
+    decision: str
+    """While collecting: what the rules would decide now, in words."""
+    entries: list[StoryEntry]
+    next_cursor: str | None
+    """Pass as ``cursor`` for the next page of ``entries`` (None: the last)."""
+
+
+class Observation(Model):
+    source_id: str
+    ok: bool
+    value: str | None
+    """The value read from the source (None when the observation failed)."""
+    content_sha256: str
+    """The SHA-256 of the raw bytes (``evidence(sha256)`` fetches them); may be empty."""
+    http_status: int | None
+    error_code: str
+    error: str
+    change: str | None
+    """What changed since the source's previous observation, in words."""
+    fetched_at: datetime
+
+
+class ObservationList(Model):
+    items: list[Observation]
+
+
+class Affiliations(Model):
+    account: str
+    organizations: list[str]
+
+
+class Alert(Model):
+    id: int
+    market: str
+    detector: str
+    severity: str
+    accounts: list[str]
+    seqs: list[int]
+    reason: str
+    score_bp: int
+    holds: bool
+    """A high-severity alert holds the market's finalization until it is reviewed."""
+    raised_at: datetime
+    verdict: str
+    """Empty while open, else ``dismiss`` or ``confirm``."""
+    reviewer: str
+
+
+class AlertList(Model):
+    items: list[Alert]
+
+
+# -- scoring ----------------------------------------------------------------------------
+class ProbabilityPoint(Model):
+    time: datetime
+    probabilities: list[Decimal]
+
+
+class MarketScore(Model):
+    """A resolved market's probability over time and its Brier and log scores (lower is
+    better); probabilities and scores are Decimals rounded to 6 decimals."""
+
+    market: str
+    question: str
+    categorical: bool
+    outcomes: list[str]
+    weights: list[Decimal]
+    first_price_time: datetime | None
+    end_time: datetime
+    points: int
+    scored_seconds: int
+    close_probabilities: list[Decimal] | None
+    brier_close: Decimal | None
+    log_close: Decimal | None
+    brier_time_avg: Decimal | None
+    log_time_avg: Decimal | None
+    series: list[ProbabilityPoint]
+    series_thinned: bool
+
+
+class CalibrationBucket(Model):
+    lower: Decimal
+    upper: Decimal
+    count: int
+    predicted: Decimal | None
+    observed: Decimal | None
+
+
+class Calibration(Model):
+    markets: int
+    samples_per_market: int
+    predictions: int
+    buckets: list[CalibrationBucket]
+
+
+class TraderStats(Model):
+    account: str
+    profit: Decimal
+    capital: Decimal
+    return_: Decimal | None = msgspec.field(name="return")
+    """``return`` in the API (a Python keyword)."""
+    score: Decimal | None
+    markets: int
+    fills: int
+    shares: Decimal
+
+
+class LeaderboardEntry(TraderStats):
+    rank: int
+
+
+class Leaderboard(Model):
+    by: str
+    window: str
+    since: datetime | None
+    as_of: datetime
+    min_shares: Decimal
+    """The shares a trader must have traded to get a ``score``."""
+    items: list[LeaderboardEntry]
+
+
+class TraderScore(TraderStats):
+    window: str
+    since: datetime | None
+    as_of: datetime
+    calibration: list[CalibrationBucket]
+
+
 # -- admin and health -------------------------------------------------------------------
 class Grant(Model):
     account: str

@@ -28,6 +28,15 @@ AnyCommand = (
     | cmd.ConvertNo
     | cmd.ResolveMarket
     | cmd.VoidMarket
+    | cmd.SetResolutionSpec
+    | cmd.DeclareAffiliation
+    | cmd.RecordObservation
+    | cmd.ProposeOutcome
+    | cmd.DisputeProposal
+    | cmd.CastVote
+    | cmd.PostClarification
+    | cmd.RaiseAlert
+    | cmd.ReviewAlert
     | cmd.Tick
 )
 AnyEvent = (
@@ -45,6 +54,17 @@ AnyEvent = (
     | ev.NoConverted
     | ev.MarketSettled
     | ev.MarketVoided
+    | ev.ResolutionSpecSet
+    | ev.AffiliationDeclared
+    | ev.ObservationRecorded
+    | ev.OutcomeProposed
+    | ev.ProposalDisputed
+    | ev.ResolutionHeld
+    | ev.VoteCast
+    | ev.ResolutionFinalized
+    | ev.ClarificationPosted
+    | ev.AlertRaised
+    | ev.AlertReviewed
 )
 
 _encoder = msgspec.json.Encoder()

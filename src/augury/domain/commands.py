@@ -60,6 +60,7 @@ class CreateMarket(Command, frozen=True, tag="create_market"):
     tick: int = 1_000  # tick size in micro-credits
     fee_bps: int = 0  # taker fee in basis points of notional
     categorical: bool = False
+    spec: str = ""  # the resolution spec as JSON (docs/resolution.md); "" for none
 
 
 class HaltMarket(Command, frozen=True, tag="halt_market"):
@@ -150,6 +151,95 @@ class VoidMarket(Command, frozen=True, tag="void_market"):
     reason: str = ""
 
 
+class SetResolutionSpec(Command, frozen=True, tag="set_resolution_spec"):
+    """Attach or replace a market's resolution spec (a new version), before any proposal."""
+
+    market: str
+    account: str
+    spec: str
+    reason: str = ""
+
+
+class DeclareAffiliation(Command, frozen=True, tag="declare_affiliation"):
+    """Record (or end) an account's affiliation with an organization."""
+
+    account: str
+    organization: str
+    affiliated: bool = True
+
+
+class RecordObservation(Command, frozen=True, tag="record_observation"):
+    """The fetcher's capture of one source: the raw bytes are stored by their hash."""
+
+    market: str
+    source_id: str
+    fetched_at_us: int
+    ok: bool
+    value: str | None
+    content_sha256: str
+    http_status: int | None = None
+    error_code: str = ""
+    error: str = ""
+    change: str | None = None
+    url: str = ""
+
+
+class ProposeOutcome(Command, frozen=True, tag="propose_outcome"):
+    """A resolver proposes an outcome (-1: void) with a bond."""
+
+    market: str
+    account: str
+    outcome: int
+    bond: int
+    reason: str = ""
+
+
+class DisputeProposal(Command, frozen=True, tag="dispute_proposal"):
+    market: str
+    account: str
+    bond: int
+    reason: str = ""
+
+
+class CastVote(Command, frozen=True, tag="cast_vote"):
+    """An arbiter's vote on a disputed or held market (outcome -1: void)."""
+
+    market: str
+    account: str
+    outcome: int
+    reason: str = ""
+
+
+class PostClarification(Command, frozen=True, tag="post_clarification"):
+    market: str
+    account: str
+    text: str
+    cancel_orders: bool = False
+
+
+class RaiseAlert(Command, frozen=True, tag="raise_alert"):
+    """A surveillance alert; a high one holds the market's resolution until reviewed."""
+
+    market: str
+    detector: str
+    severity: str
+    accounts: tuple[str, ...]
+    seqs: tuple[int, ...]
+    reason: str
+    score: int = 0
+    key: str = ""  # the detector's identity of the finding, so it is raised once
+
+
+class ReviewAlert(Command, frozen=True, tag="review_alert"):
+    """An arbiter or admin reviews an alert: ``dismiss`` releases its hold, ``confirm``
+    sends the market's resolution to the arbiters."""
+
+    alert_id: int
+    account: str
+    verdict: str
+    note: str = ""
+
+
 class Tick(Command, frozen=True, tag="tick"):
     """Let time pass: expire due GTD orders and close markets past their close time."""
 
@@ -169,5 +259,14 @@ ALL_COMMANDS: tuple[type[Command], ...] = (
     ConvertNo,
     ResolveMarket,
     VoidMarket,
+    SetResolutionSpec,
+    DeclareAffiliation,
+    RecordObservation,
+    ProposeOutcome,
+    DisputeProposal,
+    CastVote,
+    PostClarification,
+    RaiseAlert,
+    ReviewAlert,
     Tick,
 )

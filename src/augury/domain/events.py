@@ -175,6 +175,123 @@ class MarketVoided(Event, frozen=True, tag="market_voided"):
     postings: tuple[Posting, ...]
 
 
+class ResolutionSpecSet(Event, frozen=True, tag="resolution_spec_set"):
+    """A spec version (canonical JSON) with the linter's warnings; version 1 at creation."""
+
+    market: str
+    version: int
+    spec: str
+    spec_sha256: str
+    deadline_us: int  # when the fallback applies if the rules have not decided
+    by: str  # "" when the rules themselves extended the observation time
+    reason: str
+    warnings: tuple[str, ...]
+
+
+class AffiliationDeclared(Event, frozen=True, tag="affiliation_declared"):
+    account: str
+    organization: str
+    affiliated: bool
+
+
+class ObservationRecorded(Event, frozen=True, tag="observation_recorded"):
+    market: str
+    source_id: str
+    fetched_at_us: int
+    ok: bool
+    value: str | None
+    content_sha256: str
+    http_status: int | None
+    error_code: str
+    error: str
+    change: str | None
+    url: str
+
+
+class OutcomeProposed(Event, frozen=True, tag="outcome_proposed"):
+    """``proposer`` "" is the rules themselves; ``outcome`` -1 proposes void."""
+
+    market: str
+    proposer: str
+    outcome: int
+    bond: int
+    at_us: int
+    challenge_ends_at: int
+    evidence: tuple[str, ...]
+    reason: str
+    postings: tuple[Posting, ...]
+
+
+class ProposalDisputed(Event, frozen=True, tag="proposal_disputed"):
+    market: str
+    disputer: str
+    bond: int
+    at_us: int
+    reason: str
+    postings: tuple[Posting, ...]
+
+
+class ResolutionHeld(Event, frozen=True, tag="resolution_held"):
+    """The market waits for the arbiters (no quorum, conflicting evidence, an alert)."""
+
+    market: str
+    reason: str
+
+
+class VoteCast(Event, frozen=True, tag="vote_cast"):
+    market: str
+    arbiter: str
+    outcome: int
+    reason: str
+
+
+class ResolutionFinalized(Event, frozen=True, tag="resolution_finalized"):
+    """The outcome is final (``by`` rules | arbiters | admin); bonds are paid out here and
+    the settlement (MarketSettled or MarketVoided) follows in the same record."""
+
+    market: str
+    outcome: int  # -1 void, -2 fractional weights (admin)
+    by: str
+    reason: str
+    voters: tuple[str, ...]
+    postings: tuple[Posting, ...]
+
+
+class ClarificationPosted(Event, frozen=True, tag="clarification_posted"):
+    """Rules version ``version`` (1 is the original rules); hash-chained to the previous."""
+
+    market: str
+    version: int
+    author: str
+    text: str
+    at_us: int
+    sha256: str
+    prev_sha256: str
+    cancel_orders: bool
+
+
+class AlertRaised(Event, frozen=True, tag="alert_raised"):
+    alert_id: int
+    market: str
+    detector: str
+    severity: str
+    accounts: tuple[str, ...]
+    seqs: tuple[int, ...]
+    reason: str
+    score: int
+    key: str
+    holds: bool
+    at_us: int
+
+
+class AlertReviewed(Event, frozen=True, tag="alert_reviewed"):
+    alert_id: int
+    market: str
+    reviewer: str
+    verdict: str
+    note: str
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     AccountOpened,
     CreditsGranted,
@@ -190,4 +307,15 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     NoConverted,
     MarketSettled,
     MarketVoided,
+    ResolutionSpecSet,
+    AffiliationDeclared,
+    ObservationRecorded,
+    OutcomeProposed,
+    ProposalDisputed,
+    ResolutionHeld,
+    VoteCast,
+    ResolutionFinalized,
+    ClarificationPosted,
+    AlertRaised,
+    AlertReviewed,
 )

@@ -21,6 +21,7 @@ from augury.domain.commands import PlaceOrder
 from augury.domain.limits import DEFAULT_LIMITS, Limits
 from augury.domain.market import Market, Status
 from augury.domain.rejections import Code, Rejected
+from augury.domain.resolution import process
 from augury.domain.state import State
 from augury.domain.trading import handle_place
 from augury.domain.units import ONE, lot_micros
@@ -66,7 +67,16 @@ class Exchange(State):
             cmd.ConvertNo: _convert,
             cmd.ResolveMarket: _resolve,
             cmd.VoidMarket: _void,
-            cmd.Tick: trading.handle_tick,
+            cmd.SetResolutionSpec: process.handle_set_spec,
+            cmd.DeclareAffiliation: process.handle_affiliation,
+            cmd.RecordObservation: process.handle_observation,
+            cmd.ProposeOutcome: process.handle_propose,
+            cmd.DisputeProposal: process.handle_dispute,
+            cmd.CastVote: process.handle_vote,
+            cmd.PostClarification: process.handle_clarify,
+            cmd.RaiseAlert: process.handle_alert,
+            cmd.ReviewAlert: process.handle_review,
+            cmd.Tick: _tick,
         }
 
     def execute(self, command: cmd.Command, now: int) -> Result:
@@ -85,9 +95,12 @@ class Exchange(State):
     def next_timer(self) -> int | None:
         """The earliest instant at which a ``Tick`` would do something, if any."""
         times = [t for t, _ in self.expiries[:1]]  # the heap's top is always a live order
-        times.extend(
-            m.close_at for m in self.markets.values() if m.status in (Status.OPEN, Status.HALTED)
-        )
+        for m in self.markets.values():
+            if m.status in (Status.OPEN, Status.HALTED):
+                times.append(m.close_at)
+            at = process.next_timer(self, m)
+            if at is not None:
+                times.append(at)
         return min(times) if times else None
 
     # -- lookups that refuse --------------------------------------------------------
@@ -175,6 +188,9 @@ def _create_market(ex: Exchange, c: cmd.CreateMarket, now: int, out: list[ev.Eve
     lot = lot_micros(c.tick)
     if c.liquidity and not (lot <= c.liquidity <= limits.liquidity_max):
         raise Rejected(Code.INVALID_MARKET, f"liquidity must be 0 or {lot}..{limits.liquidity_max}")
+    spec = None
+    if c.spec:
+        spec, warnings = process.checked_spec(ex, c.spec, tuple(names), c.close_at, c.creator)
     subsidy = lmsr.subsidy(c.liquidity, n) if c.liquidity else 0
     available = ex.ledger.balance(ledger.cash(c.creator))
     if available < subsidy:
@@ -204,6 +220,8 @@ def _create_market(ex: Exchange, c: cmd.CreateMarket, now: int, out: list[ev.Eve
         ),
         out,
     )
+    if spec is not None:
+        ex.emit(process.spec_event(c.market, 1, spec, c.creator, "", warnings), out)
 
 
 def _halt(ex: Exchange, c: cmd.HaltMarket, now: int, out: list[ev.Event]) -> None:
@@ -300,10 +318,21 @@ def _resolve(ex: Exchange, c: cmd.ResolveMarket, now: int, out: list[ev.Event]) 
         raise Rejected(Code.INVALID_WEIGHTS, f"give {market.n} weights, each 0..{ONE}")
     if sum(weights) != ONE:
         raise Rejected(Code.INVALID_WEIGHTS, f"weights must sum to {ONE}")
+    process.finalize_by_admin(ex, market, weights, c.reason, out)
     settlement.settle(ex, market, weights, c.reason, out)
 
 
 def _void(ex: Exchange, c: cmd.VoidMarket, now: int, out: list[ev.Event]) -> None:
     market = ex.require_market(c.market)
     _require_live(market)
+    process.finalize_by_admin(ex, market, None, c.reason, out)
     settlement.void(ex, market, c.reason, out)
+
+
+def _tick(ex: Exchange, c: cmd.Tick, now: int, out: list[ev.Event]) -> None:
+    """Expire orders, close markets, then move every resolution whose time has come."""
+    trading.handle_tick(ex, c, now, out)
+    for market in ex.markets.values():
+        at = process.next_timer(ex, market)
+        if at is not None and at <= now:
+            process.advance(ex, market, now, out)

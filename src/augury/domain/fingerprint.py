@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from augury.domain.state import State
 
 
@@ -59,4 +61,8 @@ def fingerprint(state: State) -> dict[str, Any]:
         "client_ids": sorted((a, c, i) for (a, c), i in state.client_ids.items()),
         "expiries": sorted(state.expiries),
         "next_order_id": state.next_order_id,
+        "resolutions": {m: msgspec.to_builtins(r) for m, r in sorted(state.resolutions.items())},
+        "affiliations": dict(sorted(state.affiliations.items())),
+        "alerts": {i: msgspec.to_builtins(a) for i, a in sorted(state.alerts.items())},
+        "alert_keys": sorted(state.alert_keys),
     }

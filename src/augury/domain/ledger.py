@@ -6,7 +6,7 @@ is therefore minus everything issued) and never leave it. Shares are not credits
 are tracked by markets; this module only knows credits.
 
 Ledger accounts are strings: ``cash:<account>``, ``escrow:<account>``,
-``collateral:<market>``, ``maker:<market>`` plus the singletons below.
+``collateral:<market>``, ``maker:<market>``, ``bonds:<market>`` plus the singletons below.
 """
 
 from __future__ import annotations
@@ -35,6 +35,11 @@ def collateral(market: str) -> str:
 
 def maker(market: str) -> str:
     return intern("maker:" + market)
+
+
+def bonds(market: str) -> str:
+    """Bonds posted by a market's proposer and disputer, until the outcome is final."""
+    return intern("bonds:" + market)
 
 
 class Ledger:

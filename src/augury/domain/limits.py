@@ -19,6 +19,12 @@ class Limits:
     fee_bps_max: int = 1_000
     tick_min: int = 100  # 0.0001 credit
     tick_max: int = 100_000  # 0.1 credit
+    spec_bytes_max: int = 64_000
+    observations_per_market_max: int = 100_000
+    clarifications_per_market_max: int = 1_000
+    alerts_per_market_max: int = 10_000
+    organizations_per_account_max: int = 32
+    observation_text_max: int = 2_000  # value, error and change summary of an observation
 
 
 DEFAULT_LIMITS = Limits()

@@ -45,6 +45,20 @@ class Code(StrEnum):
     FOK_NOT_FILLABLE = "fok_not_fillable"
     NO_LIQUIDITY = "no_liquidity"
     TIME_WENT_BACKWARDS = "time_went_backwards"
+    INVALID_SPEC = "invalid_spec"
+    NO_SPEC = "no_spec"
+    UNKNOWN_SOURCE = "unknown_source"
+    INVALID_OBSERVATION = "invalid_observation"
+    MARKET_NOT_CLOSED = "market_not_closed"
+    WRONG_RESOLUTION_PHASE = "wrong_resolution_phase"
+    CONFLICT_OF_INTEREST = "conflict_of_interest"
+    BOND_TOO_SMALL = "bond_too_small"
+    CHALLENGE_WINDOW_CLOSED = "challenge_window_closed"
+    ALREADY_VOTED = "already_voted"
+    INVALID_TEXT = "invalid_text"
+    UNKNOWN_ALERT = "unknown_alert"
+    ALERT_ALREADY_REVIEWED = "alert_already_reviewed"
+    INVALID_ALERT = "invalid_alert"
 
 
 class Rejected(Exception):

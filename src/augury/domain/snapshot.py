@@ -1,6 +1,7 @@
 """A snapshot of the whole exchange state as canonical bytes, and back.
 
 ``dump(exchange)`` writes everything ``State`` holds: accounts, every ledger balance,
+resolution records (spec, evidence, proposal, votes), affiliations and alerts,
 markets with every field, books level by level in priority order, orders with every
 ``Order`` field, open orders, client order ids, the expiry heap as it is, and the next
 order id. ``load(dump(ex))`` gives an exchange that behaves identically: the same
@@ -25,8 +26,9 @@ from augury.domain.book import Book, Order
 from augury.domain.exchange import Exchange
 from augury.domain.limits import DEFAULT_LIMITS, Limits
 from augury.domain.market import Market, Status
+from augury.domain.resolution.record import Alert, MarketResolution
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
 
 
 class _Order(msgspec.Struct, array_like=True, frozen=True):
@@ -95,10 +97,21 @@ class _State(msgspec.Struct, frozen=True):
     client_ids: list[tuple[str, str, int]]
     expiries: list[tuple[int, int]]
     next_order_id: int
+    resolutions: list[MarketResolution]
+    affiliations: list[tuple[str, tuple[str, ...]]]
+    alerts: list[Alert]
+    alert_keys: list[tuple[str, str, str]]
 
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(_State)
+
+
+class _Version(msgspec.Struct):
+    v: int
+
+
+_version_decoder = msgspec.json.Decoder(_Version)
 
 
 def dump(exchange: Exchange) -> bytes:
@@ -113,15 +126,20 @@ def dump(exchange: Exchange) -> bytes:
         client_ids=[(a, c, i) for (a, c), i in exchange.client_ids.items()],
         expiries=list(exchange.expiries),
         next_order_id=exchange.next_order_id,
+        resolutions=list(exchange.resolutions.values()),
+        affiliations=list(exchange.affiliations.items()),
+        alerts=list(exchange.alerts.values()),
+        alert_keys=sorted(exchange.alert_keys),
     )
     return _encoder.encode(state)
 
 
 def load(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Exchange:
     """The exchange that ``data`` (from :func:`dump`) describes."""
+    version = _version_decoder.decode(data).v  # first, so an old layout gets a clear error
+    if version != SNAPSHOT_VERSION:
+        raise ValueError(f"unknown snapshot version {version}")
     state = _decoder.decode(data)
-    if state.v != SNAPSHOT_VERSION:
-        raise ValueError(f"unknown snapshot version {state.v}")
     ex = Exchange(limits)
     ex.accounts = set(state.accounts)
     ex.ledger.balances = {intern(k): v for k, v in state.balances}  # as ledger.py interns them
@@ -134,6 +152,11 @@ def load(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Exchange:
     ex.client_ids = {(a, c): i for a, c, i in state.client_ids}
     ex.expiries = [(t, i) for t, i in state.expiries]
     ex.next_order_id = state.next_order_id
+    ex.resolutions = {r.market: r for r in state.resolutions}
+    ex.affiliations = dict(state.affiliations)
+    ex.alerts = {a.id: a for a in state.alerts}
+    ex.alert_keys = set(state.alert_keys)
+    assert set(ex.resolutions) == set(ex.markets), "every market has a resolution record"
     assert set(ex.open_orders) == ex.accounts, "open_orders must list every account"
     return ex
 

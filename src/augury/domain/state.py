@@ -19,10 +19,14 @@ import heapq
 from collections.abc import Callable
 from typing import Any, Final
 
+import msgspec
+
 from augury.domain import events as ev
 from augury.domain.book import BUY_NO, BUY_YES, SELL_NO, SELL_YES, Order
 from augury.domain.ledger import Ledger, cash, escrow
 from augury.domain.market import Market, Status
+from augury.domain.resolution import record
+from augury.domain.resolution.record import Alert, MarketResolution
 from augury.domain.units import ONE
 
 # Final aliases of the hot event types: a compiled build holds them in C statics
@@ -55,6 +59,10 @@ class State:
         self.expiries: list[tuple[int, int]] = []
         self.ledger = Ledger()
         self.next_order_id = 1
+        self.resolutions: dict[str, MarketResolution] = {}
+        self.affiliations: dict[str, tuple[str, ...]] = {}  # account -> organizations
+        self.alerts: dict[int, Alert] = {}
+        self.alert_keys: set[tuple[str, str, str]] = set()  # (market, detector, key)
         self._ledger_keys: dict[str, tuple[str, str]] = {}  # a cache, not state
         self._appliers: dict[type[ev.Event], Callable[[Any], None]] = {
             ev.AccountOpened: self._account_opened,
@@ -71,6 +79,17 @@ class State:
             ev.NoConverted: self._no_converted,
             ev.MarketSettled: self._market_settled,
             ev.MarketVoided: self._market_voided,
+            ev.ResolutionSpecSet: self._resolution_spec_set,
+            ev.AffiliationDeclared: self._affiliation_declared,
+            ev.ObservationRecorded: self._observation_recorded,
+            ev.OutcomeProposed: self._outcome_proposed,
+            ev.ProposalDisputed: self._proposal_disputed,
+            ev.ResolutionHeld: self._resolution_held,
+            ev.VoteCast: self._vote_cast,
+            ev.ResolutionFinalized: self._resolution_finalized,
+            ev.ClarificationPosted: self._clarification_posted,
+            ev.AlertRaised: self._alert_raised,
+            ev.AlertReviewed: self._alert_reviewed,
         }
 
     # -- entry points -------------------------------------------------------------
@@ -223,6 +242,7 @@ class State:
             e.subsidy,
         )
         self.markets[e.market] = market
+        self.resolutions[e.market] = MarketResolution(e.market)
         self.ledger.post(e.postings)
         self._move(market, (), e.contrib)
 
@@ -366,6 +386,73 @@ class State:
         self.ledger.post(e.postings)
         _clear_holdings(market)
         market.status = Status.VOIDED
+
+    # -- resolution --------------------------------------------------------------------
+    def _resolution_spec_set(self, e: ev.ResolutionSpecSet) -> None:
+        r = self.resolutions[e.market]
+        assert e.version == r.spec_version + 1, "spec versions are consecutive"
+        self.resolutions[e.market] = record.spec_set(r, e)
+
+    def _affiliation_declared(self, e: ev.AffiliationDeclared) -> None:
+        orgs = set(self.affiliations.get(e.account, ()))
+        if e.affiliated:
+            orgs.add(e.organization)
+        else:
+            orgs.discard(e.organization)
+        if orgs:
+            self.affiliations[e.account] = tuple(sorted(orgs))
+        else:
+            self.affiliations.pop(e.account, None)
+
+    def _observation_recorded(self, e: ev.ObservationRecorded) -> None:
+        self.resolutions[e.market] = record.observed(self.resolutions[e.market], e)
+
+    def _outcome_proposed(self, e: ev.OutcomeProposed) -> None:
+        self.ledger.post(e.postings)
+        self.resolutions[e.market] = record.proposed(self.resolutions[e.market], e)
+
+    def _proposal_disputed(self, e: ev.ProposalDisputed) -> None:
+        self.ledger.post(e.postings)
+        self.resolutions[e.market] = record.disputed(self.resolutions[e.market], e)
+
+    def _resolution_held(self, e: ev.ResolutionHeld) -> None:
+        self.resolutions[e.market] = record.held(self.resolutions[e.market], e)
+
+    def _vote_cast(self, e: ev.VoteCast) -> None:
+        self.resolutions[e.market] = record.voted(self.resolutions[e.market], e)
+
+    def _resolution_finalized(self, e: ev.ResolutionFinalized) -> None:
+        self.ledger.post(e.postings)
+        self.resolutions[e.market] = record.finalized(self.resolutions[e.market])
+
+    def _clarification_posted(self, e: ev.ClarificationPosted) -> None:
+        self.resolutions[e.market] = record.clarified(self.resolutions[e.market], e)
+
+    def _alert_raised(self, e: ev.AlertRaised) -> None:
+        assert e.alert_id not in self.alerts
+        self.alerts[e.alert_id] = Alert(
+            e.alert_id,
+            e.market,
+            e.detector,
+            e.severity,
+            e.accounts,
+            e.seqs,
+            e.reason,
+            e.score,
+            e.key,
+            e.holds,
+            e.at_us,
+        )
+        if e.key:
+            self.alert_keys.add((e.market, e.detector, e.key))
+        self.resolutions[e.market] = record.alert_raised(self.resolutions[e.market], e)
+
+    def _alert_reviewed(self, e: ev.AlertReviewed) -> None:
+        alert = self.alerts[e.alert_id]
+        self.alerts[e.alert_id] = msgspec.structs.replace(
+            alert, verdict=e.verdict, reviewer=e.reviewer
+        )
+        self.resolutions[e.market] = record.alert_reviewed(self.resolutions[e.market], e)
 
 
 def _clear_holdings(market: Market) -> None:

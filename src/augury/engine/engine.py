@@ -533,13 +533,18 @@ class Engine:
             self._add_checkpoint(batch)
 
     def _note_timers(self, events: tuple[ev.Event, ...]) -> None:
-        """Lower the timer bound for the timers these events create (closes, GTD expiries)."""
+        """Lower the timer bound for the timers these events create (closes, GTD expiries,
+        resolution deadlines, challenge windows)."""
         due = self._due
         for event in events:
             if type(event) is ev.MarketCreated:
                 at: int | None = event.close_at
             elif type(event) is ev.OrderAccepted:
                 at = event.expires_at
+            elif type(event) is ev.ResolutionSpecSet:
+                at = event.deadline_us
+            elif type(event) is ev.OutcomeProposed:
+                at = event.challenge_ends_at
             else:
                 continue
             if at:

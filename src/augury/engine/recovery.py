@@ -226,7 +226,11 @@ def _restore(
                 record = store.get(snap.seq)
                 if record is None or record.hash != snap.record_hash:
                     raise SnapshotError(snap.seq, "the journal does not hold its record")
-                return snapshot.load(snap.state, limits), snap.seq, snap.record_hash
+                try:
+                    exchange = snapshot.load(snap.state, limits)
+                except ValueError as exc:  # an older layout: the journal still has it all
+                    raise SnapshotError(snap.seq, f"cannot load the snapshot: {exc}") from exc
+                return exchange, snap.seq, snap.record_hash
         except SnapshotError:
             log.exception("unusable snapshot; replaying the whole journal instead")
     return Exchange(limits), 0, GENESIS_PREV_HASH

@@ -24,6 +24,15 @@ YES share):
   ``value / qty``, rounded to the nearest micro and expressed for YES).
 * candles: every fill updates the 1m, 1h and 1d bucket (start = ts_us floored to the
   interval, UTC) of its market and outcome.
+* account_flows: one row per cash flow between an account and a market, as
+  ``augury.domain.scoring.flows.flows_of`` reads them from each event's postings
+  (escrow moves are no flow; a fill's use of escrow is). ``sub`` numbers the flows of
+  one event.
+* resolution_log: each market's resolution story, one row per spec version,
+  observation (with its hash and any change), proposal, dispute, vote, hold,
+  clarification, alert and review, status change, final outcome and settlement
+  (``resolution_log.story_row``). ``markets.rules_version`` counts clarifications and
+  each fill records the rules version it was traded under.
 
 This module must never decide anything the exchange decides: it only reads events.
 """
@@ -39,11 +48,13 @@ import msgspec
 from sqlalchemy import Connection, Engine, Table, and_, bindparam, delete, select, update
 
 from augury.domain import events as ev
+from augury.domain.scoring.flows import flows_of
 from augury.domain.units import ONE
 from augury.engine.entry import Entry, decode_entry
 from augury.journal.records import KIND_COMMAND, JournalRecord
 from augury.projections import tables as t
 from augury.projections.db import DEFAULT_NAMESPACE, projection_engine, upgrade
+from augury.projections.resolution_log import story_row
 
 BATCH_RECORDS_DEFAULT = 500
 """Records applied per transaction by apply_records/rebuild."""
@@ -320,6 +331,8 @@ class _Batch:
         self.balances = _Rows(conn, t.balances, cache)
         self.candles = _Rows(conn, t.candles, cache)
         self.fills: list[Row] = []
+        self.flows: list[Row] = []
+        self.story: list[Row] = []
         self.settled: set[str] = set()
         self.seq = 0
         self.ts_us = 0
@@ -338,6 +351,17 @@ class _Batch:
             ev.NoConverted: self._no_converted,
             ev.MarketSettled: self._market_settled,
             ev.MarketVoided: self._market_voided,
+            ev.ResolutionSpecSet: self._story,
+            ev.AffiliationDeclared: self._nothing,
+            ev.ObservationRecorded: self._story,
+            ev.OutcomeProposed: self._story,
+            ev.ProposalDisputed: self._story,
+            ev.ResolutionHeld: self._story,
+            ev.VoteCast: self._story,
+            ev.ResolutionFinalized: self._story,
+            ev.ClarificationPosted: self._clarified,
+            ev.AlertRaised: self._story,
+            ev.AlertReviewed: self._story,
         }
 
     def entry(self, seq: int, ts_us: int, entry: Entry) -> None:
@@ -347,6 +371,7 @@ class _Batch:
             postings = getattr(event, "postings", ())
             if postings:
                 self._post(postings)
+                self._flows(event, index)
 
     def flush(self) -> None:
         for market in sorted(self.settled):
@@ -355,6 +380,10 @@ class _Batch:
             rows.flush()
         if self.fills:
             self.conn.execute(t.fills.insert(), self.fills)
+        if self.flows:
+            self.conn.execute(t.account_flows.insert(), self.flows)
+        if self.story:
+            self.conn.execute(t.resolution_log.insert(), self.story)
 
     def commit_to(self, cache: _Cache) -> None:
         """Keep the committed rows for the next batch; closed orders are not kept."""
@@ -370,6 +399,24 @@ class _Batch:
                 self._balance(account)["available"] += amount
             elif kind == "escrow":
                 self._balance(account)["escrow"] += amount
+
+    def _flows(self, event: ev.Event, index: int) -> None:
+        fee_account = ""
+        if isinstance(event, ev.BookFill):  # the event names the taker's order only
+            fee_account = self.orders.need((event.taker_order,))["account"]
+        for sub, flow in enumerate(flows_of(event, fee_account)):
+            self.flows.append(
+                {
+                    "seq": self.seq,
+                    "idx": index,
+                    "sub": sub,
+                    "ts_us": self.ts_us,
+                    "account": flow.account,
+                    "market": flow.market,
+                    "kind": flow.kind,
+                    "amount": flow.amount,
+                }
+            )
 
     def _balance(self, account: str) -> Row:
         row = self.balances.need((account,))
@@ -466,9 +513,37 @@ class _Batch:
             "market": market,
             "outcome": outcome,
             "price": price,
+            "rules_version": self._market(market)["rules_version"],
         }
 
     # -- handlers, one per event type ---------------------------------------------------
+    def _story(self, e: ev.Event, index: int) -> None:
+        """Add the event to its market's resolution story (resolution_log)."""
+        market_id = getattr(e, "market", None)
+        if market_id is None:
+            return
+        outcomes = tuple(msgspec.json.decode(self._market(market_id)["outcomes"]))
+        found = story_row(e, outcomes)
+        if found is None:
+            return
+        market, kind, actor, summary, details = found
+        self.story.append(
+            {
+                "seq": self.seq,
+                "idx": index,
+                "ts_us": self.ts_us,
+                "market": market,
+                "kind": kind,
+                "actor": actor,
+                "summary": summary,
+                "details": msgspec.json.encode(details).decode(),
+            }
+        )
+
+    def _clarified(self, e: ev.ClarificationPosted, index: int) -> None:
+        self._market(e.market)["rules_version"] = e.version
+        self._story(e, index)
+
     def _nothing(self, e: ev.Event, index: int) -> None:
         """Postings only (handled for every event)."""
 
@@ -497,6 +572,7 @@ class _Batch:
                 "status": "open",
                 "status_reason": "",
                 "weights": None,
+                "rules_version": 1,
                 "created_seq": self.seq,
                 "created_us": self.ts_us,
                 "updated_seq": self.seq,
@@ -513,6 +589,7 @@ class _Batch:
 
     def _market_status_changed(self, e: ev.MarketStatusChanged, index: int) -> None:
         self._market(e.market, e.status, e.reason)
+        self._story(e, index)
 
     def _order_accepted(self, e: ev.OrderAccepted, index: int) -> None:
         market = self._market(e.market)
@@ -647,8 +724,10 @@ class _Batch:
         self.settled.add(market)
 
     def _market_settled(self, e: ev.MarketSettled, index: int) -> None:
+        self._story(e, index)
         self._settle(e.market, "resolved", e.reason)
         self._market(e.market)["weights"] = msgspec.json.encode(e.weights).decode()
 
     def _market_voided(self, e: ev.MarketVoided, index: int) -> None:
+        self._story(e, index)
         self._settle(e.market, "voided", e.reason)

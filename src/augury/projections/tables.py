@@ -41,6 +41,7 @@ markets = Table(
     Column("status", String, nullable=False),
     Column("status_reason", Text, nullable=False),
     Column("weights", Text, nullable=True),  # JSON array of micros once resolved
+    Column("rules_version", Integer, nullable=False, server_default="1"),  # +1 per clarification
     Column("created_seq", BigInteger, nullable=False),
     Column("created_us", BigInteger, nullable=False),
     Column("updated_seq", BigInteger, nullable=False),
@@ -94,6 +95,7 @@ fills = Table(
     Column("taker_account", String, nullable=False),
     Column("resting_order", BigInteger, nullable=True),  # NULL for a maker fill
     Column("resting_account", String, nullable=True),
+    Column("rules_version", Integer, nullable=False, server_default="1"),  # traded under
     Index("ix_fills_market_outcome_seq", "market", "outcome", "seq"),
     Index("ix_fills_taker_account", "taker_account"),
     Index("ix_fills_resting_account", "resting_account"),
@@ -136,6 +138,35 @@ candles = Table(
     Column("trades", Integer, nullable=False),
 )
 
+account_flows = Table(
+    "account_flows",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("idx", Integer, primary_key=True, autoincrement=False),  # event index in the record
+    Column("sub", Integer, primary_key=True, autoincrement=False),  # flow index in the event
+    Column("ts_us", BigInteger, nullable=False),
+    Column("account", String, nullable=False),
+    Column("market", String, nullable=False),
+    Column("kind", String, nullable=False),  # trade | fee | payout | refund | subsidy | residue
+    Column("amount", BigInteger, nullable=False),  # signed micro-credits: + credits the account
+    Index("ix_account_flows_account_market", "account", "market"),
+    Index("ix_account_flows_market", "market"),
+)
+
+resolution_log = Table(
+    "resolution_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("idx", Integer, primary_key=True, autoincrement=False),  # event index in the record
+    Column("ts_us", BigInteger, nullable=False),
+    Column("market", String, nullable=False),
+    Column("kind", String, nullable=False),  # spec | observation | change | proposal | ...
+    Column("actor", String, nullable=False),  # the account that acted, "" for the system
+    Column("summary", Text, nullable=False),
+    Column("details", Text, nullable=False),  # JSON: the event's fields (no postings)
+    Index("ix_resolution_log_market_seq", "market", "seq"),
+)
+
 projection_state = Table(
     "projection_state",
     metadata,
@@ -144,5 +175,14 @@ projection_state = Table(
     Column("last_ts_us", BigInteger, nullable=False),
 )
 
-READ_MODELS = (markets, orders, fills, positions, balances, candles)
+READ_MODELS = (
+    markets,
+    orders,
+    fills,
+    positions,
+    balances,
+    candles,
+    account_flows,
+    resolution_log,
+)
 """The tables rebuilt from the journal (projection_state is the bookkeeping row)."""

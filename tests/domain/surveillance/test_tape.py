@@ -54,9 +54,18 @@ def test_cancelled_order_has_its_lifetime() -> None:
 def test_items_out_of_order_are_refused() -> None:
     sim = _sim()
     tape = Tape()
-    tape.feed(sim.items[1])
+    later = sim.items[-1]
+    tape.feed(later)
     try:
-        tape.feed(StreamItem(sim.items[0].seq, 0, sim.items[0].event))
+        tape.feed(StreamItem(later.seq - 1, 0, sim.items[0].event))
     except AssertionError:
         return
     raise AssertionError("an item out of journal order was accepted")
+
+
+def test_the_events_of_one_record_share_its_seq() -> None:
+    sim = _sim()
+    tape = Tape()
+    for item in sim.items:
+        tape.feed(StreamItem(7, item.ts_us, item.event))  # one journal record, many events
+    assert tape.last_seq == 7

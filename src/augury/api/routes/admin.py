@@ -91,9 +91,12 @@ async def set_roles(
 
 @router.post("/admin/clock", summary="Advance simulated time (admin)", response_model=r.ClockOut)
 async def advance_clock(body: ClockBody, principal: Admin, services: ServicesDep) -> dict[str, Any]:
-    """Runs every timer that falls due on the way (GTD expiries, market closes)."""
+    """Runs every timer that falls due on the way (GTD expiries, market closes, resolution
+    deadlines and challenge windows), then observes every resolution source now due."""
     if not isinstance(services.engine.clock, SimulatedClock):
         raise ApiError(409, CLOCK_NOT_SIMULATED, "this server runs on the system clock")
     to_us = body.to if body.to is not None else services.now_us() + (body.seconds or 0) * 10**6
     result = await services.submit(AdvanceClock(to_us), principal.account)
+    if services.observer is not None:
+        await services.observer.sweep()
     return {"time": format_instant(services.now_us()), "events": len(result.events)}

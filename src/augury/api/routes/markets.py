@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from collections.abc import Callable
 from functools import partial
@@ -75,6 +76,9 @@ async def create_market(
         tick=body.tick_size,
         fee_bps=body.fee_bps,
         categorical=body.type == "categorical",
+        spec=json.dumps(body.resolution_spec, separators=(",", ":"))
+        if body.resolution_spec
+        else "",
     )
     try:
         await services.submit(command, principal.account, key)

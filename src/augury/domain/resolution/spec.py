@@ -124,6 +124,20 @@ class Extend(Fallback, frozen=True, tag="extend"):
 
 AnyFallback = Hold | Void | Extend
 
+NonNegMicros = Annotated[int, msgspec.Meta(ge=0)]
+
+
+class Bonds(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What proposing and disputing cost, in micro-credits, and how a lost bond is split.
+
+    The side proved right gets its bond back plus ``winner_share_bps`` of the other
+    side's bond; the rest goes to the arbiters who voted for the decided outcome.
+    """
+
+    proposal: NonNegMicros = 100_000_000
+    dispute: NonNegMicros = 100_000_000
+    winner_share_bps: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 5_000
+
 
 class ResolutionSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A market's resolution rules. Times are UTC microseconds; durations whole hours."""
@@ -134,6 +148,13 @@ class ResolutionSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     quorum: int  # k; n is len(sources)
     fallback: AnyFallback = Hold()
     challenge_window_hours: NonNegHours = 48
+    bonds: Bonds = Bonds()
+    arbiters: Annotated[int, msgspec.Meta(ge=1, le=99)] = 3
+    """Panel size: an outcome is decided when ``arbiters // 2 + 1`` arbiters vote for it."""
+    poll_minutes: Annotated[int, msgspec.Meta(ge=1, le=24 * 60)] = 60
+    """How often the fetcher observes each source around the observation time."""
+    lookback_hours: NonNegHours = 24
+    """How long before the observation time the fetcher starts observing."""
     deadline_grace_hours: NonNegHours = 24
     """After the observation time and the persistence window, how long the fetcher has to
     make the observations that settle the sources before the fallback applies."""

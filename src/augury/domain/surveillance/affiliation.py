@@ -33,6 +33,10 @@ class AffiliationDetector(Detector):
         self._hits: dict[tuple[str, str], tuple[str, str, int, list[int]]] = {}
         self._ties: dict[tuple[str, str], tuple[str, str] | None] = {}
 
+    def forget_ties(self) -> None:
+        """Affiliations or source owners changed: look every account up again."""
+        self._ties.clear()
+
     def on_record(self, record: Record) -> None:
         if not isinstance(record, Trade):
             return

@@ -28,7 +28,14 @@ from collections import deque
 import msgspec
 
 from augury.domain.surveillance.base import Detector
-from augury.domain.surveillance.model import HOUR_US, MAKER, MINUTE_US, Context, Severity
+from augury.domain.surveillance.model import (
+    HOUR_US,
+    MAKER,
+    MINUTE_US,
+    Context,
+    Severity,
+    SourceChange,
+)
 from augury.domain.surveillance.model import make_alert as _alert
 from augury.domain.surveillance.tape import Record, Tape, Trade
 from augury.domain.units import ONE
@@ -63,6 +70,11 @@ class LastMinuteDetector(Detector):
         )
         self._done: set[tuple[int, str]] = set()
         self._known = 0
+
+    def add_change(self, change: SourceChange) -> None:
+        """A source change learned while the stream runs: a reference time to check."""
+        self._refs.append((change.ts_us, change.market, f"the source change at seq {change.seq}"))
+        self._refs.sort()
 
     def advance(self, seq: int, ts_us: int) -> None:
         self._due(ts_us)

@@ -74,6 +74,11 @@ class LongshotDetector(Detector):
         self._trades: dict[str, deque[Trade]] = {}
         self._pending = sorted(self.context.source_changes, key=lambda c: c.seq)
 
+    def add_change(self, change: SourceChange) -> None:
+        """A source change learned while the stream runs (after every seq already fed)."""
+        self._pending.append(change)
+        self._pending.sort(key=lambda c: c.seq)
+
     def advance(self, seq: int, ts_us: int) -> None:
         while self._pending and self._pending[0].seq < seq:
             self._evaluate(self._pending.pop(0))

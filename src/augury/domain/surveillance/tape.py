@@ -152,7 +152,7 @@ class Tape:
 
     # -- the stream --------------------------------------------------------------------
     def feed(self, item: StreamItem) -> list[Record]:
-        assert item.seq > self.last_seq, "stream items must come in journal order"
+        assert item.seq >= self.last_seq, "stream items must come in journal order"
         self.last_seq = item.seq
         self.now_us = max(self.now_us, item.ts_us)
         e = item.event

@@ -1,0 +1,183 @@
+"""The observer: fetches every resolution source that is due and journals what it saw.
+
+A source is due while its market's resolution collects evidence (from ``lookback_hours``
+before the observation time until the spec's deadline, and until the market is final)
+and its last observation is at least ``poll_minutes`` old by the exchange's clock. The
+observer runs every ``observer_interval_s`` real seconds, after every simulated clock
+advance (so a scenario spanning days observes at each step), and on demand for one
+market. Each capture's raw bytes go to the content-addressed evidence store; the
+observation itself (hash, status, value read, change) is a journaled
+``RecordObservation`` command, so it cannot be rewritten later.
+
+Manual attestations are not fetched: an attester submits a signed statement, which is
+checked and journaled the same way (:meth:`Observer.attest`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from augury.domain import commands as dc
+from augury.domain.exchange import Exchange
+from augury.domain.resolution.process import spec_of
+from augury.domain.resolution.record import Phase
+from augury.domain.resolution.spec import HOUR_US, AnySource, AttestationSource
+from augury.evidence.fetch import FetchPolicy
+from augury.evidence.observe import Captured, observe, observe_attestation
+from augury.evidence.store import EvidenceStore
+
+if TYPE_CHECKING:
+    from augury.api.services import Services
+
+log = logging.getLogger(__name__)
+
+MINUTE_US = 60_000_000
+CONCURRENT_FETCHES = 8
+_OPEN_PHASES = (Phase.COLLECTING, Phase.PROPOSED, Phase.DISPUTED, Phase.HELD)
+
+
+@dataclass(frozen=True)
+class Due:
+    market: str
+    source: AnySource
+    previous_sha256: str | None
+
+
+def due_sources(ex: Exchange, now_us: int, market: str | None = None) -> list[Due]:
+    """Sources to observe at ``now_us`` (all fetchable sources of ``market`` if given)."""
+    found: list[Due] = []
+    names = [market] if market is not None else sorted(ex.resolutions)
+    for name in names:
+        r = ex.resolutions.get(name)
+        spec = None if r is None else spec_of(r)
+        if r is None or spec is None or r.phase not in _OPEN_PHASES:
+            continue
+        start = spec.observation_at_us - spec.lookback_hours * HOUR_US
+        if market is None and not start <= now_us <= spec.deadline_us:
+            continue
+        last: dict[str, tuple[int, str]] = {}
+        for o in r.observations:
+            if o.source_id not in last or o.fetched_at_us >= last[o.source_id][0]:
+                last[o.source_id] = (o.fetched_at_us, o.content_sha256)
+        for source in spec.sources:
+            if isinstance(source, AttestationSource):
+                continue
+            seen = last.get(source.id)
+            fresh = seen is not None and now_us - seen[0] < spec.poll_minutes * MINUTE_US
+            if market is None and fresh:
+                continue
+            previous = seen[1] if seen is not None and seen[1] else None
+            found.append(Due(name, source, previous))
+    return found
+
+
+class Observer:
+    """Fetch what is due, store the bytes, journal the observations."""
+
+    def __init__(self, services: Services) -> None:
+        settings = services.settings
+        self.services = services
+        self.store = EvidenceStore(settings.data_dir / "evidence")
+        self.policy = FetchPolicy(
+            allow_hosts=frozenset(settings.evidence_allow_hosts),
+            timeout_s=settings.evidence_timeout_s,
+            max_bytes=settings.evidence_max_bytes,
+        )
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    async def sweep(self, market: str | None = None) -> list[Captured]:
+        """Observe every due source (every source of ``market``), once, now."""
+        async with self._lock:  # one sweep at a time: no source observed twice at once
+            now = self.services.now_us()
+            due = await self.services.query(lambda ex: due_sources(ex, now, market))
+            limit = asyncio.Semaphore(CONCURRENT_FETCHES)
+
+            async def one(d: Due) -> Captured:
+                async with limit:
+                    return await observe(
+                        d.source,
+                        now_us=now,
+                        store=self.store,
+                        policy=self.policy,
+                        previous_sha256=d.previous_sha256,
+                    )
+
+            captured = await asyncio.gather(*(one(d) for d in due))
+            for d, c in zip(due, captured, strict=True):
+                await self._journal(d.market, c)
+            return list(captured)
+
+    async def attest(
+        self,
+        market: str,
+        source: AttestationSource,
+        submitted: bytes,
+        *,
+        account: str = "",
+        key: str = "",
+    ) -> Captured:
+        """Check and journal an attester's signed statement (a failed check is journaled
+        too, as a failed observation: it is evidence that someone tried)."""
+        async with self._lock:
+            now = self.services.now_us()
+            previous = await self.services.query(lambda ex: _last_sha(ex, market, source.id))
+            captured = observe_attestation(
+                source, submitted, now_us=now, store=self.store, previous_sha256=previous
+            )
+            await self._journal(market, captured, account, key)
+            return captured
+
+    async def _journal(self, market: str, c: Captured, account: str = "", key: str = "") -> None:
+        command = dc.RecordObservation(
+            market=market,
+            source_id=c.source_id,
+            fetched_at_us=c.fetched_at_us,
+            ok=c.ok,
+            value=c.value,
+            content_sha256=c.content_sha256,
+            http_status=c.http_status,
+            error_code=c.error_code,
+            error=c.error[:2_000],
+            change=None if c.change is None else c.change[:2_000],
+            url=c.url[:2_000],
+        )
+        if not key:  # the observer's own: one observation per source and instant
+            account, key = "", f"obs:{market}:{c.source_id}:{c.fetched_at_us}"
+        result = await self.services.submit_raw(command, account=account, key=key)
+        if not result.ok:  # e.g. the market was settled meanwhile
+            log.info("observation of %s/%s refused: %s", market, c.source_id, result.code)
+
+    # -- the periodic loop ------------------------------------------------------------
+    def start(self, interval_s: float) -> None:
+        if interval_s > 0 and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(interval_s))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self, interval_s: float) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bad source must not stop the observer
+                log.exception("observer sweep failed")
+            await asyncio.sleep(interval_s)
+
+
+def _last_sha(ex: Exchange, market: str, source_id: str) -> str | None:
+    r = ex.resolutions.get(market)
+    if r is None:
+        return None
+    mine = [o for o in r.observations if o.source_id == source_id and o.content_sha256]
+    return mine[-1].content_sha256 if mine else None

@@ -1,0 +1,203 @@
+"""Reads behind the resolution routes: the live record (engine thread) and the story
+(the ``resolution_log`` read model), shaped for the API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Engine, select, tuple_
+from starlette.concurrency import run_in_threadpool
+
+from augury.api.errors import refused
+from augury.api.services import Services
+from augury.domain.exchange import Exchange
+from augury.domain.rejections import Code
+from augury.domain.resolution.evaluate import evaluate
+from augury.domain.resolution.process import spec_of
+from augury.domain.units import format_micros
+from augury.projections import tables as t
+from augury.settings import format_instant
+
+STORY_PAGE_DEFAULT = 500
+STORY_PAGE_MAX = 2_000
+
+
+def _live(ex: Exchange, market: str, now: int) -> dict[str, Any]:
+    found = ex.markets.get(market)
+    if found is None:
+        raise refused(Code.UNKNOWN_MARKET.value, f"no market {market!r}")
+    r = ex.resolutions[market]
+    spec = spec_of(r)
+    decision = ""
+    if spec is not None and r.phase.value == "collecting":
+        decision = evaluate(spec, r.observations, now).explanation
+    p, d = r.proposal, r.dispute
+    return {
+        "market": market,
+        "status": r.phase.value,
+        "market_status": found.status.value,
+        "spec": None if not r.spec else json.loads(r.spec),
+        "spec_version": r.spec_version,
+        "spec_sha256": r.spec_sha256,
+        "rules_version": r.rules_version,
+        "proposal": None
+        if p is None
+        else {
+            "proposer": p.proposer,
+            "outcome": p.outcome,
+            "bond": format_micros(p.bond),
+            "proposed_at": format_instant(p.at_us),
+            "challenge_ends_at": format_instant(p.challenge_ends_at),
+            "evidence": list(p.evidence),
+            "reason": p.reason,
+        },
+        "dispute": None
+        if d is None
+        else {
+            "disputer": d.disputer,
+            "bond": format_micros(d.bond),
+            "disputed_at": format_instant(d.at_us),
+            "reason": d.reason,
+        },
+        "votes": [{"arbiter": a, "outcome": o} for a, o in r.votes],
+        "held_reason": r.held_reason,
+        "holding_alerts": list(r.holding_alerts),
+        "clarifications": [
+            {
+                "version": c.version,
+                "author": c.author,
+                "text": c.text,
+                "at": format_instant(c.at_us),
+                "sha256": c.sha256,
+                "prev_sha256": c.prev_sha256,
+            }
+            for c in r.clarifications
+        ],
+        "decision": decision,
+    }
+
+
+def _story_rows(
+    engine: Engine, market: str, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    log = t.resolution_log
+    query = select(log).where(log.c.market == market)
+    if cursor:
+        try:
+            seq, idx = (int(part) for part in cursor.split(".", 1))
+        except ValueError:
+            raise refused("invalid_cursor", "not a cursor from this endpoint") from None
+        query = query.where(tuple_(log.c.seq, log.c.idx) > tuple_(seq, idx))
+    query = query.order_by(log.c.seq, log.c.idx).limit(limit + 1)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    entries = [
+        {
+            "seq": row.seq,
+            "at": format_instant(row.ts_us),
+            "kind": row.kind,
+            "actor": row.actor,
+            "summary": row.summary,
+            "details": json.loads(row.details),
+        }
+        for row in rows
+    ]
+    next_cursor = f"{rows[-1].seq}.{rows[-1].idx}" if more and rows else None
+    return entries, next_cursor
+
+
+async def story(services: Services, market: str, cursor: str | None, limit: int) -> dict[str, Any]:
+    """The live state of a market's resolution plus a page of its journaled story."""
+    now = services.now_us()
+    live = await services.query(lambda ex: _live(ex, market, now))
+    await services.barrier()
+    entries, next_cursor = await run_in_threadpool(
+        _story_rows, services.projector.engine, market, cursor, limit
+    )
+    return {**live, "entries": entries, "next_cursor": next_cursor}
+
+
+async def observations(services: Services, market: str) -> list[dict[str, Any]]:
+    """Every observation of the market, from the story (with status, error and change)."""
+    await services.query(lambda ex: _live(ex, market, 0))
+    await services.barrier()
+
+    def read(engine: Engine) -> list[dict[str, Any]]:
+        log = t.resolution_log
+        query = (
+            select(log.c.details, log.c.ts_us)
+            .where(log.c.market == market, log.c.kind.in_(("observation", "change")))
+            .order_by(log.c.seq, log.c.idx)
+        )
+        with engine.connect() as conn:
+            rows = conn.execute(query).all()
+        out = []
+        for row in rows:
+            d = json.loads(row.details)
+            out.append(
+                {
+                    "source_id": d["source_id"],
+                    "ok": d["ok"],
+                    "value": d["value"],
+                    "content_sha256": d["content_sha256"],
+                    "http_status": d["http_status"],
+                    "error_code": d["error_code"],
+                    "error": d["error"],
+                    "change": d["change"],
+                    "fetched_at": format_instant(d["fetched_at_us"]),
+                }
+            )
+        return out
+
+    return await run_in_threadpool(read, services.projector.engine)
+
+
+def alerts(
+    ex: Exchange,
+    *,
+    market: str | None = None,
+    severity: str | None = None,
+    detector: str | None = None,
+    status: str | None = None,
+    alert_id: int | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """Alerts, newest first, filtered (engine thread)."""
+    wanted = {"open": "", "dismissed": "dismiss", "confirmed": "confirm"}
+    out: list[dict[str, Any]] = []
+    ids = [alert_id] if alert_id is not None else sorted(ex.alerts, reverse=True)
+    for i in ids:
+        a = ex.alerts.get(i)
+        if a is None or (before is not None and i >= before):
+            continue
+        if market is not None and a.market != market:
+            continue
+        if severity is not None and a.severity != severity:
+            continue
+        if detector is not None and a.detector != detector:
+            continue
+        if status is not None and a.verdict != wanted[status]:
+            continue
+        out.append(
+            {
+                "id": a.id,
+                "market": a.market,
+                "detector": a.detector,
+                "severity": a.severity,
+                "accounts": list(a.accounts),
+                "seqs": list(a.seqs),
+                "reason": a.reason,
+                "score_bp": a.score,
+                "holds": a.holds,
+                "raised_at": format_instant(a.at_us),
+                "verdict": a.verdict,
+                "reviewer": a.reviewer,
+            }
+        )
+        if len(out) >= limit:
+            break
+    return out

@@ -1,0 +1,172 @@
+"""Market surveillance on the live journal, in a process of its own.
+
+The detectors (:class:`~augury.domain.surveillance.Surveillance`) read the journal the
+way any verifier can: a child process opens the journal store read-only, follows its
+committed records in seq order (polling every ``POLL_S`` when it is idle), feeds their
+events to the detectors and, at most every ``ALERT_EVERY_S``, sends each new finding to
+the parent, which submits it to the engine as a journaled ``RaiseAlert`` command. A
+high-severity alert holds the market's resolution until an arbiter or admin reviews it
+(the exchange decides that, not this module).
+
+A separate process, because the engine's thread and its journal writer already need
+most of one interpreter: detectors in the same process would take their time from
+trading (bench/surveillance.py measures both). The engine's only cost is the child's
+reads of its journal and the rare alert.
+
+A finding is raised once: its key is (detector, market, accounts, severity), and the
+exchange refuses a key it has seen, so re-reading the journal after a restart raises
+nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue
+import threading
+import time
+from multiprocessing.context import SpawnProcess
+from multiprocessing.synchronize import Event
+from typing import Any
+
+import msgspec
+
+from augury.domain import commands as dc
+from augury.domain.surveillance import Alert, StreamItem, Surveillance
+from augury.engine import Engine
+from augury.engine.entry import decode_entry
+from augury.journal import open_store
+from augury.journal.records import KIND_COMMAND
+
+log = logging.getLogger(__name__)
+
+ALERT_EVERY_S = 0.5
+POLL_S = 0.1
+SEQS_MAX = 1_000
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder(dc.RaiseAlert).decode
+
+
+def alert_key(alert: Alert) -> str:
+    """What makes a finding the same finding (an escalation is a new one)."""
+    return f"{'+'.join(alert.accounts)}|{alert.severity.value}"[:200]
+
+
+def alert_command(alert: Alert) -> dc.RaiseAlert:
+    return dc.RaiseAlert(
+        market=alert.market,
+        detector=alert.detector,
+        severity=alert.severity.value,
+        accounts=alert.accounts[:100],
+        seqs=alert.evidence[-SEQS_MAX:],
+        reason=alert.reason[:4_000],
+        score=alert.score_bp,
+        key=alert_key(alert),
+    )
+
+
+class Follower:
+    """The detectors over a journal store, from its first record on (child process)."""
+
+    def __init__(self) -> None:
+        self.surveillance = Surveillance()
+        self.seq = 0
+        self.raised: set[tuple[str, str, str]] = set()
+
+    def read(self, store: Any) -> bool:
+        """Feed every record after ``seq``; True if there was any."""
+        progressed = False
+        feed = self.surveillance.feed
+        for record in store.read(from_seq=self.seq + 1):
+            if record.kind == KIND_COMMAND:
+                for event in decode_entry(record.body).events:
+                    feed(StreamItem(record.seq, record.ts_us, event))
+            self.seq = record.seq
+            progressed = True
+        return progressed
+
+    def new_alerts(self) -> list[dc.RaiseAlert]:
+        found = []
+        for alert in self.surveillance.alerts():
+            ident = (alert.market, alert.detector, alert_key(alert))
+            if ident not in self.raised:
+                self.raised.add(ident)
+                found.append(alert_command(alert))
+        return found
+
+
+def _child(url: str, namespace: str, out: Any, stop: Event, fed: Any) -> None:
+    """The watch process: follow the journal, send new findings as encoded commands."""
+    store = open_store(url, namespace=namespace)
+    follower = Follower()
+    last = 0.0
+    try:
+        while not stop.is_set():
+            progressed = follower.read(store)
+            fed.value = follower.seq
+            now = time.monotonic()
+            if now - last >= ALERT_EVERY_S:
+                last = now
+                for command in follower.new_alerts():
+                    out.put(_encode(command))
+            if not progressed:
+                stop.wait(POLL_S)
+    finally:
+        store.close()
+
+
+class Watch:
+    """Runs the watch process and submits what it finds (a thread of the server)."""
+
+    def __init__(self, engine: Engine, journal_url: str, namespace: str) -> None:
+        context = multiprocessing.get_context("spawn")  # never fork a threaded server
+        self.engine = engine
+        self._out: Any = context.Queue()
+        self._stop = context.Event()
+        self._fed: Any = context.Value("q", 0)
+        self._process: SpawnProcess = context.Process(
+            target=_child,
+            args=(journal_url, namespace, self._out, self._stop, self._fed),
+            name="augury-watch",
+            daemon=True,
+        )
+        self._thread = threading.Thread(target=self._submit, name="augury-alerts", daemon=True)
+        self.submitted = 0
+
+    @property
+    def fed_seq(self) -> int:
+        """The last journal seq the detectors have read."""
+        return int(self._fed.value)
+
+    def start(self) -> None:
+        self._process.start()
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stop.set()
+        self._process.join(timeout_s)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(5.0)
+        self._out.put(None)
+        self._thread.join(timeout_s)
+        self._out.close()
+        self._out.join_thread()
+
+    def _submit(self) -> None:
+        while True:
+            try:
+                item = self._out.get(timeout=1.0)
+            except queue.Empty:
+                continue
+            if item is None:
+                return
+            command = _decode(item)
+            try:
+                result = self.engine.submit(command).result(timeout=30)
+            except Exception:
+                log.exception("could not submit alert %s on %s", command.detector, command.market)
+                continue
+            self.submitted += result.ok
+            if not result.ok and result.code != "invalid_alert":  # invalid: raised before
+                log.warning("alert refused: %s %s", result.code, result.message)

@@ -1,0 +1,46 @@
+"""``POST /web/lint-spec``: the resolution spec linter's findings for the create form.
+
+Pure computation (nothing is stored or journaled), so it needs no login; the body cap
+and the security headers of the app apply as everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from augury.domain.resolution.lint import lint
+from augury.domain.resolution.spec import SpecError, decode_spec
+from augury.settings import parse_instant_us
+
+router = APIRouter(include_in_schema=False)
+
+
+class LintBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    spec: dict[str, Any]
+    outcomes: Annotated[list[str], Field(min_length=2, max_length=64)]
+    close_time: Annotated[str, Field(max_length=40)]
+
+
+@router.post("/web/lint-spec")
+async def lint_spec(body: LintBody) -> dict[str, Any]:
+    try:
+        close_at = parse_instant_us(body.close_time)
+    except ValueError as exc:
+        return {"ok": False, "findings": [_finding("error", "bad_close_time", str(exc), "$")]}
+    try:
+        spec = decode_spec(json.dumps(body.spec))
+    except SpecError as exc:
+        return {"ok": False, "findings": [_finding("error", "invalid_spec", str(exc), "$")]}
+    findings = lint(spec, body.outcomes, close_at, ())
+    out = [_finding(f.severity.value, f.code.value, f.message, f.where) for f in findings]
+    return {"ok": all(f["severity"] != "error" for f in out), "findings": out}
+
+
+def _finding(severity: str, code: str, message: str, where: str) -> dict[str, str]:
+    return {"severity": severity, "code": code, "message": message, "where": where}

@@ -1,0 +1,208 @@
+"""The server-rendered pages (Jinja2). Reads happen here; every change goes through the
+JSON API (``/api/v1``) from the pages' own JavaScript, with the session cookie and the
+CSRF header, so the web UI has no write path of its own."""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from augury.api import reads
+from augury.api.deps import Principal, ServicesDep, optional_principal
+from augury.api.services import Services
+from augury.web import data
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters["when"] = data.when
+
+router = APIRouter(include_in_schema=False)
+
+Viewer = Annotated[Principal | None, Depends(optional_principal)]
+Sort = Literal["volume", "closing", "newest"]
+STATUSES = ("open", "halted", "closed", "resolved", "voided")
+LIST_MAX = 200
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+"""Only our own scripts run on the pages (no inline script, nothing third-party from
+elsewhere); inline styles are allowed because the chart library sets some."""
+
+
+def _user(viewer: Principal | None) -> dict[str, Any] | None:
+    if viewer is None:
+        return None
+    return {"username": viewer.account, "roles": list(viewer.user.roles)}
+
+
+def render(
+    request: Request,
+    name: str,
+    viewer: Principal | None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    services: Services = request.app.state.services
+    context.update(
+        user=_user(viewer),
+        mode=services.settings.mode,
+        clock=services.settings.clock,
+    )
+    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    response.headers["Content-Security-Policy"] = CSP
+    return response
+
+
+async def _all_markets(services: Services, **filters: Any) -> list[dict[str, Any]]:
+    await services.barrier()
+    items, _ = await run_in_threadpool(
+        partial(
+            reads.list_markets,
+            services.projector.engine,
+            cursor=None,
+            limit=LIST_MAX,
+            **filters,
+        )
+    )
+    result: list[dict[str, Any]] = items
+    return result
+
+
+@router.get("/", response_class=HTMLResponse)
+async def markets_page(
+    request: Request,
+    services: ServicesDep,
+    viewer: Viewer,
+    q: Annotated[str, Query(max_length=200)] = "",
+    category: Annotated[str, Query(max_length=64)] = "",
+    status: Annotated[str, Query(max_length=16)] = "",
+    sort: Sort = "volume",
+) -> HTMLResponse:
+    chosen_status = status if status in STATUSES else None
+    markets = await _all_markets(
+        services,
+        q=q or None,
+        category=category or None,
+        status=chosen_status,
+        sort="close_time" if sort == "closing" else "newest",
+    )
+    everything = await _all_markets(services, q=None, category=None, status=None, sort="newest")
+    categories = sorted({m["category"] for m in everything if m["category"]})
+    ids = [m["id"] for m in markets]
+    prices = await services.query(lambda ex: data.maker_prices(ex, ids))
+    engine = services.projector.engine
+    volume = await run_in_threadpool(data.volumes, engine)
+    history = await run_in_threadpool(data.closes, engine, ids)
+    rows = data.rows(markets, prices, volume, history)
+    if sort == "volume":
+        rows.sort(key=lambda row: (-row.volume_micros, row.id))
+    elif sort == "closing":  # the open markets that close soonest first
+        rows.sort(key=lambda row: (row.status != "open", row.close_time))
+    return render(
+        request,
+        "markets.html",
+        viewer,
+        rows=rows,
+        categories=categories,
+        statuses=STATUSES,
+        q=q,
+        category=category,
+        status=chosen_status or "",
+        sort=sort,
+        total=len(everything),
+    )
+
+
+@router.get("/markets/{market_id}", response_class=HTMLResponse)
+async def market_page(
+    request: Request, market_id: str, services: ServicesDep, viewer: Viewer
+) -> HTMLResponse:
+    if len(market_id) > 64:
+        return render(request, "missing.html", viewer, 404, what=market_id[:64])
+    await services.barrier()
+    market = await run_in_threadpool(reads.get_market, services.projector.engine, market_id)
+    if market is None:
+        return render(request, "missing.html", viewer, 404, what=market_id)
+    spec = market["resolution_spec"] or {}
+    return render(
+        request,
+        "market.html",
+        viewer,
+        market=market,
+        market_data={  # |tojson escapes <, >, & and ' for the <script> block
+            "id": market["id"],
+            "outcomes": market["outcomes"],
+            "categorical": market["categorical"],
+            "status": market["status"],
+            "tick_size": market["tick_size"],
+            "lot_size": market["lot_size"],
+        },
+        spec_words=data.spec_in_words(spec, market["outcomes"]),
+        spec_json=json.dumps(spec, indent=2, sort_keys=True) if spec else "",
+    )
+
+
+def _need_login(request: Request) -> RedirectResponse:
+    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+
+@router.get("/portfolio", response_model=None)
+async def portfolio_page(request: Request, viewer: Viewer) -> Response:
+    if viewer is None:
+        return _need_login(request)
+    return render(request, "portfolio.html", viewer)
+
+
+@router.get("/create", response_model=None)
+async def create_page(request: Request, viewer: Viewer) -> Response:
+    if viewer is None:
+        return _need_login(request)
+    allowed = viewer.has_role("market_creator", "admin")
+    return render(request, "create.html", viewer, allowed=allowed)
+
+
+@router.get("/admin", response_model=None)
+async def admin_page(request: Request, services: ServicesDep, viewer: Viewer) -> Response:
+    if viewer is None:
+        return _need_login(request)
+    if not viewer.has_role("admin"):
+        return render(request, "forbidden.html", viewer, 403, need="admin")
+    markets = await _all_markets(services, q=None, category=None, status=None, sort="newest")
+    markets.sort(key=lambda m: m["status"] not in ("open", "halted"))  # tradeable first
+    return render(request, "admin.html", viewer, markets=markets)
+
+
+@router.get("/keys", response_model=None)
+async def keys_page(request: Request, viewer: Viewer) -> Response:
+    if viewer is None:
+        return _need_login(request)
+    return render(request, "keys.html", viewer)
+
+
+def _next(value: str) -> str:
+    """Only a local path may follow a login (no open redirect)."""
+    return value if value.startswith("/") and not value.startswith("//") else "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(
+    request: Request, viewer: Viewer, next: Annotated[str, Query(max_length=200)] = "/"
+) -> HTMLResponse:
+    return render(request, "auth.html", viewer, action="login", next=_next(next))
+
+
+@router.get("/signup", response_class=HTMLResponse)
+async def signup_page(
+    request: Request, viewer: Viewer, next: Annotated[str, Query(max_length=200)] = "/"
+) -> HTMLResponse:
+    return render(request, "auth.html", viewer, action="signup", next=_next(next))

@@ -1,0 +1,258 @@
+"""Resolution end to end, through the API alone, against a real server on simulated time.
+
+Local fixture servers play the sources; the test changes what they serve as it moves
+the server's clock forward an hour at a time (each advance makes the server observe
+every due source). Three markets run side by side (T is the observation time and the
+close, 24 hours after the start):
+
+- ``edited``: the war map shows the town held by A; six hours before T it flips to B
+  and five hours later back to A; an independent wire never flips; two fresh accounts
+  buy B at 0.3 cents just before the flip. The market never resolves to B, the flip and
+  its revert are in the evidence trail with hashes, and surveillance raises a high
+  longshot alert naming exactly those accounts, which holds the resolution until an
+  arbiter reviews it.
+- ``genuine``: both sources flip to B and stay: it resolves to B by itself after the
+  persistence window and the challenge period, and pays out.
+- ``disputed``: the sources disagree; a resolver proposes B with a bond, a trader
+  disputes with a bond, an arbiter holding a position is refused, two arbiters decide
+  A, and the bonds go to the side that was right.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from .conftest import START, Server, assert_clean_exit, assert_problem, start_server
+from .fixture_sources import FixtureSources, war_map, wire
+
+HOUR = 3_600
+T_US = 1_763_164_800_000_000  # 2025-11-15T00:00:00Z: START + 24h
+CLOSE = "2025-11-15T00:00:00Z"
+
+
+def spec(base: str, market: str, challenge_hours: int = 24) -> dict[str, Any]:
+    expect = [{"outcome": 0, "value": "A"}, {"outcome": 1, "value": "B"}]
+    return {
+        "sources": [
+            {
+                "kind": "geojson", "id": "map", "owner": "Institute for Maps",
+                "url": f"{base}/{market}/map.geojson",
+                "at": {"lon": 37.23, "lat": 48.30, "place": "Myrnohrad"},
+                "property": "controlled_by", "expect": expect,
+            },
+            {
+                "kind": "http_json", "id": "wire", "owner": "Wire Agency",
+                "url": f"{base}/{market}/wire.json", "path": "$.control.side", "expect": expect,
+            },
+        ],
+        "observation_at_us": T_US,
+        "persistence": {"hours": 12},
+        "quorum": 2,
+        "fallback": {"kind": "hold"},
+        "challenge_window_hours": challenge_hours,
+    }  # fmt: skip
+
+
+# What each source serves at hour h after the start (T is hour 24).
+SIDES = {
+    "edited": (lambda h: "B" if 18 <= h < 23 else "A", lambda h: "A"),
+    "genuine": (lambda h: "B" if h >= 18 else "A", lambda h: "B" if h >= 19 else "A"),
+    "disputed": (lambda h: "B", lambda h: "A"),
+}
+
+
+@pytest.fixture(scope="module")
+def sources() -> Iterator[FixtureSources]:
+    with FixtureSources() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    env = {"AUGURY_EVIDENCE_ALLOW_HOSTS": '["127.0.0.1"]', "AUGURY_OBSERVER_INTERVAL_S": "0"}
+    running = start_server(
+        Path(tmp_path_factory.mktemp("resolution")) / "data",
+        "--clock", "simulated", "--start", START,
+        env=env,
+    )  # fmt: skip
+    yield running
+    assert_clean_exit(running)
+
+
+def serve_hour(sources: FixtureSources, h: int) -> None:
+    for market, (map_at, wire_at) in SIDES.items():
+        sources.set(f"/{market}/map.geojson", war_map(map_at(h)))
+        sources.set(f"/{market}/wire.json", wire(wire_at(h)))
+    if h == 10:  # the genuine market's wire fails for an hour: a failure, never an answer
+        sources.set("/genuine/wire.json", b"upstream exploded", status=500, kind="text/plain")
+
+
+def ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def with_roles(live: Server, admin: httpx.Client, prefix: str, *roles: str) -> httpx.Client:
+    name, client = live.user(prefix)
+    ok(admin.put(f"/admin/users/{name}/roles", json={"roles": ["trader", *roles]}))
+    client.headers["X-Account"] = name  # for the assertions below, not for the server
+    return client
+
+
+def order(client: httpx.Client, market: str, side: str, token: str, price: str, qty: str) -> Any:
+    body = {"market": market, "side": side, "token": token, "price": price, "qty": qty}
+    return ok(client.post("/orders", json=body), 201)
+
+
+def story(client: httpx.Client, market: str) -> dict[str, Any]:
+    found: dict[str, Any] = ok(client.get(f"/markets/{market}/resolution"))
+    return found
+
+
+def wait_for_alert(admin: httpx.Client, market: str) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        found = ok(admin.get("/alerts", params={"market": market, "severity": "high"}))["items"]
+        if found:
+            return list(found)
+        time.sleep(0.2)
+    everything = ok(admin.get("/alerts"))["items"]
+    raise AssertionError(f"no high alert on {market}: {everything}")
+
+
+def test_three_markets_resolve_by_their_rules_through_the_api(
+    live: Server, sources: FixtureSources
+) -> None:
+    admin = live.admin()
+    admin.headers["X-Account"] = "admin"
+    serve_hour(sources, 0)
+    for market in SIDES:
+        body = {
+            "id": market, "question": f"Who holds Myrnohrad? ({market})", "close_time": CLOSE,
+            "outcomes": ["A holds the town", "B holds the town"],
+            "resolution_spec": spec(sources.base, market),
+        }  # fmt: skip
+        ok(admin.post("/markets", json=body), 201)
+    bad = {"id": "bad", "question": "?", "close_time": CLOSE,
+           "resolution_spec": {**spec(sources.base, "x"), "quorum": 3}}  # fmt: skip
+    problem = assert_problem(admin.post("/markets", json=bad), 422, "invalid_spec")
+    assert "quorum_out_of_range" in problem["detail"]
+
+    ann = with_roles(live, admin, "ann")
+    planted = [with_roles(live, admin, "p") for _ in range(2)]
+    hal, gina, dan = (with_roles(live, admin, n) for n in ("hal", "gina", "dan"))
+    resolver = with_roles(live, admin, "res", "resolver")
+    arb1, arb2, arb_x = (with_roles(live, admin, n, "arbiter") for n in ("arba", "arbb", "arbx"))
+    order(ann, "edited", "buy", "yes", "0.997", "900")  # A at 99.7%: B costs 0.3 cents
+    order(hal, "genuine", "buy", "yes", "0.6", "10")
+    order(gina, "genuine", "buy", "no", "0.4", "10")  # gina holds 10 B
+    order(hal, "disputed", "buy", "yes", "0.5", "5")
+    order(arb_x, "disputed", "buy", "no", "0.5", "5")  # this arbiter now holds a position
+
+    for h in range(1, 61):
+        if h == 17:  # just before the edit, two fresh accounts buy B at 0.3 cents
+            for p in planted:
+                order(p, "edited", "buy", "no", "0.003", "200")
+        serve_hour(sources, h)
+        ok(admin.post("/admin/clock", json={"seconds": HOUR}))
+        if h == 24:
+            disputed_at_close(live, admin, resolver, dan, arb1, arb2, arb_x)
+
+    # -- edited: held by the alert, never B ---------------------------------------------------
+    alerts = wait_for_alert(admin, "edited")
+    longshot = [a for a in alerts if a["detector"] == "longshot"]
+    assert longshot and longshot[0]["holds"]
+    assert set(longshot[0]["accounts"]) == {p.headers["X-Account"] for p in planted}
+    edited = story(admin, "edited")
+    proposals = [e for e in edited["entries"] if e["kind"] == "proposal"]
+    assert [e["details"]["outcome"] for e in proposals] == [0]  # A, never B
+    assert edited["status"] == "proposed" and edited["holding_alerts"] == [longshot[0]["id"]]
+    assert edited["market_status"] == "closed"  # the challenge window is over, still held
+    changes = [e for e in edited["entries"] if e["kind"] == "change"]
+    map_changes = [e["details"]["change"] for e in changes if e["details"]["source_id"] == "map"]
+    assert map_changes == [
+        'feature "Myrnohrad": controlled_by "A" → "B"',
+        'feature "Myrnohrad": controlled_by "B" → "A"',
+    ]
+    for entry in changes:  # the raw bytes are kept and match the journaled hash
+        digest = entry["details"]["content_sha256"]
+        raw = live.client().get(f"/evidence/{digest}")
+        assert raw.status_code == 200 and hashlib.sha256(raw.content).hexdigest() == digest
+    assert sources.hits["/edited/map.geojson"] >= 48
+    review = {"verdict": "confirm", "note": "planted longshot buying"}
+    ok(arb1.post(f"/alerts/{longshot[0]['id']}/review", json=review))
+    assert story(admin, "edited")["status"] == "held"
+    ok(arb1.post("/markets/edited/votes", json={"outcome": 0}), 201)
+    final = ok(arb2.post("/markets/edited/votes", json={"outcome": 0}), 201)
+    assert final["status"] == "final" and final["market_status"] == "resolved"
+    for p in planted:  # their B shares paid nothing
+        positions = ok(p.get("/portfolio/positions"))
+        assert not [x for x in positions["items"] if x["market"] == "edited"]
+
+    # -- genuine: resolved to B by the rules, paid out ----------------------------------------
+    genuine = story(admin, "genuine")
+    assert genuine["market_status"] == "resolved"
+    finals = [e for e in genuine["entries"] if e["kind"] == "final"]
+    assert [(e["details"]["outcome"], e["details"]["by"]) for e in finals] == [(1, "rules")]
+    settled = next(e for e in genuine["entries"] if e["kind"] == "settlement")["details"]
+    assert dict(settled["payouts"])[gina.headers["X-Account"]] == 10_000_000
+    seen = ok(admin.get("/markets/genuine/observations"))["items"]
+    failed = [o for o in seen if not o["ok"]]
+    assert [(o["source_id"], o["http_status"], o["error_code"], o["value"]) for o in failed] == [
+        ("wire", 500, "http_status", None)
+    ]
+    assert len(seen) >= 2 * 48
+
+    # -- the whole journal verifies: every observation, proposal and vote re-executed -------
+    verify = subprocess.run(
+        [sys.executable, "-m", "augury.cli", "verify", "--data-dir", str(live.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def disputed_at_close(
+    live: Server,
+    admin: httpx.Client,
+    resolver: httpx.Client,
+    dan: httpx.Client,
+    arb1: httpx.Client,
+    arb2: httpx.Client,
+    arb_x: httpx.Client,
+) -> None:
+    """At the close: a wrong proposal with a bond, a dispute, a conflicted arbiter, a verdict."""
+    before = {c.headers["X-Account"]: _cash(c) for c in (resolver, dan, arb1, arb2)}
+    propose = {"outcome": 1, "bond": "100", "reason": "the map says B"}
+    assert_problem(dan.post("/markets/disputed/proposals", json=propose), 403, "forbidden")
+    ok(resolver.post("/markets/disputed/proposals", json=propose), 201)
+    ok(dan.post("/markets/disputed/disputes", json={"bond": "100", "reason": "wire says A"}), 201)
+    assert_problem(
+        arb_x.post("/markets/disputed/votes", json={"outcome": 1}), 403, "conflict_of_interest"
+    )
+    assert_problem(dan.post("/markets/disputed/votes", json={"outcome": 0}), 403, "forbidden")
+    ok(arb1.post("/markets/disputed/votes", json={"outcome": 0, "reason": "wire"}), 201)
+    final = ok(arb2.post("/markets/disputed/votes", json={"outcome": 0}), 201)
+    assert final["market_status"] == "resolved" and final["status"] == "final"
+    after = {c.headers["X-Account"]: _cash(c) for c in (resolver, dan, arb1, arb2)}
+    delta = {a: round(after[a] - before[a], 6) for a in before}
+    names = [c.headers["X-Account"] for c in (resolver, dan, arb1, arb2)]
+    assert [delta[n] for n in names] == [-100, 50, 25, 25]  # dan right: his bond + half
+    assert_problem(
+        admin.post("/markets/disputed/void", json={"reason": "too late"}), 409, "market_resolved"
+    )
+
+
+def _cash(client: httpx.Client) -> float:
+    found = ok(client.get("/portfolio/balances"))
+    return float(found["available"])

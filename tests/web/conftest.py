@@ -1,0 +1,128 @@
+"""A real server with the demo seeded, and Debian's Chromium driven by Playwright.
+
+``augury demo seed`` fills a fresh data directory (a few days of trading, to keep it
+quick), then ``augury serve`` runs on it on a free port. Without Chromium the browser
+tests are skipped, except under CI, where they fail: CI must run them.
+Screenshots go to $AUGURY_ARTIFACTS (default: test-artifacts/web in the repository).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("AUGURY_CHROMIUM", "/usr/bin/chromium")
+STARTUP_S_MAX = 60.0
+DEMO_DAYS = os.environ.get("AUGURY_WEB_DEMO_DAYS", "4")  # 21 for the docs screenshots
+ENV = {
+    "AUGURY_ARGON2_TIME_COST": "1",
+    "AUGURY_ARGON2_MEMORY_KIB": "1024",
+    "AUGURY_RATE_LIMIT_PASSWORD_PER_S": "0",
+}
+
+
+@dataclass
+class WebServer:
+    base_url: str
+    data_dir: Path
+    admin_password: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def artifacts_dir() -> Path:
+    path = Path(os.environ.get("AUGURY_ARTIFACTS", REPO / "test-artifacts")) / "web"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
+    root = tmp_path_factory.mktemp("web")
+    data_dir = root / "data"
+    environment = {**os.environ, **ENV}
+    cli = [sys.executable, "-m", "augury.cli"]
+    seeded = subprocess.run(
+        [*cli, "demo", "seed", "--data-dir", str(data_dir), "--days", DEMO_DAYS],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
+    assert seeded.returncode == 0, seeded.stdout + seeded.stderr
+    found = re.search(r"password: (\S+)", seeded.stdout)
+    assert found, seeded.stdout
+    port = _free_port()
+    log = root / "server.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [*cli, "serve", "--data-dir", str(data_dir), "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=environment,
+        )
+    server = WebServer(f"http://127.0.0.1:{port}", data_dir, found.group(1), process, log)
+    deadline = time.monotonic() + STARTUP_S_MAX
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited:\n{server.output()}")
+        try:
+            if httpx.get(server.base_url + "/api/v1/health", timeout=1.0).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    else:
+        process.kill()
+        raise AssertionError(f"the server did not start:\n{server.output()}")
+    yield server
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The Chromium binary; its absence skips the browser tests, but fails them under CI."""
+    path = shutil.which(CHROMIUM) or (CHROMIUM if Path(CHROMIUM).is_file() else None)
+    if path is None:
+        message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: str) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, headless=True)
+        yield launched
+        launched.close()

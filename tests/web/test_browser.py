@@ -1,0 +1,321 @@
+"""The web UI in a real browser: Chromium (headless) against a real server with the demo.
+
+One trader's story runs as one test, in order: sign up, find a market, preview and
+place an order, see it fill (trades, chart, position, portfolio), rest a limit order
+and cancel it, get an error for a bad order, read the evidence trail. Other tests visit
+the admin, create-market and API-key pages. Every main page is saved as a screenshot.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.web.conftest import WebServer, artifacts_dir
+
+PASSWORD = "correct horse battery"
+MARKET = "demo-ceasefire"
+TIMEOUT_MS = 15_000
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@pytest.fixture
+def page(browser: Browser, web_server: WebServer) -> Iterator[Page]:
+    context = browser.new_context(
+        base_url=web_server.base_url, viewport={"width": 1280, "height": 900}
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda exc: errors.append(str(exc)))
+    opened.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
+    )
+    yield opened
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(artifacts_dir() / f"{name}.png"), full_page=True)
+
+
+def sign_up(page: Page) -> str:
+    username = f"web{uuid.uuid4().hex[:10]}"
+    page.goto("/signup")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    shot(page, "signup")
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.locator("#logout")).to_contain_text(username)
+    return username
+
+
+def log_in(page: Page, username: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#logout")).to_contain_text(username)
+
+
+def _trade_as_new_user(web_server: WebServer, budget: str) -> None:
+    """Register someone and buy YES in MARKET for ``budget`` credits (over the API)."""
+    with httpx.Client(base_url=web_server.base_url + "/api/v1", timeout=30) as api:
+        username = f"bot{uuid.uuid4().hex[:10]}"
+        credentials = {"username": username, "password": PASSWORD}
+        assert api.post("/auth/register", json=credentials).status_code == 201
+        api.headers["X-CSRF-Token"] = api.post("/auth/login", json=credentials).json()["csrf_token"]
+        order = {"market": MARKET, "side": "buy", "type": "market", "budget": budget}
+        placed = api.post("/orders", json=order)
+        assert placed.status_code == 201 and placed.json()["status"] == "filled", placed.text
+
+
+def test_markets_list_search_and_phone_width(page: Page, web_server: WebServer) -> None:
+    page.goto("/")
+    rows = page.locator('.market-row[data-market^="demo-"]')  # other tests add markets
+    expect(rows).to_have_count(12)
+    expect(rows.first.locator("polyline")).to_have_count(1)  # the sparkline
+    expect(rows.first.locator("[data-prob]")).to_have_text(re.compile(r"\d+(\.\d)?%"))
+    shot(page, "markets")
+    # live: another account's trade moves the row's probability without a reload
+    row = page.locator(f'.market-row[data-market="{MARKET}"] [data-prob]')
+    before = row.inner_text()
+    _trade_as_new_user(web_server, "200")
+    expect(row).not_to_have_text(before)
+    page.get_by_label("Search questions").fill("ceasefire")
+    page.get_by_label("Search questions").press("Enter")
+    expect(page.locator(".market-row")).to_have_count(2)  # Russia-Ukraine and Gaza
+    page.get_by_label("Category").select_option("economics")  # applies on change
+    expect(page.locator(".market-row")).to_have_count(0)
+    page.goto("/?sort=closing&status=open")
+    expect(rows).to_have_count(11)  # one closed during the history
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the markets page scrolls sideways on a phone ({width}px)"
+    shot(page, "markets-phone")
+
+
+def test_a_trader_signs_up_trades_cancels_and_reads_the_evidence(page: Page) -> None:
+    sign_up(page)
+    # find the market
+    page.get_by_label("Search questions").fill("Russia and Ukraine")
+    page.get_by_label("Search questions").press("Enter")
+    page.get_by_role("link", name=re.compile("general ceasefire")).click()
+    expect(page).to_have_url(re.compile(f"/markets/{MARKET}$"))
+    chart = page.locator("#chart")
+    expect(chart).to_have_attribute("data-ready", "yes")
+    expect(page.locator("#asks tr").first).to_be_visible()
+    expect(page.locator("#available")).to_have_text("1,000")
+    expect(page.locator("#position")).to_contain_text("You hold nothing here")
+
+    # preview, then place a market buy of YES for 25 credits
+    page.get_by_label("Budget (credits)").fill("25")
+    page.get_by_role("button", name="Preview").click()
+    figures = page.locator("#preview-figures")
+    expect(figures).to_contain_text("Would fill")
+    expect(figures).to_contain_text("Cost")
+    expect(figures).to_contain_text("25 credits")
+    expect(figures).to_contain_text("Price impact")
+    page.get_by_role("button", name="Place order").click()
+    result = page.locator("#ticket-result")
+    expect(result).to_contain_text("filled")
+    expect(result).to_have_attribute("data-status", "filled")
+
+    # it shows up live: the trade tape, the chart, my position and balance
+    expect(chart).to_have_attribute("data-live", re.compile(r"[1-9]\d*"))
+    expect(page.locator("#position")).to_contain_text("Yes")
+    expect(page.locator("#position td").nth(1)).not_to_have_text("0")
+    expect(page.locator("#available")).to_have_text(re.compile(r"^97[56](\.\d+)?$"))
+    shot(page, "market")
+
+    # a limit order far from the price rests on the book; cancel it
+    page.get_by_label("Limit", exact=True).check()
+    expect(page.get_by_label("Budget", exact=True)).to_be_disabled()
+    page.get_by_label("Limit price (credits per share, 0–1)").fill("0.01")
+    page.locator("#t-amount").fill("10")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("#preview-figures")).to_contain_text("Rests on the book")
+    page.get_by_role("button", name="Place order").click()
+    expect(result).to_contain_text("is on the book")
+    book = page.locator("#book")
+    expect(book).to_have_attribute("data-bids", re.compile(r"(^| )0\.01( |$)"))  # live
+    cancel = page.locator("#open-orders").get_by_role("button", name=re.compile("Cancel order"))
+    expect(cancel).to_have_count(1)
+    cancel.click()
+    expect(result).to_contain_text("cancelled")
+    expect(page.locator("#open-orders")).to_contain_text("No open orders")
+    expect(book).not_to_have_attribute("data-bids", re.compile(r"(^| )0\.01( |$)"))
+
+    # a bad order is refused with a readable error, and nothing is placed
+    page.get_by_label("Limit price (credits per share, 0–1)").fill("1.5")
+    page.locator("#t-amount").fill("10")
+    page.get_by_role("button", name="Preview").click()
+    error = page.locator("#ticket-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("price")
+    expect(page.get_by_role("button", name="Place order")).to_be_disabled()
+
+    # the evidence trail section answers (no resolution activity in a fresh demo market)
+    evidence = page.locator("#evidence")
+    expect(evidence.locator("#evidence-status")).not_to_have_text("Loading…")
+    entries = evidence.locator("#evidence-list li").count()
+    if entries == 0:
+        expect(evidence).to_contain_text("No resolution activity yet")
+    expect(page.locator("#rules-h")).to_be_visible()
+    expect(page.locator(".spec-words li").first).to_contain_text("sources agree")
+
+    # the portfolio shows the position, its profit and the history
+    page.get_by_role("link", name="Portfolio").click()
+    expect(page.locator("#positions")).to_contain_text("general ceasefire")
+    expect(page.locator("#positions")).to_contain_text("Yes")
+    expect(page.locator("#history")).to_contain_text("taker")
+    expect(page.locator("#balances")).to_contain_text(re.compile(r"97[56]"))
+    expect(page.locator("#open-orders")).to_contain_text("No open orders")
+    shot(page, "portfolio")
+
+
+def test_a_categorical_market_page(page: Page) -> None:
+    page.goto("/markets/demo-pokrovsk-control")
+    expect(page.locator("#chart")).to_have_attribute("data-ready", "yes")
+    expect(page.locator("#prices [data-outcome]")).to_have_count(3)
+    expect(page.locator("#prices [data-outcome]").first).to_have_text(re.compile(r"\d"))
+    expect(page.locator("#trades tr").first).to_be_visible()
+    page.get_by_role("button", name="1d").click()
+    expect(page.locator("#chart")).to_have_attribute("aria-label", re.compile("Price chart"))
+    expect(page.get_by_role("link", name="Log in").first).to_be_visible()  # no ticket logged out
+    shot(page, "market-categorical")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    expect(page.locator("#chart")).to_have_attribute("data-ready", "yes")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the market page scrolls sideways on a phone ({width}px)"
+    shot(page, "market-phone")
+
+
+def test_the_evidence_trail_renders_as_a_timeline(page: Page) -> None:
+    """The page draws GET /markets/{id}/resolution's entries (answered here by a stub)."""
+    trail = {
+        "market": MARKET,
+        "spec": {"quorum": 2},
+        "status": "proposed",
+        "entries": [
+            {
+                "seq": 7001,
+                "at": "2026-11-20T09:00:00Z",
+                "kind": "observation",
+                "summary": "Wire Agency's feed read: “No” (sha256 3f2a…)",
+                "details": {"sha256": "3f2a", "http_status": 200},
+            },
+            {
+                "seq": 7002,
+                "at": "2026-11-21T09:00:00Z",
+                "kind": "proposal",
+                "summary": "kestrel proposed No with a 100-credit bond",
+                "details": {},
+            },
+        ],
+    }
+    page.route(
+        f"**/api/v1/markets/{MARKET}/resolution",
+        lambda route: route.fulfill(status=200, json=trail),
+    )
+    page.goto(f"/markets/{MARKET}")
+    items = page.locator("#evidence-list li")
+    expect(items).to_have_count(2)
+    expect(items.first).to_contain_text("observation")
+    expect(items.first).to_contain_text("Wire Agency's feed read")
+    expect(items.first.locator("time")).to_have_attribute("datetime", "2026-11-20T09:00:00Z")
+    expect(items.nth(1)).to_contain_text("kestrel proposed No")
+    expect(page.locator("#evidence-status")).to_contain_text("proposed")
+    page.locator("#evidence").screenshot(path=str(artifacts_dir() / "evidence.png"))
+
+
+def test_admin_grants_and_creates_a_market(page: Page, web_server: WebServer) -> None:
+    log_in(page, "admin", web_server.admin_password)
+    page.goto("/admin")
+    page.get_by_label("Account").fill("admin")
+    page.get_by_label("Amount (credits)").fill("50")
+    page.get_by_role("button", name="Grant").click()
+    expect(page.locator("#grant-form .result")).to_contain_text("Granted 50 credits to admin")
+    page.get_by_label("Market", exact=True).select_option("demo-sudan-truce")
+    page.get_by_role("button", name="Halt").click()
+    expect(page.locator("#halt-form .result")).to_contain_text("halted")
+    page.get_by_role("button", name="Resume").click()
+    expect(page.locator("#halt-form .result")).to_contain_text("open")
+    shot(page, "admin")
+
+    page.get_by_role("link", name="Create").click()
+    page.get_by_label("Question").fill("Will the browser test's market open?")
+    page.get_by_label("Category").fill("testing")
+    page.get_by_label("Closes (UTC)").fill("2030-01-01T00:00")
+    page.get_by_role("button", name="Insert an example").click()
+    page.get_by_role("button", name="Check the spec").click()
+    expect(page.locator("#spec-findings li").first).to_be_visible()
+    shot(page, "create")
+    page.get_by_role("button", name="Create market").click()
+    expect(page.locator("h1")).to_have_text("Will the browser test's market open?")
+    expect(page.locator(".spec-words")).to_contain_text("2 of 2 sources agree")
+
+
+def test_api_keys_page(page: Page, web_server: WebServer) -> None:
+    sign_up(page)
+    page.get_by_role("link", name="API keys").click()
+    page.get_by_label("Name").fill("my bot")
+    page.get_by_label("trade").check()
+    page.get_by_role("button", name="Create key").click()
+    expect(page.locator("#new-key code")).to_have_text(re.compile(r"^aug_"))
+    key = page.locator("#new-key code").inner_text()
+    me = httpx.get(web_server.base_url + "/api/v1/auth/me", headers={"X-API-Key": key})
+    assert me.status_code == 200 and me.json()["scopes"] == ["read", "trade"]
+    shot(page, "keys")
+    page.get_by_role("button", name="Revoke key my bot").click()
+    expect(page.locator("#keys")).to_contain_text("No keys yet")
+
+
+def test_pages_need_a_login_and_unknown_markets_are_404(web_server: WebServer) -> None:
+    with httpx.Client(base_url=web_server.base_url) as client:
+        assert client.get("/portfolio").headers["location"] == "/login?next=/portfolio"
+        assert client.get("/markets/no-such-market").status_code == 404
+        assert client.get("/login?next=//evil.example").text.count('data-next="/"') == 1
+        vendor = client.get("/static/vendor/lightweight-charts.js")
+        assert vendor.status_code == 200 and "LightweightCharts" in vendor.text[:200_000]
+        assert client.get("/static/vendor/nothing.js").status_code == 404
+
+
+def test_market_text_cannot_inject_markup(web_server: WebServer) -> None:
+    """Questions and outcome names are the creator's text: escaped in HTML and in the
+    page's JSON block (a closing script tag in an outcome cannot end it)."""
+    with httpx.Client(base_url=web_server.base_url + "/api/v1") as api:
+        login = api.post(
+            "/auth/login", json={"username": "admin", "password": web_server.admin_password}
+        )
+        api.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+        evil = "</script><script>window.pwned=1</script>"
+        created = api.post(
+            "/markets",
+            json={
+                "id": "web-xss",
+                "type": "categorical",
+                "question": "<img src=x onerror=alert(1)>?",
+                "outcomes": ["A", evil, "C"],
+                "close_time": "2031-01-01T00:00:00Z",
+                "liquidity": "10",
+            },
+        )
+        assert created.status_code == 201, created.text
+    html = httpx.get(web_server.base_url + "/markets/web-xss").text
+    assert "<script>window.pwned" not in html and "<img src=x" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;?" in html
+    assert "\\u003c/script\\u003e" in html  # the JSON block keeps the name, escaped
