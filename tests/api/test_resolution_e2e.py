@@ -211,6 +211,8 @@ def test_three_markets_resolve_by_their_rules_through_the_api(
         ("wire", 500, "http_status", None)
     ]
     assert len(seen) >= 2 * 48
+    kept = dict(next(o for o in seen if o["ok"])["headers"])
+    assert kept["content-type"] == "application/json"  # the capture's headers are journaled
 
     # -- the whole journal verifies: every observation, proposal and vote re-executed -------
     verify = subprocess.run(

@@ -145,6 +145,7 @@ class Observer:
             error=c.error[:2_000],
             change=None if c.change is None else c.change[:2_000],
             url=c.url[:2_000],
+            headers=tuple((k[:100], v[:500]) for k, v in c.headers[:20]),
         )
         if not key:  # the observer's own: one observation per source and instant
             account, key = "", f"obs:{market}:{c.source_id}:{c.fetched_at_us}"

@@ -214,6 +214,7 @@ def _fill_view(row: Any, account: str | None) -> dict[str, Any]:
         "kind": row.kind,
         "price": format_micros(row.price),
         "qty": format_micros(row.qty),
+        "rules_version": row.rules_version,
     }
     if account is not None:
         taker = row.taker_account == account

@@ -167,6 +167,9 @@ class ObservationOut(Out):
     error_code: str
     error: str
     change: str | None
+    headers: list[list[str]]
+    """The HTTP headers kept with the capture (content type, length, dates, ETag)."""
+    url: str
     fetched_at: Instant
 
 

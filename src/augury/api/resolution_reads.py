@@ -147,6 +147,8 @@ async def observations(services: Services, market: str) -> list[dict[str, Any]]:
                     "error_code": d["error_code"],
                     "error": d["error"],
                     "change": d["change"],
+                    "headers": [list(h) for h in d.get("headers", ())],
+                    "url": d.get("url", ""),
                     "fetched_at": format_instant(d["fetched_at_us"]),
                 }
             )

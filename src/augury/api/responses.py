@@ -125,6 +125,8 @@ class TradeOut(Out):
     kind: str
     price: Amount
     qty: Amount
+    rules_version: int
+    """The version of the market's rules the trade was made under (1 + clarifications)."""
 
 
 class TradePage(Out):

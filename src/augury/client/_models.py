@@ -120,6 +120,8 @@ class Trade(Model):
     kind: str
     price: Decimal
     qty: Decimal
+    rules_version: int
+    """The version of the market's rules the trade was made under (1 + clarifications)."""
 
 
 class Fill(Trade):
@@ -375,6 +377,9 @@ class Observation(Model):
     change: str | None
     """What changed since the source's previous observation, in words."""
     fetched_at: datetime
+    headers: list[list[str]] = []
+    """The HTTP headers kept with the capture (content type, length, dates, ETag)."""
+    url: str = ""
 
 
 class ObservationList(Model):

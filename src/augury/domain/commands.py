@@ -182,6 +182,7 @@ class RecordObservation(Command, frozen=True, tag="record_observation"):
     error: str = ""
     change: str | None = None
     url: str = ""
+    headers: tuple[tuple[str, str], ...] = ()  # the HTTP headers kept (content type, dates)
 
 
 class ProposeOutcome(Command, frozen=True, tag="propose_outcome"):

@@ -206,6 +206,7 @@ class ObservationRecorded(Event, frozen=True, tag="observation_recorded"):
     error: str
     change: str | None
     url: str
+    headers: tuple[tuple[str, str], ...]
 
 
 class OutcomeProposed(Event, frozen=True, tag="outcome_proposed"):

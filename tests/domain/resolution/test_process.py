@@ -258,6 +258,18 @@ def test_a_high_alert_holds_the_resolution_until_reviewed() -> None:
     assert reject(ex, again, CLOSE + 62 * HOUR_US) == Code.ALERT_ALREADY_REVIEWED
 
 
+def test_arbiters_vote_only_once_trading_has_closed() -> None:
+    ex = world()
+    run(ex, cmd.RaiseAlert("town", "longshot", "high", ("ben",), (), "planted"), START)
+    run(ex, cmd.ReviewAlert(1, "arb1", "confirm"), START + HOUR_US)
+    assert phase(ex) is Phase.HELD and ex.markets["town"].status is Status.OPEN
+    assert reject(ex, cmd.CastVote("town", "arb2", 0), START + HOUR_US) == (Code.MARKET_NOT_CLOSED)
+    run(ex, cmd.Tick(), CLOSE)
+    run(ex, cmd.CastVote("town", "arb2", 0), CLOSE)
+    events = run(ex, cmd.CastVote("town", "arb3", 0), CLOSE)
+    assert of_type(events, ev.MarketSettled)
+
+
 def test_a_confirmed_alert_sends_the_market_to_the_arbiters() -> None:
     ex = world()
     run(ex, cmd.RaiseAlert("town", "longshot", "high", ("ben",), (), "planted", key="k"), START)

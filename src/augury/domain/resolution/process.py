@@ -65,6 +65,7 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _DETECTOR = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _ALERT_ACCOUNTS_MAX = 100
 _ALERT_SEQS_MAX = 1_000
+_HEADERS_MAX = 20
 
 _specs: dict[str, ResolutionSpec] = {}  # a decode cache by spec hash, not state
 
@@ -170,6 +171,8 @@ def handle_observation(
     texts = (c.value or "", c.error, c.change or "", c.url, c.error_code)
     if any(len(t) > cap for t in texts):
         raise Rejected(Code.INVALID_OBSERVATION, f"observation texts are at most {cap} characters")
+    if len(c.headers) > _HEADERS_MAX or any(len(k) + len(v) > cap for k, v in c.headers):
+        raise Rejected(Code.INVALID_OBSERVATION, f"at most {_HEADERS_MAX} short headers")
     if len(r.observations) >= ex.limits.observations_per_market_max:
         raise Rejected(Code.INVALID_OBSERVATION, "too many observations for this market")
     ex.emit(
@@ -185,6 +188,7 @@ def handle_observation(
             c.error,
             c.change,
             c.url,
+            tuple(c.headers),
         ),
         out,
     )
@@ -326,6 +330,8 @@ def handle_vote(ex: Exchange, c: cmd.CastVote, now: int, out: list[ev.Event]) ->
     r = _live_record(ex, market)
     if r.phase not in (Phase.DISPUTED, Phase.HELD):
         raise Rejected(Code.WRONG_RESOLUTION_PHASE, f"no vote is open: {r.phase.value}")
+    if now < market.close_at:  # e.g. an alert confirmed while trading still runs
+        raise Rejected(Code.MARKET_NOT_CLOSED, "arbiters vote once trading has closed")
     _require_outcome(market, c.outcome)
     _require_text(c.reason, ex.limits.text_length_max, "reason", allow_empty=True)
     parties = {r.proposal.proposer if r.proposal else "", r.dispute.disputer if r.dispute else ""}
