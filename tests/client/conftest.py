@@ -11,9 +11,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from augury.client import AsyncClient, Client
-from tests.api.conftest import PASSWORD, Server, server
+from tests.api.conftest import PASSWORD, Server, pg_server, server
 
-__all__ = ["server"]  # the session's server, re-exported for these tests
+__all__ = ["pg_server", "server"]  # the session's servers, re-exported for these tests
 
 CLOSE = "2026-06-30T00:00:00Z"
 HOUR_S = 3_600
@@ -74,13 +74,21 @@ def trader(connect: Connect, prefix: str = "c") -> tuple[str, Client]:
     return name, client
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> Server:
+    """The SQLite server, then the PostgreSQL one: the SDK's tests hold on both."""
+    name = "server" if request.param == "sqlite" else "pg_server"
+    found: Server = request.getfixturevalue(name)
+    return found
+
+
 @pytest.fixture
-def connect(server: Server) -> Iterator[Connect]:
+def connect(backend: Server) -> Iterator[Connect]:
     """``connect(api_key=None, base_url=None)``: a Client closed after the test."""
     made: list[Client] = []
 
     def make(api_key: str | None = None, base_url: str | None = None) -> Client:
-        client = Client(base_url or server.base_url, api_key=api_key)
+        client = Client(base_url or backend.base_url, api_key=api_key)
         made.append(client)
         return client
 
@@ -90,9 +98,9 @@ def connect(server: Server) -> Iterator[Connect]:
 
 
 @pytest.fixture
-def admin(server: Server) -> Iterator[Client]:
-    with Client(server.base_url) as client:
-        client.login("admin", server.admin_password)
+def admin(backend: Server) -> Iterator[Client]:
+    with Client(backend.base_url) as client:
+        client.login("admin", backend.admin_password)
         yield client
 
 

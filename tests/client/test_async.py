@@ -42,7 +42,9 @@ async def _trader(server: Server, prefix: str) -> tuple[str, AsyncClient]:
     return name, client
 
 
-def test_every_endpoint_async(server: Server, called: set[str]) -> None:
+def test_every_endpoint_async(backend: Server, called: set[str]) -> None:
+    server = backend
+
     async def scenario() -> None:
         async with (
             AsyncClient(server.base_url) as anon,

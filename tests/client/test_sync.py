@@ -67,7 +67,7 @@ def test_idempotency_keys_are_sent_where_the_document_accepts_them(server: Serve
     assert idempotent == keyed
 
 
-def test_every_endpoint(server: Server, admin: Client, connect: Connect, called: set[str]) -> None:
+def test_every_endpoint(backend: Server, admin: Client, connect: Connect, called: set[str]) -> None:
     anon = connect()
     assert anon.health().status == "ok"
     assert anon.journal().signature_algorithm == "ed25519"
