@@ -22,6 +22,9 @@ def test_health_openapi_and_docs(server: Server) -> None:
     for path in ("/api/v1/orders", "/api/v1/markets/{market}/book", "/api/v1/orders/preview"):
         assert path in spec["paths"]
     assert "Problem" in spec["components"]["schemas"]
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["apiKey"] == {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+    assert schemes["session"]["in"] == "cookie" and schemes["bearer"]["scheme"] == "bearer"
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             responses = operation["responses"]

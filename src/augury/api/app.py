@@ -165,6 +165,19 @@ def create_app(
     return app
 
 
+SECURITY_SCHEMES: dict[str, Any] = {
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    "bearer": {"type": "http", "scheme": "bearer", "description": "An API key as a bearer token"},
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "augury_session",
+        "description": "The browser session from POST /auth/login; state-changing "
+        "requests also need the X-CSRF-Token header it returned.",
+    },
+}
+
+
 def _document_problems(app: FastAPI) -> None:
     """Add the Problem schema that every error response refers to."""
     generate = app.openapi
@@ -174,6 +187,10 @@ def _document_problems(app: FastAPI) -> None:
             schema = generate()
             schemas = schema.setdefault("components", {}).setdefault("schemas", {})
             schemas["Problem"] = responses.Problem.model_json_schema()
+            schema["components"]["securitySchemes"] = SECURITY_SCHEMES
+            # Anonymous, an API key (either header) or a browser session: routes that
+            # need more answer 401/403 (docs/api.md, "Authentication").
+            schema["security"] = [{}, {"apiKey": []}, {"bearer": []}, {"session": []}]
             app.openapi_schema = schema
         return app.openapi_schema
 
