@@ -26,6 +26,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from augury.api.services import AdminCallback, Services, print_admin
@@ -855,7 +856,8 @@ def edited_map_story(s: Seeder) -> None:
     )
     for hours, price, qty, bidder, taker in honest:
         s.schedule(
-            t_us - hours * HOUR_US, lambda s, a=(price, qty, bidder, taker): _edited_trade(s, *a)
+            t_us - hours * HOUR_US,
+            partial(_edited_trade, price=price, qty=qty, bidder=bidder, taker=taker),
         )
     s.schedule(t_us - 9 * HOUR_US, _edited_bid)
     s.schedule(t_us - 8 * HOUR_US, _edited_newcomers)
@@ -863,7 +865,7 @@ def edited_map_story(s: Seeder) -> None:
     previous: dict[str, bytes] = {}
     for hour in range(-24, 36):  # hourly, from the lookback to the deadline
         at = t_us + hour * HOUR_US
-        s.schedule(at, lambda s, h=hour, at=at: _edited_observe(s, h, at, previous))
+        s.schedule(at, partial(_edited_observe, hour=hour, at_us=at, previous=previous))
 
 
 def _edited_open(s: Seeder, t_us: int) -> None:

@@ -93,6 +93,8 @@ def test_every_endpoint_async(backend: Server, called: set[str]) -> None:
             await alice.place_order(mid, "sell", qty="1", price="0.9")
             assert len((await alice.cancel_all()).cancelled) == 1
             assert (await alice.redeem(mid, "1")).redeemed == Decimal(1)
+            assert mid in {p.market for p in await alice.pnl()}
+            assert await alice.settlements(limit=5) == []
             cat = await admin.create_market(
                 "Which one?", CLOSE, type="categorical", outcomes=["A", "B", "C"]
             )

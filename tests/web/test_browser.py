@@ -8,9 +8,11 @@ the admin, create-market and API-key pages. Every main page is saved as a screen
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -20,6 +22,8 @@ from tests.web.conftest import WebServer, artifacts_dir
 
 PASSWORD = "correct horse battery"
 MARKET = "demo-ceasefire"
+EDITED = "demo-myrnohrad-map"
+PLANTED = ("fresh-4417", "fresh-4418")
 TIMEOUT_MS = 15_000
 expect.set_options(timeout=TIMEOUT_MS)
 
@@ -84,7 +88,7 @@ def _trade_as_new_user(web_server: WebServer, budget: str) -> None:
 def test_markets_list_search_and_phone_width(page: Page, web_server: WebServer) -> None:
     page.goto("/")
     rows = page.locator('.market-row[data-market^="demo-"]')  # other tests add markets
-    expect(rows).to_have_count(12)
+    expect(rows).to_have_count(13)  # twelve stories and the edited-map replay
     expect(rows.first.locator("polyline")).to_have_count(1)  # the sparkline
     expect(rows.first.locator("[data-prob]")).to_have_text(re.compile(r"\d+(\.\d)?%"))
     shot(page, "markets")
@@ -99,7 +103,7 @@ def test_markets_list_search_and_phone_width(page: Page, web_server: WebServer) 
     page.get_by_label("Category").select_option("economics")  # applies on change
     expect(page.locator(".market-row")).to_have_count(0)
     page.goto("/?sort=closing&status=open")
-    expect(rows).to_have_count(11)  # one closed during the history
+    expect(rows).to_have_count(11)  # two closed during the history
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/")
     width = page.evaluate("document.documentElement.scrollWidth")
@@ -239,7 +243,6 @@ def test_the_evidence_trail_renders_as_a_timeline(page: Page) -> None:
     expect(items.first.locator("time")).to_have_attribute("datetime", "2026-11-20T09:00:00Z")
     expect(items.nth(1)).to_contain_text("kestrel proposed No")
     expect(page.locator("#evidence-status")).to_contain_text("proposed")
-    page.locator("#evidence").screenshot(path=str(artifacts_dir() / "evidence.png"))
 
 
 def test_admin_grants_and_creates_a_market(page: Page, web_server: WebServer) -> None:
@@ -319,3 +322,187 @@ def test_market_text_cannot_inject_markup(web_server: WebServer) -> None:
     assert "<script>window.pwned" not in html and "<img src=x" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;?" in html
     assert "\\u003c/script\\u003e" in html  # the JSON block keeps the name, escaped
+
+
+# -- resolution: the edited-map market, the console, a refusal ------------------------------
+# These three run in this order against the one demo server: the refusal leaves the alert
+# open, then an arbiter confirms it and votes.
+
+
+@contextmanager
+def _api_as(web_server: WebServer, username: str, password: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=web_server.base_url + "/api/v1", timeout=30) as api:
+        login = api.post("/auth/login", json={"username": username, "password": password})
+        assert login.status_code == 200, login.text
+        api.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+        yield api
+
+
+def _user_with_roles(web_server: WebServer, prefix: str, *roles: str) -> str:
+    username = f"{prefix}{uuid.uuid4().hex[:8]}"
+    with httpx.Client(base_url=web_server.base_url + "/api/v1", timeout=30) as api:
+        credentials = {"username": username, "password": PASSWORD}
+        assert api.post("/auth/register", json=credentials).status_code == 201
+    with _api_as(web_server, "admin", web_server.admin_password) as admin:
+        set_roles = admin.put(f"/admin/users/{username}/roles", json={"roles": ["trader", *roles]})
+        assert set_roles.status_code == 200, set_roles.text
+    return username
+
+
+def test_the_edited_map_market_shows_its_evidence_trail(page: Page, web_server: WebServer) -> None:
+    """The demo's edited map: the flip to B and its revert stand out, each with the hash
+    of the bytes the source served (which the server hands back); the wire's failed fetch
+    shows its HTTP status; the market is proposed A by the rules, held by the alert."""
+    page.goto(f"/markets/{EDITED}")
+    expect(page.locator("h1")).to_contain_text("Who holds Myrnohrad")
+    expect(page.locator("#res-phase")).to_have_text(re.compile("proposed|held"))
+    state = page.locator("#res-state")
+    expect(state).to_contain_text("A holds the town by the rules")
+    expect(state).to_contain_text("Challenge window ends")
+    expect(page.locator("#res-holding")).to_contain_text("high longshot")
+    for account in PLANTED:
+        expect(page.locator("#res-holding")).to_contain_text(account)
+    expect(page.locator("#rules-trades")).to_contain_text("v1")
+
+    flip = page.locator("#evidence-list li.tl-flip")
+    revert = page.locator("#evidence-list li.tl-revert")
+    expect(flip).to_have_count(1)
+    expect(revert).to_have_count(1)
+    expect(flip).to_contain_text("Flip: map changed its answer from “A” to “B”")
+    expect(flip).to_contain_text('controlled_by "A" → "B"')
+    expect(revert).to_contain_text("Reverted: map back from “B” to “A” after 5 h")
+    expect(page.locator("#evidence-list li.kind-alert")).to_contain_text("high longshot alert")
+    failed = page.locator("#evidence-list li.tl-failed")
+    expect(failed).to_have_count(1)
+    expect(failed).to_contain_text("HTTP 503")
+    expect(page.locator("#evidence-list li.kind-proposal")).to_contain_text("A holds the town")
+    everything = page.locator("#evidence-list li").count()
+    assert everything >= 124  # 120 observations, the spec, the alert, the close, the proposal
+
+    # each hash links to the raw bytes, which hash to it
+    for item in (flip, revert):
+        link = item.locator("a.hash")
+        href = link.get_attribute("href") or ""
+        found = re.fullmatch(r"/api/v1/evidence/([0-9a-f]{64})", href)
+        assert found, href
+        raw = httpx.get(web_server.base_url + href)
+        assert raw.status_code == 200 and hashlib.sha256(raw.content).hexdigest() == found[1]
+    assert b'"controlled_by": "A"' in httpx.get(web_server.base_url + href).content
+
+    # "changes & decisions" leaves out the quiet observations
+    page.get_by_role("button", name="Changes & decisions").click()
+    expect(page.locator("#evidence-list li.tl-quiet")).to_have_count(0)
+    expect(page.locator("#evidence-list li.tl-flip")).to_have_count(1)
+    assert page.locator("#evidence-list li").count() < 20
+    shot(page, "market-evidence")
+    page.locator("#evidence").screenshot(path=str(artifacts_dir() / "evidence.png"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_role("button", name="Everything").click()
+    expect(page.locator("#evidence-list li.tl-flip")).to_have_count(1)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the evidence trail scrolls sideways on a phone ({width}px)"
+
+
+def test_a_refused_action_shows_the_apis_error(page: Page, web_server: WebServer) -> None:
+    """An admin links an arbiter to the map's owner (admin page); that arbiter's review
+    of the market's alert is refused as a conflict of interest, and the console says so."""
+    conflicted = _user_with_roles(web_server, "arbx", "arbiter")
+    log_in(page, "admin", web_server.admin_password)
+    page.goto("/admin")
+    page.get_by_label("Member to link", exact=True).fill(conflicted)
+    page.get_by_label("Organization", exact=True).fill("Institute for Maps")
+    page.get_by_role("button", name="Save affiliation").click()
+    expect(page.locator("#affiliation-form .result")).to_contain_text("Institute for Maps")
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+
+    log_in(page, conflicted, PASSWORD)
+    page.get_by_role("link", name="Console").click()
+    expect(page.locator("h1")).to_have_text("Resolver & arbiter console")
+    page.get_by_label("Market", exact=True).select_option(EDITED)
+    row = page.locator("#alerts-list tr.alert-row", has_text="longshot")
+    expect(row).to_have_count(1)
+    row.get_by_label("Note").fill("looks fine to me")
+    row.get_by_role("button", name=re.compile("Dismiss alert")).click()
+    error = row.locator(".result.error")
+    expect(error).to_contain_text("conflict_of_interest")
+    expect(error).to_have_attribute("role", "alert")
+    with _api_as(web_server, "admin", web_server.admin_password) as admin:
+        alerts = admin.get("/alerts", params={"market": EDITED, "detector": "longshot"}).json()
+        assert [a["verdict"] for a in alerts["items"]] == [""]  # still open
+
+
+def test_an_arbiter_reviews_an_alert_and_votes_in_the_console(
+    page: Page, web_server: WebServer
+) -> None:
+    arbiter = _user_with_roles(web_server, "arb", "arbiter")
+    log_in(page, arbiter, PASSWORD)
+    page.goto("/console")
+    expect(page.locator("#alerts-status")).not_to_have_text("Loading…")
+    page.get_by_label("Severity").select_option("high")
+    page.get_by_label("Detector").select_option("longshot")
+    row = page.locator("#alerts-list tr.alert-row", has_text=EDITED)
+    expect(row).to_have_count(1)
+    for account in PLANTED:
+        expect(row).to_contain_text(account)
+    expect(row).to_contain_text("holds")
+    row.get_by_label("Note").fill("planted longshot buying an hour before the map was edited")
+    row.get_by_role("button", name=re.compile("Confirm alert")).click()
+    expect(row.locator(".result")).to_contain_text("confirmed by " + arbiter)
+
+    page.reload()  # the market now waits for the arbiters
+    market = page.locator(f"#to-vote li[data-market='{EDITED}']")
+    expect(market).to_contain_text("held")
+    market.get_by_label("A holds the town").check()
+    market.get_by_label("Reason").fill("the wire never flipped; the map reverted")
+    market.get_by_role("button", name="Vote").click()
+    expect(market.locator(".result")).to_contain_text("Vote recorded")
+    page.get_by_label("Status").select_option("")
+    expect(page.locator("#alerts-list")).to_contain_text("confirmed by " + arbiter)
+    shot(page, "console")
+
+    page.goto(f"/markets/{EDITED}")
+    expect(page.locator("#res-phase")).to_have_text("held")
+    expect(page.locator("#res-state")).to_contain_text(f"{arbiter}: A holds the town")
+    expect(page.locator("#evidence-list li.kind-alert_review")).to_contain_text("confirmed")
+    expect(page.locator("#evidence-list li.kind-vote")).to_contain_text(arbiter)
+
+
+def test_admin_clarifies_the_rules_and_voids_a_market(page: Page, web_server: WebServer) -> None:
+    """A clarification (rules v2, hash-chained) from the market page, then the emergency
+    void from the admin page, with its public reason in the market's story."""
+    market = f"web-clar-{uuid.uuid4().hex[:6]}"
+    with _api_as(web_server, "admin", web_server.admin_password) as admin:
+        body = {
+            "id": market, "question": "Will the clarification test pass?",
+            "close_time": "2031-01-01T00:00:00Z", "liquidity": "10",
+        }  # fmt: skip
+        assert admin.post("/markets", json=body).status_code == 201
+    log_in(page, "admin", web_server.admin_password)
+    page.goto(f"/markets/{market}")
+    page.get_by_text("Post a clarification of the rules").click()
+    page.get_by_label("Clarification").fill("Only the official gazette counts.")
+    page.get_by_label("Cancel resting orders").check()
+    page.get_by_role("button", name="Post clarification").click()
+    expect(page.locator("#clarify-form .ok")).to_contain_text("Posted as rules v2")
+    clarifications = page.locator("#res-clarifications")
+    expect(clarifications).to_contain_text("rules v2")
+    expect(clarifications).to_contain_text("Only the official gazette counts.")
+    expect(clarifications.locator("code").first).to_have_attribute(
+        "title", re.compile(r"^[0-9a-f]{64}$")
+    )
+    expect(page.locator("#evidence-list li.kind-clarification")).to_contain_text(
+        "resting orders cancelled"
+    )
+
+    page.goto("/admin")
+    page.get_by_label("Market to decide").select_option(market)
+    page.get_by_role("button", name="Void").click()
+    result = page.locator("#override-form .result")
+    expect(result).to_contain_text("public reason")  # required: nothing sent without it
+    page.get_by_label("Public reason (required)").fill("the question was ambiguous")
+    page.get_by_role("button", name="Void").click()
+    expect(result).to_contain_text(f"{market} voided")
+    page.goto(f"/markets/{market}")
+    expect(page.locator("#evidence-list")).to_contain_text("the question was ambiguous")
+    expect(page.locator("#res-phase")).to_have_text("final")

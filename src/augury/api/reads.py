@@ -15,7 +15,7 @@ import binascii
 import json
 from typing import Any, Literal
 
-from sqlalchemy import Engine, and_, func, or_, select, tuple_
+from sqlalchemy import Engine, and_, case, func, or_, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from augury.api.errors import INVALID_CURSOR, ApiError
@@ -306,3 +306,80 @@ def cost_basis(engine: Engine, account: str) -> dict[tuple[str, int], int]:
             select(p.c.market, p.c.token, p.c.cost_basis).where(p.c.account == account)
         ).all()
     return {(r.market, r.token): r.cost_basis for r in rows}
+
+
+def profit_by_market(engine: Engine, account: str) -> list[dict[str, Any]]:
+    """Per market the account has traded: what went in and came out, and realized profit.
+
+    From ``account_flows`` (every cash flow between the account and a market, fees
+    included) and the cost basis of what it still holds: realized = flows + cost basis
+    of the holdings (money out minus money in, not counting what is still held at cost).
+    """
+    f, p, m = t.account_flows, t.positions, t.markets
+    out_of = case((f.c.amount < 0, -f.c.amount), else_=0)
+    into = case((f.c.amount > 0, f.c.amount), else_=0)
+    settled = case((f.c.kind.in_(("payout", "refund")), f.c.amount), else_=0)
+    fee = case((f.c.kind == "fee", -f.c.amount), else_=0)
+    with engine.connect() as conn:
+        flows = conn.execute(
+            select(
+                f.c.market,
+                func.sum(out_of - fee),
+                func.sum(into),
+                func.sum(fee),
+                func.sum(settled),
+                func.sum(f.c.amount),
+            )
+            .where(f.c.account == account)
+            .group_by(f.c.market)
+            .order_by(f.c.market)
+        ).all()
+        basis = conn.execute(
+            select(p.c.market, func.sum(p.c.cost_basis))
+            .where(p.c.account == account)
+            .group_by(p.c.market)
+        ).all()
+        names = [row[0] for row in flows]
+        status = dict(
+            conn.execute(select(m.c.market, m.c.status).where(m.c.market.in_(names))).all()
+        )
+    held = {row[0]: int(row[1] or 0) for row in basis}
+    out = []
+    for market, paid, received, fees, settlement, total in flows:
+        cost = held.get(market, 0)
+        out.append(
+            {
+                "market": market,
+                "status": status.get(market, ""),
+                "paid": format_micros(int(paid or 0)),
+                "received": format_micros(int(received or 0)),
+                "fees": format_micros(int(fees or 0)),
+                "settlement": format_micros(int(settlement or 0)),
+                "held_at_cost": format_micros(cost),
+                "realized_pnl": format_micros(int(total or 0) + cost),
+            }
+        )
+    return out
+
+
+def settlements(engine: Engine, account: str, limit: int) -> list[dict[str, Any]]:
+    """The account's payouts and void refunds, newest first."""
+    f = t.account_flows
+    query = (
+        select(f.c.seq, f.c.ts_us, f.c.market, f.c.kind, f.c.amount)
+        .where(f.c.account == account, f.c.kind.in_(("payout", "refund")))
+        .order_by(f.c.seq.desc(), f.c.idx.desc(), f.c.sub.desc())
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [
+        {
+            "seq": r.seq,
+            "time": format_instant(r.ts_us),
+            "market": r.market,
+            "kind": r.kind,
+            "amount": format_micros(r.amount),
+        }
+        for r in rows
+    ]

@@ -288,6 +288,33 @@ class PositionList(Out):
     items: list[PositionOut]
 
 
+class MarketProfitOut(Out):
+    market: str
+    status: str
+    paid: Amount
+    received: Amount
+    fees: Amount
+    settlement: Amount
+    held_at_cost: Amount
+    realized_pnl: Amount
+
+
+class ProfitList(Out):
+    items: list[MarketProfitOut]
+
+
+class SettlementOut(Out):
+    seq: int
+    time: Instant
+    market: str
+    kind: str
+    amount: Amount
+
+
+class SettlementList(Out):
+    items: list[SettlementOut]
+
+
 class GrantOut(Out):
     account: str
     amount: Amount

@@ -387,6 +387,15 @@ class AsyncClient:
     async def positions(self) -> list[m.Position]:
         return (await self._call(self._req("positions"), m.PositionList)).items
 
+    async def pnl(self) -> list[m.MarketProfit]:
+        """My profit per market: paid, received, fees, settlement, realized."""
+        return (await self._call(self._req("pnl"), m.ProfitList)).items
+
+    async def settlements(self, *, limit: int | None = None) -> list[m.Settlement]:
+        """My payouts and void refunds, newest first."""
+        req = self._req("settlements", params={"limit": limit})
+        return (await self._call(req, m.SettlementList)).items
+
     async def fills(
         self, *, market: str | None = None, cursor: str | None = None, limit: int | None = None
     ) -> m.Page[m.Fill]:

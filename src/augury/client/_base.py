@@ -75,6 +75,8 @@ ENDPOINTS: Final[dict[str, Endpoint]] = {
     "balances": Endpoint("GET", "/portfolio/balances"),
     "positions": Endpoint("GET", "/portfolio/positions"),
     "fills": Endpoint("GET", "/portfolio/fills"),
+    "pnl": Endpoint("GET", "/portfolio/pnl"),
+    "settlements": Endpoint("GET", "/portfolio/settlements"),
     # resolution: specs, evidence, proposals, disputes, votes, clarifications
     "lint_spec": Endpoint("POST", "/resolution/lint"),
     "set_spec": Endpoint("POST", "/markets/{market}/spec", True),

@@ -383,6 +383,14 @@ class Client:
     def positions(self) -> list[m.Position]:
         return self._call(self._req("positions"), m.PositionList).items
 
+    def pnl(self) -> list[m.MarketProfit]:
+        """My profit per market: paid, received, fees, settlement, realized."""
+        return self._call(self._req("pnl"), m.ProfitList).items
+
+    def settlements(self, *, limit: int | None = None) -> list[m.Settlement]:
+        """My payouts and void refunds, newest first."""
+        return self._call(self._req("settlements", params={"limit": limit}), m.SettlementList).items
+
     def fills(
         self, *, market: str | None = None, cursor: str | None = None, limit: int | None = None
     ) -> m.Page[m.Fill]:

@@ -270,6 +270,38 @@ class PositionList(Model):
     items: list[Position]
 
 
+class MarketProfit(Model):
+    """What the account paid into a market and got out of it; ``realized_pnl`` leaves
+    out the cost of shares still held (``held_at_cost``)."""
+
+    market: str
+    status: str
+    paid: Decimal
+    received: Decimal
+    fees: Decimal
+    settlement: Decimal
+    held_at_cost: Decimal
+    realized_pnl: Decimal
+
+
+class ProfitList(Model):
+    items: list[MarketProfit]
+
+
+class Settlement(Model):
+    """A payout (resolved market) or refund (voided market) to the account."""
+
+    seq: int
+    time: datetime
+    market: str
+    kind: str
+    amount: Decimal
+
+
+class SettlementList(Model):
+    items: list[Settlement]
+
+
 # -- resolution -------------------------------------------------------------------------
 class LintFinding(Model):
     severity: str

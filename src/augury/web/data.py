@@ -330,3 +330,8 @@ def credits(micros: int) -> str:
     """Micro-credits as a plain decimal string for a form field ("100", "2.5")."""
     whole, part = divmod(micros, ONE)
     return str(whole) if not part else f"{whole}.{part:06d}".rstrip("0")
+
+
+def when_us(instant_us: int) -> str:
+    """``when`` of an instant in microseconds."""
+    return datetime.fromtimestamp(instant_us / 1e6, UTC).strftime("%d %b %Y, %H:%M UTC")

@@ -22,6 +22,7 @@ from augury.web import data
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["when"] = data.when
+templates.env.filters["us_when"] = data.when_us
 
 router = APIRouter(include_in_schema=False)
 
@@ -134,6 +135,15 @@ async def market_page(
     if market is None:
         return render(request, "missing.html", viewer, 404, what=market_id)
     spec = market["resolution_spec"] or {}
+    by_version = await run_in_threadpool(
+        data.fills_by_rules_version, services.projector.engine, market_id
+    )
+    roles = list(viewer.user.roles) if viewer is not None else []
+    can_clarify = viewer is not None and (
+        viewer.has_role("admin") or viewer.account == market["creator"]
+    )
+    found = spec.get("bonds")
+    bonds: dict[str, Any] = found if isinstance(found, dict) else {}
     return render(
         request,
         "market.html",
@@ -146,9 +156,15 @@ async def market_page(
             "status": market["status"],
             "tick_size": market["tick_size"],
             "lot_size": market["lot_size"],
+            "roles": roles,
+            "can_clarify": can_clarify,
+            "dispute_bond": data.credits(int(bonds.get("dispute", 100_000_000))),
         },
         spec_words=data.spec_in_words(spec, market["outcomes"]),
         spec_json=json.dumps(spec, indent=2, sort_keys=True) if spec else "",
+        by_version=by_version,
+        can_clarify=can_clarify,
+        console=viewer is not None and viewer.has_role("resolver", "arbiter", "admin"),
     )
 
 
@@ -180,6 +196,31 @@ async def admin_page(request: Request, services: ServicesDep, viewer: Viewer) ->
     markets = await _all_markets(services, q=None, category=None, status=None, sort="newest")
     markets.sort(key=lambda m: m["status"] not in ("open", "halted"))  # tradeable first
     return render(request, "admin.html", viewer, markets=markets)
+
+
+@router.get("/console", response_model=None)
+async def console_page(request: Request, services: ServicesDep, viewer: Viewer) -> Response:
+    """Resolvers: closed markets collecting evidence (propose, observe now); arbiters:
+    disputed and held markets (vote) and the surveillance alerts (review)."""
+    if viewer is None:
+        return _need_login(request)
+    if not viewer.has_role("resolver", "arbiter", "admin"):
+        return render(request, "forbidden.html", viewer, 403, need="resolver, arbiter or admin")
+    now = services.now_us()
+    queue = await services.query(lambda ex: data.waiting(ex, now))
+    return render(
+        request,
+        "console.html",
+        viewer,
+        to_propose=[w for w in queue if w.phase == "collecting"],
+        to_vote=[w for w in queue if w.phase in ("disputed", "held")],
+        in_window=[w for w in queue if w.phase == "proposed"],
+        markets=await _all_markets(services, q=None, category=None, status=None, sort="newest"),
+        resolver=viewer.has_role("resolver", "admin"),
+        arbiter=viewer.has_role("arbiter", "admin"),
+        voter=viewer.has_role("arbiter"),
+        credits=data.credits,
+    )
 
 
 @router.get("/keys", response_model=None)

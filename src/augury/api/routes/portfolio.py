@@ -1,4 +1,5 @@
-"""Portfolio: my balances, positions and fills. Only ever the caller's own account."""
+"""Portfolio: my balances, positions, fills, profit and settlements. Only ever the
+caller's own account."""
 
 from __future__ import annotations
 
@@ -92,3 +93,32 @@ async def fills(
         )
     )
     return page(items, next_cursor)
+
+
+@router.get(
+    "/portfolio/pnl",
+    summary="My profit per market: paid, received, fees, settlement, realized",
+    response_model=r.ProfitList,
+)
+async def pnl(principal: Reader, services: ServicesDep) -> dict[str, Any]:
+    """``realized_pnl`` is what the market paid the account minus what the account paid
+    in, not counting the cost of shares still held (``held_at_cost``): on a settled
+    market, the whole profit. Unrealized profit is on ``/portfolio/positions``."""
+    await services.barrier()
+    items = await run_in_threadpool(
+        reads.profit_by_market, services.projector.engine, principal.account
+    )
+    return {"items": items}
+
+
+@router.get(
+    "/portfolio/settlements",
+    summary="My payouts and void refunds, newest first",
+    response_model=r.SettlementList,
+)
+async def settlements(principal: Reader, services: ServicesDep, limit: Limit = 50) -> Any:
+    await services.barrier()
+    items = await run_in_threadpool(
+        reads.settlements, services.projector.engine, principal.account, limit
+    )
+    return {"items": items}

@@ -54,6 +54,13 @@ const Augury = (() => {
     return (err && err.message) || String(err);
   }
 
+  // the message and, for a refusal, its stable code: "... (conflict_of_interest)"
+  function problem(err) {
+    const text = message(err);
+    const code = err && err.code;
+    return code && !["error", "network", "validation_error"].includes(code) && !text.includes(code) ? `${text} (${code})` : text;
+  }
+
   function showError(el, err) {
     if (!el) return;
     el.textContent = typeof err === "string" ? err : message(err);
@@ -165,7 +172,7 @@ const Augury = (() => {
     return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
   }
 
-  return { api, ApiError, cookie, message, showError, hide, pct, num, time, shortTime, el, table, live, debounce };
+  return { api, ApiError, cookie, message, problem, showError, hide, pct, num, time, shortTime, el, table, live, debounce };
 })();
 
 // -- every page: log out; the market list's filters apply as they change --------------

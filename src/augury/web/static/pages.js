@@ -105,6 +105,16 @@
   }
 
   // -- admin ---------------------------------------------------------------------------
+  const override = document.getElementById("override-form");
+  if (override) {
+    const fill = () => {
+      const option = override.market.selectedOptions[0];
+      const names = option ? JSON.parse(option.dataset.outcomes) : [];
+      override.outcome.replaceChildren(...names.map((name, i) => el("option", { value: String(i), text: name })));
+    };
+    override.market.addEventListener("change", fill);
+    fill();
+  }
   for (const form of document.querySelectorAll("form[data-form]")) {
     const out = form.querySelector(".result");
     form.addEventListener("submit", async (event) => {
@@ -124,6 +134,22 @@
           const action = event.submitter && event.submitter.value === "resume" ? "resume" : "halt";
           const m = await api("POST", `/markets/${encodeURIComponent(form.market.value)}/${action}`, { reason: form.reason.value });
           text = `${m.id} is now ${m.status}.`;
+        } else if (kind === "override") {
+          const market = encodeURIComponent(form.market.value);
+          const reason = form.reason.value.trim();
+          if (reason.length < 3) throw new Error("Give a public reason (at least 3 characters).");
+          if (event.submitter && event.submitter.value === "void") {
+            const s = await api("POST", `/markets/${market}/void`, { reason });
+            text = `${s.market} voided (market ${s.market_status}).`;
+          } else {
+            const weights = form.weights.value.trim();
+            const body = weights ? { weights: weights.split(/[\s,]+/).filter(Boolean), reason } : { outcome: Number(form.outcome.value), reason };
+            const s = await api("POST", `/markets/${market}/resolve`, body);
+            text = `${s.market} resolved (market ${s.market_status}).`;
+          }
+        } else if (kind === "affiliation") {
+          const a = await api("POST", "/admin/affiliations", { account: form.account.value.trim(), organization: form.organization.value.trim(), affiliated: form.affiliated.checked });
+          text = `${a.account} is affiliated with: ${a.organizations.join(", ") || "nobody"}.`;
         } else if (kind === "clock") {
           const c = await api("POST", "/admin/clock", { seconds: Math.round(Number(form.hours.value) * 3600) });
           text = `The clock is now ${Augury.time(c.time)} (${c.events} events on the way).`;
@@ -131,7 +157,7 @@
         out.textContent = text;
         out.classList.add("ok");
       } catch (err) {
-        out.textContent = message(err);
+        out.textContent = Augury.problem(err);
         out.classList.add("error");
       }
     });
