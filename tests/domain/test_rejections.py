@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from augury.domain import commands as cmd
+from augury.domain import snapshot
 from augury.domain.commands import PlaceOrder, Side, TimeInForce, Token
 from augury.domain.exchange import Exchange
 from augury.domain.limits import Limits
@@ -649,6 +650,30 @@ def test_invalid_alert() -> None:
         assert reject(ex, bad, RSTART) == Code.INVALID_ALERT
     run(ex, cmd.RaiseAlert("town", "wash", "low", (), (), "x"), RSTART)
     assert reject(ex, cmd.ReviewAlert(1, "arb1", "maybe"), RSTART) == Code.INVALID_ALERT
+
+
+@covers(Code.AFFILIATED_ACCOUNT)
+def test_affiliated_account() -> None:
+    from .resolution.test_process import spec_json
+
+    ex = resolution_world()
+    blocking = spec_json().replace(
+        '"block_affiliated_trading":false', '"block_affiliated_trading":true'
+    )
+    assert '"block_affiliated_trading":true' in blocking
+    run(ex, cmd.SetResolutionSpec("town", "creator", blocking), RSTART)
+    run(ex, cmd.DeclareAffiliation("ann", " wire  AGENCY"), RSTART)
+    order = PlaceOrder("ann", "town", 0, Side.BUY, qty=ONE, price=500_000)
+    assert reject(ex, order, RSTART) == Code.AFFILIATED_ACCOUNT
+    run(ex, PlaceOrder("ben", "town", 0, Side.BUY, qty=ONE, price=500_000), RSTART)
+    run(ex, cmd.DeclareAffiliation("ann", "wire  AGENCY", affiliated=False), RSTART)
+    run(ex, order, RSTART)  # no longer affiliated
+    copy = snapshot.load(snapshot.dump(ex))  # derived again on load
+    assert (
+        copy.blocked_orgs
+        == ex.blocked_orgs
+        == {"town": frozenset({"institute for maps", "wire agency"})}
+    )
 
 
 # -- coverage of the codes --------------------------------------------------------------------

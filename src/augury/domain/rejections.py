@@ -59,6 +59,7 @@ class Code(StrEnum):
     UNKNOWN_ALERT = "unknown_alert"
     ALERT_ALREADY_REVIEWED = "alert_already_reviewed"
     INVALID_ALERT = "invalid_alert"
+    AFFILIATED_ACCOUNT = "affiliated_account"
 
 
 class Rejected(Exception):

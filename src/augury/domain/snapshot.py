@@ -156,6 +156,8 @@ def load(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Exchange:
     ex.affiliations = dict(state.affiliations)
     ex.alerts = {a.id: a for a in state.alerts}
     ex.alert_keys = set(state.alert_keys)
+    for market in ex.resolutions:
+        ex.block_affiliates(market)
     assert set(ex.resolutions) == set(ex.markets), "every market has a resolution record"
     assert set(ex.open_orders) == ex.accounts, "open_orders must list every account"
     return ex

@@ -63,6 +63,9 @@ class State:
         self.affiliations: dict[str, tuple[str, ...]] = {}  # account -> organizations
         self.alerts: dict[int, Alert] = {}
         self.alert_keys: set[tuple[str, str, str]] = set()  # (market, detector, key)
+        # market -> organizations whose affiliates may not trade it (from the spec):
+        # derived from the resolution records, so a snapshot need not hold it.
+        self.blocked_orgs: dict[str, frozenset[str]] = {}
         self._ledger_keys: dict[str, tuple[str, str]] = {}  # a cache, not state
         self._appliers: dict[type[ev.Event], Callable[[Any], None]] = {
             ev.AccountOpened: self._account_opened,
@@ -392,6 +395,15 @@ class State:
         r = self.resolutions[e.market]
         assert e.version == r.spec_version + 1, "spec versions are consecutive"
         self.resolutions[e.market] = record.spec_set(r, e)
+        self.block_affiliates(e.market)
+
+    def block_affiliates(self, market: str) -> None:
+        """Derive ``blocked_orgs`` of ``market`` from its current spec."""
+        orgs = record.blocked_orgs(self.resolutions[market])
+        if orgs:
+            self.blocked_orgs[market] = orgs
+        else:
+            self.blocked_orgs.pop(market, None)
 
     def _affiliation_declared(self, e: ev.AffiliationDeclared) -> None:
         orgs = set(self.affiliations.get(e.account, ()))

@@ -105,6 +105,18 @@ def handle_place(ex: Exchange, c: PlaceOrder, now: int, out: list[ev.Event]) -> 
         uncross(ex, market, now, out)
 
 
+def _require_unaffiliated(ex: Exchange, market_id: str, account: str) -> None:
+    blocked = ex.blocked_orgs.get(market_id)
+    orgs = ex.affiliations.get(account)
+    if blocked and orgs:
+        for org in orgs:
+            if " ".join(org.casefold().split()) in blocked:
+                raise Rejected(
+                    Code.AFFILIATED_ACCOUNT,
+                    f"{account} is affiliated with {org}, which owns a source of {market_id}",
+                )
+
+
 def _new_order(ex: Exchange, c: PlaceOrder, now: int) -> tuple[Market, Order, str, str]:
     """Check everything about ``c`` but its account's limits; return its market, the
     order it makes (not yet accepted), and its side and token."""
@@ -127,6 +139,8 @@ def _new_order(ex: Exchange, c: PlaceOrder, now: int) -> tuple[Market, Order, st
     market = ex.require_market(market_id)
     ex.require_account(account)
     require_open(market, now)
+    if ex.blocked_orgs:  # a spec blocks affiliates of its sources' owners from trading
+        _require_unaffiliated(ex, market_id, account)
     if not 0 <= outcome < market.n:
         raise Rejected(Code.INVALID_OUTCOME, f"outcome must be 0..{market.n - 1}")
     if not market.categorical and outcome == 1:  # YES on NO is NO on YES: one book

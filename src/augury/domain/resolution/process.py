@@ -37,7 +37,7 @@ from augury.domain.rejections import Code, Rejected
 from augury.domain.resolution.evaluate import Status as Verdict
 from augury.domain.resolution.evaluate import evaluate
 from augury.domain.resolution.lint import Severity, lint
-from augury.domain.resolution.record import MarketResolution, Phase
+from augury.domain.resolution.record import MarketResolution, Phase, norm_org
 from augury.domain.resolution.spec import (
     HOUR_US,
     Bonds,
@@ -82,8 +82,7 @@ def spec_of(r: MarketResolution) -> ResolutionSpec | None:
     return spec
 
 
-def _norm(org: str) -> str:
-    return " ".join(org.casefold().split())
+_norm = norm_org
 
 
 # -- specs ---------------------------------------------------------------------------------

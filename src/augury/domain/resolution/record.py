@@ -89,6 +89,22 @@ class MarketResolution(msgspec.Struct, frozen=True):
         return 1 + len(self.clarifications)
 
 
+def norm_org(org: str) -> str:
+    """Organization names compare case- and whitespace-insensitively."""
+    return " ".join(org.casefold().split())
+
+
+def blocked_orgs(r: MarketResolution) -> frozenset[str]:
+    """The (normalized) owners of the market's sources, if its spec blocks their
+    affiliates from trading it; else empty."""
+    if not r.spec:
+        return frozenset()
+    spec = msgspec.json.decode(r.spec)
+    if not spec.get("block_affiliated_trading"):
+        return frozenset()
+    return frozenset(norm_org(s["owner"]) for s in spec.get("sources", ()))
+
+
 def spec_set(r: MarketResolution, e: ev.ResolutionSpecSet) -> MarketResolution:
     return replace(r, spec=e.spec, spec_version=e.version, spec_sha256=e.spec_sha256)
 

@@ -155,6 +155,8 @@ class ResolutionSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     """How often the fetcher observes each source around the observation time."""
     lookback_hours: NonNegHours = 24
     """How long before the observation time the fetcher starts observing."""
+    block_affiliated_trading: bool = False
+    """Refuse orders from accounts affiliated with an organization owning a source."""
     deadline_grace_hours: NonNegHours = 24
     """After the observation time and the persistence window, how long the fetcher has to
     make the observations that settle the sources before the fallback applies."""
