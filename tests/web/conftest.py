@@ -22,11 +22,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("AUGURY_CHROMIUM", "/usr/bin/chromium")
 STARTUP_S_MAX = 60.0
+TIMEOUT_MS = 15_000
+expect.set_options(timeout=TIMEOUT_MS)
 DEMO_DAYS = os.environ.get("AUGURY_WEB_DEMO_DAYS", "4")  # 21 for the docs screenshots
 ENV = {
     "AUGURY_ARGON2_TIME_COST": "1",
@@ -126,3 +128,25 @@ def browser(chromium: str) -> Iterator[Browser]:
         launched = playwright.chromium.launch(executable_path=chromium, headless=True)
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, web_server: WebServer) -> Iterator[Page]:
+    context = browser.new_context(
+        base_url=web_server.base_url, viewport={"width": 1280, "height": 900}
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda exc: errors.append(str(exc)))
+    opened.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
+    )
+    yield opened
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"

@@ -15,8 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.web.conftest import WebServer, artifacts_dir
 
@@ -24,30 +23,6 @@ PASSWORD = "correct horse battery"
 MARKET = "demo-ceasefire"
 EDITED = "demo-myrnohrad-map"
 PLANTED = ("fresh-4417", "fresh-4418")
-TIMEOUT_MS = 15_000
-expect.set_options(timeout=TIMEOUT_MS)
-
-
-@pytest.fixture
-def page(browser: Browser, web_server: WebServer) -> Iterator[Page]:
-    context = browser.new_context(
-        base_url=web_server.base_url, viewport={"width": 1280, "height": 900}
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda exc: errors.append(str(exc)))
-    opened.on(
-        "console",
-        lambda msg: (
-            errors.append(msg.text)
-            if msg.type == "error" and "Content Security Policy" in msg.text
-            else None
-        ),
-    )
-    yield opened
-    context.close()
-    assert not errors, f"JavaScript errors: {errors}"
 
 
 def shot(page: Page, name: str) -> None:

@@ -30,6 +30,7 @@ Viewer = Annotated[Principal | None, Depends(optional_principal)]
 Sort = Literal["volume", "closing", "newest"]
 STATUSES = ("open", "halted", "closed", "resolved", "voided")
 LIST_MAX = 200
+RESOLVED_SHOWN = 50
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -177,6 +178,22 @@ async def portfolio_page(request: Request, viewer: Viewer) -> Response:
     if viewer is None:
         return _need_login(request)
     return render(request, "portfolio.html", viewer)
+
+
+@router.get("/scores", response_class=HTMLResponse)
+async def scores_page(request: Request, services: ServicesDep, viewer: Viewer) -> HTMLResponse:
+    """Calibration across resolved markets, the leaderboard and each resolved market's
+    scores: the page's script reads the public scoring API; the server lists the
+    resolved markets (newest first, at most ``RESOLVED_SHOWN``)."""
+    resolved = await _all_markets(services, q=None, category=None, status="resolved", sort="newest")
+    return render(request, "scores.html", viewer, resolved=resolved[:RESOLVED_SHOWN])
+
+
+@router.get("/scores/traders/{account}", response_class=HTMLResponse)
+async def trader_page(request: Request, account: str, viewer: Viewer) -> HTMLResponse:
+    """One trader's results (public, like the leaderboard); the script reads
+    ``GET /api/v1/scoring/traders/{account}`` and says so if the account is unknown."""
+    return render(request, "trader.html", viewer, account=account)
 
 
 @router.get("/create", response_model=None)
