@@ -21,6 +21,7 @@ RESTRICTED: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/markets/{market}/resume", {}),
     ("POST", "/admin/grants", {"account": "admin", "amount": "1"}),
     ("PUT", "/admin/users/{username}/roles", {"roles": ["admin"]}),
+    ("GET", "/admin/users", {}),
     ("POST", "/admin/clock", {"seconds": 60}),
     ("POST", "/admin/affiliations", {"account": "admin", "organization": "Wire Agency"}),
     ("POST", "/markets/{market}/resolve", {"outcome": 0, "reason": "because"}),

@@ -106,6 +106,8 @@ def test_every_endpoint_async(backend: Server, called: set[str]) -> None:
             assert (await admin.resume_market(mid, "done")).status == "open"
             assert (await admin.grant(bob_name, "1")).account == bob_name
             assert (await admin.set_roles(bob_name, ["trader"])).roles == ["trader"]
+            found = (await admin.list_users(q=bob_name)).items
+            assert [u.roles for u in found] == [["trader"]]
             assert (await admin.advance_clock(seconds=1)).events >= 0
             await resolution_and_scoring(server, admin, anon)
 

@@ -133,6 +133,8 @@ def test_every_endpoint(backend: Server, admin: Client, connect: Connect, called
     assert admin.grant(bob_name, "5", "welcome").amount == Decimal(5)
     assert bob.balances().available == Decimal(1000 + 5) - Decimal("1.2")
     assert "market_creator" in admin.set_roles(bob_name, ["trader", "market_creator"]).roles
+    creators = admin.list_users(q=bob_name, role="market_creator").items
+    assert [u.username for u in creators] == [bob_name]
     before = anon.health().time
     assert (admin.advance_clock(seconds=60).time - before).total_seconds() == 60
     resolution_and_scoring(admin, anon, connect)

@@ -232,6 +232,9 @@ def test_admin_grants_and_creates_a_market(page: Page, web_server: WebServer) ->
     expect(page.locator("#halt-form .result")).to_contain_text("halted")
     page.get_by_role("button", name="Resume").click()
     expect(page.locator("#halt-form .result")).to_contain_text("open")
+    page.get_by_label("Find a user").fill("admin")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#users-table tbody tr").first).to_contain_text("admin, market_creator")
     shot(page, "admin")
 
     page.get_by_role("link", name="Create").click()

@@ -230,6 +230,20 @@ class IdentityStore:
             ).first()
         return None if row is None else _user(row)
 
+    def list_users(
+        self, *, q: str | None = None, role: str | None = None, after: str = "", limit: int = 50
+    ) -> list[User]:
+        """Active users in username order, after ``after``, optionally matching ``q`` (a
+        part of the username) and holding ``role``."""
+        query = select(users).where(users.c.disabled.is_(False), users.c.username > after)
+        if q:
+            query = query.where(users.c.username.contains(q.lower(), autoescape=True))
+        if role:
+            query = query.where(("," + users.c.roles + ",").contains(f",{role},"))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(users.c.username).limit(limit)).all()
+        return [_user(row) for row in rows]
+
     def set_roles(self, username: str, roles: tuple[str, ...]) -> User | None:
         assert all(role in ROLES for role in roles)
         with self.engine.begin() as conn:

@@ -41,6 +41,11 @@ class UserOut(Out):
     created_at: Instant
 
 
+class UserPage(Out):
+    items: list[UserOut]
+    next_cursor: str | None
+
+
 class MeOut(UserOut):
     authenticated_by: str
     scopes: list[str]

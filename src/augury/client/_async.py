@@ -683,6 +683,18 @@ class AsyncClient:
         req = self._req("grant", body=body, idempotency_key=idempotency_key)
         return await self._call(req, m.Grant)
 
+    async def list_users(
+        self,
+        *,
+        q: str | None = None,
+        role: str | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> m.Page[m.User]:
+        """Users and their roles, by username (admin); ``q`` matches part of a username."""
+        params = {"q": q, "role": role, "cursor": cursor, "limit": limit}
+        return await self._call(self._req("list_users", params=params), m.Page[m.User])
+
     async def set_roles(self, username: str, roles: Iterable[str]) -> m.User:
         req = self._req("set_roles", path={"username": username}, body={"roles": list(roles)})
         return await self._call(req, m.User)

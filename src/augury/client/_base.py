@@ -102,6 +102,7 @@ ENDPOINTS: Final[dict[str, Endpoint]] = {
     "trader_score": Endpoint("GET", "/scoring/traders/{account}"),
     # admin and health
     "grant": Endpoint("POST", "/admin/grants", True),
+    "list_users": Endpoint("GET", "/admin/users"),
     "set_roles": Endpoint("PUT", "/admin/users/{username}/roles"),
     "advance_clock": Endpoint("POST", "/admin/clock"),
     "health": Endpoint("GET", "/health"),

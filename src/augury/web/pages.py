@@ -204,6 +204,10 @@ async def create_page(request: Request, viewer: Viewer) -> Response:
     return render(request, "create.html", viewer, allowed=allowed)
 
 
+USERS_SHOWN = 100
+"""Users listed on the admin page (search by name for the others)."""
+
+
 @router.get("/admin", response_model=None)
 async def admin_page(request: Request, services: ServicesDep, viewer: Viewer) -> Response:
     if viewer is None:
@@ -212,7 +216,19 @@ async def admin_page(request: Request, services: ServicesDep, viewer: Viewer) ->
         return render(request, "forbidden.html", viewer, 403, need="admin")
     markets = await _all_markets(services, q=None, category=None, status=None, sort="newest")
     markets.sort(key=lambda m: m["status"] not in ("open", "halted"))  # tradeable first
-    return render(request, "admin.html", viewer, markets=markets)
+    who = (request.query_params.get("users") or "").strip().lower()[:32]
+    users = await run_in_threadpool(
+        partial(services.identity.list_users, q=who or None, limit=USERS_SHOWN + 1)
+    )
+    return render(
+        request,
+        "admin.html",
+        viewer,
+        markets=markets,
+        users=users[:USERS_SHOWN],
+        more_users=len(users) > USERS_SHOWN,
+        users_query=who,
+    )
 
 
 @router.get("/console", response_model=None)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
 
 from augury.api import responses as r
 from augury.api.deps import Admin, ServicesDep
 from augury.api.errors import CLOCK_NOT_SIMULATED, ApiError, not_found
 from augury.api.routes.accounts import user_view
-from augury.api.routes.common import IdempotencyKey
-from augury.api.schemas import ClockBody, GrantBody, RolesBody
+from augury.api.routes.common import IdempotencyKey, Limit
+from augury.api.schemas import ClockBody, GrantBody, Role, RolesBody
 from augury.domain import commands as dc
 from augury.domain.units import format_micros
 from augury.engine import AdvanceClock, SimulatedClock
@@ -69,6 +70,28 @@ async def grant(
     command = dc.GrantCredits(body.account, body.amount, body.memo)
     await services.submit(command, principal.account, key)
     return {"account": body.account, "amount": format_micros(body.amount), "memo": body.memo}
+
+
+@router.get("/admin/users", summary="List users and their roles (admin)", response_model=r.UserPage)
+async def list_users(
+    principal: Admin,
+    services: ServicesDep,
+    q: Annotated[str | None, Query(max_length=32, description="Part of a username.")] = None,
+    role: Role | None = None,
+    cursor: Annotated[
+        str | None, Query(max_length=32, description="The last username seen.")
+    ] = None,
+    limit: Limit = 50,
+) -> dict[str, Any]:
+    found = await run_in_threadpool(
+        partial(services.identity.list_users, q=q, role=role, after=cursor or "", limit=limit + 1)
+    )
+    more = len(found) > limit
+    found = found[:limit]
+    return {
+        "items": [user_view(u) for u in found],
+        "next_cursor": found[-1].username if more and found else None,
+    }
 
 
 @router.put(
