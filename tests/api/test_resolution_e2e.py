@@ -16,6 +16,8 @@ close, 24 hours after the start):
 - ``disputed``: the sources disagree; a resolver proposes B with a bond, a trader
   disputes with a bond, an arbiter holding a position is refused, two arbiters decide
   A, and the bonds go to the side that was right.
+- ``split``: the sources disagree and nobody proposes: at the deadline (T + 12h window
+  + 24h grace) the fallback holds it for the arbiters, who decide.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ SIDES = {
     "edited": (lambda h: "B" if 18 <= h < 23 else "A", lambda h: "A"),
     "genuine": (lambda h: "B" if h >= 18 else "A", lambda h: "B" if h >= 19 else "A"),
     "disputed": (lambda h: "B", lambda h: "A"),
+    "split": (lambda h: "B", lambda h: "A"),  # no quorum, nobody proposes: held at deadline
 }
 
 
@@ -197,6 +200,13 @@ def test_three_markets_resolve_by_their_rules_through_the_api(
     for p in planted:  # their B shares paid nothing
         positions = ok(p.get("/portfolio/positions"))
         assert not [x for x in positions["items"] if x["market"] == "edited"]
+
+    # -- split: no quorum by the deadline: held for the arbiters ------------------------------
+    split = story(admin, "split")
+    assert split["status"] == "held" and "no quorum of 2" in split["held_reason"]
+    assert not [e for e in split["entries"] if e["kind"] == "proposal"]
+    ok(arb1.post("/markets/split/votes", json={"outcome": 1}), 201)
+    assert ok(arb2.post("/markets/split/votes", json={"outcome": 1}), 201)["status"] == "final"
 
     # -- genuine: resolved to B by the rules, paid out ----------------------------------------
     genuine = story(admin, "genuine")
