@@ -82,8 +82,8 @@ def count_appends(store: JournalStore) -> list[int]:
     sizes: list[int] = []
     append = store.append
 
-    def counting(records: Any) -> None:
-        append(records)
+    def counting(records: Any, **options: Any) -> None:
+        append(records, **options)
         sizes.append(len(records))
 
     store.append = counting  # type: ignore[method-assign]
@@ -95,11 +95,11 @@ def fail_appends(store: JournalStore, after: int = 0) -> Callable[[], int]:
     calls = [0]
     append = store.append
 
-    def failing(records: Any) -> None:
+    def failing(records: Any, **options: Any) -> None:
         calls[0] += 1
         if calls[0] > after:
             raise OSError("disk on fire")
-        append(records)
+        append(records, **options)
 
     store.append = failing  # type: ignore[method-assign]
     return lambda: calls[0]

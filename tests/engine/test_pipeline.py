@@ -37,14 +37,14 @@ class Gate:
         self.sizes: list[int] = []
         append = store.append
 
-        def gated(records: Any) -> None:
+        def gated(records: Any, **options: Any) -> None:
             self.calls += 1
             if self.calls > self.after:
                 self.entered.set()
                 assert self.opened.wait(WAIT_S), "the test never opened the gate"
             if self.calls == self.fail_call:
                 raise OSError("disk on fire")
-            append(records)
+            append(records, **options)
             self.sizes.append(len(records))
 
         store.append = gated  # type: ignore[method-assign]

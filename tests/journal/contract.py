@@ -156,6 +156,23 @@ class JournalStoreContract:
         assert (caught.value.seq, caught.value.fault) == (bad.seq, ChainFault.BAD_HASH)
         assert writer.count() == 3
 
+    def test_a_hashed_group_is_still_checked_link_by_link(self, writer: JournalStore) -> None:
+        """``hashed=True`` (the engine's records) skips recomputing each hash, never the
+        links: a gap, a fork or a group that does not continue the head is refused."""
+        self.fill(writer, 3)
+        head = writer.head()
+        assert head is not None
+        inner_gap = make_chain(4, head)
+        del inner_gap[1]
+        with pytest.raises(AppendRejected) as caught:
+            writer.append(inner_gap, hashed=True)
+        assert caught.value.fault == ChainFault.SEQ_GAP
+        with pytest.raises(AppendRejected):
+            writer.append(make_chain(2, (head[0], b"\x02" * 32)), hashed=True)
+        writer.append(make_chain(2, head), hashed=True)
+        assert writer.count() == 5
+        assert [r.seq for r in writer.read()] == [1, 2, 3, 4, 5]
+
     def test_backend_writes_a_group_in_one_transaction(self, writer: JournalStore) -> None:
         # Bypass validation so the database itself fails mid-group (duplicate seq).
         self.fill(writer, 2)

@@ -772,7 +772,8 @@ class Engine:
             records = [record for batch in batches for record in batch.records]
         if records:
             # The line that makes everything durable. If it raises, the engine stops.
-            self.store.append(records)
+            # hashed: _record (and checkpoint_record) computed every hash on this process.
+            self.store.append(records, hashed=True)
             self.stats.appends += 1
             self.stats.records += len(records)
         self._head = batches[-1].head
