@@ -1,17 +1,22 @@
 """Authenticated order placement over HTTP on loopback: orders/s and latency, and the ceiling.
 
 Usage: .venv/bin/python bench/service.py [--backends sqlite,postgres] [--clients 1,4,16]
-       [--client httpx,raw] [--seconds S] [--warmup S] [--repeat R] [--pg DSN]
+       [--client httpx,raw] [--projector process,thread] [--seconds S] [--warmup S]
+       [--repeat R] [--pg DSN]
 
 For each backend a fresh server is started in a subprocess (this script's ``serve``
 mode): the app of ``augury serve`` (``create_app``: the same routers, middleware and
 error handlers, rate limits off) under the same uvicorn configuration as ``augury
-serve`` (one process, one uvloop event loop, httptools, access log on, written to a file), on
-the system clock, with a fresh SQLite data directory or fresh PostgreSQL schemas. The
-benchmark adds one route to that app, ``POST /api/v1/bench/noop``, answering ``{}``
-with no work (no authentication, no body read, no engine): the HTTP ceiling of the same
-stack (uvicorn, the middleware, FastAPI routing and JSON response). The product's
-routes are untouched; ``augury serve`` has no such route.
+serve`` (one process, one uvloop event loop, httptools, the access log off unless
+``AUGURY_ACCESS_LOG`` turns it on; server output to a file), on the system clock, with
+a fresh SQLite data directory or fresh PostgreSQL schemas. The benchmark adds one route
+to that app, ``POST /api/v1/bench/noop``, answering ``{}`` with no work (no
+authentication, no body read, no engine): the HTTP ceiling of the same stack (uvicorn,
+the middleware, FastAPI routing and JSON response). The product's routes are
+untouched; ``augury serve`` has no such route. With several ``--projector`` modes
+(``AUGURY_PROJECTOR``: the read models written by a child process, the default, or by
+a thread of the server), one server per mode runs at the same time and the modes take
+turns in every repeat, so that both see the same background load.
 
 Clients are ``httpx.AsyncClient`` in one asyncio loop in this process, each its own
 trader with its own API key (``X-API-Key``, scope ``trade``) and one keep-alive
@@ -88,6 +93,7 @@ def serve(port: int) -> None:
         lifespan="on",
         ws="websockets-sansio",
         log_level="info",
+        access_log=settings.access_log,  # off unless AUGURY_ACCESS_LOG, as in augury serve
         server_header=False,
     )
     try:
@@ -104,13 +110,15 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, backend: str, workdir: Path, pg_dsn: str) -> None:
+    def __init__(self, backend: str, workdir: Path, pg_dsn: str, projector: str = "") -> None:
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.data_dir = workdir / f"{backend}-{self.port}"
         self.log = workdir / f"{backend}-{self.port}.log"
         self.pg: tuple[str, str, str] | None = None
         env = {**os.environ, **SERVER_ENV, "AUGURY_DATA_DIR": str(self.data_dir)}
+        if projector:
+            env["AUGURY_PROJECTOR"] = projector
         if backend == "postgres":
             suffix = uuid.uuid4().hex[:10]
             self.pg = (pg_dsn, f"bench_http_j_{suffix}", f"bench_http_p_{suffix}")
@@ -314,61 +322,79 @@ def run(args: argparse.Namespace) -> None:
     client_counts = [int(n) for n in args.clients.split(",")]
     kinds = args.client.split(",")
     backends = args.backends.split(",")
+    modes = args.projector.split(",")
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="augury-bench-http-") as tmp:
         for backend in backends:
-            server = Server(backend, Path(tmp), args.pg)
+            servers: dict[str, Server] = {}
             try:
-                market, keys = _setup(server, max(client_counts))
+                for mode in modes:
+                    servers[mode] = Server(backend, Path(tmp), args.pg, mode)
+                setups = {mode: _setup(servers[mode], max(client_counts)) for mode in modes}
                 for repeat in range(args.repeat):
                     for kind in kinds:
                         for clients in client_counts:
-                            for target in ("ceiling", "orders"):
-                                measure = _measure(
-                                    server,
-                                    target,
-                                    market,
-                                    keys[:clients],
-                                    args.warmup,
-                                    args.seconds,
-                                    kind,
-                                )
-                                row = {"backend": backend, "repeat": repeat, **asyncio.run(measure)}
-                                row["load_1m"] = round(os.getloadavg()[0], 2)
-                                results.append(row)
-                                print(json.dumps(row), flush=True)
+                            for mode in modes:
+                                market, keys = setups[mode]
+                                for target in ("ceiling", "orders"):
+                                    measure = _measure(
+                                        servers[mode],
+                                        target,
+                                        market,
+                                        keys[:clients],
+                                        args.warmup,
+                                        args.seconds,
+                                        kind,
+                                    )
+                                    row = {
+                                        "backend": backend,
+                                        "projector": mode,
+                                        "repeat": repeat,
+                                        **asyncio.run(measure),
+                                    }
+                                    row["load_1m"] = round(os.getloadavg()[0], 2)
+                                    results.append(row)
+                                    print(json.dumps(row), flush=True)
             finally:
-                server.stop()
-    print(json.dumps(_summary(results, backends, kinds, client_counts)), flush=True)
+                for server in servers.values():
+                    server.stop()
+    print(json.dumps(_summary(results, backends, modes, kinds, client_counts)), flush=True)
 
 
 def _summary(
-    results: list[dict[str, Any]], backends: list[str], kinds: list[str], client_counts: list[int]
+    results: list[dict[str, Any]],
+    backends: list[str],
+    modes: list[str],
+    kinds: list[str],
+    client_counts: list[int],
 ) -> dict[str, Any]:
     """Medians over the repeats; the targets are checked at the most clients."""
     summary: dict[str, Any] = {"summary": True}
     top = max(client_counts)
     for backend in backends:
-        for kind in kinds:
-            for clients in client_counts:
-                for target in ("ceiling", "orders"):
-                    key = (backend, kind, clients, target)
-                    rows = [
-                        r
-                        for r in results
-                        if (r["backend"], r["client"], r["clients"], r["target"]) == key
-                    ]
-                    summary["_".join(map(str, key))] = {
-                        "ops_per_s": statistics.median(r["ops_per_s"] for r in rows),
-                        "p50_ms": statistics.median(r["p50_ms"] or 0 for r in rows),
-                        "p99_ms": statistics.median(r["p99_ms"] or 0 for r in rows),
-                    }
-            orders = summary[f"{backend}_{kind}_{top}_orders"]["ops_per_s"]
-            ceiling = summary[f"{backend}_{kind}_{top}_ceiling"]["ops_per_s"]
-            ratio = orders / ceiling if ceiling else 0.0
-            summary[f"{backend}_{kind}_{top}_orders_vs_ceiling"] = round(ratio, 3)
-            summary[f"{backend}_{kind}_{top}_meets_targets"] = ratio >= 0.4 and orders >= 3_000
+        for mode in modes:
+            for kind in kinds:
+                prefix = f"{backend}_{mode}_{kind}" if mode else f"{backend}_{kind}"
+                for clients in client_counts:
+                    for target in ("ceiling", "orders"):
+                        key = (backend, mode, kind, clients, target)
+                        rows = [r for r in results if _key(r) == key]
+                        summary[f"{prefix}_{clients}_{target}"] = {
+                            "ops_per_s": statistics.median(r["ops_per_s"] for r in rows),
+                            "p50_ms": statistics.median(r["p50_ms"] or 0 for r in rows),
+                            "p99_ms": statistics.median(r["p99_ms"] or 0 for r in rows),
+                            "load_1m": statistics.median(r["load_1m"] for r in rows),
+                        }
+                orders = summary[f"{prefix}_{top}_orders"]["ops_per_s"]
+                ceiling = summary[f"{prefix}_{top}_ceiling"]["ops_per_s"]
+                ratio = orders / ceiling if ceiling else 0.0
+                summary[f"{prefix}_{top}_orders_vs_ceiling"] = round(ratio, 3)
+                summary[f"{prefix}_{top}_meets_targets"] = ratio >= 0.4 and orders >= 3_000
     return summary
+
+
+def _key(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (row["backend"], row["projector"], row["client"], row["clients"], row["target"])
 
 
 def main() -> None:
@@ -382,6 +408,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--client", default="httpx,raw", help="httpx, raw or both")
+    parser.add_argument(
+        "--projector",
+        default="",
+        help="process, thread or both (AUGURY_PROJECTOR); default: the server's default",
+    )
     parser.add_argument("--pg", default=PG_DSN_DEFAULT)
     args = parser.parse_args()
     if args.mode == "serve":

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     observer_interval_s: float = Field(default=30.0, ge=0)
     """How often (real seconds) the observer looks for sources due; 0: only on demand
     and after each simulated clock advance."""
+    projector: Literal["process", "thread"] = "process"
+    """Where the read models are written: a child process (default) or a server thread."""
     surveillance: bool = True
     """Run the surveillance detectors on the committed event stream and raise alerts."""
     argon2_time_cost: int = Field(default=3, ge=1, le=10)

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import queue
+import signal
 import threading
 import time
 from multiprocessing.context import SpawnProcess
@@ -95,13 +97,18 @@ class Follower:
         return found
 
 
-def _child(url: str, namespace: str, out: Any, stop: Event, fed: Any) -> None:
-    """The watch process: follow the journal, send new findings as encoded commands."""
+def _child(url: str, namespace: str, out: Any, stop: Event, fed: Any, parent: int) -> None:
+    """The watch process: follow the journal, send new findings as encoded commands.
+
+    It ignores Ctrl-C (the server decides when it stops) and stops by itself when the
+    server process is gone (its parent changed), so a killed server leaves no orphan.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     store = open_store(url, namespace=namespace)
     follower = Follower()
     last = 0.0
     try:
-        while not stop.is_set():
+        while not stop.is_set() and os.getppid() == parent:
             progressed = follower.read(store)
             fed.value = follower.seq
             now = time.monotonic()
@@ -126,7 +133,7 @@ class Watch:
         self._fed: Any = context.Value("q", 0)
         self._process: SpawnProcess = context.Process(
             target=_child,
-            args=(journal_url, namespace, self._out, self._stop, self._fed),
+            args=(journal_url, namespace, self._out, self._stop, self._fed, os.getpid()),
             name="augury-watch",
             daemon=True,
         )

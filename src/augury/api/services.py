@@ -1,10 +1,14 @@
 """What a running server holds: the engine, the projector, the identity store, settings.
 
 ``Services.start`` opens everything in order (journal and engine, read models caught up
-with the journal then subscribed to it, identity tables, the first admin account) and
+with the journal then following it, identity tables, the first admin account) and
 ``Services.stop`` closes it in reverse. The engine runs in-process: commands go through
 ``submit``; live reads through ``query``; history through the read models once
 ``barrier`` has made them catch up with every command acknowledged before it.
+
+The read models are written by a projector process of their own by default
+(``augury.api.projector_process``), or by a thread of this process (``Follower``) with
+the setting ``projector = "thread"`` (``AUGURY_PROJECTOR=thread``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from augury.api.errors import OVERLOADED, UNAVAILABLE, ApiError, refused
 from augury.api.identity import IdentityStore
+from augury.api.projector_process import ProcessFollower
 from augury.domain import commands as dc
 from augury.domain.exchange import Exchange, Result
 from augury.engine import Engine, EngineOverloaded, EngineStopped, SimulatedClock, open_engine
@@ -43,6 +48,16 @@ T = TypeVar("T")
 BARRIER_TIMEOUT_S = 10.0
 """Longest a history read waits for the read models to catch up before answering 503."""
 AdminCallback = Callable[[str, str], None]
+PROJECTOR_MODES = ("process", "thread")
+"""Where the read models are written: a child process (the default) or a thread."""
+
+
+def projector_mode(settings: Settings) -> str:
+    """``settings.projector`` (``AUGURY_PROJECTOR``): "process" (default) or "thread"."""
+    mode = settings.projector
+    if mode not in PROJECTOR_MODES:
+        raise ValueError(f"projector must be one of {', '.join(PROJECTOR_MODES)}, got {mode!r}")
+    return str(mode)
 
 
 def print_admin(username: str, password: str) -> None:
@@ -60,7 +75,7 @@ class Services:
     engine: Engine
     projector: Projector
     identity: IdentityStore
-    follower: Follower
+    follower: Follower | ProcessFollower
     ticks: dict[str, int] = field(default_factory=dict)
     """Each market's tick size (it never changes), to spare an engine query per order."""
     in_flight: set[tuple[str, str]] = field(default_factory=set)
@@ -91,13 +106,22 @@ class Services:
             production=settings.production,
         )
         projector: Projector | None = None
-        follower: Follower | None = None
+        follower: Follower | ProcessFollower | None = None
         try:
-            projector = Projector(
-                settings.database_url or str(data_dir / "projections.db"),
-                namespace=settings.projections_namespace,
-            )
-            follower = _follow(engine, projector)
+            mode = projector_mode(settings)
+            projections_url = settings.database_url or str(data_dir / "projections.db")
+            # here: migrations, the reads, the identity tables; the writes: see ``mode``
+            projector = Projector(projections_url, namespace=settings.projections_namespace)
+            if mode == "process":
+                follower = ProcessFollower(
+                    settings.database_url or str(data_dir / "journal.db"),
+                    settings.journal_namespace,
+                    projections_url,
+                    settings.projections_namespace,
+                )
+                _follow_process(engine, projector, follower)
+            else:
+                follower = _follow(engine, projector)
             identity = IdentityStore(
                 projector.engine,
                 settings.secret_key,
@@ -122,7 +146,8 @@ class Services:
         return services
 
     def stop(self) -> None:
-        """Close the engine (finishing what is queued), the projector thread, the DB."""
+        """Close the engine (finishing what is queued), the projector (process or thread,
+        after it has applied the rest of the journal), the DB."""
         if self.stopped:
             return
         self.stopped = True
@@ -168,7 +193,8 @@ class Services:
 
         A query runs on the engine thread after the subscribers of every earlier group,
         so the follower's ``enqueued_seq`` it reads covers every acknowledged command;
-        then wait for the projector thread to have applied up to there.
+        then wait (without blocking the event loop) for the projector, process or
+        thread, to report it has applied up to there.
         """
         target = await self.query(self._enqueued)
         try:
@@ -351,3 +377,30 @@ def _follow(engine: Engine, projector: Projector) -> Follower:
     if applied:
         log.info("read models caught up with %d journal records", applied)
     return follower
+
+
+def _follow_process(engine: Engine, projector: Projector, follower: ProcessFollower) -> None:
+    """Start the projector process and wait until it has caught up with the journal.
+
+    The child reads every record from the journal itself, so none can fall between its
+    catch-up and the subscription (which only wakes it up). The subscription and the
+    journal's head are taken in one engine query: every record after that head reaches
+    the subscriber, so ``enqueued_seq`` never runs behind an acknowledged command.
+    """
+    before = projector.last_seq()
+    follower.start()
+    try:
+
+        def subscribe_now(_exchange: Exchange) -> int:
+            head = engine.store.head()
+            follower.enqueued_seq = head[0] if head is not None else 0
+            subscribe(engine, follower, reads_state=False)
+            return follower.enqueued_seq
+
+        target = engine.query(subscribe_now).result()
+        follower.wait_caught_up(target)
+    except BaseException:
+        follower.stop(timeout_s=5.0)
+        raise
+    if target > before:
+        log.info("read models caught up with %d journal records", target - before)
