@@ -100,10 +100,12 @@ class Follower:
 def _child(url: str, namespace: str, out: Any, stop: Event, fed: Any, parent: int) -> None:
     """The watch process: follow the journal, send new findings as encoded commands.
 
-    It ignores Ctrl-C (the server decides when it stops) and stops by itself when the
-    server process is gone (its parent changed), so a killed server leaves no orphan.
+    It ignores Ctrl-C and SIGTERM, which reach the whole process group (the server
+    decides when it stops), and stops by itself when the server process is gone (its
+    parent changed), so a killed server leaves no orphan.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     store = open_store(url, namespace=namespace)
     follower = Follower()
     last = 0.0
@@ -129,7 +131,7 @@ class Watch:
         context = multiprocessing.get_context("spawn")  # never fork a threaded server
         self.engine = engine
         self._out: Any = context.Queue()
-        self._stop = context.Event()
+        self._stop: Any = context.Event()
         self._fed: Any = context.Value("q", 0)
         self._process: SpawnProcess = context.Process(
             target=_child,
@@ -138,35 +140,48 @@ class Watch:
             daemon=True,
         )
         self._thread = threading.Thread(target=self._submit, name="augury-alerts", daemon=True)
+        self._done = threading.Event()
+        self._last_fed = 0
         self.submitted = 0
 
     @property
     def fed_seq(self) -> int:
         """The last journal seq the detectors have read."""
-        return int(self._fed.value)
+        return self._last_fed if self._fed is None else int(self._fed.value)
 
     def start(self) -> None:
         self._process.start()
         self._thread.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the process, submit what it had sent, then stop the thread.
+
+        The server never writes to the queue (no feeder thread to join): a child killed
+        while writing can leave the queue's write lock taken, which must not hang this.
+        """
         self._stop.set()
         self._process.join(timeout_s)
         if self._process.is_alive():
             self._process.kill()
             self._process.join(5.0)
-        self._out.put(None)
+        self._done.set()
         self._thread.join(timeout_s)
+        self._out.cancel_join_thread()
         self._out.close()
-        self._out.join_thread()
+        self._last_fed = self.fed_seq
+        # Free the queue's, event's and value's semaphores now: otherwise the resource
+        # tracker reports them as leaked when the server exits.
+        self._out = self._stop = self._fed = None
 
     def _submit(self) -> None:
         while True:
             try:
-                item = self._out.get(timeout=1.0)
+                item = self._out.get(timeout=0.2)
             except queue.Empty:
+                if self._done.is_set():  # the process has stopped and all it sent is read
+                    return
                 continue
-            if item is None:
+            except (EOFError, OSError):
                 return
             command = _decode(item)
             try:

@@ -25,7 +25,7 @@ GIL that the event loop, the engine and its journal writer need. Here a child pr
   none gets to report), which carries on from the read models' ``last_seq``.
 * Stopping: the server closes the engine first (everything acknowledged is in the
   journal), then sends a stop byte; the child applies the rest of the journal, reports
-  and exits. It ignores SIGINT (Ctrl-C reaches the whole process group; the server
+  and exits. It ignores SIGINT and SIGTERM (they reach the whole process group; the server
   decides when it stops) and exits by itself if the server goes away (end of file on
   the wake-up pipe). A child still retrying after ``STOP_RETRY_S`` gives up (the next
   start catches up); one that does not exit is terminated.
@@ -83,6 +83,7 @@ def _child(
     fatal_catch_up: bool,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # e.g. systemd signals the whole group
     os.set_blocking(wake.fileno(), False)
     store = open_store(journal_url, namespace=journal_namespace)
     try:
