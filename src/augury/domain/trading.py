@@ -24,6 +24,7 @@ from augury.domain.book import BUY_NO, BUY_YES, SELL_NO, SELL_YES, Order, pays_c
 from augury.domain.commands import PlaceOrder, Token
 from augury.domain.market import Market, Status
 from augury.domain.rejections import Code, Rejected
+from augury.domain.resolution.spec import norm_org
 from augury.domain.units import ONE, div_up
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ def _require_unaffiliated(ex: Exchange, market_id: str, account: str) -> None:
     orgs = ex.affiliations.get(account)
     if blocked and orgs:
         for org in orgs:
-            if " ".join(org.casefold().split()) in blocked:
+            if norm_org(org) in blocked:
                 raise Rejected(
                     Code.AFFILIATED_ACCOUNT,
                     f"{account} is affiliated with {org}, which owns a source of {market_id}",

@@ -33,6 +33,7 @@ from augury.domain.resolution.spec import (
     Hold,
     ResolutionSpec,
     Void,
+    norm_org,
 )
 
 OBSERVATIONS_MAX = 1_000_000
@@ -204,7 +205,7 @@ def _decide(spec: ResolutionSpec, verdicts: tuple[SourceVerdict, ...], now_us: i
     # The quorum counts independent owners, not sources: one organization's editor could
     # change all of its sources at once, so two of them agreeing are one vote (its
     # earliest settlement). The linter warns about such specs; this makes them safe.
-    owner_of = {s.id: " ".join(s.owner.casefold().split()) for s in spec.sources}
+    owner_of = {s.id: norm_org(s.owner) for s in spec.sources}
     by_owner: dict[int, dict[str, int]] = {}
     for v in verdicts:
         if v.outcome is not None and v.settled_at_us is not None:

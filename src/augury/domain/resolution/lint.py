@@ -23,6 +23,7 @@ from augury.domain.resolution.spec import (
     HtmlSource,
     HttpJsonSource,
     ResolutionSpec,
+    norm_org,
 )
 
 PERSISTENCE_HOURS_MAX = 30 * 24
@@ -82,11 +83,6 @@ def _warning(code: Code, where: str, message: str) -> Finding:
     return Finding(Severity.WARNING, code, message, where)
 
 
-def _norm(org: str) -> str:
-    """Organization names compare case- and whitespace-insensitively."""
-    return " ".join(org.casefold().split())
-
-
 def lint(
     spec: ResolutionSpec,
     market_outcomes: Sequence[str],
@@ -114,7 +110,7 @@ def _lint_sources(
     spec: ResolutionSpec, n_outcomes: int, creator_orgs: Sequence[str]
 ) -> list[Finding]:
     out: list[Finding] = []
-    creators = {_norm(o) for o in creator_orgs}
+    creators = {norm_org(o) for o in creator_orgs}
     seen_ids: set[str] = set()
     owners: dict[str, int] = {}
     for i, src in enumerate(spec.sources):
@@ -123,13 +119,13 @@ def _lint_sources(
             msg = f"source id {src.id!r} is used twice; give every source its own id"
             out.append(_error(Code.DUPLICATE_SOURCE_ID, f"{where}.id", msg))
         seen_ids.add(src.id)
-        if _norm(src.owner) in creators:
+        if norm_org(src.owner) in creators:
             msg = (
                 f"source {src.id!r} is owned by {src.owner!r}, the creator's own "
                 "organization; use a source the creator cannot edit"
             )
             out.append(_error(Code.CREATOR_OWNS_SOURCE, f"{where}.owner", msg))
-        first = owners.setdefault(_norm(src.owner), i)
+        first = owners.setdefault(norm_org(src.owner), i)
         if first != i:
             msg = (
                 f"sources {spec.sources[first].id!r} and {src.id!r} are both owned by "

@@ -37,7 +37,7 @@ from augury.domain.rejections import Code, Rejected
 from augury.domain.resolution.evaluate import Status as Verdict
 from augury.domain.resolution.evaluate import evaluate
 from augury.domain.resolution.lint import Severity, lint
-from augury.domain.resolution.record import MarketResolution, Phase, norm_org
+from augury.domain.resolution.record import MarketResolution, Phase
 from augury.domain.resolution.spec import (
     HOUR_US,
     Bonds,
@@ -45,6 +45,7 @@ from augury.domain.resolution.spec import (
     SpecError,
     decode_spec,
     encode_spec,
+    norm_org,
     spec_hash,
 )
 from augury.domain.units import ONE
@@ -80,9 +81,6 @@ def spec_of(r: MarketResolution) -> ResolutionSpec | None:
             _specs.clear()
         spec = _specs[r.spec_sha256] = decode_spec(r.spec)
     return spec
-
-
-_norm = norm_org
 
 
 # -- specs ---------------------------------------------------------------------------------
@@ -260,10 +258,10 @@ def conflict(ex: Exchange, market: Market, account: str) -> str | None:
     if any(o.market == market.id for o in ex.open_orders.get(account, {}).values()):
         return f"{account} has open orders in {market.id}"
     spec = spec_of(ex.resolutions[market.id])
-    orgs = {_norm(o) for o in ex.affiliations.get(account, ())}
+    orgs = {norm_org(o) for o in ex.affiliations.get(account, ())}
     if spec is not None and orgs:
         for source in spec.sources:
-            if _norm(source.owner) in orgs:
+            if norm_org(source.owner) in orgs:
                 return f"{account} is affiliated with {source.owner}, which owns {source.id}"
     return None
 

@@ -14,6 +14,7 @@ from msgspec.structs import replace
 
 from augury.domain import events as ev
 from augury.domain.resolution.evaluate import Observation
+from augury.domain.resolution.spec import norm_org
 
 
 class Phase(StrEnum):
@@ -87,11 +88,6 @@ class MarketResolution(msgspec.Struct, frozen=True):
     def rules_version(self) -> int:
         """1 for the original rules, +1 per clarification."""
         return 1 + len(self.clarifications)
-
-
-def norm_org(org: str) -> str:
-    """Organization names compare case- and whitespace-insensitively."""
-    return " ".join(org.casefold().split())
 
 
 def blocked_orgs(r: MarketResolution) -> frozenset[str]:

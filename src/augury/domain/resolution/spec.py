@@ -24,6 +24,12 @@ NonNegHours = Annotated[int, msgspec.Meta(ge=0)]
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
 
+def norm_org(org: str) -> str:
+    """Organization names compare case- and whitespace-insensitively ("Wire  agency" is
+    "wire agency"): for independence (quorum), conflicts of interest and trading blocks."""
+    return " ".join(org.casefold().split())
+
+
 class SpecError(ValueError):
     """A spec that could not be decoded; the message names the field (``$.path``)."""
 
