@@ -101,7 +101,12 @@ class Server:
         return self.process.returncode
 
 
-def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> Server:
+def start_server(
+    data_dir: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    startup_s: float = STARTUP_S_MAX,
+) -> Server:
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir.parent / f"{data_dir.name}-server-{port}.log"
@@ -120,7 +125,7 @@ def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None) 
     with open(log, "wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=environment)
     server = Server(process, f"http://127.0.0.1:{port}", data_dir, log)
-    deadline = time.monotonic() + STARTUP_S_MAX
+    deadline = time.monotonic() + startup_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"the server exited with {process.returncode}:\n{server.output()}")

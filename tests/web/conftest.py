@@ -11,18 +11,16 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.api.conftest import FAST_HASHING, start_server
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("AUGURY_CHROMIUM", "/usr/bin/chromium")
@@ -30,11 +28,7 @@ STARTUP_S_MAX = 60.0
 TIMEOUT_MS = 15_000
 expect.set_options(timeout=TIMEOUT_MS)
 DEMO_DAYS = os.environ.get("AUGURY_WEB_DEMO_DAYS", "4")  # 21 for the docs screenshots
-ENV = {
-    "AUGURY_ARGON2_TIME_COST": "1",
-    "AUGURY_ARGON2_MEMORY_KIB": "1024",
-    "AUGURY_RATE_LIMIT_PASSWORD_PER_S": "0",
-}
+ENV = FAST_HASHING
 
 
 @dataclass
@@ -47,13 +41,6 @@ class WebServer:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def artifacts_dir() -> Path:
@@ -78,36 +65,9 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
     assert seeded.returncode == 0, seeded.stdout + seeded.stderr
     found = re.search(r"password: (\S+)", seeded.stdout)
     assert found, seeded.stdout
-    port = _free_port()
-    log = root / "server.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [*cli, "serve", "--data-dir", str(data_dir), "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=environment,
-        )
-    server = WebServer(f"http://127.0.0.1:{port}", data_dir, found.group(1), process, log)
-    deadline = time.monotonic() + STARTUP_S_MAX
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited:\n{server.output()}")
-        try:
-            if httpx.get(server.base_url + "/api/v1/health", timeout=1.0).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    else:
-        process.kill()
-        raise AssertionError(f"the server did not start:\n{server.output()}")
-    yield server
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
+    running = start_server(data_dir, env=ENV, startup_s=STARTUP_S_MAX)
+    yield WebServer(running.base_url, data_dir, found.group(1), running.process, running.log)
+    running.stop()
 
 
 @pytest.fixture(scope="session")
