@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from augury.api.errors import refused
 from augury.api.services import Services
 from augury.domain.exchange import Exchange
+from augury.domain.market import Market
 from augury.domain.rejections import Code
 from augury.domain.resolution.evaluate import evaluate
 from augury.domain.resolution.process import spec_of
@@ -23,10 +24,16 @@ STORY_PAGE_DEFAULT = 500
 STORY_PAGE_MAX = 2_000
 
 
-def _live(ex: Exchange, market: str, now: int) -> dict[str, Any]:
+def market_of(ex: Exchange, market: str) -> Market:
+    """The market (engine thread), or the API's 404 ``unknown_market``."""
     found = ex.markets.get(market)
     if found is None:
         raise refused(Code.UNKNOWN_MARKET.value, f"no market {market!r}")
+    return found
+
+
+def _live(ex: Exchange, market: str, now: int) -> dict[str, Any]:
+    found = market_of(ex, market)
     r = ex.resolutions[market]
     spec = spec_of(r)
     decision = ""
@@ -122,7 +129,7 @@ async def story(services: Services, market: str, cursor: str | None, limit: int)
 
 async def observations(services: Services, market: str) -> list[dict[str, Any]]:
     """Every observation of the market, from the story (with status, error and change)."""
-    await services.query(lambda ex: _live(ex, market, 0))
+    await services.query(lambda ex: market_of(ex, market))
     await services.barrier()
 
     def read(engine: Engine) -> list[dict[str, Any]]:

@@ -40,14 +40,7 @@ def _spec_text(spec: dict[str, Any]) -> str:
 
 
 async def _creator_of(services: Services, market: str) -> str:
-    def creator(ex: Exchange) -> str | None:
-        found = ex.markets.get(market)
-        return None if found is None else found.creator
-
-    found = await services.query(creator)
-    if found is None:
-        raise refused(Code.UNKNOWN_MARKET.value, f"no market {market!r}")
-    return found
+    return await services.query(lambda ex: rr.market_of(ex, market).creator)
 
 
 async def _require_creator_or_admin(services: Services, principal: Any, market: str) -> None:
@@ -328,7 +321,7 @@ async def override(
 ) -> dict[str, Any]:
     """Give ``outcome`` or fractional ``weights``; the reason is shown in the market's
     story. Outstanding bonds go back to whoever posted them."""
-    n = len(await services.query(lambda ex: _outcomes_of(ex, market)))
+    n = len(await services.query(lambda ex: rr.market_of(ex, market).outcomes))
     if (body.outcome is None) == (body.weights is None):
         raise ApiError(422, VALIDATION_ERROR, "give exactly one of outcome and weights")
     if body.outcome is not None:
@@ -358,13 +351,6 @@ async def void(
     reason = f"admin {principal.account}: {body.reason}"
     await services.submit(dc.VoidMarket(market, reason), principal.account, key)
     return await rr.story(services, market, None, rr.STORY_PAGE_DEFAULT)
-
-
-def _outcomes_of(ex: Exchange, market: str) -> tuple[str, ...]:
-    found = ex.markets.get(market)
-    if found is None:
-        raise refused(Code.UNKNOWN_MARKET.value, f"no market {market!r}")
-    return found.outcomes
 
 
 # -- surveillance alerts ------------------------------------------------------------------------
