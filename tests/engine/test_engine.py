@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from concurrent.futures import Future
 
 import pytest
 
@@ -17,6 +16,7 @@ from augury.domain.fingerprint import fingerprint
 from augury.domain.invariants import violations
 from augury.domain.units import ONE
 from augury.engine import (
+    Ack,
     AdvanceClock,
     Engine,
     EngineOverloaded,
@@ -330,7 +330,7 @@ def test_an_append_failure_stops_the_engine_and_fails_every_future(journal: Jour
     engine.subscribe(lambda seq, ts, entry: published.append(seq))
     assert engine.submit(c.OpenAccount("blocker")).result(timeout=10).ok
     assert entered.wait(5)
-    doomed: list[Future[Result]] = [engine.submit(c.OpenAccount(f"d{i}")) for i in range(30)]
+    doomed: list[Ack[Result]] = [engine.submit(c.OpenAccount(f"d{i}")) for i in range(30)]
     release.set()
     for future in doomed:
         with pytest.raises(EngineStopped, match="disk on fire"):

@@ -9,7 +9,6 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ import pytest
 from augury.domain import commands as c
 from augury.domain.exchange import Result
 from augury.domain.units import ONE
-from augury.engine import Engine, EngineStopped
+from augury.engine import Ack, Engine, EngineStopped
 from augury.engine import engine as engine_module
 from augury.journal import JournalStore, record_hash, verify_chain
 from tests.engine.conftest import Journal
@@ -61,11 +60,11 @@ def wait_until(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.005)
 
 
-def accounts(engine: Engine, prefix: str, n: int) -> list[Future[Result]]:
+def accounts(engine: Engine, prefix: str, n: int) -> list[Ack[Result]]:
     return [engine.submit(c.OpenAccount(f"{prefix}{i}")) for i in range(n)]
 
 
-def queued_at_once(engine: Engine, prefix: str, n: int) -> list[Future[Result]]:
+def queued_at_once(engine: Engine, prefix: str, n: int) -> list[Ack[Result]]:
     """Submit ``n`` commands while a query holds the engine thread, so that it then finds
     them all queued and takes full groups (not whatever had arrived when it woke)."""
     held, release = threading.Event(), threading.Event()

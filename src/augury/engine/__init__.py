@@ -4,6 +4,7 @@ It is the imperative shell around ``augury.domain``: it owns the clock, the jour
 store and the single thread of execution. See docs/engine.md.
 """
 
+from augury.engine.ack import Ack
 from augury.engine.clock import Clock, SimulatedClock, SystemClock
 from augury.engine.engine import (
     Engine,
@@ -17,6 +18,7 @@ from augury.engine.entry import AdvanceClock, Entry, decode_entry, encode_entry,
 from augury.engine.recovery import open_engine, replay
 
 __all__ = [
+    "Ack",
     "AdvanceClock",
     "Clock",
     "Engine",

@@ -52,6 +52,7 @@ from augury.domain import events as ev
 from augury.domain import snapshot
 from augury.domain.exchange import Exchange, Result
 from augury.domain.rejections import Code
+from augury.engine.ack import Ack, settle
 from augury.engine.clock import Clock, SimulatedClock
 from augury.engine.entry import AdvanceClock, Entry, decode_entry, execute_entry
 from augury.journal import (
@@ -311,15 +312,15 @@ class Engine:
     def running(self) -> bool:
         return self._stopped is None and self._thread.is_alive()
 
-    def submit(self, command: dc.Command, account: str = "", key: str = "") -> Future[Result]:
-        """Queue ``command``; the future resolves once its group is durable (thread-safe).
+    def submit(self, command: dc.Command, account: str = "", key: str = "") -> Ack[Result]:
+        """Queue ``command``; the Ack resolves once its group is durable (thread-safe).
 
         With ``key``, the pair (account, key) is an idempotency key: a command already
         accepted under it is not executed again; the original Result is returned.
         """
-        future: Future[Result] = Future()
-        self._put((command, account, key, future))
-        return future
+        ack: Ack[Result] = Ack()
+        self._put((command, account, key, ack))
+        return ack
 
     async def asubmit(self, command: dc.Command, account: str = "", key: str = "") -> Result:
         """``submit`` for asyncio: await the Result without blocking the event loop.
@@ -925,18 +926,22 @@ def _publish(subscribers: tuple[Subscriber, ...], published: list[tuple[int, int
 
 
 def _answer(answers: list[tuple[Any, Any]]) -> None:
-    """Complete the futures of one group, in order; asyncio ones in one call per loop."""
+    """Complete the answers of one group, in order: acks in one go, asyncio futures in
+    one call per event loop, concurrent futures (controls) one by one."""
+    acks: list[tuple[Ack[Any], Any, bool]] = []
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any, bool]]] | None = None
     for target, answer in answers:
-        if type(target) is Future:
-            try:  # noqa: SIM105 (cheaper than contextlib.suppress, per command)
-                target.set_result(answer)
-            except InvalidStateError:  # cancelled by the caller; it still ran
-                pass
+        kind = type(target)
+        if kind is Ack:
+            acks.append((target, answer, False))
+        elif kind is Future:
+            _resolve(target, answer)
         else:
             if by_loop is None:
                 by_loop = {}
             by_loop.setdefault(target.get_loop(), []).append((target, answer, False))
+    if acks:
+        settle(acks)
     if by_loop:
         _settle_loops(by_loop)
 
@@ -952,13 +957,17 @@ def _fail(future: Future[Any], error: BaseException) -> None:
 
 
 def _fail_all(targets: list[Any], error: BaseException) -> None:
-    """Fail concurrent and asyncio futures alike (those not answered yet)."""
+    """Fail acks, concurrent and asyncio futures alike (those not answered yet)."""
+    acks: list[tuple[Ack[Any], Any, bool]] = []
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any, bool]]] = {}
     for target in targets:
-        if isinstance(target, Future):
+        if type(target) is Ack:
+            acks.append((target, error, True))
+        elif isinstance(target, Future):
             _fail(target, error)
         else:
             by_loop.setdefault(target.get_loop(), []).append((target, error, True))
+    settle(acks)
     _settle_loops(by_loop)
 
 
