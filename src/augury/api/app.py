@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from augury.api import errors, responses, ws
+from augury.api import errors, fast_orders, responses, ws
 from augury.api.observer import Observer
 from augury.api.ratelimit import RateLimit
 from augury.api.routes import accounts, admin, markets, portfolio, resolution, scoring, trading
@@ -147,6 +147,9 @@ def create_app(
     from augury.web import mount as mount_web  # the pages at / (docs/web.md)
 
     mount_web(app)
+    # POST /orders and DELETE /orders/{id} are served by plain ASGI routes matched before
+    # the routers above (which still document them and answer what those hand over).
+    fast_orders.install(app, API_PREFIX)
     # The last added runs first: security headers on every answer, then rate limits,
     # then the body cap.
     app.add_middleware(BodyLimit, max_bytes=settings.body_max_bytes)

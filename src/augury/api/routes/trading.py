@@ -19,6 +19,7 @@ from augury.api.deps import Reader, ServicesDep, Trader
 from augury.api.errors import not_found, refused
 from augury.api.routes.common import Cursor, IdempotencyKey, Limit, page
 from augury.api.schemas import CancelAllBody, ConvertBody, OrderBody, PreviewBody, SetsBody
+from augury.api.services import Services
 from augury.domain import commands as dc
 from augury.domain import events as ev
 from augury.domain.exchange import Exchange, Result
@@ -34,17 +35,22 @@ OrderId = Annotated[int, Path(ge=1, le=2**62)]
 MarketPath = Annotated[str, Path(min_length=1, max_length=64)]
 
 
+def tif_of(tif: str | None, order_type: str) -> dc.TimeInForce:
+    """The order's time in force: as given, else GTC for a limit and IOC for a market order."""
+    if tif is not None:
+        return dc.TimeInForce(tif)
+    return dc.TimeInForce.GTC if order_type == "limit" else dc.TimeInForce.IOC
+
+
 def _tif(body: OrderBody | PreviewBody) -> dc.TimeInForce:
-    if body.tif is not None:
-        return dc.TimeInForce(body.tif)
-    return dc.TimeInForce.GTC if body.type == "limit" else dc.TimeInForce.IOC
+    return tif_of(body.tif, body.type)
 
 
 def _fill(venue: str, qty: int, own_price: int) -> dict[str, Any]:
     return {"venue": venue, "qty": format_micros(qty), "price": format_micros(own_price)}
 
 
-def _placement(result: Result, tick: int, body: OrderBody) -> dict[str, Any]:
+def _placement(result: Result, tick: int, order_type: str) -> dict[str, Any]:
     """The order as this command left it, read from the command's own events."""
     accepted = next(e for e in result.events if isinstance(e, ev.OrderAccepted))
     order_id = accepted.order_id
@@ -73,7 +79,7 @@ def _placement(result: Result, tick: int, body: OrderBody) -> dict[str, Any]:
         "outcome": accepted.outcome,
         "side": accepted.side,
         "token": accepted.token,
-        "type": body.type,
+        "type": order_type,
         "price": format_micros(own_ticks * tick),
         "qty": format_micros(qty),
         "budget": format_micros(accepted.budget) if accepted.budget else None,
@@ -115,9 +121,16 @@ async def place_order(
         client_order_id=body.client_order_id,
         self_trade=dc.SelfTrade(body.self_trade),
     )
-    result = await services.submit(command, principal.account, key)
-    tick = await services.tick_of(body.market)
-    return _placement(result, tick, body)
+    return await placed(services, command, body.type, key)
+
+
+async def placed(
+    services: Services, command: dc.PlaceOrder, order_type: str, key: str
+) -> dict[str, Any]:
+    """Submit the order and answer what it did (also the hot path's, fast_orders.py)."""
+    result = await services.submit(command, command.account, key)
+    tick = await services.tick_of(command.market)
+    return _placement(result, tick, order_type)
 
 
 @router.post(
@@ -214,9 +227,12 @@ async def get_order(order_id: OrderId, principal: Reader, services: ServicesDep)
 async def cancel_order(
     order_id: OrderId, principal: Trader, services: ServicesDep, key: IdempotencyKey
 ) -> dict[str, Any]:
-    result = await services.submit_raw(
-        dc.CancelOrder(principal.account, order_id), principal.account, key
-    )
+    return await cancelled(services, principal.account, order_id, key)
+
+
+async def cancelled(services: Services, account: str, order_id: int, key: str) -> dict[str, Any]:
+    """Cancel one of ``account``'s orders and answer (also the hot path's, fast_orders.py)."""
+    result = await services.submit_raw(dc.CancelOrder(account, order_id), account, key)
     if not result.ok:
         if result.code == "unknown_order":  # missing, closed or another account's
             raise not_found("open order")
