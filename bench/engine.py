@@ -24,7 +24,10 @@ Measures, printing one JSON object per line (the last line is a summary):
 
 Each configuration runs ``--repeat`` times (default 1); the summary holds the medians
 and ``<backend>_stream_vs_core``, the ratio of durable (group commit) stream throughput
-to the in-memory core's. Every line carries the 1-minute load average.
+to the in-memory core's (each repeat of ``stream`` runs the core, then the engine on each
+backend, so both see the same background load). Everything runs under the GC thresholds
+``open_engine`` sets (``augury/engine/gc_tuning.py``), the core included; ``--default-gc``
+keeps CPython's defaults for both. Every line carries the 1-minute load average.
 - ``replay``: a journal of N events (``--events``, default 200,000) written in groups,
   then the restart time with a full replay (events/s) and from a snapshot at the head.
 
@@ -36,6 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import gc
 import json
 import os
 import random
@@ -56,6 +60,7 @@ from augury.domain.exchange import Exchange
 from augury.domain.limits import Limits
 from augury.domain.units import ONE
 from augury.engine import Engine, Entry, SimulatedClock, encode_entry, open_engine
+from augury.engine.gc_tuning import tune_gc
 from augury.journal import JournalStore, next_record, open_store
 
 T0 = 1_700_000_000_000_000
@@ -383,6 +388,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--window", type=int, default=1024)
     parser.add_argument("--stream-commands", type=int, default=100_000)
+    parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="keep CPython's GC thresholds (open_engine raises them; see gc_tuning.py)",
+    )
     args = parser.parse_args(argv)
     backends = args.backends.split(",")
     tmp = Path(tempfile.mkdtemp(prefix="augury-bench-"))
@@ -396,21 +406,27 @@ def main(argv: list[str]) -> int:
             emit(line)
             results.append(line)
 
+    if not args.default_gc:
+        tune_gc()  # as open_engine does: the core and the engine run under the same GC
+
+    def stream_run(backend: str, group_max: int) -> dict[str, Any]:
+        loc = Location(backend, args.pg, tmp)
+        return bench_stream(loc, group_max, args.window, 10 * args.seconds, same_stream)
+
     try:
-        if args.only in (None, "core", "stream"):
+        if args.only == "core":
             run(lambda: bench_core(same_stream))
         if args.only in (None, "stream"):
-            for backend in backends:
-                for group_max in (GROUP_MAX, 1):
-                    run(
-                        lambda b=backend, g=group_max: bench_stream(
-                            Location(b, args.pg, tmp),
-                            g,
-                            args.window,
-                            10 * args.seconds,
-                            same_stream,
-                        )
-                    )
+            # Each repeat measures the core and then the engine on every backend, so that
+            # the ratio compares runs made under the same background load.
+            for _ in range(args.repeat):
+                for make in [
+                    lambda: bench_core(same_stream),
+                    *(lambda b=b, g=g: stream_run(b, g) for b in backends for g in (GROUP_MAX, 1)),
+                ]:
+                    line = make()
+                    emit(line)
+                    results.append(line)
         if args.only in (None, "throughput"):
             for backend in backends:
                 for group_max in (GROUP_MAX, 1):
@@ -463,6 +479,7 @@ def summarize(results: list[dict[str, Any]], args: argparse.Namespace) -> dict[s
     summary: dict[str, Any] = {
         "bench": "summary",
         "repeat": args.repeat,
+        "gc_thresholds": list(gc.get_threshold()),
         "window": args.window,
         "stream_commands": args.stream_commands,
     }

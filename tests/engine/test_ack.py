@@ -13,7 +13,7 @@ from augury.engine.ack import Ack, settle
 def test_a_result_set_before_anyone_waits_is_returned_at_once() -> None:
     ack: Ack[int] = Ack()
     assert not ack.done()
-    settle([(ack, 7, False)])
+    settle([ack], [7])
     assert ack.done() and ack.result() == 7 and ack.exception() is None
     assert not ack.cancel() and not ack.cancelled()
 
@@ -21,7 +21,7 @@ def test_a_result_set_before_anyone_waits_is_returned_at_once() -> None:
 def test_an_error_is_raised_by_result_and_returned_by_exception() -> None:
     ack: Ack[int] = Ack()
     error = RuntimeError("stopped")
-    settle([(ack, error, True)])
+    settle([ack], [error], error=True)
     assert ack.exception() is error
     with pytest.raises(RuntimeError, match="stopped"):
         ack.result()
@@ -51,7 +51,7 @@ def test_a_waiter_on_another_thread_is_woken_by_settle() -> None:
         thread.start()
     waiting.wait()
     time.sleep(0.02)  # let them block
-    settle([(ack, i, False) for i, ack in enumerate(acks)])
+    settle(acks, list(range(len(acks))))
     for thread in threads:
         thread.join(5)
     assert sorted(got) == [i * 5 for i in range(10)]
@@ -62,14 +62,15 @@ def test_callbacks_run_once_when_settled_or_at_once_when_done() -> None:
     seen: list[tuple[str, int]] = []
     ack.add_done_callback(lambda a: seen.append(("early", a.result())))
     ack.add_done_callback(lambda a: 1 / 0)  # a failing callback is logged, not raised
-    settle([(ack, 3, False)])
+    settle([ack], [3])
     ack.add_done_callback(lambda a: seen.append(("late", a.result())))
     assert seen == [("early", 3), ("late", 3)]
 
 
 def test_the_first_answer_wins() -> None:
     ack: Ack[str] = Ack()
-    settle([(ack, "first", False)])
-    settle([(ack, RuntimeError("later"), True), (ack, "second", False)])
+    settle([ack], ["first"])
+    settle([ack], [RuntimeError("later")], error=True)
+    settle([ack], ["second"])
     assert ack.result() == "first"
     assert "done" in repr(ack)

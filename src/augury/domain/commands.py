@@ -36,7 +36,9 @@ class SelfTrade(StrEnum):
     ALLOW = "allow"
 
 
-class Command(msgspec.Struct, frozen=True, tag_field="type", forbid_unknown_fields=True):
+class Command(
+    msgspec.Struct, frozen=True, tag_field="type", forbid_unknown_fields=True, gc=False
+):
     """Base of every command."""
 
 

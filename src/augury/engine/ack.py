@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 log = logging.getLogger(__name__)
@@ -93,16 +93,18 @@ class Ack(Generic[T]):
         return f"<Ack {state}>"
 
 
-def settle(answers: Iterable[tuple[Ack[Any], Any, bool]]) -> None:
-    """Complete acks with (ack, value, is_error), in order; acks already done are left
-    alone. One lock acquisition for the lot; waiters are woken and callbacks run after."""
+def settle(acks: Sequence[Ack[Any]], values: Sequence[Any], error: bool = False) -> None:
+    """Complete ``acks[i]`` with ``values[i]`` (exceptions if ``error``), in order; acks
+    already done are left alone. One lock acquisition for the lot; waiters are woken and
+    callbacks run after it."""
+    state = _ERROR if error else _RESULT
     woken: list[Ack[Any]] = []
     with _lock:
-        for ack, value, error in answers:
+        for ack, value in zip(acks, values, strict=True):
             if ack._state != _PENDING:
                 continue
             ack._value = value
-            ack._state = _ERROR if error else _RESULT
+            ack._state = state
             if ack._waiter is not None or ack._callbacks is not None:
                 woken.append(ack)
     for ack in woken:

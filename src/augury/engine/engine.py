@@ -156,30 +156,38 @@ class _Batch:
     """One group built by the engine thread, handed to the writer thread as a unit."""
 
     __slots__ = (
-        "answers",
         "defer_answers",
         "done",
+        "entries",
         "head",
         "items",
-        "published",
         "records",
         "snapshots",
         "stop",
+        "targets",
+        "values",
     )
 
     def __init__(self, head: Head) -> None:
         self.records: list[JournalRecord] = []
         self.items = 0  # inbox items (commands, controls) it answers: the group size
-        self.answers: list[tuple[Any, Any]] = []  # (target, Result | _Lookup | other)
-        self.published: list[tuple[int, int, Entry]] = []
+        # Who to answer (Ack, asyncio or concurrent future) and with what (Result, _Lookup
+        # or a control's answer): two parallel lists, no tuple per command.
+        self.targets: list[Any] = []
+        self.values: list[Any] = []
+        self.entries: list[Entry | None] = []  # per record: its entry (None: a checkpoint)
         self.snapshots: list[tuple[int, bytes, bytes, Future[int] | None]] = []
         self.head = head  # the chain head after its records
         self.stop = False  # the writer stops after it
         self.done = False  # set by the writer once durable and answered
         self.defer_answers = False  # the engine thread answers it, after publishing it
 
+    def answer(self, target: Any, value: Any) -> None:
+        self.targets.append(target)
+        self.values.append(value)
+
     def empty(self) -> bool:
-        return not (self.records or self.answers or self.snapshots or self.stop)
+        return not (self.records or self.targets or self.snapshots or self.stop)
 
 
 @dataclass
@@ -452,19 +460,22 @@ class Engine:
         execute = self.exchange.execute
         simulated = self._simulated
         stats = self.stats
-        answers = batch.answers
+        targets = batch.targets
+        values = batch.values
         count = 0
         for item in items:
             count += 1
             if isinstance(item, _Control):
                 if item.kind == _STOP:
-                    answers.append((item.future, None))
+                    targets.append(item.future)
+                    values.append(None)
                     stop = True
                     break
                 batch.items += count
                 count = 0
                 batch = self._control(item, batch)
-                answers = batch.answers
+                targets = batch.targets
+                values = batch.values
                 continue
             command, account, key, target = item
             if key and self._duplicate(command, account, key, target, batch):
@@ -487,7 +498,8 @@ class Engine:
                     self._record(batch, now, command, result, account, key)
                 else:
                     stats.rejected += 1
-            answers.append((target, result))
+            targets.append(target)
+            values.append(result)
         batch.items += count
         self._forget_old_keys()
         if self._exec_head[0] - self._last_snapshot_seq >= self.snapshot_every:
@@ -508,7 +520,7 @@ class Engine:
         events = result.events
         if not self._simulated:  # simulated time runs timers only through AdvanceClock
             self._note_timers(events)
-        entry = Entry(command, list(events), account, key)  # type: ignore[arg-type]
+        entry = Entry(command, events, account, key)  # type: ignore[arg-type]
         body = _entry_encode(entry)
         seq, prev_hash = self._exec_head
         seq += 1
@@ -526,7 +538,7 @@ class Engine:
         batch.records.append(record)
         self._exec_head = batch.head = (seq, record.hash)
         self._last_ts_us = now
-        batch.published.append((seq, now, entry))
+        batch.entries.append(entry)
         self.stats.accepted += 1
         if key:
             self._remember(account, key, seq, command, result)
@@ -576,7 +588,7 @@ class Engine:
         """Answer a keyed command that must not run (bad key, or already accepted)."""
         if not 0 < len(key) <= IDEMPOTENCY_KEY_LEN_MAX or len(account) > 256:
             message = f"key must be 1..{IDEMPOTENCY_KEY_LEN_MAX} characters"
-            batch.answers.append((target, Result(False, (), CODE_INVALID_KEY, message)))
+            batch.answer(target, Result(False, (), CODE_INVALID_KEY, message))
             return True
         seq = self._idempotency.get((account, key))
         if seq is None:
@@ -586,12 +598,12 @@ class Engine:
         # same batch) is durable.
         pending = self._recent.get(seq)
         if pending is None:  # durable already: the writer reads it back from the journal
-            batch.answers.append((target, _Lookup(seq, command)))
+            batch.answer(target, _Lookup(seq, command))
             return True
         original, result = pending
         if original is not command and _command_encode(original) != _command_encode(command):
             result = _key_reused(seq)
-        batch.answers.append((target, result))
+        batch.answer(target, result)
         return True
 
     def _advance(self, command: AdvanceClock, now: int) -> Result:
@@ -636,6 +648,7 @@ class Engine:
     def _add_checkpoint(self, batch: _Batch) -> int:
         record = checkpoint_record(self._exec_head, self._last_ts_us, self._key)
         batch.records.append(record)
+        batch.entries.append(None)
         self._exec_head = batch.head = (record.seq, record.hash)
         self._last_checkpoint_seq = record.seq
         self.stats.checkpoints += 1
@@ -647,7 +660,7 @@ class Engine:
         self._last_snapshot_seq = seq
         if seq == 0:
             if future is not None:
-                batch.answers.append((future, 0))
+                batch.answer(future, 0)
             return
         started = time.perf_counter()
         state = snapshot.dump(self.exchange)
@@ -658,7 +671,7 @@ class Engine:
         """Handle a control item; returns the batch to go on with."""
         if control.kind == "checkpoint":
             self._last_ts_us = self._now_us()
-            batch.answers.append((control.future, self._add_checkpoint(batch)))
+            batch.answer(control.future, self._add_checkpoint(batch))
             return batch
         if control.kind == "snapshot":
             self._add_snapshot(batch, control.future)
@@ -725,8 +738,8 @@ class Engine:
             batch = handed.popleft()
             if batch.defer_answers:  # durable: publish it, then answer it
                 if self._failure is None:
-                    _publish(subscribers, batch.published)
-                _answer(batch.answers)
+                    _publish(subscribers, batch)
+                _answer(batch.targets, batch.values)
         durable = self._head[0]
         recent, seqs = self._recent, self._recent_seqs
         while seqs and seqs[0] <= durable:
@@ -779,16 +792,16 @@ class Engine:
             self.stats.records += len(records)
         self._head = batches[-1].head
         for batch in batches:
-            answers = batch.answers
-            for i, (target, answer) in enumerate(answers):
-                if type(answer) is _Lookup:
-                    answers[i] = (target, self._original(answer))
+            values = batch.values
+            for i, value in enumerate(values):
+                if type(value) is _Lookup:
+                    values[i] = self._original(value)
             if not batch.defer_answers:
-                _answer(answers)
+                _answer(batch.targets, values)
         subscribers = self._pure_subscribers
         if subscribers:
             for batch in batches:
-                _publish(subscribers, batch.published)
+                _publish(subscribers, batch)
         stop = False
         for batch in batches:
             for seq, digest, state, future in batch.snapshots:
@@ -848,7 +861,7 @@ class Engine:
             self._pipe.clear()
             self._pipe_cv.notify_all()
         for batch in pending:
-            _fail_all([target for target, _ in batch.answers], error)
+            _fail_all(batch.targets, error)
             for _, _, _, future in batch.snapshots:
                 if future is not None:
                     _fail(future, error)
@@ -872,11 +885,11 @@ class Engine:
         self._writer.join()  # it releases the store
         for batch in self._handed:  # durable, but not answered yet: answer them
             if batch.done and batch.defer_answers:
-                _answer(batch.answers)
+                _answer(batch.targets, batch.values)
         self._handed.clear()
         targets: list[Any] = []
         if self._building is not None and not self._building.done:
-            targets += [target for target, _ in self._building.answers]
+            targets += self._building.targets
         for item in self._taken:
             targets.append(item.future if isinstance(item, _Control) else item[3])
         _fail_all(targets, error)
@@ -916,7 +929,12 @@ def _key_reused(seq: int) -> Result:
     return Result(False, (), CODE_KEY_REUSED, message)
 
 
-def _publish(subscribers: tuple[Subscriber, ...], published: list[tuple[int, int, Entry]]) -> None:
+def _publish(subscribers: tuple[Subscriber, ...], batch: _Batch) -> None:
+    published = [
+        (record.seq, record.ts_us, entry)
+        for record, entry in zip(batch.records, batch.entries, strict=True)
+        if entry is not None
+    ]
     for callback in subscribers:
         for seq, ts_us, entry in published:
             try:
@@ -925,23 +943,28 @@ def _publish(subscribers: tuple[Subscriber, ...], published: list[tuple[int, int
                 log.exception("subscriber %r failed on seq %d; ignored", callback, seq)
 
 
-def _answer(answers: list[tuple[Any, Any]]) -> None:
+def _answer(targets: list[Any], values: list[Any]) -> None:
     """Complete the answers of one group, in order: acks in one go, asyncio futures in
     one call per event loop, concurrent futures (controls) one by one."""
-    acks: list[tuple[Ack[Any], Any, bool]] = []
+    acks: list[Ack[Any]] = []
+    results: list[Any] = []
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any, bool]]] | None = None
-    for target, answer in answers:
+    for target, value in zip(targets, values, strict=True):
         kind = type(target)
         if kind is Ack:
-            acks.append((target, answer, False))
+            acks.append(target)
+            results.append(value)
         elif kind is Future:
-            _resolve(target, answer)
+            _resolve(target, value)
         else:
             if by_loop is None:
                 by_loop = {}
-            by_loop.setdefault(target.get_loop(), []).append((target, answer, False))
+            by_loop.setdefault(target.get_loop(), []).append((target, value, False))
     if acks:
-        settle(acks)
+        if len(acks) == len(targets):
+            settle(targets, values)  # the usual case: every target is an Ack
+        else:
+            settle(acks, results)
     if by_loop:
         _settle_loops(by_loop)
 
@@ -958,16 +981,16 @@ def _fail(future: Future[Any], error: BaseException) -> None:
 
 def _fail_all(targets: list[Any], error: BaseException) -> None:
     """Fail acks, concurrent and asyncio futures alike (those not answered yet)."""
-    acks: list[tuple[Ack[Any], Any, bool]] = []
+    acks: list[Ack[Any]] = []
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any, bool]]] = {}
     for target in targets:
         if type(target) is Ack:
-            acks.append((target, error, True))
+            acks.append(target)
         elif isinstance(target, Future):
             _fail(target, error)
         else:
             by_loop.setdefault(target.get_loop(), []).append((target, error, True))
-    settle(acks)
+    settle(acks, [error] * len(acks), error=True)
     _settle_loops(by_loop)
 
 

@@ -33,9 +33,9 @@ class AdvanceClock(dc.Command, frozen=True, tag="advance_clock"):
 EntryCommand = AnyCommand | AdvanceClock
 
 
-class Entry(msgspec.Struct, frozen=True):
+class Entry(msgspec.Struct, frozen=True, gc=False):
     command: EntryCommand
-    events: list[AnyEvent]
+    events: tuple[AnyEvent, ...]
     account: str = ""
     key: str = ""
 

@@ -37,6 +37,7 @@ from augury.engine.engine import (
     refuse_simulated_in_production,
 )
 from augury.engine.entry import Entry, decode_entry
+from augury.engine.gc_tuning import tune_gc
 from augury.journal import (
     GENESIS_PREV_HASH,
     KIND_CHECKPOINT,
@@ -89,6 +90,7 @@ def open_engine(
     use_snapshot: bool = True,
     production: bool = False,
     idempotency_window: int = IDEMPOTENCY_WINDOW_DEFAULT,
+    gc_tuning: bool = True,
     **engine_options: Any,
 ) -> Engine:
     """Recover the exchange from the journal at ``store`` and start an engine on it.
@@ -96,8 +98,11 @@ def open_engine(
     ``store`` is a JournalStore (the engine then leaves closing it to the caller) or a
     URL/path for ``open_store`` (the engine closes it). Raises JournalLocked if another
     writer holds the journal, TornTail (naming the seq) if its tail is torn and
-    ``repair`` is False, ChainError if a record does not verify.
+    ``repair`` is False, ChainError if a record does not verify. ``gc_tuning`` raises
+    this process's garbage-collector thresholds for the engine (``gc_tuning.tune_gc``).
     """
+    if gc_tuning:
+        tune_gc()
     clock = clock if clock is not None else SystemClock()
     refuse_simulated_in_production(clock, production)
     key = load_or_create_key(key_path)

@@ -64,7 +64,7 @@ Head = tuple[int, bytes]
 """(seq, hash) of the last record of a chain; (0, GENESIS_PREV_HASH) for an empty one."""
 
 
-class JournalRecord(msgspec.Struct, frozen=True):
+class JournalRecord(msgspec.Struct, frozen=True, gc=False):
     """One entry of the journal. Build it with make_record(); check it with verify_record()."""
 
     seq: int

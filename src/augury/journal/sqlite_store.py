@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import os
 import socket
@@ -58,6 +59,14 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
 """
 
 _COLUMNS = "seq, ts_us, kind, body, prev_hash, hash"
+INSERT_ROWS_MAX = 5_000
+"""Rows per INSERT statement: 6 parameters each, within SQLite's default limit of 32,766."""
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(rows: int) -> str:
+    """``INSERT INTO journal ... VALUES (?,?,?,?,?,?), ...`` for ``rows`` rows."""
+    return f"INSERT INTO journal ({_COLUMNS}) VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * rows)
 
 
 class SqliteJournalStore(JournalStore):
@@ -150,10 +159,15 @@ class SqliteJournalStore(JournalStore):
     def _append_group(self, records: Sequence[JournalRecord]) -> None:
         with self._transaction() as conn:
             self._check_continues(_head(conn), records[0])
-            conn.executemany(
-                f"INSERT INTO journal ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-                [(r.seq, r.ts_us, r.kind, r.body, r.prev_hash, r.hash) for r in records],
-            )
+            # Multi-row INSERTs: one sqlite3_step per statement, so the GIL is released and
+            # re-taken once per INSERT_ROWS_MAX records, not once per record (executemany),
+            # which behind a busy engine thread costs a switch interval each time.
+            for start in range(0, len(records), INSERT_ROWS_MAX):
+                chunk = records[start : start + INSERT_ROWS_MAX]
+                values: list[object] = []
+                for r in chunk:
+                    values += (r.seq, r.ts_us, r.kind, r.body, r.prev_hash, r.hash)
+                conn.execute(_insert_sql(len(chunk)), values)
             _set_last_group(conn, (records[0].seq, records[-1].seq))
 
     def _read_batch(self, from_seq: int, to_seq: int, limit: int) -> list[JournalRecord]:
