@@ -90,7 +90,7 @@ STATE_FIELDS = {
     "accounts", "client_ids", "expiries", "ledger", "markets", "next_order_id",
     "open_orders", "orders", "resolutions", "affiliations", "alerts", "alert_keys",
 }  # fmt: skip
-NOT_STATE = {"limits", "blocked_orgs"}  # configuration; derived (from the resolutions) on load
+NOT_STATE = {"limits", "blocked_orgs", "evaluators"}  # configuration; derived on load; a cache
 
 
 def attributes(cls: type) -> set[str]:

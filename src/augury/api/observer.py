@@ -18,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from augury.domain import commands as dc
 from augury.domain.exchange import Exchange
+from augury.domain.resolution.evaluate import Observation
 from augury.domain.resolution.process import spec_of
 from augury.domain.resolution.record import Phase
 from augury.domain.resolution.spec import HOUR_US, AnySource, AttestationSource
@@ -59,20 +61,34 @@ def due_sources(ex: Exchange, now_us: int, market: str | None = None) -> list[Du
         start = spec.observation_at_us - spec.lookback_hours * HOUR_US
         if market is None and not start <= now_us <= spec.deadline_us:
             continue
-        last: dict[str, tuple[int, str]] = {}
-        for o in r.observations:
-            if o.source_id not in last or o.fetched_at_us >= last[o.source_id][0]:
-                last[o.source_id] = (o.fetched_at_us, o.content_sha256)
+        latest = latest_by_source(r.observations)
         for source in spec.sources:
             if isinstance(source, AttestationSource):
                 continue
-            seen = last.get(source.id)
+            seen = latest.get(source.id)
             fresh = seen is not None and now_us - seen[0] < spec.poll_minutes * MINUTE_US
             if market is None and fresh:
                 continue
-            previous = seen[1] if seen is not None and seen[1] else None
-            found.append(Due(name, source, previous))
+            found.append(Due(name, source, None if seen is None else seen[1]))
     return found
+
+
+def latest_by_source(observations: Iterable[Observation]) -> dict[str, tuple[int, str | None]]:
+    """Per source: the instant of its latest observation (failed or not: it says when
+    the source was last tried) and the hash of its latest observation *with content*
+    (what a new capture is compared with to describe a change; a failed fetch in
+    between has no content to compare). Latest by instant, then by journal order."""
+    latest: dict[str, tuple[int, str | None]] = {}
+    content: dict[str, int] = {}
+    for o in observations:
+        seen = latest.get(o.source_id)
+        sha = None if seen is None else seen[1]
+        if o.content_sha256 and o.fetched_at_us >= content.get(o.source_id, o.fetched_at_us):
+            sha = o.content_sha256
+            content[o.source_id] = o.fetched_at_us
+        at = o.fetched_at_us if seen is None else max(seen[0], o.fetched_at_us)
+        latest[o.source_id] = (at, sha)
+    return latest
 
 
 class Observer:
@@ -180,5 +196,5 @@ def _last_sha(ex: Exchange, market: str, source_id: str) -> str | None:
     r = ex.resolutions.get(market)
     if r is None:
         return None
-    mine = [o for o in r.observations if o.source_id == source_id and o.content_sha256]
-    return mine[-1].content_sha256 if mine else None
+    seen = latest_by_source(o for o in r.observations if o.source_id == source_id)
+    return seen[source_id][1] if source_id in seen else None

@@ -36,9 +36,7 @@ class SelfTrade(StrEnum):
     ALLOW = "allow"
 
 
-class Command(
-    msgspec.Struct, frozen=True, tag_field="type", forbid_unknown_fields=True, gc=False
-):
+class Command(msgspec.Struct, frozen=True, tag_field="type", forbid_unknown_fields=True, gc=False):
     """Base of every command."""
 
 

@@ -67,6 +67,9 @@ class State:
         # derived from the resolution records, so a snapshot need not hold it.
         self.blocked_orgs: dict[str, frozenset[str]] = {}
         self._ledger_keys: dict[str, tuple[str, str]] = {}  # a cache, not state
+        # market -> its resolution.incremental.Evaluator: a cache, not state (rebuilt
+        # from the record's observations when missing, e.g. after a snapshot).
+        self.evaluators: dict[str, Any] = {}
         self._appliers: dict[type[ev.Event], Callable[[Any], None]] = {
             ev.AccountOpened: self._account_opened,
             ev.CreditsGranted: self._credits_granted,

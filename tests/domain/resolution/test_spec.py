@@ -68,6 +68,7 @@ def test_public_surface() -> None:
         "annotations",
         "process",
         "record",
+        "incremental",
     }
     assert exported == set(resolution.__all__)
     assert callable(resolution.evaluate) and callable(resolution.lint)

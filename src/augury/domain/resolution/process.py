@@ -34,8 +34,9 @@ from augury.domain import events as ev
 from augury.domain import ledger, settlement, trading
 from augury.domain.market import TERMINAL, Market, Status
 from augury.domain.rejections import Code, Rejected
+from augury.domain.resolution.evaluate import Decision, evaluate
 from augury.domain.resolution.evaluate import Status as Verdict
-from augury.domain.resolution.evaluate import evaluate
+from augury.domain.resolution.incremental import Evaluator
 from augury.domain.resolution.lint import Severity, lint
 from augury.domain.resolution.record import MarketResolution, Phase
 from augury.domain.resolution.spec import (
@@ -221,9 +222,10 @@ def advance(ex: Exchange, market: Market, now: int, out: list[ev.Event]) -> None
     spec = spec_of(r)
     if r.phase is not Phase.COLLECTING or spec is None or now < market.close_at:
         return
-    decision = evaluate(spec, r.observations, now)
+    decision = _decision(ex, market.id, r, spec, now)
     if decision.status is Verdict.PENDING:
         return
+    del ex.evaluators[market.id]  # decided: it leaves COLLECTING (rebuilt if it returns)
     if market.status in (Status.OPEN, Status.HALTED):
         trading.close_market(ex, market, "close time reached", out)
     why = decision.explanation[:4_000]
@@ -250,6 +252,27 @@ def advance(ex: Exchange, market: Market, now: int, out: list[ev.Event]) -> None
 
 
 # -- people: proposals, disputes, votes ------------------------------------------------------
+def _decision(
+    ex: Exchange, market: str, r: MarketResolution, spec: ResolutionSpec, now: int
+) -> Decision:
+    """``evaluate(spec, r.observations, now)``, incrementally: the market's Evaluator is
+    fed the observations recorded since it last looked (rebuilt for a new spec)."""
+    evaluator: Evaluator | None = ex.evaluators.get(market)
+    observations = r.observations
+    if (
+        evaluator is None
+        or evaluator.spec_version != r.spec_version
+        or evaluator.spec is not spec
+        or evaluator.count > len(observations)
+    ):
+        evaluator = ex.evaluators[market] = Evaluator(spec, r.spec_version)
+    for i in range(evaluator.count, len(observations)):
+        evaluator.add(observations[i])
+    if now < evaluator.latest_us:  # an instant before some observation: evaluate() skips it
+        return evaluate(spec, observations, now)
+    return evaluator.decide(now)
+
+
 def conflict(ex: Exchange, market: Market, account: str) -> str | None:
     """Why ``account`` may not judge ``market``, or None."""
     held = market.positions.get(account)

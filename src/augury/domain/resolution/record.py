@@ -74,7 +74,9 @@ class MarketResolution(msgspec.Struct, frozen=True):
     spec: str = ""
     spec_version: int = 0
     spec_sha256: str = ""
-    observations: tuple[Observation, ...] = ()
+    observations: list[Observation] = msgspec.field(default_factory=list)
+    """Appended in place (one per recorded observation): copying a tuple each time would
+    make a market's observations cost quadratic time."""
     phase: Phase = Phase.COLLECTING
     proposal: Proposal | None = None
     dispute: Dispute | None = None
@@ -107,7 +109,8 @@ def spec_set(r: MarketResolution, e: ev.ResolutionSpecSet) -> MarketResolution:
 
 def observed(r: MarketResolution, e: ev.ObservationRecorded) -> MarketResolution:
     o = Observation(e.source_id, e.fetched_at_us, e.ok, e.value, e.content_sha256)
-    return replace(r, observations=(*r.observations, o))
+    r.observations.append(o)
+    return r
 
 
 def proposed(r: MarketResolution, e: ev.OutcomeProposed) -> MarketResolution:
