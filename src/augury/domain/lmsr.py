@@ -242,10 +242,12 @@ def marginal_prices(b: int, q: Sequence[int]) -> tuple[Micros, ...]:
     return tuple(floors)
 
 
+@lru_cache(maxsize=1 << 12)
 def _logit_b(b: int, key: tuple[int, ...], outcome: int) -> Decimal:
     """b * ln(p / (1 - p)) for ``outcome``: q_i minus the others' cost C(q without i).
 
     Computed from the others' own log-sum-exp, so it stays exact for prices near 0 or 1.
+    Memoized: the router asks it for one state at every price level it walks.
     """
     others = _state(b, key[:outcome] + key[outcome + 1 :])
     part = _CTX.multiply(Decimal(b), _CTX.ln(others.total))
@@ -319,6 +321,11 @@ def max_qty_for_budget(
     return lots * lot
 
 
+_lot_cost = lru_cache(maxsize=1 << 12)(_cost_change_decimal)
+"""The memo of one lot's exact cost: the fix-up loops of neighbouring price levels ask
+for the same lots again."""
+
+
 def _lot_cost_ok(
     b: int, key: tuple[int, ...], outcome: int, price_micros: int, lot: int, side: Side, k: int
 ) -> bool:
@@ -327,11 +334,22 @@ def _lot_cost_ok(
     step = _single(len(key), outcome, sign * lot)
     start = tuple([x + (k - 1) * d for x, d in zip(key, step, strict=True)])
     end = tuple([x + d for x, d in zip(start, step, strict=True)])
-    cost = _CTX.multiply(_cost_change_decimal(b, start, end), _MICROS_D)
+    cost = _CTX.multiply(_lot_cost(b, start, end), _MICROS_D)
     limit = Decimal(price_micros * lot)
     if side == "buy":
         return cost <= limit  # the lot costs at most the price
     return _CTX.minus(cost) >= limit  # the lot pays at least the price
+
+
+@lru_cache(maxsize=1 << 12)
+def _lot_gain(b: int, price_micros: int, lot: int) -> Decimal:
+    """g of ``_lots_closed_form``: two logarithms that depend on the price level, the lot
+    and b only, not on the market's state (so memoized: prices repeat)."""
+    g_part = _CTX.subtract(
+        _CTX.ln(_CTX.subtract(_ONE_D, _exp_ratio(-price_micros * lot, ONE * b))),
+        _CTX.ln(_CTX.subtract(_ONE_D, _exp_ratio(-(ONE - price_micros) * lot, ONE * b))),
+    )
+    return _CTX.multiply(Decimal(b), g_part)
 
 
 def _lots_closed_form(
@@ -344,14 +362,9 @@ def _lots_closed_form(
     Selling a lot at p pays >= aL iff the price after it is >= p*, i.e. b logit(p) >=
     g + aL. Each lot moves b logit(p) by L, so the count is a floor.
     """
-    b_d = Decimal(b)
     ask_l = Decimal(price_micros * lot)  # ONE * aL, where a = price_micros / ONE
     rest_l = Decimal((ONE - price_micros) * lot)  # ONE * (1-a)L
-    g_part = _CTX.subtract(
-        _CTX.ln(_CTX.subtract(_ONE_D, _exp_ratio(-price_micros * lot, ONE * b))),
-        _CTX.ln(_CTX.subtract(_ONE_D, _exp_ratio(-(ONE - price_micros) * lot, ONE * b))),
-    )
-    g = _CTX.multiply(b_d, g_part)
+    g = _lot_gain(b, price_micros, lot)
     now = _logit_b(b, key, outcome)
     if side == "buy":
         room = _CTX.subtract(_CTX.subtract(g, _CTX.divide(rest_l, _MICROS_D)), now)
