@@ -29,6 +29,7 @@ import contextlib
 import json
 import logging
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -170,7 +171,7 @@ class Hub:
         message["seq"] = self._side.next_seq(channel)
         out.append((channel, message))
 
-    def _trades(self, events: list[Any], ts_us: int, out: list[tuple[str, Message]]) -> None:
+    def _trades(self, events: Sequence[Any], ts_us: int, out: list[tuple[str, Message]]) -> None:
         side = self._side
         watched = set(side.trades.values())
         if not watched:
@@ -197,7 +198,7 @@ class Hub:
                 },
             )
 
-    def _orders(self, events: list[Any], ts_us: int, out: list[tuple[str, Message]]) -> None:
+    def _orders(self, events: Sequence[Any], ts_us: int, out: list[tuple[str, Message]]) -> None:
         side = self._side
         watched = {account: channel for channel, account in side.accounts.items()}
         owners = side.owners
