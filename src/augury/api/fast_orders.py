@@ -290,7 +290,7 @@ def install(app: FastAPI, prefix: str) -> tuple[HotRoute, HotRoute]:
     Call it once the trading router is included: it checks that the routes it shadows
     are there (and where it expects them).
     """
-    place_path, cancel_path = f"{prefix}/orders", f"{prefix}/orders/{{order_id:int}}"
+    place_path, cancel_path = f"{prefix}/orders", f"{prefix}/orders/{{order_id:id}}"
     if (app.url_path_for("place_order"), app.url_path_for("cancel_order", order_id=1)) != (
         place_path,
         f"{prefix}/orders/1",

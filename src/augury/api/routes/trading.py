@@ -13,7 +13,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
 
-from augury.api import live, reads
+from augury.api import (
+    convertors,  # noqa: F401  (registers the "{name:id}" path convertor)
+    live,
+    reads,
+)
 from augury.api import responses as r
 from augury.api.deps import Reader, ServicesDep, Trader
 from augury.api.errors import not_found, refused
@@ -29,7 +33,7 @@ from augury.settings import format_instant
 
 router = APIRouter(tags=["trading"])
 
-# The routes say "{order_id:int}" so that "/orders/preview" and "/orders/cancel-all" never
+# The routes say "{order_id:id}" so that "/orders/preview" and "/orders/cancel-all" never
 # match them: a wrong method there is 405, not a 422 about the order id.
 OrderId = Annotated[int, Path(ge=1, le=2**62)]
 MarketPath = Annotated[str, Path(min_length=1, max_length=64)]
@@ -205,7 +209,7 @@ async def list_orders(
     return page(items, next_cursor)
 
 
-@router.get("/orders/{order_id:int}", summary="Get one of my orders", response_model=r.OrderOut)
+@router.get("/orders/{order_id:id}", summary="Get one of my orders", response_model=r.OrderOut)
 async def get_order(order_id: OrderId, principal: Reader, services: ServicesDep) -> dict[str, Any]:
     account = principal.account
     found: dict[str, Any] | None = await services.query(
@@ -222,7 +226,7 @@ async def get_order(order_id: OrderId, principal: Reader, services: ServicesDep)
 
 
 @router.delete(
-    "/orders/{order_id:int}", summary="Cancel one of my orders", response_model=r.CancelledOut
+    "/orders/{order_id:id}", summary="Cancel one of my orders", response_model=r.CancelledOut
 )
 async def cancel_order(
     order_id: OrderId, principal: Trader, services: ServicesDep, key: IdempotencyKey
