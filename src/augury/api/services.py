@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from augury.api.errors import OVERLOADED, UNAVAILABLE, ApiError, refused
 from augury.api.identity import IdentityStore
 from augury.api.projector_process import ProcessFollower
+from augury.api.stored_responses import StoredResponses
 from augury.domain import commands as dc
 from augury.domain.exchange import Exchange, Result
 from augury.engine import Engine, EngineOverloaded, EngineStopped, SimulatedClock, open_engine
@@ -76,6 +77,8 @@ class Services:
     projector: Projector
     identity: IdentityStore
     follower: Follower | ProcessFollower
+    stored_responses: StoredResponses
+    """The answers kept for Idempotency-Key on the routes that are not one engine command."""
     ticks: dict[str, int] = field(default_factory=dict)
     """Each market's tick size (it never changes), to spare an engine query per order."""
     in_flight: set[tuple[str, str]] = field(default_factory=set)
@@ -128,7 +131,8 @@ class Services:
                 time_cost=settings.argon2_time_cost,
                 memory_kib=settings.argon2_memory_kib,
             )
-            services = cls(settings, engine, projector, identity, follower)
+            stored = StoredResponses(projector.engine, settings.secret_key)
+            services = cls(settings, engine, projector, identity, follower, stored)
             services._bootstrap_admin(on_admin_created)
             if settings.surveillance:
                 from augury.watch import Watch

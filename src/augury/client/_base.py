@@ -44,11 +44,11 @@ class Endpoint(NamedTuple):
 
 ENDPOINTS: Final[dict[str, Endpoint]] = {
     # accounts
-    "register": Endpoint("POST", "/auth/register"),
-    "login": Endpoint("POST", "/auth/login"),
-    "logout": Endpoint("POST", "/auth/logout"),
+    "register": Endpoint("POST", "/auth/register", True),
+    "login": Endpoint("POST", "/auth/login", True),
+    "logout": Endpoint("POST", "/auth/logout", True),
     "me": Endpoint("GET", "/auth/me"),
-    "create_api_key": Endpoint("POST", "/auth/api-keys"),
+    "create_api_key": Endpoint("POST", "/auth/api-keys", True),
     "list_api_keys": Endpoint("GET", "/auth/api-keys"),
     "revoke_api_key": Endpoint("DELETE", "/auth/api-keys/{key_id}"),
     # markets and market data
@@ -83,7 +83,7 @@ ENDPOINTS: Final[dict[str, Endpoint]] = {
     "market_resolution": Endpoint("GET", "/markets/{market}/resolution"),
     "observations": Endpoint("GET", "/markets/{market}/observations"),
     "evidence": Endpoint("GET", "/evidence/{sha256}"),
-    "observe_now": Endpoint("POST", "/markets/{market}/observe"),
+    "observe_now": Endpoint("POST", "/markets/{market}/observe", True),
     "attest": Endpoint("POST", "/markets/{market}/attestations", idempotent=True),
     "propose": Endpoint("POST", "/markets/{market}/proposals", True),
     "dispute": Endpoint("POST", "/markets/{market}/disputes", True),
@@ -104,7 +104,7 @@ ENDPOINTS: Final[dict[str, Endpoint]] = {
     "grant": Endpoint("POST", "/admin/grants", True),
     "list_users": Endpoint("GET", "/admin/users"),
     "set_roles": Endpoint("PUT", "/admin/users/{username}/roles"),
-    "advance_clock": Endpoint("POST", "/admin/clock"),
+    "advance_clock": Endpoint("POST", "/admin/clock", True),
     "health": Endpoint("GET", "/health"),
     "journal": Endpoint("GET", "/journal"),
 }

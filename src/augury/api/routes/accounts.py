@@ -1,10 +1,15 @@
-"""Accounts and authentication: register, log in/out, me, API keys."""
+"""Accounts and authentication: register, log in/out, me, API keys.
+
+Register, log in, log out and API key creation take an ``Idempotency-Key`` whose first
+successful answer is stored (``augury.api.stored_responses``): a retry gets it back,
+cookies included, without creating a second account, session or key.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from augury.api import responses as r
@@ -13,10 +18,14 @@ from augury.api.deps import (
     SESSION_COOKIE,
     CurrentUser,
     KeyManager,
+    Principal,
     ServicesDep,
+    current_principal,
+    optional_principal,
 )
 from augury.api.errors import INVALID_CREDENTIALS, USERNAME_TAKEN, ApiError, not_found
 from augury.api.identity import ApiKeyInfo, User
+from augury.api.routes.common import AccountStored, AnonymousStored, LogoutStored
 from augury.api.schemas import ApiKeyBody, Credentials, LoginBody
 from augury.settings import format_instant
 
@@ -46,8 +55,13 @@ def key_view(info: ApiKeyInfo) -> dict[str, Any]:
 @router.post(
     "/auth/register", status_code=201, summary="Create an account", response_model=r.UserOut
 )
-async def register(body: Credentials, services: ServicesDep) -> dict[str, Any]:
+async def register(
+    body: Credentials, response: Response, services: ServicesDep, stored: AnonymousStored
+) -> Any:
     """A new trader account with the operator's starting grant (journaled)."""
+    found = await stored.replay(response)
+    if found is not None:
+        return found.body
     identity = services.identity
     password_hash = await run_in_threadpool(identity.hash_password, body.password)
     user = await run_in_threadpool(identity.create_user, body.username, password_hash, ("trader",))
@@ -58,12 +72,21 @@ async def register(body: Credentials, services: ServicesDep) -> dict[str, Any]:
     except BaseException:
         await run_in_threadpool(identity.delete_user, user.id)
         raise
-    return user_view(user)
+    view = user_view(user)
+    await stored.save(201, view, response)
+    return view
 
 
 @router.post("/auth/login", summary="Log in (session cookie)", response_model=r.LoginOut)
-async def login(body: LoginBody, response: Response, services: ServicesDep) -> dict[str, Any]:
-    """Sets the HttpOnly session cookie and the CSRF cookie; returns the CSRF token too."""
+async def login(
+    body: LoginBody, response: Response, services: ServicesDep, stored: AnonymousStored
+) -> Any:
+    """Sets the HttpOnly session cookie and the CSRF cookie; returns the CSRF token too.
+
+    A retry with the same Idempotency-Key (and credentials) gets the same session."""
+    found = await stored.replay(response)
+    if found is not None:
+        return found.body
     identity = services.identity
     user = await run_in_threadpool(identity.check_password, body.username, body.password)
     if user is None:
@@ -90,15 +113,29 @@ async def login(body: LoginBody, response: Response, services: ServicesDep) -> d
         secure=secure,
         path="/",
     )
-    return {"user": user_view(user), "csrf_token": csrf}
+    answer = {"user": user_view(user), "csrf_token": csrf}
+    await stored.save(200, answer, response)
+    return answer
 
 
 @router.post("/auth/logout", status_code=204, summary="Log out")
-async def logout(principal: CurrentUser, response: Response, services: ServicesDep) -> None:
+async def logout(
+    request: Request,
+    caller: Annotated[Principal | None, Depends(optional_principal)],
+    response: Response,
+    services: ServicesDep,
+    stored: LogoutStored,
+) -> None:
+    """Ends the session (if the caller used one) and clears its cookies."""
+    if await stored.replay(response) is not None:
+        return
+    # not logged in (and no stored answer): the 401 every other route gives
+    principal = caller or await current_principal(request, services)
     if principal.via == "session":
         await run_in_threadpool(services.identity.end_session, principal.session_token)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
+    await stored.save(204, None, response)
 
 
 @router.get("/auth/me", summary="Who am I", response_model=r.MeOut)
@@ -115,8 +152,17 @@ async def me(principal: CurrentUser) -> dict[str, Any]:
     response_model=r.ApiKeyCreated,
 )
 async def create_api_key(
-    body: ApiKeyBody, principal: KeyManager, services: ServicesDep
-) -> dict[str, Any]:
+    body: ApiKeyBody,
+    principal: KeyManager,
+    response: Response,
+    services: ServicesDep,
+    stored: AccountStored,
+) -> Any:
+    """The key is in this answer only (a retry with the same Idempotency-Key gets the same
+    answer back: it is stored encrypted for 24 h, never in plaintext)."""
+    found = await stored.replay(response)
+    if found is not None:
+        return found.body
     scopes = tuple(dict.fromkeys(body.scopes))
     created = await run_in_threadpool(
         services.identity.create_api_key, principal.user, body.name, scopes
@@ -126,6 +172,7 @@ async def create_api_key(
     key, info = created
     view = key_view(info)
     view["key"] = key
+    await stored.save(201, view, response)
     return view
 
 

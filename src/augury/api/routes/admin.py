@@ -5,14 +5,14 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from augury.api import responses as r
 from augury.api.deps import Admin, ServicesDep
 from augury.api.errors import CLOCK_NOT_SIMULATED, ApiError, not_found
 from augury.api.routes.accounts import user_view
-from augury.api.routes.common import IdempotencyKey, Limit
+from augury.api.routes.common import AccountStored, IdempotencyKey, Limit
 from augury.api.schemas import ClockBody, GrantBody, Role, RolesBody
 from augury.domain import commands as dc
 from augury.domain.units import format_micros
@@ -113,13 +113,28 @@ async def set_roles(
 
 
 @router.post("/admin/clock", summary="Advance simulated time (admin)", response_model=r.ClockOut)
-async def advance_clock(body: ClockBody, principal: Admin, services: ServicesDep) -> dict[str, Any]:
+async def advance_clock(
+    body: ClockBody,
+    principal: Admin,
+    response: Response,
+    services: ServicesDep,
+    stored: AccountStored,
+) -> Any:
     """Runs every timer that falls due on the way (GTD expiries, market closes, resolution
-    deadlines and challenge windows), then observes every resolution source now due."""
+    deadlines and challenge windows), then observes every resolution source now due.
+
+    With an Idempotency-Key a retry gets the first answer back and time does not move
+    again (``{"seconds": N}`` is relative, so it is the answer that is kept, not the
+    command compared)."""
+    found = await stored.replay(response)
+    if found is not None:
+        return found.body
     if not isinstance(services.engine.clock, SimulatedClock):
         raise ApiError(409, CLOCK_NOT_SIMULATED, "this server runs on the system clock")
     to_us = body.to if body.to is not None else services.now_us() + (body.seconds or 0) * 10**6
     result = await services.submit(AdvanceClock(to_us), principal.account)
     if services.observer is not None:
         await services.observer.sweep()
-    return {"time": format_instant(services.now_us()), "events": len(result.events)}
+    answer = {"time": format_instant(services.now_us()), "events": len(result.events)}
+    await stored.save(200, answer, response)
+    return answer

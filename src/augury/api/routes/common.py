@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query
+from fastapi import Depends, Header, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from starlette.concurrency import run_in_threadpool
 
-from augury.api.deps import CurrentUser, ServicesDep
-from augury.api.errors import IDEMPOTENCY_KEY_IN_FLIGHT, ApiError
+from augury.api.deps import (
+    SESSION_COOKIE,
+    CurrentUser,
+    Principal,
+    ServicesDep,
+    optional_principal,
+)
+from augury.api.errors import IDEMPOTENCY_KEY_IN_FLIGHT, IDEMPOTENCY_KEY_REUSED, ApiError
+from augury.api.services import Services
+from augury.api.stored_responses import (
+    ANONYMOUS_SCOPE,
+    SESSION_SCOPE_PREFIX,
+    KeyReused,
+    Stored,
+    StoredResponses,
+)
 from augury.settings import PAGE_SIZE_MAX
+
+log = logging.getLogger(__name__)
 
 IDEMPOTENCY_KEY_LEN_MAX = 100
 PAGE_SIZE_DEFAULT = 50
@@ -57,6 +78,140 @@ async def idempotency_key(
 
 
 IdempotencyKey = Annotated[str, Depends(idempotency_key)]
+
+
+# -- stored responses: Idempotency-Key on the routes that are not one engine command ----
+StoredKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=IDEMPOTENCY_KEY_LEN_MAX,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Retry-safe key: the same key and body return the stored response of "
+        "the first request (kept 24 h; a refused request is not kept, so it can be retried "
+        "with the same key); the same key with another body is refused "
+        "(idempotency_key_reused); a retry while the first request still runs gets 409 "
+        "(idempotency_key_in_flight).",
+    ),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Replayable:
+    """A request's hold on its Idempotency-Key, for a route whose answer is stored
+    (``augury.api.stored_responses``). Without the header both methods do nothing."""
+
+    store: StoredResponses
+    scope: str
+    key: str | None
+    fingerprint: str
+
+    async def replay(self, response: Response) -> Stored | None:
+        """The stored answer of an earlier request with this key (its status and cookies
+        set on ``response``), or None: run the request, then :meth:`save` its answer.
+
+        A key stored for another request (method, path or body) is refused with 422.
+        """
+        if self.key is None:
+            return None
+        try:
+            found = await run_in_threadpool(self.store.find, self.scope, self.key, self.fingerprint)
+        except KeyReused:
+            raise ApiError(
+                422,
+                IDEMPOTENCY_KEY_REUSED,
+                "this Idempotency-Key was used for a different request",
+            ) from None
+        if found is not None:
+            response.status_code = found.status
+            for cookie in found.cookies:
+                response.headers.append("set-cookie", cookie)
+        return found
+
+    async def save(self, status: int, body: Any, response: Response) -> None:
+        """Keep a successful answer (its body and the cookies set on ``response``)."""
+        if self.key is None or status >= 400:
+            return
+        cookies = tuple(response.headers.getlist("set-cookie"))
+        stored = Stored(status, jsonable_encoder(body), cookies)
+        try:
+            await run_in_threadpool(self.store.save, self.scope, self.key, self.fingerprint, stored)
+        except Exception:
+            # the request has done its work: answer it; a retry will run it again
+            log.exception("storing the response for an Idempotency-Key failed")
+
+
+@asynccontextmanager
+async def _hold(
+    request: Request, services: Services, scope: str | None, key: str | None
+) -> AsyncIterator[Replayable]:
+    """Hold (scope, key) while the request runs: a retry meanwhile gets 409."""
+    store = services.stored_responses
+    if key is None or scope is None:
+        yield Replayable(store, "", None, "")
+        return
+    pair = (scope, key)
+    in_flight = services.in_flight
+    if pair in in_flight:
+        raise ApiError(
+            409,
+            IDEMPOTENCY_KEY_IN_FLIGHT,
+            "a request with this Idempotency-Key is still running; retry shortly",
+            headers={"Retry-After": "1"},
+        )
+    in_flight.add(pair)
+    try:
+        fingerprint = store.fingerprint(request.method, request.url.path, await request.body())
+        yield Replayable(store, scope, key, fingerprint)
+    finally:
+        in_flight.discard(pair)
+
+
+async def stored_for_account(
+    request: Request,
+    principal: CurrentUser,
+    services: ServicesDep,
+    idempotency_key: StoredKeyHeader = None,
+) -> AsyncIterator[Replayable]:
+    """Stored responses scoped by the caller's account (as the engine's keys are)."""
+    async with _hold(request, services, principal.account, idempotency_key) as held:
+        yield held
+
+
+async def stored_anonymous(
+    request: Request, services: ServicesDep, idempotency_key: StoredKeyHeader = None
+) -> AsyncIterator[Replayable]:
+    """Stored responses of the routes without a caller (register, log in): one scope
+    shared by every anonymous client, so a key must be unique (a UUID, say)."""
+    async with _hold(request, services, ANONYMOUS_SCOPE, idempotency_key) as held:
+        yield held
+
+
+async def stored_for_logout(
+    request: Request,
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+    services: ServicesDep,
+    idempotency_key: StoredKeyHeader = None,
+) -> AsyncIterator[Replayable]:
+    """Log out's scope: the account for an API key; for a session cookie, the session
+    (by its digest), so that a retry after the session has ended still finds its answer.
+    Without any credential there is nothing to scope by (the route answers 401)."""
+    scope: str | None = None
+    token = request.cookies.get(SESSION_COOKIE)
+    if principal is not None and principal.via == "api_key":
+        scope = principal.account
+    elif principal is not None:
+        scope = SESSION_SCOPE_PREFIX + services.identity.digest(principal.session_token)
+    elif token and len(token) <= 100:
+        scope = SESSION_SCOPE_PREFIX + services.identity.digest(token)
+    async with _hold(request, services, scope, idempotency_key) as held:
+        yield held
+
+
+AccountStored = Annotated[Replayable, Depends(stored_for_account)]
+AnonymousStored = Annotated[Replayable, Depends(stored_anonymous)]
+LogoutStored = Annotated[Replayable, Depends(stored_for_logout)]
 
 Limit = Annotated[int, Query(ge=1, le=PAGE_SIZE_MAX, description="Page size.")]
 Cursor = Annotated[

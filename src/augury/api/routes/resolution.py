@@ -20,7 +20,7 @@ from augury.api import resolution_models as m
 from augury.api import resolution_reads as rr
 from augury.api.deps import Admin, CurrentUser, Reader, ServicesDep, Trader, require_role
 from augury.api.errors import NOT_FOUND, VALIDATION_ERROR, ApiError, refused
-from augury.api.routes.common import IdempotencyKey
+from augury.api.routes.common import AccountStored, IdempotencyKey
 from augury.api.services import Services
 from augury.domain import commands as dc
 from augury.domain.exchange import Exchange
@@ -146,14 +146,26 @@ async def evidence(sha256: Sha256Path, services: ServicesDep) -> Response:
     summary="Observe every source of a market now (resolver, admin)",
     response_model=m.ObservationsOut,
 )
-async def observe_now(market: MarketPath, principal: Trader, services: ServicesDep) -> Any:
+async def observe_now(
+    market: MarketPath,
+    principal: Trader,
+    response: Response,
+    services: ServicesDep,
+    stored: AccountStored,
+) -> Any:
+    """With an Idempotency-Key a retry gets the first answer back without observing again."""
     require_role(principal, "resolver", "admin")
+    found = await stored.replay(response)
+    if found is not None:
+        return found.body
     await _creator_of(services, market)
     observer = services.observer
     if observer is None:
         raise ApiError(503, "unavailable", "the observer is not running")
     await observer.sweep(market)
-    return {"items": await rr.observations(services, market)}
+    answer = {"items": await rr.observations(services, market)}
+    await stored.save(200, answer, response)
+    return answer
 
 
 @router.post(
