@@ -7,19 +7,22 @@ import multiprocessing
 import os
 import signal
 import sqlite3
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from augury.api.projector_process import ProcessFollower
+from augury.api.projector_process import ProcessFollower, _Child
 from augury.api.services import Follower, Services, _follow_process
 from augury.domain import commands as dc
 from augury.engine import Engine, SimulatedClock, open_engine
+from augury.journal import open_store
 from augury.projections import Projector
+from augury.projections.projector import Item
 from augury.settings import Settings
 from tests.journal.conftest import pg_dsn  # noqa: F401  (a fixture)
 
@@ -195,3 +198,55 @@ def test_services_barrier_in_either_mode(
     finally:
         services.stop()
     assert not multiprocessing.active_children()
+
+
+def test_following_gathers_what_comes_within_coalesce_s(tmp_path: Path) -> None:
+    """A record after a pause is applied at once; what is committed less than
+    ``coalesce_s`` after a batch started waits for the rest and goes in one batch."""
+    engine = open_engine(tmp_path / "journal.db", tmp_path / "operator.key", SimulatedClock(0))
+    store = open_store(tmp_path / "journal.db")
+    projector = Projector(str(tmp_path / "projections.db"))
+    batches: list[tuple[float, int]] = []  # (time.monotonic(), records) of each batch
+    apply_many = projector.apply_many
+
+    def recording(items: Iterable[Item]) -> int:
+        batch = list(items)
+        batches.append((time.monotonic(), len(batch)))
+        return apply_many(batch)
+
+    projector.apply_many = recording  # type: ignore[method-assign]
+    wake_read, wake_write = os.pipe()
+    report_read, report_write = os.pipe()
+    os.set_blocking(wake_read, False)
+    os.set_blocking(report_read, False)
+    child = _Child(store, projector, wake_read, report_write, _Flag(), batch_records=500)
+    child.coalesce_s = 1.0
+    thread = threading.Thread(target=child.run, args=(False,))
+    thread.start()
+    try:
+        submitted = time.monotonic()
+        assert engine.submit(dc.OpenAccount("first")).result().ok
+        os.write(wake_write, b"\0")  # what the engine's subscriber does
+        _until(lambda: len(batches) == 1)
+        assert batches[0][1] == 1 and batches[0][0] - submitted < 0.5  # at once
+        for i in range(10):  # within coalesce_s of that batch's start: gathered
+            assert engine.submit(dc.OpenAccount(f"then{i}")).result().ok
+            os.write(wake_write, b"\0")
+        _until(lambda: projector.last_seq() == 11)
+        assert [size for _, size in batches] == [1, 10]
+        assert batches[1][0] - batches[0][0] >= 1.0
+    finally:
+        os.write(wake_write, b"\1")  # stop
+        thread.join(10)
+        engine.close()
+        store.close()
+        projector.close()
+        for fd in (wake_read, wake_write, report_read, report_write):
+            os.close(fd)
+    assert not thread.is_alive()
+
+
+class _Flag:
+    """The shared ``idle`` byte, in one process."""
+
+    value = 0

@@ -168,6 +168,40 @@ class ProjectionContract:
         assert dump(projector) == before
         assert projector.last_seq() == records[19].seq
 
+    def test_a_batch_the_database_refuses_writes_nothing(
+        self, journal: tuple[Path, JournalWriter], new_projector: NewProjector
+    ) -> None:
+        """The writes go to the driver's cursor (on PostgreSQL in one pipeline): an error
+        the database raises at the end of a batch rolls all of it back, and the next batch
+        (same projector, its cache, its pooled connection) carries on as if it never ran."""
+        records = read_all(journal[0])
+        items = list(commands_of(records))
+        accepted = [
+            (index, event.order_id)
+            for index, (_, _, entry) in enumerate(items)
+            if index >= 20
+            for event in entry.events
+            if isinstance(event, ev.OrderAccepted)
+        ]
+        first, order_id = accepted[0]
+        projector = new_projector(batch_records=100)
+        assert projector.apply_many(items[:first]) == first
+        before = dump(projector)
+        taken = dict(rows(projector, t.orders)[0], order_id=order_id)  # the id the batch needs
+        with projector.engine.begin() as conn:
+            conn.execute(insert(t.orders).values(**taken))
+        with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+            projector.apply_many(items[first : first + 10])
+        with projector.engine.begin() as conn:
+            conn.execute(t.orders.delete().where(t.orders.c.order_id == order_id))
+        assert dump(projector) == before
+        assert projector.last_seq() == items[first - 1][0]
+
+        assert projector.apply_many(items[first:]) == len(items) - first
+        rebuilt = new_projector()
+        rebuilt.apply_many(items)
+        assert dump(projector) == dump(rebuilt)
+
     # -- the rows agree with the exchange ----------------------------------------------------
     def test_balances_match_the_ledger(self, projected: tuple[Projector, JournalWriter]) -> None:
         projector, writer = projected

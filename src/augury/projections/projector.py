@@ -39,13 +39,25 @@ This module must never decide anything the exchange decides: it only reads event
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import msgspec
-from sqlalchemy import Connection, Engine, Table, and_, bindparam, delete, select, update
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Engine,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    select,
+    update,
+)
 
 from augury.domain import events as ev
 from augury.domain.scoring.flows import flows_of
@@ -91,6 +103,7 @@ class Projector:
         self.engine = target if isinstance(target, Engine) else projection_engine(target, namespace)
         self.batch_records = batch_records
         self._cache = _Cache()
+        self._sql = _Sql(self.engine.dialect)
         upgrade(self.engine)
 
     def close(self) -> None:
@@ -168,15 +181,18 @@ class Projector:
             conn.execute(update(t.projection_state).values(last_seq=0, last_ts_us=0))
 
     def _apply_batch(self, items: list[Item]) -> int:
-        cache = self._cache
+        cache, sql = self._cache, self._sql
         with self.engine.begin() as conn:
-            last = _last_seq(conn, lock=True)
+            # through SQLAlchemy: a connection found broken here is invalidated, not reused
+            # (PostgreSQL: FOR UPDATE, a second projector waits its turn)
+            last = int(conn.exec_driver_sql(sql.last_seq_for_update).scalar_one())
+            cursor = conn.connection.cursor()
             if last != cache.seq:  # first batch, or someone else wrote: trust nothing cached
                 cache.invalidate()
                 cache.seq = last
                 cache.complete = last == 0  # rows and last_seq commit together: no rows yet
             last_ts = 0
-            batch = _Batch(conn, cache)
+            batch = _Batch(conn, cursor, sql, cache)
             applied = 0
             for seq, ts_us, entry in items:
                 if seq <= last:
@@ -186,12 +202,10 @@ class Projector:
                 last, last_ts = seq, ts_us
                 applied += 1
             if applied:
-                batch.flush()
-                conn.execute(
-                    update(t.projection_state)
-                    .where(t.projection_state.c.id == 1)
-                    .values(last_seq=last, last_ts_us=last_ts)
-                )
+                with sql.pipeline(conn):  # PostgreSQL: every write sent, then one round trip
+                    batch.flush()
+                    cursor.execute(sql.set_last_seq, {"last_seq": last, "last_ts_us": last_ts})
+            cursor.close()
         if applied:  # committed: what the batch wrote is now what the database holds
             batch.commit_to(cache)
             cache.seq = last
@@ -214,6 +228,98 @@ def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+class _Sql:
+    """The projector's writes as SQL text for the database driver, built once per projector.
+
+    Every statement a batch writes (the rows' inserts and updates, ``last_seq``) runs on
+    the DBAPI cursor of the batch's connection, inside the transaction SQLAlchemy opened,
+    with the row dicts as named parameters: SQLAlchemy's per-execution work (building the
+    statement, its cache key, the execution context) cost more than the database's. The
+    columns and the values are exactly those SQLAlchemy wrote; the tables' types need no
+    conversion (integers, text, booleans and NULL go to both drivers as they are).
+    """
+
+    def __init__(self, dialect: Dialect) -> None:
+        if dialect.name == "sqlite":
+            self._param = ":{}"  # pysqlite takes named parameters from a dict
+        elif dialect.paramstyle == "pyformat":
+            self._param = "%({})s"  # psycopg
+        else:
+            raise ValueError(f"unsupported database driver {dialect.name}+{dialect.driver}")
+        self._quote = dialect.identifier_preparer.quote
+        self._texts: dict[tuple[str, str, tuple[str, ...]], str] = {}
+        state = self._quote(t.projection_state.name)
+        select_last = f"SELECT last_seq FROM {state} WHERE id = 1"
+        self.last_seq_for_update = select_last + (" FOR UPDATE" if dialect.name != "sqlite" else "")
+        self.set_last_seq = (
+            f"UPDATE {state} SET last_seq = {self._param.format('last_seq')}, "
+            f"last_ts_us = {self._param.format('last_ts_us')} WHERE id = 1"
+        )
+        positions, market = self._quote(t.positions.name), self._quote("market")
+        self.delete_positions = (
+            f"DELETE FROM {positions} WHERE {market} = {self._param.format('market')}"
+        )
+        self._pipelines = dialect.name == "postgresql"
+
+    def pipeline(self, conn: Connection) -> contextlib.AbstractContextManager[Any]:
+        """psycopg's pipeline mode on the batch's connection (a no-op for SQLite): the
+        writes go out without waiting for each answer; an error is raised by the time the
+        block ends, and the transaction then rolls back as for any other."""
+        if self._pipelines:
+            pipeline: contextlib.AbstractContextManager[Any] = (
+                conn.connection.driver_connection.pipeline()  # type: ignore[union-attr]
+            )
+            return pipeline
+        return contextlib.nullcontext()
+
+    def insert(self, table: Table, columns: tuple[str, ...]) -> str:
+        """INSERT of ``columns`` (the keys of the rows to insert)."""
+        key = ("insert", table.name, columns)
+        text = self._texts.get(key)
+        if text is None:
+            names = ", ".join(self._quote(name) for name in columns)
+            values = ", ".join(self._param.format(name) for name in columns)
+            text = f"INSERT INTO {self._quote(table.name)} ({names}) VALUES ({values})"
+            self._texts[key] = text
+        return text
+
+    def write(
+        self, cursor: Any, table: Table, columns: tuple[str, ...], rows: list[Row], *, insert: bool
+    ) -> None:
+        """Insert ``rows`` (each with exactly ``columns``), or update ``columns`` of them."""
+        text = self.insert(table, columns) if insert else self.update(table, columns)
+        if len(rows) == 1:
+            cursor.execute(text, rows[0])
+        else:
+            cursor.executemany(text, rows)  # psycopg: pipelined
+
+    def update(self, table: Table, columns: tuple[str, ...]) -> str:
+        """UPDATE of ``columns`` (not the key's) of the row found by its primary key."""
+        key = ("update", table.name, columns)
+        text = self._texts.get(key)
+        if text is None:
+            quote, param = self._quote, self._param
+            keys = [column.name for column in table.primary_key.columns]
+            sets = ", ".join(f"{quote(n)} = {param.format(n)}" for n in columns if n not in keys)
+            where = " AND ".join(f"{quote(n)} = {param.format(n)}" for n in keys)
+            text = f"UPDATE {quote(table.name)} SET {sets} WHERE {where}"
+            self._texts[key] = text
+        return text
+
+
+_SELECTS: dict[str, Select[Any]] = {}
+"""A table's SELECT of one row by its primary key (parameters ``k_<column>``), built once."""
+
+
+def _select_one(table: Table) -> Select[Any]:
+    query = _SELECTS.get(table.name)
+    if query is None:
+        names = [column.name for column in table.primary_key.columns]
+        where = and_(*(table.c[name] == bindparam("k_" + name) for name in names))
+        query = _SELECTS[table.name] = select(table).where(where)
+    return query
 
 
 _EVICTED: Row = {}
@@ -244,14 +350,21 @@ class _Cache:
 
 
 class _Rows:
-    """The rows of one table touched by a batch: loaded once, written once at flush."""
+    """The rows of one table touched by a batch: loaded once, written once at flush.
 
-    def __init__(self, conn: Connection, table: Table, cache: _Cache) -> None:
-        self.conn = conn
+    A row that was in the database is updated only if the batch changed it, and only in
+    the columns it changed (``originals`` holds it as loaded): the same row results as
+    from writing every column, without rewriting the indexes of columns that stayed.
+    """
+
+    def __init__(
+        self, conn: Connection, cursor: Any, sql: _Sql, table: Table, cache: _Cache
+    ) -> None:
+        self.conn, self.cursor, self.sql = conn, cursor, sql
         self.table = table
         self.key_columns = [column.name for column in table.primary_key.columns]
         self.rows: dict[Key, Row | None] = {}
-        self.existing: set[Key] = set()
+        self.originals: dict[Key, Row] = {}  # the rows in the database, as loaded
         self.cache = cache
         self.cached = cache.table(table.name)
         self.forgotten: list[Callable[[Key], bool]] = []
@@ -261,19 +374,20 @@ class _Rows:
             return self.rows[key]
         cached = self.cached.get(key, _EVICTED)
         if cached is not _EVICTED or (self.cache.complete and key not in self.cached):
-            row = None if cached is None or cached is _EVICTED else dict(cached)  # a copy
-            self.rows[key] = row
-            if row is not None:
-                self.existing.add(key)
+            if cached is None or cached is _EVICTED:
+                self.rows[key] = None
+                return None
+            # the cached dict is never changed: a batch changes its copy, then caches that
+            self.originals[key] = cached
+            row = self.rows[key] = dict(cached)
             return row
-        table = self.table
-        pairs = zip(self.key_columns, key, strict=True)
-        where = and_(*(table.c[name] == value for name, value in pairs))
-        found = self.conn.execute(select(table).where(where)).mappings().first()
-        row = None if found is None else dict(found)
-        self.rows[key] = row
-        if row is not None:
-            self.existing.add(key)
+        params = {"k_" + name: value for name, value in zip(self.key_columns, key, strict=True)}
+        found = self.conn.execute(_select_one(self.table), params).mappings().first()
+        if found is None:
+            self.rows[key] = None
+            return None
+        self.originals[key] = dict(found)
+        row = self.rows[key] = dict(found)
         return row
 
     def need(self, key: Key) -> Row:
@@ -290,7 +404,7 @@ class _Rows:
         """Drop cached rows (deleted in the database by the caller's own statement)."""
         for key in [key for key in self.rows if match(key)]:
             del self.rows[key]
-            self.existing.discard(key)
+            self.originals.pop(key, None)
         self.forgotten.append(match)
 
     def commit_to(self, keep: Callable[[Row], bool] = lambda row: True) -> None:
@@ -306,68 +420,57 @@ class _Rows:
             self.cache.complete = False
 
     def flush(self) -> None:
-        inserts = [row for key, row in self.rows.items() if row and key not in self.existing]
-        updates = [
-            {**row, **{"k_" + name: row[name] for name in self.key_columns}}
-            for key, row in self.rows.items()
-            if row and key in self.existing
-        ]
+        originals = self.originals
+        inserts: list[Row] = []
+        updates: dict[tuple[str, ...], list[Row]] = {}  # by the columns changed
+        for key, row in self.rows.items():
+            if not row:
+                continue
+            original = originals.get(key)
+            if original is None:
+                inserts.append(row)
+                continue
+            changed = tuple(name for name, value in row.items() if value != original[name])
+            if changed:
+                updates.setdefault(changed, []).append(row)
         if inserts:
-            self.conn.execute(self.table.insert(), inserts)
-        if updates:
-            table = self.table
-            where = and_(*(table.c[name] == bindparam("k_" + name) for name in self.key_columns))
-            self.conn.execute(table.update().where(where), updates)
+            _insert(self.cursor, self.sql, self.table, inserts)
+        for changed, rows in updates.items():
+            self.sql.write(self.cursor, self.table, changed, rows, insert=False)
+
+
+def _insert(cursor: Any, sql: _Sql, table: Table, rows: list[Row]) -> None:
+    """Insert ``rows``: one write per run of rows with the same columns (in order)."""
+    start = 0
+    columns = tuple(rows[0])
+    for end in range(1, len(rows) + 1):
+        if end == len(rows) or tuple(rows[end]) != columns:
+            sql.write(cursor, table, columns, rows[start:end], insert=True)
+            if end < len(rows):
+                start, columns = end, tuple(rows[end])
 
 
 class _Batch:
     """Folds the events of a run of records into rows (see the module docstring)."""
 
-    def __init__(self, conn: Connection, cache: _Cache) -> None:
-        self.conn = conn
-        self.markets = _Rows(conn, t.markets, cache)
-        self.orders = _Rows(conn, t.orders, cache)
-        self.positions = _Rows(conn, t.positions, cache)
-        self.balances = _Rows(conn, t.balances, cache)
-        self.candles = _Rows(conn, t.candles, cache)
+    def __init__(self, conn: Connection, cursor: Any, sql: _Sql, cache: _Cache) -> None:
+        self.conn, self.cursor, self.sql = conn, cursor, sql
+        self.markets = _Rows(conn, cursor, sql, t.markets, cache)
+        self.orders = _Rows(conn, cursor, sql, t.orders, cache)
+        self.positions = _Rows(conn, cursor, sql, t.positions, cache)
+        self.balances = _Rows(conn, cursor, sql, t.balances, cache)
+        self.candles = _Rows(conn, cursor, sql, t.candles, cache)
         self.fills: list[Row] = []
         self.flows: list[Row] = []
         self.story: list[Row] = []
         self.settled: set[str] = set()
         self.seq = 0
         self.ts_us = 0
-        self._handlers: dict[type[ev.Event], Callable[[Any, int], None]] = {
-            ev.AccountOpened: self._account_opened,
-            ev.CreditsGranted: self._nothing,
-            ev.MarketCreated: self._market_created,
-            ev.MarketStatusChanged: self._market_status_changed,
-            ev.OrderAccepted: self._order_accepted,
-            ev.OrderRested: self._order_rested,
-            ev.BookFill: self._book_fill,
-            ev.MakerFill: self._maker_fill,
-            ev.OrderClosed: self._order_closed,
-            ev.SetsMinted: self._sets_minted,
-            ev.SetsRedeemed: self._sets_redeemed,
-            ev.NoConverted: self._no_converted,
-            ev.MarketSettled: self._market_settled,
-            ev.MarketVoided: self._market_voided,
-            ev.ResolutionSpecSet: self._story,
-            ev.AffiliationDeclared: self._nothing,
-            ev.ObservationRecorded: self._story,
-            ev.OutcomeProposed: self._story,
-            ev.ProposalDisputed: self._story,
-            ev.ResolutionHeld: self._story,
-            ev.VoteCast: self._story,
-            ev.ResolutionFinalized: self._story,
-            ev.ClarificationPosted: self._clarified,
-            ev.AlertRaised: self._story,
-            ev.AlertReviewed: self._story,
-        }
 
     def entry(self, seq: int, ts_us: int, entry: Entry) -> None:
         self.seq, self.ts_us = seq, ts_us
         for index, event in enumerate(entry.events):
-            self._handlers[type(event)](event, index)
+            _HANDLERS[type(event)](self, event, index)
             postings = getattr(event, "postings", ())
             if postings:
                 self._post(postings)
@@ -375,15 +478,16 @@ class _Batch:
 
     def flush(self) -> None:
         for market in sorted(self.settled):
-            self.conn.execute(delete(t.positions).where(t.positions.c.market == market))
+            self.cursor.execute(self.sql.delete_positions, {"market": market})
         for rows in (self.markets, self.orders, self.positions, self.balances, self.candles):
             rows.flush()
-        if self.fills:
-            self.conn.execute(t.fills.insert(), self.fills)
-        if self.flows:
-            self.conn.execute(t.account_flows.insert(), self.flows)
-        if self.story:
-            self.conn.execute(t.resolution_log.insert(), self.story)
+        for table, appended in (
+            (t.fills, self.fills),
+            (t.account_flows, self.flows),
+            (t.resolution_log, self.story),
+        ):
+            if appended:
+                _insert(self.cursor, self.sql, table, appended)
 
     def commit_to(self, cache: _Cache) -> None:
         """Keep the committed rows for the next batch; closed orders are not kept."""
@@ -731,3 +835,33 @@ class _Batch:
     def _market_voided(self, e: ev.MarketVoided, index: int) -> None:
         self._story(e, index)
         self._settle(e.market, "voided", e.reason)
+
+
+_HANDLERS: dict[type[ev.Event], Callable[[_Batch, Any, int], None]] = {
+    ev.AccountOpened: _Batch._account_opened,
+    ev.CreditsGranted: _Batch._nothing,
+    ev.MarketCreated: _Batch._market_created,
+    ev.MarketStatusChanged: _Batch._market_status_changed,
+    ev.OrderAccepted: _Batch._order_accepted,
+    ev.OrderRested: _Batch._order_rested,
+    ev.BookFill: _Batch._book_fill,
+    ev.MakerFill: _Batch._maker_fill,
+    ev.OrderClosed: _Batch._order_closed,
+    ev.SetsMinted: _Batch._sets_minted,
+    ev.SetsRedeemed: _Batch._sets_redeemed,
+    ev.NoConverted: _Batch._no_converted,
+    ev.MarketSettled: _Batch._market_settled,
+    ev.MarketVoided: _Batch._market_voided,
+    ev.ResolutionSpecSet: _Batch._story,
+    ev.AffiliationDeclared: _Batch._nothing,
+    ev.ObservationRecorded: _Batch._story,
+    ev.OutcomeProposed: _Batch._story,
+    ev.ProposalDisputed: _Batch._story,
+    ev.ResolutionHeld: _Batch._story,
+    ev.VoteCast: _Batch._story,
+    ev.ResolutionFinalized: _Batch._story,
+    ev.ClarificationPosted: _Batch._clarified,
+    ev.AlertRaised: _Batch._story,
+    ev.AlertReviewed: _Batch._story,
+}
+"""The handler of each event type (every one the domain emits)."""
