@@ -404,6 +404,7 @@ def main(argv: list[str]) -> int:
 
     def run(make: Any) -> None:
         for _ in range(args.repeat):
+            gc.collect()  # every measurement starts from a heap without the last one's garbage
             line = make()
             emit(line)
             results.append(line)
@@ -426,6 +427,7 @@ def main(argv: list[str]) -> int:
                     lambda: bench_core(same_stream),
                     *(lambda b=b, g=g: stream_run(b, g) for b in backends for g in (GROUP_MAX, 1)),
                 ]:
+                    gc.collect()
                     line = make()
                     emit(line)
                     results.append(line)
