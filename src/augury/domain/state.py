@@ -439,6 +439,7 @@ class State:
     def _resolution_finalized(self, e: ev.ResolutionFinalized) -> None:
         self.ledger.post(e.postings)
         self.resolutions[e.market] = record.finalized(self.resolutions[e.market])
+        self.evaluators.pop(e.market, None)  # final: nothing more to decide
 
     def _clarification_posted(self, e: ev.ClarificationPosted) -> None:
         self.resolutions[e.market] = record.clarified(self.resolutions[e.market], e)

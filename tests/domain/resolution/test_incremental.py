@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from augury.domain import commands as c
+from augury.domain.exchange import Exchange
 from augury.domain.resolution import HOUR_US, Observation, evaluate
 from augury.domain.resolution.incremental import Evaluator
 from augury.domain.resolution.spec import Extend, Hold, Void
+from augury.domain.units import ONE
 
 from .helpers import T_OBS, war_map_spec
 
@@ -105,3 +109,25 @@ def test_minute_polling_for_weeks_agrees_with_evaluate_along_the_way() -> None:
             assert decision == evaluate(the_spec, fed, at)
     assert decision.status != "propose"
     assert decision == evaluate(the_spec, fed, at)
+
+
+def test_the_process_keeps_an_evaluator_only_while_a_market_collects() -> None:
+    ex = Exchange()
+    for account in ("op", "ann"):
+        assert ex.execute(c.OpenAccount(account), 1).ok
+        assert ex.execute(c.GrantCredits(account, 1_000 * ONE), 1).ok
+    close = T_OBS - 24 * HOUR_US
+    spec = war_map_spec(quorum=1, hours=1)
+    created = ex.execute(
+        c.CreateMarket(
+            "m", "op", "Who holds it?", ("A", "B"), close, spec=msgspec.json.encode(spec).decode()
+        ),
+        1,
+    )
+    assert created.ok, created.message
+    at = close + HOUR_US
+    observed = ex.execute(c.RecordObservation("m", "map", at - 1, True, "A", "a" * 64), at)
+    assert observed.ok, observed.message
+    assert "m" in ex.evaluators  # collecting, past the close: decided incrementally
+    assert ex.execute(c.VoidMarket("m", "test: an operator voids it"), at).ok
+    assert "m" not in ex.evaluators  # final: the cache let go
