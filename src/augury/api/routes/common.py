@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -36,6 +36,25 @@ IDEMPOTENCY_KEY_LEN_MAX = 100
 PAGE_SIZE_DEFAULT = 50
 
 
+@contextmanager
+def held(services: Services, pair: tuple[str, str]) -> Iterator[None]:
+    """Hold (scope, Idempotency-Key) while a request runs: another request with the same
+    pair meanwhile is refused with 409 (this server process keeps the set)."""
+    in_flight = services.in_flight
+    if pair in in_flight:
+        raise ApiError(
+            409,
+            IDEMPOTENCY_KEY_IN_FLIGHT,
+            "a request with this Idempotency-Key is still running; retry shortly",
+            headers={"Retry-After": "1"},
+        )
+    in_flight.add(pair)
+    try:
+        yield
+    finally:
+        in_flight.discard(pair)
+
+
 async def idempotency_key(
     principal: CurrentUser,
     services: ServicesDep,
@@ -61,20 +80,9 @@ async def idempotency_key(
         yield ""
         return
     pair = (principal.account, idempotency_key)
-    in_flight = services.in_flight
-    if pair in in_flight:
-        raise ApiError(
-            409,
-            IDEMPOTENCY_KEY_IN_FLIGHT,
-            "a request with this Idempotency-Key is still running; retry shortly",
-            headers={"Retry-After": "1"},
-        )
-    in_flight.add(pair)
-    try:
+    with held(services, pair):
         # Namespaced so a client key can never collide with the server's own keys.
         yield "h:" + idempotency_key
-    finally:
-        in_flight.discard(pair)
 
 
 IdempotencyKey = Annotated[str, Depends(idempotency_key)]
@@ -152,20 +160,9 @@ async def _hold(
         yield Replayable(store, "", None, "")
         return
     pair = (scope, key)
-    in_flight = services.in_flight
-    if pair in in_flight:
-        raise ApiError(
-            409,
-            IDEMPOTENCY_KEY_IN_FLIGHT,
-            "a request with this Idempotency-Key is still running; retry shortly",
-            headers={"Retry-After": "1"},
-        )
-    in_flight.add(pair)
-    try:
+    with held(services, pair):
         fingerprint = store.fingerprint(request.method, request.url.path, await request.body())
         yield Replayable(store, scope, key, fingerprint)
-    finally:
-        in_flight.discard(pair)
 
 
 async def stored_for_account(
