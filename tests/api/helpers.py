@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
+
+from augury.api import create_app
+from augury.api.services import Services
+from augury.settings import Settings
+
+from .conftest import START
 
 CLOSE = "2026-06-30T00:00:00Z"
 
@@ -35,3 +43,27 @@ def balance(client: httpx.Client) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     found: dict[str, Any] = response.json()
     return found
+
+
+def local_app(data_dir: Path, **settings: Any) -> tuple[Services, FastAPI, list[str]]:
+    """The server's app and services in this process, for tests that call it directly:
+    simulated time from START, cheap password hashing, no rate limits, unless
+    ``settings`` say otherwise. The list receives the first admin's password. The caller
+    stops the services."""
+    fields: dict[str, Any] = {
+        "data_dir": data_dir,
+        "clock": "simulated",
+        "start": START,
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 1024,
+        "rate_limit_ip_per_s": 0,
+        "rate_limit_key_per_s": 0,
+        "rate_limit_password_per_s": 0,
+        **settings,
+    }
+    resolved = Settings(**fields)
+    passwords: list[str] = []
+    services = Services.start(resolved, lambda _user, secret: passwords.append(secret))
+    app = create_app(resolved, services=services)
+    app.state.services = services  # what the lifespan does (it does not run here)
+    return services, app, passwords

@@ -22,14 +22,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from augury.api import create_app
 from augury.api.fast_orders import HotRoute
 from augury.api.services import Services
-from augury.settings import Settings
 
 from .conftest import PASSWORD
+from .helpers import local_app
 
-START = "2025-11-14T00:00:00Z"
 MARKET = "fast-m1"
 CATEGORICAL = "fast-c1"
 KEY_HEADERS = ("x-api-key", "authorization")
@@ -82,23 +80,14 @@ def _ok(response: httpx.Response, status: int = 200) -> Any:
 
 
 def _side(tmp: Path, hot: bool, **limits: Any) -> Side:
-    settings = Settings(
-        data_dir=tmp,
-        clock="simulated",
-        start=START,
+    services, app, password = local_app(
+        tmp,
         projector="thread",
         surveillance=False,
-        argon2_time_cost=1,
-        argon2_memory_kib=1024,
         rate_limit_ip_per_s=limits.get("ip", 0),
         rate_limit_key_per_s=limits.get("key", 0),
         rate_limit_key_burst=limits.get("key_burst", 400),
-        rate_limit_password_per_s=0,
     )
-    password: list[str] = []
-    services = Services.start(settings, lambda _user, secret: password.append(secret))
-    app = create_app(settings, services=services)
-    app.state.services = services  # what the lifespan does (it does not run here)
     if not hot:
         app.router.routes[:] = [r for r in app.router.routes if not isinstance(r, HotRoute)]
     side = Side(app, services, asyncio.new_event_loop())

@@ -27,7 +27,6 @@ import psycopg
 import pytest
 from sqlalchemy import create_engine
 
-from augury.api import create_app
 from augury.api.services import Services
 from augury.api.stored_responses import (
     ANONYMOUS_SCOPE,
@@ -37,9 +36,8 @@ from augury.api.stored_responses import (
     StoredResponses,
     canonical_body,
 )
-from augury.settings import Settings
 from tests.api.conftest import PASSWORD, START, Server, assert_problem, start_server
-from tests.api.helpers import create_market
+from tests.api.helpers import create_market, local_app
 
 
 def _key() -> dict[str, str]:
@@ -353,22 +351,7 @@ def test_the_openapi_document_names_the_header_on_every_covered_route(server: Se
 # -- in flight: in-process, the first request held on an event --------------------------------
 @pytest.fixture
 def local(tmp_path: Path) -> Iterator[tuple[Services, Any, list[str]]]:
-    settings = Settings(
-        data_dir=tmp_path,
-        clock="simulated",
-        start=START,
-        projector="thread",
-        surveillance=False,
-        argon2_time_cost=1,
-        argon2_memory_kib=1024,
-        rate_limit_ip_per_s=0,
-        rate_limit_key_per_s=0,
-        rate_limit_password_per_s=0,
-    )
-    password: list[str] = []
-    services = Services.start(settings, lambda _user, secret: password.append(secret))
-    app = create_app(settings, services=services)
-    app.state.services = services  # what the lifespan does (it does not run here)
+    services, app, password = local_app(tmp_path, projector="thread", surveillance=False)
     try:
         yield services, app, password
     finally:

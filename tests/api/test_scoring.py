@@ -30,15 +30,13 @@ from typing import Any
 import httpx
 import pytest
 
-from augury.api import create_app
 from augury.api.services import Services
 from augury.domain import commands as dc
-from augury.settings import Settings
 
 from .conftest import PASSWORD, assert_problem
+from .helpers import local_app
 
 ONE = 1_000_000
-START = "2025-11-14T00:00:00Z"
 
 
 class Http:
@@ -95,20 +93,7 @@ def _order(client: Http, market: str, **fields: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    settings = Settings(
-        data_dir=Path(tmp_path_factory.mktemp("scoring")),
-        clock="simulated",
-        start=START,
-        argon2_time_cost=1,
-        argon2_memory_kib=1024,
-        rate_limit_ip_per_s=0,
-        rate_limit_key_per_s=0,
-        rate_limit_password_per_s=0,
-    )
-    admin_password: list[str] = []
-    services = Services.start(settings, lambda _user, password: admin_password.append(password))
-    app = create_app(settings, services=services)
-    app.state.services = services  # what the lifespan does (it does not run here)
+    services, app, admin_password = local_app(Path(tmp_path_factory.mktemp("scoring")))
     loop = asyncio.new_event_loop()
     anon = Http(loop, app)
     try:
