@@ -51,6 +51,18 @@ def _same(first: httpx.Response, again: httpx.Response) -> None:
     assert first.headers.get_list("set-cookie") == again.headers.get_list("set-cookie")
 
 
+def _retried(
+    client: httpx.Client, path: str, status: int, **request: Any
+) -> tuple[httpx.Response, httpx.Response]:
+    """POST the same request twice (it carries its Idempotency-Key): the first answers
+    ``status``, the retry the identical answer. Both, for the test's own checks."""
+    first = client.post(path, **request)
+    assert first.status_code == status, first.text
+    again = client.post(path, **request)
+    _same(first, again)
+    return first, again
+
+
 def _query(server: Server, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     """Read the server's read-model database (where the identity tables live)."""
     if server.pg is not None:
@@ -90,10 +102,7 @@ def test_register_retry_returns_the_stored_answer(any_server: Server) -> None:
     username = f"ir{uuid.uuid4().hex[:10]}"
     body = {"username": username, "password": PASSWORD}
     key = _key()
-    first = anon.post("/auth/register", json=body, headers=key)
-    assert first.status_code == 201, first.text
-    again = anon.post("/auth/register", json=body, headers=key)
-    _same(first, again)
+    first, _ = _retried(anon, "/auth/register", 201, json=body, headers=key)
     # the same body spelled differently is the same request
     spaced = anon.post(
         "/auth/register",
@@ -151,10 +160,7 @@ def test_login_retry_returns_the_same_session(any_server: Server) -> None:
     anon = _bare(any_server)
     body = {"username": username, "password": PASSWORD}
     key = _key()
-    first = anon.post("/auth/login", json=body, headers=key)
-    assert first.status_code == 200, first.text
-    again = anon.post("/auth/login", json=body, headers=key)
-    _same(first, again)
+    first, again = _retried(anon, "/auth/login", 200, json=body, headers=key)
     assert len(first.headers.get_list("set-cookie")) == 2
     assert _sessions(any_server, username) == before + 1
     # the replayed cookies are a working session
@@ -235,10 +241,7 @@ def test_api_key_creation_retry_returns_the_same_key(any_server: Server) -> None
     _, client = any_server.user("ia")
     body = {"name": "bot", "scopes": ["read", "trade"]}
     key = _key()
-    first = client.post("/auth/api-keys", json=body, headers=key)
-    assert first.status_code == 201, first.text
-    again = client.post("/auth/api-keys", json=body, headers=key)
-    _same(first, again)
+    first, _ = _retried(client, "/auth/api-keys", 201, json=body, headers=key)
     listed = client.get("/auth/api-keys").json()["items"]
     assert [k["id"] for k in listed] == [first.json()["id"]]
     secret = first.json()["key"]
