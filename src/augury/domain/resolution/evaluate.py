@@ -136,7 +136,7 @@ def settle(spec: ResolutionSpec, src: AnySource, obs: Sequence[Observation]) -> 
     """The verdict of one source from its successful observations, sorted by :func:`_key`."""
     t_obs, window = spec.observation_at_us, spec.persistence.window_us
     if not obs:
-        return SourceVerdict(src.id, None, None, (), "no successful observation")
+        return unsettled(src.id, NO_OBSERVATION)
     groups = _by_instant(obs)
     answers = [_answer_at(src, g) for g in groups]
     # The run of equal answers that contains the observation time (at most one does).
@@ -148,9 +148,7 @@ def settle(spec: ResolutionSpec, src: AnySource, obs: Sequence[Observation]) -> 
         if first_t <= t_obs <= last_t:
             return _verdict_in_run(src, groups[start:i], answers[start], t_obs, window)
         start = i
-    return SourceVerdict(
-        src.id, None, None, (), "no run of equal answers spans the observation time yet"
-    )
+    return unsettled(src.id, NO_RUN)
 
 
 def _verdict_in_run(
@@ -162,25 +160,45 @@ def _verdict_in_run(
 ) -> SourceVerdict:
     first_t = run[0][0].fetched_at_us
     if outcome is None:
-        return SourceVerdict(
-            src.id, None, None, (), "at the observation time it read no expected value"
-        )
+        return unsettled(src.id, NO_VALUE)
     need = max(t_obs, first_t + window)
     for j, g in enumerate(run):
         if g[0].fetched_at_us >= need:
             evidence = tuple(o.content_sha256 for gg in run[: j + 1] for o in gg)
-            held = _hours(g[0].fetched_at_us - first_t)
-            note = (
-                f"answered outcome {outcome} in every observation from {_rel(first_t, t_obs)} "
-                f"to {_rel(g[0].fetched_at_us, t_obs)} ({held})"
-            )
-            return SourceVerdict(src.id, outcome, g[0].fetched_at_us, evidence, note)
-    held = _hours(run[-1][0].fetched_at_us - first_t)
+            return settled(src.id, outcome, first_t, g[0].fetched_at_us, t_obs, evidence)
+    return holding(src.id, outcome, first_t, run[-1][0].fetched_at_us, t_obs, window)
+
+
+# The verdicts and their words, shared with incremental.py (which must say the same).
+NO_OBSERVATION = "no successful observation"
+NO_RUN = "no run of equal answers spans the observation time yet"
+NO_VALUE = "at the observation time it read no expected value"
+
+
+def unsettled(source_id: str, note: str) -> SourceVerdict:
+    return SourceVerdict(source_id, None, None, (), note)
+
+
+def settled(
+    source_id: str, outcome: int, first_t: int, at: int, t_obs: int, evidence: tuple[str, ...]
+) -> SourceVerdict:
+    """Settled on ``outcome`` at ``at``: every answer since ``first_t`` was it."""
     note = (
-        f"answers outcome {outcome} since {_rel(first_t, t_obs)}, held {held} of the "
-        f"{_hours(window)} window"
+        f"answered outcome {outcome} in every observation from {_rel(first_t, t_obs)} "
+        f"to {_rel(at, t_obs)} ({_hours(at - first_t)})"
     )
-    return SourceVerdict(src.id, None, None, (), note)
+    return SourceVerdict(source_id, outcome, at, evidence, note)
+
+
+def holding(
+    source_id: str, outcome: int, first_t: int, last_t: int, t_obs: int, window: int
+) -> SourceVerdict:
+    """Answering ``outcome`` since ``first_t``, not yet for the whole window."""
+    note = (
+        f"answers outcome {outcome} since {_rel(first_t, t_obs)}, held "
+        f"{_hours(last_t - first_t)} of the {_hours(window)} window"
+    )
+    return unsettled(source_id, note)
 
 
 def evaluate(spec: ResolutionSpec, observations: Iterable[Observation], now_us: int) -> Decision:

@@ -25,19 +25,19 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right, insort
 
 from augury.domain.resolution.evaluate import (
+    NO_OBSERVATION,
+    NO_RUN,
+    NO_VALUE,
     Decision,
     Observation,
     SourceVerdict,
     _answer_at,
     _decide,
-    _hours,
-    _rel,
+    holding,
+    settled,
+    unsettled,
 )
 from augury.domain.resolution.spec import AnySource, ResolutionSpec
-
-_NO_OBSERVATION = "no successful observation"
-_NO_RUN = "no run of equal answers spans the observation time yet"
-_NO_VALUE = "at the observation time it read no expected value"
 
 
 def _within(o: Observation) -> tuple[str, str]:
@@ -114,16 +114,16 @@ def _settle(spec: ResolutionSpec, src: AnySource, track: _Track) -> SourceVerdic
     times, answers = track.times, track.answers
     n = len(times)
     if n == 0:
-        return SourceVerdict(src.id, None, None, (), _NO_OBSERVATION)
+        return unsettled(src.id, NO_OBSERVATION)
     t_obs, window = spec.observation_at_us, spec.persistence.window_us
     i = bisect_right(times, t_obs) - 1  # the last instant at or before T
     if i < 0:
-        return SourceVerdict(src.id, None, None, (), _NO_RUN)
+        return unsettled(src.id, NO_RUN)
     outcome = answers[i]
     if times[i] != t_obs and not (i + 1 < n and answers[i + 1] == outcome):
-        return SourceVerdict(src.id, None, None, (), _NO_RUN)  # the run ends before T
+        return unsettled(src.id, NO_RUN)  # the run ends before T
     if outcome is None:
-        return SourceVerdict(src.id, None, None, (), _NO_VALUE)
+        return unsettled(src.id, NO_VALUE)
     start = i
     while start > 0 and answers[start - 1] == outcome:
         start -= 1
@@ -133,16 +133,6 @@ def _settle(spec: ResolutionSpec, src: AnySource, track: _Track) -> SourceVerdic
     while j < n and answers[j] == outcome:
         if times[j] >= need:
             evidence = tuple(o.content_sha256 for g in track.groups[start : j + 1] for o in g)
-            held = _hours(times[j] - first_t)
-            note = (
-                f"answered outcome {outcome} in every observation from {_rel(first_t, t_obs)} "
-                f"to {_rel(times[j], t_obs)} ({held})"
-            )
-            return SourceVerdict(src.id, outcome, times[j], evidence, note)
+            return settled(src.id, outcome, first_t, times[j], t_obs, evidence)
         j += 1
-    held = _hours(times[j - 1] - first_t)
-    note = (
-        f"answers outcome {outcome} since {_rel(first_t, t_obs)}, held {held} of the "
-        f"{_hours(window)} window"
-    )
-    return SourceVerdict(src.id, None, None, (), note)
+    return holding(src.id, outcome, first_t, times[j - 1], t_obs, window)
