@@ -961,10 +961,7 @@ def _answer(targets: list[Any], values: list[Any]) -> None:
                 by_loop = {}
             by_loop.setdefault(target.get_loop(), []).append((target, value, False))
     if acks:
-        if len(acks) == len(targets):
-            settle(targets, values)  # the usual case: every target is an Ack
-        else:
-            settle(acks, results)
+        settle(acks, results)
     if by_loop:
         _settle_loops(by_loop)
 
