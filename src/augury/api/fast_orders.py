@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
 from fastapi import FastAPI
@@ -43,7 +43,7 @@ from starlette.types import Message, Receive, Scope, Send
 from augury.api.deps import current_principal, require_scope
 from augury.api.routes import trading
 from augury.api.routes.common import IDEMPOTENCY_KEY_LEN_MAX, idempotency_key
-from augury.api.schemas import _amount, _instant
+from augury.api.schemas import OrderBody, _amount, _instant
 from augury.api.services import Services
 from augury.domain import commands as dc
 
@@ -56,11 +56,21 @@ PRINTABLE_RE = re.compile(r"[\x21-\x7e]+")
 """Client order ids and idempotency keys, for ``fullmatch``."""
 CLIENT_ORDER_ID_MAX = 64
 ORDER_ID_MAX = 2**62
-SIDES = frozenset({"buy", "sell"})
-TOKENS = frozenset({"yes", "no"})
-TYPES = frozenset({"limit", "market"})
-TIFS = frozenset({"gtc", "gtd", "ioc", "fok"})
-SELF_TRADE = frozenset({"cancel_resting", "cancel_incoming", "allow"})
+
+
+def _choices(field: str) -> frozenset[str]:
+    """The literal strings ``OrderBody`` takes for ``field`` (read from the schema)."""
+    annotation = OrderBody.model_fields[field].annotation
+    values = [v for arg in get_args(annotation) for v in (get_args(arg) or (arg,))]
+    return frozenset(v for v in values if isinstance(v, str))
+
+
+SIDES = _choices("side")
+TOKENS = _choices("token")
+TYPES = _choices("type")
+TIFS = _choices("tif")
+SELF_TRADE = _choices("self_trade")
+assert {"buy", "sell"} == SIDES and {"gtc", "gtd", "ioc", "fok"} == TIFS
 JSON_HEADERS = [(b"content-type", b"application/json")]
 
 _hold_key = asynccontextmanager(idempotency_key)
