@@ -70,7 +70,7 @@ TOKENS = _choices("token")
 TYPES = _choices("type")
 TIFS = _choices("tif")
 SELF_TRADE = _choices("self_trade")
-assert {"buy", "sell"} == SIDES and {"gtc", "gtd", "ioc", "fok"} == TIFS
+assert all((SIDES, TOKENS, TYPES, TIFS, SELF_TRADE)), "OrderBody's fields are not Literals"
 JSON_HEADERS = [(b"content-type", b"application/json")]
 
 _hold_key = asynccontextmanager(idempotency_key)
