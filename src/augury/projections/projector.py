@@ -125,7 +125,7 @@ class Projector:
     def last_seq(self) -> int:
         """The seq of the last journal record applied (0 before any)."""
         with self.engine.connect() as conn:
-            return _last_seq(conn, lock=False)
+            return _last_seq(conn)
 
     # -- applying ---------------------------------------------------------------------
     def apply(self, seq: int, ts_us: int, entry: Entry) -> bool:
@@ -212,10 +212,9 @@ class Projector:
         return applied
 
 
-def _last_seq(conn: Connection, *, lock: bool) -> int:
+def _last_seq(conn: Connection) -> int:
+    """For readers; a batch reads it FOR UPDATE through ``_Sql.last_seq_for_update``."""
     query = select(t.projection_state.c.last_seq).where(t.projection_state.c.id == 1)
-    if lock:
-        query = query.with_for_update()  # PostgreSQL: a second projector waits its turn
     return int(conn.execute(query).scalar_one())
 
 
