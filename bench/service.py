@@ -23,7 +23,7 @@ same time and the modes take turns in every repeat, so that both see the same
 background load.
 
 Clients are ``httpx.AsyncClient`` in one asyncio loop in this process, each its own
-trader with its own API key (``X-API-Key``, scope ``trade``) and one keep-alive
+trader with its own API key (``X-API-Key``, scopes ``trade`` and ``read``) and one keep-alive
 connection, in a closed loop: send, wait for the answer, send the next. An order is a
 GTC limit order of 1 share on one book-only binary market: buy YES at 0.50 or buy NO
 at 0.50 (a crossing order mints a YES/NO pair), alternating. ``POST /orders`` answers
@@ -32,9 +32,12 @@ at 0.50 (a crossing order mints a YES/NO pair), alternating. ``POST /orders`` an
 The ceiling clients send the same headers and body to the no-op route.
 
 Prints one JSON object per line per measurement (``ops_per_s``, ``p50_ms``,
-``p99_ms``); the last line is a summary with the median of ``--repeat`` runs, the
-orders/ceiling ratio at 16 clients and whether the issue's targets (>= 40% of the
-ceiling and >= 3,000 orders/s at 16 clients) are met. The client shares the 2 cores
+``p99_ms``; for orders also ``read_models_behind_s``, how long after the last order a
+history read saw every acknowledged order: the projector's backlog, which its lower
+priority, ``AUGURY_BACKGROUND_NICE``, lets grow under full load); the last line is a
+summary with the median of ``--repeat`` runs, the orders/ceiling ratio at 16 clients
+and whether the issue's targets (>= 40% of the ceiling and >= 3,000 orders/s at 16
+clients) are met. The client shares the 2 cores
 with the server; run on an otherwise idle machine.
 """
 
@@ -197,7 +200,8 @@ def _setup(server: Server, clients: int) -> tuple[str, list[str]]:
             response = client.post("/auth/login", json=credentials)
             response.raise_for_status()
             client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
-            created = client.post("/auth/api-keys", json={"name": "bench", "scopes": ["trade"]})
+            scopes = ["trade", "read"]  # read: the history read after the orders
+            created = client.post("/auth/api-keys", json={"name": "bench", "scopes": scopes})
             created.raise_for_status()
             keys.append(created.json()["key"])
     return market, keys
@@ -321,6 +325,7 @@ async def _measure(
     finally:
         for c in clients:
             await c.aclose()
+    behind_s = await _read_models_behind_s(server, keys[0]) if target == "orders" else None
     latencies.sort()
     count = len(latencies)
     return {
@@ -334,7 +339,26 @@ async def _measure(
         "p99_ms": round(latencies[min(count - 1, count * 99 // 100)] * 1e3, 2) if count else None,
         "errors": len(errors),
         "first_error": errors[0] if errors else None,
+        "read_models_behind_s": behind_s,
     }
+
+
+async def _read_models_behind_s(server: Server, key: str) -> float:
+    """How long after the last order the read models hold every order acknowledged.
+
+    A history read (``GET /portfolio/fills``) waits until the projector has applied
+    everything acknowledged before it (at most 10 s, then 503: asked again).
+    """
+    start = time.perf_counter()
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30.0) as client:
+        while True:
+            answer = await client.get(
+                "/api/v1/portfolio/fills", params={"limit": 1}, headers={"X-API-Key": key}
+            )
+            if answer.status_code == 200:
+                return round(time.perf_counter() - start, 3)
+            if answer.status_code != 503:
+                raise RuntimeError(f"GET /portfolio/fills: {answer.status_code} {answer.text}")
 
 
 def run(args: argparse.Namespace) -> None:

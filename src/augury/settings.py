@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     starting_grant: str = "1000"
     """Credits granted to every new account (a decimal string)."""
     admin_username: str = "admin"
+    telemetry: bool = False
+    """FastAPI's native OpenTelemetry (request spans, metrics, logs) through the global
+    providers the operator configures; off by default: checking costs every request."""
     access_log: bool = False
     """Log every HTTP request (uvicorn's access log); off by default: it costs about a
     tenth of the event loop's time under load."""
@@ -72,6 +75,11 @@ class Settings(BaseSettings):
     """Where the read models are written: a child process (default) or a server thread."""
     surveillance: bool = True
     """Run the surveillance detectors on the committed event stream and raise alerts."""
+    background_nice: int = Field(default=10, ge=0, le=19)
+    """How much lower (a nice increment) the CPU priority of the server's followers is:
+    the projector process and the surveillance process. Neither answers a trader; under
+    a load that keeps every core busy they run behind and catch up when it eases, so
+    the processes on the path of an order (the server, its engine) get the cores."""
     argon2_time_cost: int = Field(default=3, ge=1, le=10)
     argon2_memory_kib: int = Field(default=65_536, ge=1_024, le=1_048_576)
 

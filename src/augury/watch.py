@@ -39,6 +39,7 @@ from augury.engine import Engine
 from augury.engine.entry import decode_entry
 from augury.journal import open_store
 from augury.journal.records import KIND_COMMAND
+from augury.priority import lower_priority
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +98,16 @@ class Follower:
         return found
 
 
-def _child(url: str, namespace: str, out: Any, stop: Event, fed: Any, parent: int) -> None:
+def _child(
+    url: str, namespace: str, out: Any, stop: Event, fed: Any, parent: int, nice: int
+) -> None:
     """The watch process: follow the journal, send new findings as encoded commands.
 
     It ignores Ctrl-C and SIGTERM, which reach the whole process group (the server
     decides when it stops), and stops by itself when the server process is gone (its
     parent changed), so a killed server leaves no orphan.
     """
+    lower_priority(nice)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     store = open_store(url, namespace=namespace)
@@ -127,7 +131,7 @@ def _child(url: str, namespace: str, out: Any, stop: Event, fed: Any, parent: in
 class Watch:
     """Runs the watch process and submits what it finds (a thread of the server)."""
 
-    def __init__(self, engine: Engine, journal_url: str, namespace: str) -> None:
+    def __init__(self, engine: Engine, journal_url: str, namespace: str, *, nice: int = 0) -> None:
         context = multiprocessing.get_context("spawn")  # never fork a threaded server
         self.engine = engine
         self._out: Any = context.Queue()
@@ -135,7 +139,7 @@ class Watch:
         self._fed: Any = context.Value("q", 0)
         self._process: SpawnProcess = context.Process(
             target=_child,
-            args=(journal_url, namespace, self._out, self._stop, self._fed, os.getpid()),
+            args=(journal_url, namespace, self._out, self._stop, self._fed, os.getpid(), nice),
             name="augury-watch",
             daemon=True,
         )
@@ -143,6 +147,11 @@ class Watch:
         self._done = threading.Event()
         self._last_fed = 0
         self.submitted = 0
+
+    @property
+    def pid(self) -> int | None:
+        """The watch process's pid (None before it starts)."""
+        return self._process.pid
 
     @property
     def fed_seq(self) -> int:

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,6 +25,7 @@ from augury.api.services import AdminCallback, Services, print_admin
 from augury.settings import Settings
 
 API_PREFIX = "/api/v1"
+TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -138,6 +140,9 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json",
         lifespan=lifespan,
+        # FastAPI's native OpenTelemetry asks the global providers on every request
+        # whether they are configured: only when the operator turns it on.
+        telemetry=None if settings.telemetry else TELEMETRY_OFF,
     )
     errors.install(app)
     for module in (accounts, markets, trading, portfolio, admin, scoring, resolution):

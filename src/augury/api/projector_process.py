@@ -59,6 +59,7 @@ from typing import Any
 from augury.engine.entry import Entry, decode_entry
 from augury.journal import open_store
 from augury.journal.records import KIND_COMMAND
+from augury.priority import lower_priority
 from augury.projections import BATCH_RECORDS_DEFAULT, Projector
 from augury.projections.projector import Item
 
@@ -87,7 +88,9 @@ def _child(
     idle: Any,
     batch_records: int,
     fatal_catch_up: bool,
+    nice: int,
 ) -> None:
+    lower_priority(nice)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # e.g. systemd signals the whole group
     os.set_blocking(wake.fileno(), False)
@@ -239,9 +242,11 @@ class ProcessFollower:
         projections_namespace: str,
         *,
         batch_records: int = BATCH_RECORDS_DEFAULT,
+        nice: int = 0,
     ) -> None:
         self._args = (journal_url, journal_namespace, projections_url, projections_namespace)
         self._batch_records = batch_records
+        self._nice = nice
         self._context = multiprocessing.get_context("spawn")
         self.enqueued_seq = 0  # written by the engine (its thread or its writer) only
         self.applied_seq = 0
@@ -336,6 +341,7 @@ class ProcessFollower:
                 self._idle,
                 self._batch_records,
                 self.restarts == 0,  # a first catch-up that fails: the server does not start
+                self._nice,
             ),
             name="augury-projector",
             daemon=True,

@@ -121,6 +121,7 @@ class Services:
                     settings.journal_namespace,
                     projections_url,
                     settings.projections_namespace,
+                    nice=settings.background_nice,
                 )
                 _follow_process(engine, projector, follower)
             else:
@@ -138,7 +139,9 @@ class Services:
                 from augury.watch import Watch
 
                 url = settings.database_url or str(data_dir / "journal.db")
-                services.watch = Watch(engine, url, settings.journal_namespace)
+                services.watch = Watch(
+                    engine, url, settings.journal_namespace, nice=settings.background_nice
+                )
                 services.watch.start()
         except BaseException:
             engine.close()
