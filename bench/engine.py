@@ -32,6 +32,13 @@ backend, so both see the same background load). Everything runs under the GC thr
 keeps CPython's defaults for both. Every line carries the 1-minute load average.
 - ``replay``: a journal of N events (``--events``, default 200,000) written in groups,
   then the restart time with a full replay (events/s) and from a snapshot at the head.
+- ``bound`` (``--only bound``; a diagnostic, not a configuration anyone runs): how close
+  to the core this engine's design can come at all, on the same stream. Each repeat
+  runs the core, then the engine on SQLite three ways: as it is (``journal``); with
+  the store's append replaced by nothing (``no_store``: nothing is written, every
+  group is "durable" at once); and also with the record's JSON encoding and SHA-256
+  replaced by a msgpack encoding and no hash (``no_store_no_record``). What is left in
+  the last is the engine's threads, its queue and acknowledgements, and the core.
 
 Numbers depend on the disk and on fsync; run on an otherwise idle machine.
 """
@@ -41,6 +48,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import gc
 import json
 import os
@@ -64,6 +72,7 @@ from augury.domain.units import ONE
 from augury.engine import Engine, Entry, SimulatedClock, encode_entry, open_engine
 from augury.engine.gc_tuning import tune_gc
 from augury.journal import JournalStore, next_record, open_store
+from augury.journal.sqlite_store import SqliteJournalStore
 
 T0 = 1_700_000_000_000_000
 ACCOUNTS = 200
@@ -315,6 +324,57 @@ def bench_core(stream: list[c.Command]) -> dict[str, Any]:
     }
 
 
+class _NoHash:
+    """Stands in for a SHA-256 object (``bound``): hashes nothing."""
+
+    def update(self, _data: bytes) -> None:
+        pass
+
+    def digest(self) -> bytes:
+        return bytes(32)
+
+
+@contextlib.contextmanager
+def _stubbed(store: bool, record: bool) -> Any:
+    """``bound``'s stand-ins, put back on exit: no SQLite append; no JSON, no hash."""
+    import msgspec
+
+    from augury.engine import engine as engine_module
+
+    saved = (SqliteJournalStore._append_group, engine_module._entry_encode, engine_module._sha256)
+    try:
+        if store:
+            SqliteJournalStore._append_group = lambda _self, _records: None  # type: ignore[method-assign]
+        if record:
+            engine_module._entry_encode = msgspec.msgpack.Encoder().encode
+            engine_module._sha256 = lambda _data=b"": _NoHash()  # type: ignore[assignment]
+        yield
+    finally:
+        (
+            SqliteJournalStore._append_group,  # type: ignore[method-assign]
+            engine_module._entry_encode,
+            engine_module._sha256,
+        ) = saved
+
+
+def bench_bound(tmp: Path, window: int, seconds: float, stream: list[c.Command]) -> dict[str, Any]:
+    """The core, then the engine on SQLite as it is, without the store, and without the
+    store and the record's encoding and hash (see ``bound`` in the module docstring)."""
+    gc.collect()
+    line: dict[str, Any] = {"bench": "bound", "core": bench_core(stream)["commands_per_s"]}
+    for name, store, record in (
+        ("journal", False, False),
+        ("no_store", True, False),
+        ("no_store_no_record", True, True),
+    ):
+        gc.collect()
+        with _stubbed(store, record):
+            run = bench_stream(Location("sqlite", "", tmp), GROUP_MAX, window, seconds, stream)
+        line[name] = run["commands_per_s"]
+        line[f"{name}_vs_core"] = round(run["commands_per_s"] / line["core"], 3)
+    return line
+
+
 def build_journal(store: JournalStore, events_min: int) -> tuple[int, int]:
     """Write a journal of at least ``events_min`` events (groups of 2,000); (records, events)."""
     ex = Exchange(LIMITS)
@@ -384,7 +444,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--pg", default=PG_DEFAULT)
     parser.add_argument(
-        "--only", choices=("throughput", "stream", "asyncio", "core", "replay"), default=None
+        "--only",
+        choices=("throughput", "stream", "asyncio", "core", "replay", "bound"),
+        default=None,
     )
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--repeat", type=int, default=1)
@@ -431,6 +493,8 @@ def main(argv: list[str]) -> int:
                     line = make()
                     emit(line)
                     results.append(line)
+        if args.only == "bound":
+            run(lambda: bench_bound(tmp, args.window, 10 * args.seconds, same_stream))
         if args.only in (None, "throughput"):
             for backend in backends:
                 for group_max in (GROUP_MAX, 1):
@@ -476,6 +540,10 @@ def summarize(results: list[dict[str, Any]], args: argparse.Namespace) -> dict[s
             )
         elif bench == "core":
             runs["core_cmd_per_s"].append(line["commands_per_s"])
+        elif bench == "bound":
+            for name, value in line.items():
+                if name not in ("bench", "load1"):
+                    runs[f"bound_{name}"].append(value)
         else:
             runs[f"{line['backend']}_replay_events_per_s"].append(line["replay_events_per_s"])
             runs[f"{line['backend']}_restart_full_s"].append(line["restart_full_replay_s"])
@@ -488,7 +556,8 @@ def summarize(results: list[dict[str, Any]], args: argparse.Namespace) -> dict[s
         "stream_commands": args.stream_commands,
     }
     for name, values in runs.items():
-        summary[name] = statistics.median(values)
+        median = statistics.median(values)
+        summary[name] = round(median, 3) if name.endswith("_vs_core") else median
     core = summary.get("core_cmd_per_s")
     for backend in ("sqlite", "postgres"):
         durable = summary.get(f"{backend}_stream_g{GROUP_MAX}_cmd_per_s")
