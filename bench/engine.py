@@ -60,6 +60,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -335,19 +336,25 @@ class _NoHash:
 
 
 @contextlib.contextmanager
-def _stubbed(store: bool, record: bool) -> Any:
+def _stubbed(store: bool, record: bool) -> Iterator[None]:
     """``bound``'s stand-ins, put back on exit: no SQLite append; no JSON, no hash."""
     import msgspec
 
     from augury.engine import engine as engine_module
 
+    def no_append(_self: SqliteJournalStore, _records: Any) -> None:
+        pass
+
+    def no_hash(_data: bytes = b"") -> Any:
+        return _NoHash()
+
     saved = (SqliteJournalStore._append_group, engine_module._entry_encode, engine_module._sha256)
     try:
         if store:
-            SqliteJournalStore._append_group = lambda _self, _records: None  # type: ignore[method-assign]
+            SqliteJournalStore._append_group = no_append  # type: ignore[method-assign]
         if record:
             engine_module._entry_encode = msgspec.msgpack.Encoder().encode
-            engine_module._sha256 = lambda _data=b"": _NoHash()  # type: ignore[assignment]
+            engine_module._sha256 = no_hash  # type: ignore[assignment]
         yield
     finally:
         (
