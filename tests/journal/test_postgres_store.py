@@ -5,12 +5,14 @@ Without a reachable server these skip; with CI set they fail (see conftest.py).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from psycopg.pq import Trace
 
-from augury.journal import JournalLocked, PostgresJournalStore
+from augury.journal import AppendRejected, JournalLocked, JournalStore, PostgresJournalStore
 
 from .contract import JournalStoreContract, Location
 from .helpers import make_chain
@@ -65,3 +67,59 @@ def test_a_writer_that_lost_its_lock_cannot_append(pg_dsn: str, pg_namespace: st
         with pytest.raises(JournalLocked, match="usurper"):
             stale.append(make_chain(1, stale.head()))
         assert usurper.count() == 3
+
+
+def test_an_append_is_one_round_trip(pg_dsn: str, pg_namespace: str, tmp_path: Path) -> None:
+    # The writer releases the GIL at every wait on the socket: one wait per group.
+    with PostgresJournalStore(pg_dsn, pg_namespace) as store:
+        store.acquire_writer("w")
+        store.append(make_chain(3))
+        group = make_chain(512, store.head(), body_len=1000)
+        trace = tmp_path / "libpq.trace"
+        with trace.open("w") as out:
+            store._conn.pgconn.trace(out.fileno())
+            store._conn.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS)
+            try:
+                store.append(group)
+            finally:
+                store._conn.pgconn.untrace()
+        messages = [line.split("\t")[2] for line in trace.read_text().splitlines()]
+        assert messages.count("ReadyForQuery") == 1, messages
+        assert store.count() == 515
+
+
+def test_a_rejected_group_reads_as_the_stored_head_says(pg_dsn: str, pg_namespace: str) -> None:
+    # The head check runs inside the append statement; the error is the one Python gives.
+    with PostgresJournalStore(pg_dsn, pg_namespace) as store:
+        store.acquire_writer("w")
+        for stored in ([], make_chain(4)):
+            if stored:
+                store.append(stored)
+            head = store.head()
+            for group in (
+                make_chain(2, (len(stored) + 3, b"\x07" * 32)),  # a gap
+                make_chain(2, (len(stored), b"\x07" * 32)),  # a fork
+            ):
+                with pytest.raises(AppendRejected) as caught:
+                    store.append(group)
+                with pytest.raises(AppendRejected) as expected:
+                    JournalStore._check_continues(head, group[0])
+                assert str(caught.value) == str(expected.value)
+                assert (caught.value.seq, caught.value.fault) == (
+                    expected.value.seq,
+                    expected.value.fault,
+                )
+            assert store.count() == len(stored)
+
+
+def test_a_journal_created_without_the_append_function_gets_it_on_open(
+    pg_dsn: str, pg_namespace: str
+) -> None:
+    with PostgresJournalStore(pg_dsn, pg_namespace) as store:
+        store.acquire_writer("w")
+        store.append(make_chain(2))
+        store._conn.execute(f"DROP FUNCTION {pg_namespace}.append_group_v1")
+    with PostgresJournalStore(pg_dsn, pg_namespace) as store:
+        store.acquire_writer("w")
+        store.append(make_chain(2, store.head()))
+        assert store.count() == 4

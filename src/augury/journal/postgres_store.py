@@ -2,7 +2,9 @@
 
 Durability: each append() is one transaction committed with synchronous_commit on (the
 store turns it on for its session if the server default is off), so the group's WAL is
-flushed before COMMIT returns. This also requires the server's ``fsync = on``.
+flushed before COMMIT returns. This also requires the server's ``fsync = on``. That
+transaction is a single autocommit statement calling the PL/pgSQL function
+``append_group_v1`` (fence, head check, insert, last_group note): one round trip.
 
 Fencing: a session-level ``pg_try_advisory_lock`` keyed on the namespace, taken on the
 same connection that performs every write. If the writer dies, or its connection drops,
@@ -37,8 +39,13 @@ APPLICATION_NAME_LEN_MAX = 63  # PostgreSQL truncates longer names (NAMEDATALEN 
 
 _NAMESPACE_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _DDL_LOCK_KEY = int.from_bytes(hashlib.sha256(b"augury-journal:ddl").digest()[:8], signed=True)
-_COPY_TYPES = ["int8", "int8", "text", "bytea", "bytea", "bytea"]
 _COLUMNS = "seq, ts_us, kind, body, prev_hash, hash"
+
+# SQLSTATEs raised by the append function (class "AG" is not used by PostgreSQL).
+_SQLSTATE_LOCKED = "AG001"
+_SQLSTATE_NOT_CONTINUED = "AG002"
+_APPEND_FUNCTION = "append_group_v1"
+_APPEND_SIGNATURE = "bigint, bigint[], bigint[], text[], bytea[], bytea[], bytea[], text"
 
 _DDL = [
     "CREATE SCHEMA IF NOT EXISTS {ns}",
@@ -58,6 +65,37 @@ _DDL = [
     )""",
     "CREATE TABLE IF NOT EXISTS {ns}.meta (key text PRIMARY KEY, value text NOT NULL)",
     "INSERT INTO {ns}.meta (key, value) VALUES ('schema_version', '1') ON CONFLICT DO NOTHING",
+    # One append in one statement, so in one round trip (see _append_group). Fencing,
+    # the head check, the insert and the last_group note run in the statement's own
+    # transaction; a failed check raises before anything is written.
+    f"""CREATE OR REPLACE FUNCTION {{ns}}.{_APPEND_FUNCTION}(
+        lock_key bigint, seqs bigint[], ts bigint[], kinds text[],
+        bodies bytea[], prevs bytea[], hashes bytea[], last_group text
+    ) RETURNS void LANGUAGE plpgsql AS $fn$
+    DECLARE
+        head_seq bigint;
+        head_hash bytea;
+    BEGIN
+        IF NOT pg_try_advisory_xact_lock(lock_key) THEN
+            RAISE EXCEPTION 'another session holds the journal writer lock'
+                USING ERRCODE = '{_SQLSTATE_LOCKED}';
+        END IF;
+        SELECT j.seq, j.hash INTO head_seq, head_hash
+            FROM {{ns}}.journal AS j ORDER BY j.seq DESC LIMIT 1;
+        -- An empty journal's head is (0, 32 zero bytes).
+        IF seqs[1] IS DISTINCT FROM coalesce(head_seq, 0) + 1
+            OR prevs[1] IS DISTINCT FROM coalesce(head_hash, decode(repeat('00', 32), 'hex'))
+        THEN
+            RAISE EXCEPTION 'the group does not continue the stored head'
+                USING ERRCODE = '{_SQLSTATE_NOT_CONTINUED}',
+                      DETAIL = coalesce(head_seq || ':' || encode(head_hash, 'hex'), '');
+        END IF;
+        INSERT INTO {{ns}}.journal ({_COLUMNS})
+            SELECT * FROM unnest(seqs, ts, kinds, bodies, prevs, hashes);
+        INSERT INTO {{ns}}.meta (key, value) VALUES ('last_group', last_group)
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+    END
+    $fn$""",
 ]
 
 
@@ -89,8 +127,15 @@ class PostgresJournalStore(JournalStore):
         conn = self._conn
         if conn.execute("SHOW synchronous_commit").fetchone() == ("off",):
             conn.execute("SET synchronous_commit = on")  # acknowledged means flushed
-        exists = conn.execute("SELECT to_regclass(%s)", (f"{self.namespace}.meta",)).fetchone()
-        if exists is None or exists[0] is None:
+        # A journal created before the append function existed gets it here, on open.
+        exists = conn.execute(
+            "SELECT to_regclass(%s) IS NOT NULL AND to_regprocedure(%s) IS NOT NULL",
+            (
+                f'"{self.namespace}".meta',
+                f'"{self.namespace}".{_APPEND_FUNCTION}({_APPEND_SIGNATURE})',
+            ),
+        ).fetchone()
+        if exists != (True,):
             with conn.transaction():
                 # Serialise concurrent creators: CREATE ... IF NOT EXISTS can still race.
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,))
@@ -169,15 +214,28 @@ class PostgresJournalStore(JournalStore):
         return int(row[0])
 
     def _append_group(self, records: Sequence[JournalRecord]) -> None:
-        conn = self._conn
-        with conn.transaction(), conn.cursor(binary=True) as cur:
-            self._check_continues(self._fenced_head(cur), records[0])
-            # COPY beat a pipelined executemany at every group size measured (1..512).
-            with cur.copy(self._q.copy_in) as copy:
-                copy.set_types(_COPY_TYPES)
-                for r in records:
-                    copy.write_row((r.seq, r.ts_us, r.kind, r.body, r.prev_hash, r.hash))
-            cur.execute(self._q.meta_set, ("last_group", f"{records[0].seq},{records[-1].seq}"))
+        # One statement, one round trip: every time the writer thread waits on the socket
+        # it releases the GIL, and getting it back behind a busy engine thread can cost a
+        # whole switch interval. The function fences, checks the head, inserts and notes
+        # the group in the statement's own (autocommit, synchronous) transaction.
+        params = (
+            self._lock_key,
+            [r.seq for r in records],
+            [r.ts_us for r in records],
+            [r.kind for r in records],
+            [r.body for r in records],
+            [r.prev_hash for r in records],
+            [r.hash for r in records],
+            f"{records[0].seq},{records[-1].seq}",
+        )
+        try:
+            self._conn.execute(self._q.append_group, params)
+        except psycopg.Error as exc:
+            if exc.sqlstate == _SQLSTATE_LOCKED:
+                raise JournalLocked(self.name, self._describe_holder()) from None
+            if exc.sqlstate == _SQLSTATE_NOT_CONTINUED:
+                self._check_continues(_parse_head(exc.diag.message_detail), records[0])
+            raise
 
     def _read_batch(self, from_seq: int, to_seq: int, limit: int) -> list[JournalRecord]:
         with self._conn.cursor(binary=True) as cur:
@@ -242,7 +300,10 @@ class _Queries:
             "(SELECT seq, hash FROM {ns}.journal ORDER BY seq DESC LIMIT 1) AS last ON true"
         )
         self.count = q("SELECT count(*) FROM {ns}.journal")
-        self.copy_in = q(f"COPY {{ns}}.journal ({_COLUMNS}) FROM STDIN (FORMAT BINARY)")
+        self.append_group = q(
+            f"SELECT {{ns}}.{_APPEND_FUNCTION}(%b::int8, %b::int8[], %b::int8[], %b::text[], "
+            "%b::bytea[], %b::bytea[], %b::bytea[], %b::text)"
+        )
         self.read = q(
             f"SELECT {_COLUMNS} FROM {{ns}}.journal WHERE seq >= %s AND seq <= %s "
             "ORDER BY seq LIMIT %s"
@@ -276,3 +337,11 @@ def _as_head(row: Sequence[object]) -> Head:
     seq, digest = row
     assert isinstance(seq, int) and isinstance(digest, bytes)
     return (seq, digest)
+
+
+def _parse_head(detail: str | None) -> Head | None:
+    """The stored head as the append function reports it: "seq:hash hex", or "" if empty."""
+    if not detail:
+        return None
+    seq, _, digest = detail.partition(":")
+    return (int(seq), bytes.fromhex(digest))
