@@ -134,7 +134,7 @@ class JournalStoreContract:
     def test_a_group_larger_than_one_insert_statement_round_trips(
         self, writer: JournalStore
     ) -> None:
-        # Backends may split a group into several statements (SQLite: 5,000 rows per
+        # Backends may split a group into several statements (SQLite: 4,000 rows per
         # INSERT); the group is still one transaction, in order, every row intact.
         records = make_chain(12_001, None, 40)
         writer.append(records, hashed=True)

@@ -11,8 +11,16 @@ so a second store object in the same process is fenced too, and the kernel drops
 lock when the holder dies, even by SIGKILL. The sidecar names the current holder. Like
 SQLite's WAL itself, this needs a local filesystem (not NFS).
 
-Appends also run under BEGIN IMMEDIATE (SQLite's own write lock) and re-read the head
-inside the transaction, so even a writer that bypassed the flock could not fork the chain.
+An append is ONE statement, an ``INSERT`` of the whole group into the view
+``journal_append``, in its own (implicit) write transaction: a trigger on the view
+checks, row by row inside SQLite's write lock, that each record continues the stored
+head (seq = head seq + 1, prev_hash = head hash), inserts it into ``journal`` and, for
+the group's last row, records the group's seqs in ``meta.last_group`` (what the
+torn-tail check may repair). So even a writer that bypassed the flock could not fork
+the chain, and the GIL is released and re-taken once per append, not once per
+statement of a BEGIN ... COMMIT: behind a busy engine thread each re-take can wait a
+whole switch interval (docs/benchmarks.md). A group larger than one statement takes
+(``INSERT_ROWS_MAX``) is inserted in chunks inside BEGIN IMMEDIATE ... COMMIT.
 """
 
 from __future__ import annotations
@@ -59,14 +67,39 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
 """
 
 _COLUMNS = "seq, ts_us, kind, body, prev_hash, hash"
-INSERT_ROWS_MAX = 5_000
-"""Rows per INSERT statement: 6 parameters each, within SQLite's default limit of 32,766."""
+INSERT_ROWS_MAX = 4_000
+"""Rows per INSERT statement: 8 parameters each, within SQLite's default limit of 32,766."""
+_NOT_CONTINUING = "augury: the record does not continue the stored head"
+"""The trigger's abort message (an IntegrityError); the store then says exactly why."""
+
+# The append path (created by the writer, see _install_append): rows inserted into the
+# view go to ``journal`` once the trigger has checked they continue the head; the row
+# flagged ``last`` also sets meta.last_group to "group_first,seq". Versioned names: a
+# later definition gets new names rather than an IF NOT EXISTS that keeps an old one.
+_APPEND_DDL = (
+    "CREATE VIEW IF NOT EXISTS journal_append_v1 AS SELECT "
+    f"{_COLUMNS}, 0 AS group_first, 0 AS last FROM journal WHERE 0",
+    f"""CREATE TRIGGER IF NOT EXISTS journal_append_v1_row
+INSTEAD OF INSERT ON journal_append_v1
+BEGIN
+    SELECT RAISE(ABORT, '{_NOT_CONTINUING}')
+    WHERE coalesce((SELECT max(seq) FROM journal), 0) != NEW.seq - 1
+       OR NEW.prev_hash IS NOT coalesce(
+            (SELECT hash FROM journal WHERE seq = NEW.seq - 1), zeroblob(32));
+    INSERT INTO journal ({_COLUMNS})
+    VALUES (NEW.seq, NEW.ts_us, NEW.kind, NEW.body, NEW.prev_hash, NEW.hash);
+    INSERT OR REPLACE INTO meta (key, value)
+    SELECT 'last_group', NEW.group_first || ',' || NEW.seq WHERE NEW.last;
+END""",
+)
 
 
 @functools.lru_cache(maxsize=64)
 def _insert_sql(rows: int) -> str:
-    """``INSERT INTO journal ... VALUES (?,?,?,?,?,?), ...`` for ``rows`` rows."""
-    return f"INSERT INTO journal ({_COLUMNS}) VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * rows)
+    """``INSERT INTO journal_append_v1 ... VALUES (?,?,?,?,?,?,?,?), ...`` for ``rows`` rows."""
+    return f"INSERT INTO journal_append_v1 ({_COLUMNS}, group_first, last) VALUES " + ", ".join(
+        ["(?, ?, ?, ?, ?, ?, ?, ?)"] * rows
+    )
 
 
 class SqliteJournalStore(JournalStore):
@@ -142,6 +175,24 @@ class SqliteJournalStore(JournalStore):
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(stamp).encode() + b"\n", 0)
         self._lock_fd = fd
+        try:
+            self._install_append()
+        except BaseException:
+            self._unlock_writer()
+            raise
+
+    def _install_append(self) -> None:
+        """Create the append view and its trigger, unless this journal has them (a
+        journal written before they existed gets them from its next writer)."""
+        conn = self._conn
+        found = conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name IN "
+            "('journal_append_v1', 'journal_append_v1_row')"
+        ).fetchone()[0]
+        if found != len(_APPEND_DDL):
+            with self._transaction():
+                for statement in _APPEND_DDL:
+                    conn.execute(statement)
 
     def _unlock_writer(self) -> None:
         fd, self._lock_fd = self._lock_fd, None
@@ -157,18 +208,25 @@ class SqliteJournalStore(JournalStore):
         return int(self._conn.execute("SELECT count(*) FROM journal").fetchone()[0])
 
     def _append_group(self, records: Sequence[JournalRecord]) -> None:
-        with self._transaction() as conn:
+        # Multi-row INSERTs through the checking view (see the module docstring): one
+        # sqlite3_step per statement, so the GIL is released and re-taken once per
+        # INSERT_ROWS_MAX records, not once per record or per statement.
+        conn = self._conn
+        first = records[0].seq
+        try:
+            if len(records) <= INSERT_ROWS_MAX:  # one statement, its own transaction
+                conn.execute(_insert_sql(len(records)), _row_values(records, first))
+            else:
+                with self._transaction():
+                    for start in range(0, len(records), INSERT_ROWS_MAX):
+                        chunk = records[start : start + INSERT_ROWS_MAX]
+                        conn.execute(_insert_sql(len(chunk)), _row_values(chunk, first))
+        except sqlite3.IntegrityError as exc:
+            if _NOT_CONTINUING not in str(exc):
+                raise
+            # Nothing was written: the head says why (it raises AppendRejected).
             self._check_continues(_head(conn), records[0])
-            # Multi-row INSERTs: one sqlite3_step per statement, so the GIL is released and
-            # re-taken once per INSERT_ROWS_MAX records, not once per record (executemany),
-            # which behind a busy engine thread costs a switch interval each time.
-            for start in range(0, len(records), INSERT_ROWS_MAX):
-                chunk = records[start : start + INSERT_ROWS_MAX]
-                values: list[object] = []
-                for r in chunk:
-                    values += (r.seq, r.ts_us, r.kind, r.body, r.prev_hash, r.hash)
-                conn.execute(_insert_sql(len(chunk)), values)
-            _set_last_group(conn, (records[0].seq, records[-1].seq))
+            raise  # continues the head after all: a record inside the group did not
 
     def _read_batch(self, from_seq: int, to_seq: int, limit: int) -> list[JournalRecord]:
         rows = self._conn.execute(
@@ -212,6 +270,16 @@ class SqliteJournalStore(JournalStore):
 
     def _close(self) -> None:
         self._conn.close()
+
+
+def _row_values(records: Sequence[JournalRecord], group_first: int) -> list[object]:
+    """The view's parameters for ``records``: each record's columns, the group's first
+    seq, and whether it is the group's last row."""
+    values: list[object] = []
+    for r in records:
+        values += (r.seq, r.ts_us, r.kind, r.body, r.prev_hash, r.hash, group_first, 0)
+    values[-1] = 1
+    return values
 
 
 def _head(conn: sqlite3.Connection) -> Head | None:
