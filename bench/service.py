@@ -32,7 +32,9 @@ at 0.50 (a crossing order mints a YES/NO pair), alternating. ``POST /orders`` an
 The ceiling clients send the same headers and body to the no-op route.
 
 Prints one JSON object per line per measurement (``ops_per_s``, ``p50_ms``,
-``p99_ms``; for orders also ``read_models_behind_s``, how long after the last order a
+``p99_ms``, ``server_cpu_us_per_op``: the CPU time of the server and its child processes
+per answer, a figure the machine's background load disturbs less than the rates; for
+orders also ``read_models_behind_s``, how long after the last order a
 history read saw every acknowledged order: the projector's backlog, which its lower
 priority, ``AUGURY_BACKGROUND_NICE``, lets grow under full load); the last line is a
 summary with the median of ``--repeat`` runs, the orders/ceiling ratio at 16 clients
@@ -164,6 +166,23 @@ class Server:
         found = re.search(r"password: (\S+)", self.log.read_text())
         assert found, "no admin password in the server's output"
         self.admin_password = found.group(1)
+
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) used so far by the server process and its
+        children (the projector and surveillance processes), read from /proc; the
+        PostgreSQL server's own processes are not counted."""
+        ticks = 0
+        pending = [self.process.pid]
+        while pending:
+            pid = pending.pop()
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    pending += [int(c) for c in (task / "children").read_text().split()]
+            except (FileNotFoundError, ProcessLookupError):
+                continue  # gone meanwhile
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -313,14 +332,22 @@ async def _measure(
     clients = [make(server.base_url, key) for key in keys]
     latencies: list[float] = []
     errors: list[str] = []
+    cpu_at: list[float] = []
+
+    async def sample_cpu(at: float) -> None:
+        await asyncio.sleep(max(0.0, at - time.perf_counter()))
+        cpu_at.append(server.cpu_s())
+
     try:
         now = time.perf_counter()
         start, stop = now + warmup_s, now + warmup_s + seconds
         await asyncio.gather(
+            sample_cpu(start),
+            sample_cpu(stop),
             *(
                 _client_loop(c, path, bodies, expect, start, stop, latencies, errors)
                 for c in clients
-            )
+            ),
         )
     finally:
         for c in clients:
@@ -339,6 +366,7 @@ async def _measure(
         "p99_ms": round(latencies[min(count - 1, count * 99 // 100)] * 1e3, 2) if count else None,
         "errors": len(errors),
         "first_error": errors[0] if errors else None,
+        "server_cpu_us_per_op": round((cpu_at[1] - cpu_at[0]) * 1e6 / count) if count else None,
         "read_models_behind_s": behind_s,
     }
 
@@ -426,6 +454,9 @@ def _summary(
                             "ops_per_s": statistics.median(r["ops_per_s"] for r in rows),
                             "p50_ms": statistics.median(r["p50_ms"] or 0 for r in rows),
                             "p99_ms": statistics.median(r["p99_ms"] or 0 for r in rows),
+                            "server_cpu_us_per_op": statistics.median(
+                                r["server_cpu_us_per_op"] or 0 for r in rows
+                            ),
                             "load_1m": statistics.median(r["load_1m"] for r in rows),
                         }
                 orders = summary[f"{prefix}_{top}_orders"]["ops_per_s"]
