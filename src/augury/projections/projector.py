@@ -317,8 +317,7 @@ class _Sql:
         if text is None:
             quote = self._quote
             arrays = ", ".join(
-                f"%b::{table.columns[name].type.compile(dialect=self._dialect)}[]"
-                for name in names
+                f"%b::{table.columns[name].type.compile(dialect=self._dialect)}[]" for name in names
             )
             name = quote(table.name)
             if insert:
@@ -329,8 +328,7 @@ class _Sql:
                 sets = ", ".join(f"{quote(n)} = v.{quote(n)}" for n in names if n not in keys)
                 where = " AND ".join(f"{name}.{quote(n)} = v.{quote(n)}" for n in keys)
                 text = (
-                    f"UPDATE {name} SET {sets} "
-                    f"FROM unnest({arrays}) AS v({aliases}) WHERE {where}"
+                    f"UPDATE {name} SET {sets} FROM unnest({arrays}) AS v({aliases}) WHERE {where}"
                 )
             self._texts[key] = text
         return names, text
