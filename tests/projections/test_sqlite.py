@@ -10,6 +10,7 @@ import pytest
 
 from augury.projections import Projector
 from augury.projections import projector as projector_module
+from augury.projections.db import WAL_AUTOCHECKPOINT_PAGES
 
 from .contract import NewProjector, ProjectionContract, dump, read_all
 from .journal_builder import build_journal
@@ -57,3 +58,12 @@ def test_other_random_sessions_project_like_the_exchange(
         contract.test_positions_match_holdings_and_sell_escrow((incremental, writer))
         contract.test_orders_and_markets_match_the_exchange((incremental, writer))
         contract.test_fills_and_volumes_add_up((incremental, writer))
+
+
+def test_every_connection_gets_the_read_models_pragmas(tmp_path: Path) -> None:
+    """WAL, no fsync per commit (rebuildable), and the larger WAL before a checkpoint."""
+    with Projector(tmp_path / "p.db") as projector, projector.engine.connect() as conn:
+        pragma = conn.connection.driver_connection.execute  # type: ignore[union-attr]
+        assert pragma("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert pragma("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
+        assert pragma("PRAGMA wal_autocheckpoint").fetchone() == (WAL_AUTOCHECKPOINT_PAGES,)
