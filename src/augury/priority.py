@@ -1,9 +1,10 @@
 """The CPU priority of the server's background processes (the journal's followers).
 
 The projector and the surveillance processes follow the journal; neither is on the
-path of an order's answer. When every core is busy they should give way to the server
-and its engine, and catch up when the load eases: they run with a lower priority (a
-nice increment, ``Settings.background_nice``).
+path of an order's answer. An operator may let them give way to the server and its
+engine when every core is busy, and catch up when the load eases: they then run with a
+lower priority (a nice increment, ``Settings.background_nice``; 0 by default, since the
+read models then fall behind under a sustained saturating load).
 """
 
 from __future__ import annotations
