@@ -12,7 +12,7 @@ lock when the holder dies, even by SIGKILL. The sidecar names the current holder
 SQLite's WAL itself, this needs a local filesystem (not NFS).
 
 An append is ONE statement, an ``INSERT`` of the whole group into the view
-``journal_append``, in its own (implicit) write transaction: a trigger on the view
+``journal_append_v1``, in its own (implicit) write transaction: a trigger on the view
 checks, row by row inside SQLite's write lock, that each record continues the stored
 head (seq = head seq + 1, prev_hash = head hash), inserts it into ``journal`` and, for
 the group's last row, records the group's seqs in ``meta.last_group`` (what the

@@ -25,9 +25,9 @@ from sqlalchemy import Engine, create_engine, event
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 DEFAULT_NAMESPACE = "augury_projections"
+"""PostgreSQL schema of the read models when none is given (the journal's is "augury")."""
 WAL_AUTOCHECKPOINT_PAGES = 10_000
 """SQLite: pages in the WAL (4 KiB each, ~40 MB) before it is copied back to the database."""
-"""PostgreSQL schema of the read models when none is given (the journal's is "augury")."""
 
 _NAMESPACE_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _POSTGRES_PREFIXES = ("postgresql://", "postgres://", "postgresql+psycopg://")

@@ -254,6 +254,7 @@ class _Sql:
             raise ValueError(f"unsupported database driver {dialect.name}+{dialect.driver}")
         self._quote = dialect.identifier_preparer.quote
         self._texts: dict[tuple[str, str, tuple[str, ...]], str] = {}
+        self._array_texts: dict[tuple[bool, str, tuple[str, ...]], tuple[tuple[str, ...], str]] = {}
         state = self._quote(t.projection_state.name)
         select_last = f"SELECT last_seq FROM {state} WHERE id = 1"
         self.last_seq_for_update = select_last + (" FOR UPDATE" if dialect.name != "sqlite" else "")
@@ -265,15 +266,14 @@ class _Sql:
         self.delete_positions = (
             f"DELETE FROM {positions} WHERE {market} = {self._param.format('market')}"
         )
-        self._pipelines = dialect.name == "postgresql"
-        self._arrays = dialect.name == "postgresql"
+        self._postgres = dialect.name == "postgresql"  # pipelines, arrays
         self._dialect = dialect
 
     def pipeline(self, conn: Connection) -> contextlib.AbstractContextManager[Any]:
         """psycopg's pipeline mode on the batch's connection (a no-op for SQLite): the
         writes go out without waiting for each answer; an error is raised by the time the
         block ends, and the transaction then rolls back as for any other."""
-        if self._pipelines:
+        if self._postgres:
             pipeline: contextlib.AbstractContextManager[Any] = (
                 conn.connection.driver_connection.pipeline()  # type: ignore[union-attr]
             )
@@ -295,7 +295,7 @@ class _Sql:
         self, cursor: Any, table: Table, columns: tuple[str, ...], rows: list[Row], *, insert: bool
     ) -> None:
         """Insert ``rows`` (each with exactly ``columns``), or update ``columns`` of them."""
-        if self._arrays and len(rows) > 1:
+        if self._postgres and len(rows) > 1:
             names, text = self.array_write(table, columns, insert=insert)
             cursor.execute(text, [[row[name] for row in rows] for name in names])
             return
@@ -310,11 +310,11 @@ class _Sql:
     ) -> tuple[tuple[str, ...], str]:
         """PostgreSQL: the columns whose arrays the statement takes, in order, and the
         statement that inserts (or updates, by primary key) one row per array index."""
-        key = ("insert[]" if insert else "update[]", table.name, columns)
-        text = self._texts.get(key)
-        keys = tuple(column.name for column in table.primary_key.columns)
-        names = columns if insert else keys + tuple(n for n in columns if n not in keys)
-        if text is None:
+        key = (insert, table.name, columns)
+        found = self._array_texts.get(key)
+        if found is None:
+            keys = tuple(column.name for column in table.primary_key.columns)
+            names = columns if insert else keys + tuple(n for n in columns if n not in keys)
             quote = self._quote
             arrays = ", ".join(
                 f"%b::{table.columns[name].type.compile(dialect=self._dialect)}[]" for name in names
@@ -330,8 +330,8 @@ class _Sql:
                 text = (
                     f"UPDATE {name} SET {sets} FROM unnest({arrays}) AS v({aliases}) WHERE {where}"
                 )
-            self._texts[key] = text
-        return names, text
+            found = self._array_texts[key] = (names, text)
+        return found
 
     def update(self, table: Table, columns: tuple[str, ...]) -> str:
         """UPDATE of ``columns`` (not the key's) of the row found by its primary key."""
