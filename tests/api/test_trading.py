@@ -55,7 +55,8 @@ def test_a_fill_between_two_users(any_server: Server) -> None:
     # carol buys NO at 0.4: with bob's YES bid at 0.6 the two payments mint 10 sets
     taken = place(carol, market=mid, side="buy", token="no", price="0.4", qty="10")
     assert taken["status"] == "filled" and taken["filled"] == "10"
-    assert taken["fills"] == [{"venue": "book", "qty": "10", "price": "0.4"}]
+    assert taken["fills"] == [{"venue": "book", "qty": "10", "price": "0.4", "fee": "0"}]
+    assert taken["fees"] == "0" and taken["value"] == "4" and taken["average_price"] == "0.4"
 
     assert balance(bob)["available"] == "994" and balance(bob)["escrow"] == "0"
     assert balance(carol)["available"] == "996"

@@ -56,6 +56,11 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
+def api_key_of(request: HTTPConnection) -> str | None:
+    """The API key the request sends (Bearer or X-API-Key), if any."""
+    return _api_key_of(request)
+
+
 def _api_key_of(request: HTTPConnection) -> str | None:
     header = request.headers.get("authorization")
     if header is not None:

@@ -383,6 +383,18 @@ class IdentityStore:
         self._forget_user(user.id)
         return result.rowcount == 1
 
+    def api_key_id(self, key: str) -> str | None:
+        """The id of the live API key ``key`` (None: no such live key)."""
+        if not key.startswith(API_KEY_PREFIX) or len(key) > 100:
+            return None
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(api_keys.c.id).where(
+                    api_keys.c.key_hash == self.digest(key), api_keys.c.revoked_us.is_(None)
+                )
+            ).scalar()
+        return None if found is None else str(found)
+
     def api_key_user(self, key: str) -> tuple[User, tuple[str, ...]] | None:
         if not key.startswith(API_KEY_PREFIX) or len(key) > 100:
             return None

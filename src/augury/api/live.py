@@ -19,7 +19,7 @@ from augury.domain.exchange import Exchange
 from augury.domain.market import Market
 from augury.domain.rejections import Code, Rejected
 from augury.domain.trading import require_open
-from augury.domain.units import ONE, div_up, format_micros
+from augury.domain.units import ONE, average_price, div_up, format_micros
 from augury.settings import format_instant
 
 BOOK_DEPTH_MAX = 100
@@ -291,7 +291,9 @@ def preview(ex: Exchange, r: PreviewRequest, now: int) -> dict[str, Any]:
         "value": format_micros(value),
         "fee": format_micros(fee),
         "total": format_micros(value + fee if pays_cash(intent) else value - fee),
-        "average_price": format_micros(value * ONE // filled) if filled else None,
+        "average_price": None
+        if (avg := average_price(value, filled)) is None
+        else format_micros(avg),
         "fills": fills,
         "would_rest": (tif in ("gtc", "gtd") and remaining > 0 and not stopped and not fok_refused),
         "fok_refused": fok_refused,

@@ -198,6 +198,8 @@ class PlacedFill(Out):
     venue: str
     qty: Amount
     price: Amount
+    fee: Amount | None = None
+    """The fee this order paid on the fill (in an order's answer; a preview shows one total)."""
 
 
 class PlacementOut(Out):
@@ -218,6 +220,12 @@ class PlacementOut(Out):
     status: str
     filled: Amount
     remaining: Amount
+    value: Amount
+    """What the filled shares cost (a buy) or fetched (a sell), before fees."""
+    fees: Amount
+    """The fees this order paid (the taker of a fill pays its fee)."""
+    average_price: Amount | None
+    """``value`` / ``filled``, rounded down (None when nothing filled)."""
     fills: list[PlacedFill]
 
 

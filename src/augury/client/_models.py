@@ -174,6 +174,8 @@ class PlacedFill(Model):
     venue: str
     qty: Decimal
     price: Decimal
+    fee: Decimal | None = None
+    """The fee the order paid on this fill (in an order's answer; None in a preview)."""
 
 
 class Placement(Model):
@@ -194,6 +196,10 @@ class Placement(Model):
     status: str
     filled: Decimal
     remaining: Decimal
+    value: Decimal
+    """What the filled shares cost (a buy) or fetched (a sell), before fees."""
+    fees: Decimal
+    average_price: Decimal | None
     fills: list[PlacedFill]
 
 

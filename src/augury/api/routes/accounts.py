@@ -20,10 +20,11 @@ from augury.api.deps import (
     KeyManager,
     Principal,
     ServicesDep,
+    api_key_of,
     current_principal,
     optional_principal,
 )
-from augury.api.errors import INVALID_CREDENTIALS, USERNAME_TAKEN, ApiError, not_found
+from augury.api.errors import FORBIDDEN, INVALID_CREDENTIALS, USERNAME_TAKEN, ApiError, not_found
 from augury.api.identity import ApiKeyInfo, User
 from augury.api.routes.common import AccountStored, AnonymousStored, LogoutStored
 from augury.api.schemas import ApiKeyBody, Credentials, LoginBody
@@ -183,9 +184,19 @@ async def list_api_keys(principal: KeyManager, services: ServicesDep) -> dict[st
 
 
 @router.delete("/auth/api-keys/{key_id}", status_code=204, summary="Revoke an API key")
-async def revoke_api_key(key_id: str, principal: KeyManager, services: ServicesDep) -> None:
+async def revoke_api_key(
+    key_id: str, request: Request, principal: CurrentUser, services: ServicesDep
+) -> None:
+    """Revoke one of my keys. A session or an admin-scoped key may revoke any of them; any
+    other key only itself (``augury logout`` revokes the key it logged in with)."""
     if len(key_id) > 32:
         raise not_found("API key")
+    if principal.via != "session" and "admin" not in principal.scopes:
+        own = await run_in_threadpool(services.identity.api_key_id, api_key_of(request) or "")
+        if own != key_id:
+            raise ApiError(
+                403, FORBIDDEN, "an API key without the 'admin' scope can revoke only itself"
+            )
     revoked = await run_in_threadpool(services.identity.revoke_api_key, principal.user, key_id)
     if not revoked:
         raise not_found("API key")

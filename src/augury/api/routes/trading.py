@@ -28,7 +28,7 @@ from augury.domain import commands as dc
 from augury.domain import events as ev
 from augury.domain.exchange import Exchange, Result
 from augury.domain.rejections import Rejected
-from augury.domain.units import ONE, format_micros
+from augury.domain.units import ONE, average_price, format_micros, notional
 from augury.settings import format_instant
 
 router = APIRouter(tags=["trading"])
@@ -50,8 +50,13 @@ def _tif(body: OrderBody | PreviewBody) -> dc.TimeInForce:
     return tif_of(body.tif, body.type)
 
 
-def _fill(venue: str, qty: int, own_price: int) -> dict[str, Any]:
-    return {"venue": venue, "qty": format_micros(qty), "price": format_micros(own_price)}
+def _fill(venue: str, qty: int, own_price: int, fee: int) -> dict[str, Any]:
+    return {
+        "venue": venue,
+        "qty": format_micros(qty),
+        "price": format_micros(own_price),
+        "fee": format_micros(fee),
+    }
 
 
 def _placement(result: Result, tick: int, order_type: str) -> dict[str, Any]:
@@ -61,16 +66,21 @@ def _placement(result: Result, tick: int, order_type: str) -> dict[str, Any]:
     top = ONE // tick
     yes = accepted.token == "yes"
     status = "open"
-    filled = 0
+    filled = value = fees = 0
     fills: list[dict[str, Any]] = []
     for event in result.events:
         if isinstance(event, ev.BookFill) and order_id in (event.taker_order, event.resting_order):
             own = event.price if yes else top - event.price
-            filled += event.qty
-            fills.append(_fill("book", event.qty, own * tick))
+            fee = event.fee if order_id == event.taker_order else 0  # the taker pays it
+            filled, value, fees = (
+                filled + event.qty,
+                value + notional(event.qty, own * tick),
+                fees + fee,
+            )
+            fills.append(_fill("book", event.qty, own * tick, fee))
         elif isinstance(event, ev.MakerFill) and event.order_id == order_id:
-            filled += event.qty
-            fills.append(_fill("maker", event.qty, abs(event.value) * ONE // event.qty))
+            filled, value, fees = filled + event.qty, value + abs(event.value), fees + event.fee
+            fills.append(_fill("maker", event.qty, abs(event.value) * ONE // event.qty, event.fee))
         elif isinstance(event, ev.OrderRested) and event.order_id == order_id:
             status = "resting"
         elif isinstance(event, ev.OrderClosed) and event.order_id == order_id:
@@ -95,6 +105,11 @@ def _placement(result: Result, tick: int, order_type: str) -> dict[str, Any]:
         "status": status,
         "filled": format_micros(filled),
         "remaining": format_micros(max(qty - filled, 0)),
+        "value": format_micros(value),
+        "fees": format_micros(fees),
+        "average_price": None
+        if (avg := average_price(value, filled)) is None
+        else format_micros(avg),
         "fills": fills,
     }
 

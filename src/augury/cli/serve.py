@@ -1,0 +1,139 @@
+"""``augury serve``: the exchange and its HTTP API in one process tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from augury.cli._common import URL_DEFAULT, CliError, _err, _guard, app
+
+
+@app.command()
+def serve(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            metavar="DIR",
+            help="Data directory: SQLite journal DIR/journal.db, read models "
+            "DIR/projections.db, operator key DIR/operator.key. Default: ./data.",
+            show_default=False,
+        ),
+    ] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Default 127.0.0.1.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Default 8000.")] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            metavar="URL",
+            help="PostgreSQL (postgresql://...) for the journal and read models.",
+            show_default=False,
+        ),
+    ] = None,
+    clock: Annotated[
+        str | None,
+        typer.Option("--clock", metavar="system|simulated", help="Default: system."),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            metavar="RFC3339",
+            help="Start of simulated time, e.g. 2025-11-14T00:00:00Z.",
+            show_default=False,
+        ),
+    ] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option("--mode", metavar="development|production", help="Default: development."),
+    ] = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo/--no-demo",
+            help="On an empty database, first seed the demo (augury demo seed); "
+            "development mode only.",
+        ),
+    ] = False,
+) -> None:
+    """Run the exchange and its HTTP API (http://127.0.0.1:8000/docs); settings also come
+    from AUGURY_* environment variables. The first start creates an admin account and
+    prints its password once."""
+    import uvicorn
+    from pydantic import ValidationError
+
+    from augury.api import create_app
+    from augury.api.services import Services
+    from augury.settings import Settings
+
+    with _guard("serve", False):
+        given: dict[str, Any] = {
+            "data_dir": data_dir,
+            "host": host,
+            "port": port,
+            "database_url": database_url,
+            "clock": clock,
+            "start": start,
+            "mode": mode,
+        }
+        try:
+            settings = Settings(**{k: v for k, v in given.items() if v is not None})
+        except ValidationError as exc:
+            problems = "; ".join(
+                (str(e["loc"][0]) + ": " if e["loc"] else "") + str(e["msg"]) for e in exc.errors()
+            )
+            raise CliError(problems) from None
+        if demo:
+            _seed_if_empty(settings)
+        services = Services.start(settings)  # a locked journal etc. fails here, in one line
+        print(banner(settings.host, settings.port), flush=True)
+        config = uvicorn.Config(
+            create_app(settings, services=services),
+            host=settings.host,
+            port=settings.port,
+            lifespan="on",
+            ws="websockets-sansio",
+            log_level="info",
+            access_log=settings.access_log,
+            server_header=False,
+        )
+        server = uvicorn.Server(config)
+        try:
+            server.run()
+        except SystemExit:
+            pass  # uvicorn exits this way when it cannot start (logged above)
+        finally:
+            services.stop()
+        if not server.started:
+            raise CliError(
+                f"could not serve on {settings.host}:{settings.port} (see the log above)"
+            )
+
+
+def banner(host: str, port: int) -> str:
+    """What ``augury serve`` says before it listens: where to go, and how the CLI logs in."""
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{port}"
+    where = "" if url == URL_DEFAULT else f" --url {url}"
+    return (
+        f"augury serve: the web UI and API at {url} (API docs at {url}/docs)\n"
+        f"  from the CLI: augury register{where}  (a new trader account), or\n"
+        f"                augury login{where} --username NAME  (stores an API key), then\n"
+        f"                augury whoami{where} / augury markets list{where}"
+    )
+
+
+def _seed_if_empty(settings: Any) -> None:
+    """``serve --demo``: seed the demo into an empty journal (never in production)."""
+    from augury.demo_seed import journal_is_empty, seed
+
+    if settings.production:
+        _err("augury serve: --demo is ignored in production mode")
+        return
+    if not journal_is_empty(settings):
+        return
+    print("augury serve: seeding the demo (augury demo seed) ...", flush=True)
+    print(f"augury serve: {seed(settings).message}", flush=True)
