@@ -11,6 +11,7 @@ import io
 import json
 import os
 import stat
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 
 from augury.cli import EXIT_ERROR, credentials, main
 from augury.cli.serve import banner
+from augury.domain import views
 from tests.api.conftest import PASSWORD, Server, server
 from tests.client.conftest import CLOSE, unique
 
@@ -47,6 +49,10 @@ def cli(
     assert "Traceback" not in captured.err
     found: dict[str, Any] = json.loads(captured.out.strip().splitlines()[-1])
     return found
+
+
+def micros(amount: str) -> int:
+    return int(Decimal(amount) * 1_000_000)
 
 
 def _me(server: Server, key: str) -> httpx.Response:
@@ -129,12 +135,11 @@ def test_order_place_says_fills_fees_and_rest(
     )  # fmt: skip
     fills = placed["fills"]
     assert fills and all(f["venue"] == "maker" for f in fills)
-    assert sum(float(f["qty"]) for f in fills) == float(placed["filled"])
-    fee_total = sum(round(float(f["fee"]) * 1e6) for f in fills)
-    assert fee_total == round(float(placed["fees"]) * 1e6) and fee_total > 0
-    value = round(float(placed["value"]) * 1e6)
-    filled = round(float(placed["filled"]) * 1e6)
-    assert round(float(placed["average_price"]) * 1e6) == value * 1_000_000 // filled
+    assert sum(micros(f["qty"]) for f in fills) == micros(placed["filled"])
+    fee_total = sum(micros(f["fee"]) for f in fills)
+    assert fee_total == micros(placed["fees"]) and fee_total > 0
+    value, filled = micros(placed["value"]), micros(placed["filled"])
+    assert micros(placed["average_price"]) == views.average_price(value, filled)
     # the human line says the average, the fees and what rests
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert main(["order", "place", market, "buy", "2", "--price", "0.01", "--url", url]) == 0

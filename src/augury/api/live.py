@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from augury.domain import ledger, lmsr
-from augury.domain import router as rt
-from augury.domain.book import BUY_NO, BUY_YES, SELL_NO, SELL_YES, Order, pays_cash
+from augury.domain.book import BUY_YES, SELL_YES, Order, pays_cash
+from augury.domain.commands import PlaceOrder
 from augury.domain.exchange import Exchange
 from augury.domain.market import Market
+from augury.domain.preview import preview as domain_preview
 from augury.domain.rejections import Code, Rejected
-from augury.domain.trading import require_open
-from augury.domain.units import ONE, average_price, div_up, format_micros
+from augury.domain.units import ONE, format_micros
 from augury.settings import format_instant
 
 BOOK_DEPTH_MAX = 100
@@ -177,127 +177,31 @@ def open_order(ex: Exchange, account: str, order_id: int) -> dict[str, Any] | No
     return None if order is None else order_view(ex, order)
 
 
-@dataclass(frozen=True, slots=True)
-class PreviewRequest:
-    account: str
-    market: str
-    outcome: int
-    side: str  # buy | sell
-    token: str  # yes | no
-    qty: int | None
-    price: int | None
-    budget: int | None
-    tif: str
-    self_trade: str
-
-
-def _check_shape(market: Market, r: PreviewRequest, qty_max: int) -> None:
-    """The core's own size and price checks, for an order that is only previewed."""
-    if r.price is None:
-        if (r.qty is None) == (r.budget is None):
-            raise Rejected(Code.INVALID_ORDER, "a market order needs exactly one of qty, budget")
-        if r.budget is not None and (r.side != "buy" or r.budget <= 0):
-            raise Rejected(Code.INVALID_ORDER, "only buys are sized by a positive budget")
-    else:
-        if r.budget is not None or r.qty is None:
-            raise Rejected(Code.INVALID_ORDER, "a limit order is sized by qty, not budget")
-        if r.price % market.tick:
-            raise Rejected(
-                Code.PRICE_NOT_ON_TICK, f"price must be a multiple of the tick {market.tick}"
-            )
-        if not 0 < r.price // market.tick < market.top:
-            raise Rejected(Code.PRICE_OUT_OF_RANGE, "price must lie strictly between 0 and 1")
-    if r.qty is not None:
-        if r.qty <= 0:
-            raise Rejected(Code.QTY_TOO_SMALL, "qty must be positive")
-        if r.qty % market.lot:
-            raise Rejected(Code.QTY_NOT_ON_LOT, f"qty must be a multiple of the lot {market.lot}")
-        if r.qty > qty_max:
-            raise Rejected(Code.QTY_TOO_LARGE, f"qty may be at most {qty_max}")
-
-
-def preview(ex: Exchange, r: PreviewRequest, now: int) -> dict[str, Any]:
-    """What an order would do now: the router's plan, summed up. Nothing is placed.
+def preview(ex: Exchange, c: PlaceOrder, now: int) -> dict[str, Any]:
+    """What order ``c`` would do now (:func:`augury.domain.preview.preview`), as JSON.
 
     Balances are not checked (a preview answers "what would it cost", not "can I").
     """
-    market = _market(ex, r.market)
-    require_open(market, now)
-    if not 0 <= r.outcome < market.n:
-        raise Rejected(Code.INVALID_OUTCOME, f"outcome must be 0..{market.n - 1}")
-    _check_shape(market, r, ex.limits.order_qty_max)
-    outcome, token = r.outcome, r.token
-    if not market.categorical and outcome == 1:  # YES on NO is NO on YES: one book
-        outcome, token = 0, ("no" if token == "yes" else "yes")
-    if r.side == "buy":
-        intent = BUY_YES if token == "yes" else BUY_NO
-    else:
-        intent = SELL_YES if token == "yes" else SELL_NO
-    yes = intent in (BUY_YES, SELL_YES)
-    top, tick = market.top, market.tick
-    if r.price is None:
-        own_ticks = top - 1 if pays_cash(intent) else 1
-        tif = "fok" if r.tif == "fok" else "ioc"
-    else:
-        own_ticks = r.price // tick
-        tif = r.tif
-    yes_price = own_ticks if yes else top - own_ticks
-    qty, budget = r.qty or 0, r.budget or 0
-    order = Order(
-        0, r.account, market.id, outcome, intent, yes_price, own_ticks, qty, budget, 0, tif,
-        0, False, "", r.self_trade,
-    )  # fmt: skip
-    steps = rt.plan(market, order, now)
-    fills: list[dict[str, Any]] = []
-    filled = value = cancels = 0
-    stopped = False
-    for step in steps:
-        if step[0] == "book":
-            resting, take = step[1], step[2]
-            assert isinstance(resting, Order) and isinstance(take, int)
-            yes_value = take * resting.price * tick // ONE
-            step_value = yes_value if yes else take - yes_value
-            own_price = (resting.price if yes else top - resting.price) * tick
-            venue = "book"
-        elif step[0] == "maker":
-            take, charge = step[1], step[3]
-            assert isinstance(take, int) and isinstance(charge, int)
-            step_value = abs(charge)
-            own_price = step_value * ONE // take  # the chunk's average price
-            venue = "maker"
-        elif step[0] == "cancel":
-            cancels += 1
-            continue
-        elif step[0] == "stop":
-            stopped = True
-            continue
-        else:
-            continue
-        fills.append(
-            {"venue": venue, "qty": format_micros(take), "price": format_micros(own_price)}
-        )
-        filled += take
-        value += step_value
-    fee = div_up(value * market.fee_bps, 10_000) if market.fee_bps else 0
-    remaining = max(qty - filled, 0) if qty else 0
-    fok_refused = tif == "fok" and (remaining > 0 or stopped)
+    found = domain_preview(ex, c, now)
+    average = found.average_price
     return {
-        "market": market.id,
-        "outcome": r.outcome,
-        "side": r.side,
-        "token": r.token,
-        "filled_qty": format_micros(filled),
-        "unfilled_qty": format_micros(remaining) if qty else None,
-        "value": format_micros(value),
-        "fee": format_micros(fee),
-        "total": format_micros(value + fee if pays_cash(intent) else value - fee),
-        "average_price": None
-        if (avg := average_price(value, filled)) is None
-        else format_micros(avg),
-        "fills": fills,
-        "would_rest": (tif in ("gtc", "gtd") and remaining > 0 and not stopped and not fok_refused),
-        "fok_refused": fok_refused,
-        "self_trade_cancels": cancels,
-        "self_trade_stopped": stopped,
+        "market": c.market,
+        "outcome": c.outcome,
+        "side": str(c.side),
+        "token": str(c.token),
+        "filled_qty": format_micros(found.filled),
+        "unfilled_qty": None if found.unfilled is None else format_micros(found.unfilled),
+        "value": format_micros(found.value),
+        "fee": format_micros(found.fee),
+        "total": format_micros(found.total),
+        "average_price": None if average is None else format_micros(average),
+        "fills": [
+            {"venue": f.venue, "qty": format_micros(f.qty), "price": format_micros(f.price)}
+            for f in found.fills
+        ],
+        "would_rest": found.would_rest,
+        "fok_refused": found.fok_refused,
+        "self_trade_cancels": found.self_trade_cancels,
+        "self_trade_stopped": found.self_trade_stopped,
         "as_of": format_instant(now),
     }

@@ -40,6 +40,7 @@ from augury.api.deps import Principal, authenticate
 from augury.api.errors import ApiError
 from augury.api.services import Services, subscribe
 from augury.domain import events as ev
+from augury.domain import views
 from augury.domain.exchange import Exchange
 from augury.domain.units import ONE, format_micros
 from augury.engine.entry import Entry
@@ -181,7 +182,7 @@ class Hub:
                 price = event.price * side.ticks[event.market]
                 kind = "book"
             elif isinstance(event, ev.MakerFill) and event.market in watched:
-                price = _maker_fill_price(event)
+                price = views.maker_fill_yes_price(event)
                 kind = "maker"
             else:
                 continue
@@ -239,14 +240,15 @@ class Hub:
             elif isinstance(event, ev.BookFill):
                 price = event.price * side.ticks[event.market]
                 for order_id in (event.taker_order, event.resting_order):
-                    self._fill(out, watched, order_id, event.qty, price, time)
+                    fee = views.book_fill_fee(event, order_id)
+                    self._fill(out, watched, order_id, event.qty, price, fee, time)
             elif isinstance(event, ev.MakerFill):
-                price = _maker_fill_price(event)
-                self._fill(out, watched, event.order_id, event.qty, price, time)
+                price = views.maker_fill_yes_price(event)
+                self._fill(out, watched, event.order_id, event.qty, price, event.fee, time)
 
     def _fill(
         self, out: list[tuple[str, Message]], watched: dict[str, str], order_id: int, qty: int,
-        yes_price: int, time: str,
+        yes_price: int, fee: int, time: str,
     ) -> None:  # fmt: skip
         account = self._side.owners.get(order_id)
         if account is not None:
@@ -255,6 +257,7 @@ class Hub:
                 "order_id": order_id,
                 "qty": format_micros(qty),
                 "price": format_micros(yes_price),
+                "fee": format_micros(fee),
                 "time": time,
             }
             self._emit(out, watched[account], message)
@@ -392,13 +395,6 @@ def _book_target(ex: Exchange, rest: str) -> tuple[str, int]:
     if not 0 <= outcome < found.n:
         raise ApiError(422, "invalid_outcome", f"outcome must be 0..{found.n - 1}")
     return market, outcome if found.categorical else 0
-
-
-def _maker_fill_price(event: ev.MakerFill) -> int:
-    """A maker fill's average price in YES terms (the order bought or sold YES iff the
-    maker's vector moved on the order's own outcome)."""
-    own = abs(event.value) * ONE // event.qty
-    return own if event.delta[event.outcome] != 0 else ONE - own
 
 
 def _accepted_view(event: ev.OrderAccepted, tick: int) -> Message:

@@ -77,7 +77,7 @@ def require_open(market: Market, now: int) -> None:
 
 
 def handle_place(ex: Exchange, c: PlaceOrder, now: int, out: list[ev.Event]) -> None:
-    market, order, side, token = _new_order(ex, c, now)
+    market, order, side, token = new_order(ex, c, now)
     postings, shares = _reservation(ex, market, order)
     qty, tif, has_maker = order.qty, order.tif, market.has_maker
     if qty and order.budget == 0 and not order.post_only and tif != "fok" and not has_maker:
@@ -118,7 +118,7 @@ def _require_unaffiliated(ex: Exchange, market_id: str, account: str) -> None:
                 )
 
 
-def _new_order(ex: Exchange, c: PlaceOrder, now: int) -> tuple[Market, Order, str, str]:
+def new_order(ex: Exchange, c: PlaceOrder, now: int) -> tuple[Market, Order, str, str]:
     """Check everything about ``c`` but its account's limits; return its market, the
     order it makes (not yet accepted), and its side and token."""
     fields: _Place = _ASTUPLE(c)  # every field at once: far cheaper than one by one

@@ -82,13 +82,3 @@ def format_micros(amount: Micros) -> str:
     if frac == 0:
         return f"{sign}{whole}"
     return f"{sign}{whole}.{frac:06d}".rstrip("0")
-
-
-def average_price(value: Micros, qty: Micros) -> Micros | None:
-    """The average price of ``qty`` shares that cost (or fetched) ``value`` in all.
-
-    Rounded down to the micro; None when nothing was filled. The one rule every surface
-    (an order's answer, a preview, the CLI) uses for an average fill price.
-    """
-    assert value >= 0 and qty >= 0
-    return value * ONE // qty if qty else None

@@ -60,6 +60,7 @@ from sqlalchemy import (
 )
 
 from augury.domain import events as ev
+from augury.domain import views
 from augury.domain.scoring.flows import flows_of
 from augury.domain.units import ONE
 from augury.engine.entry import Entry, decode_entry
@@ -806,8 +807,7 @@ class _Batch:
         order = self._order(e.order_id)
         self._fill_order(order, e.qty, e.escrow_used)
         self._trade(order, e.qty, e.value + e.fee)
-        own = (2 * abs(e.value) * ONE + e.qty) // (2 * e.qty)  # nearest micro per share
-        price = own if order["token"] == "yes" else ONE - own
+        price = views.maker_fill_yes_price(e)
         row = self._fill_row(index, "maker", e.market, e.outcome, price)
         row.update(
             qty=e.qty,

@@ -26,9 +26,10 @@ from augury.api.schemas import CancelAllBody, ConvertBody, OrderBody, PreviewBod
 from augury.api.services import Services
 from augury.domain import commands as dc
 from augury.domain import events as ev
+from augury.domain import views
 from augury.domain.exchange import Exchange, Result
 from augury.domain.rejections import Rejected
-from augury.domain.units import ONE, average_price, format_micros, notional
+from augury.domain.units import ONE, format_micros, notional
 from augury.settings import format_instant
 
 router = APIRouter(tags=["trading"])
@@ -70,17 +71,15 @@ def _placement(result: Result, tick: int, order_type: str) -> dict[str, Any]:
     fills: list[dict[str, Any]] = []
     for event in result.events:
         if isinstance(event, ev.BookFill) and order_id in (event.taker_order, event.resting_order):
-            own = event.price if yes else top - event.price
-            fee = event.fee if order_id == event.taker_order else 0  # the taker pays it
-            filled, value, fees = (
-                filled + event.qty,
-                value + notional(event.qty, own * tick),
-                fees + fee,
+            price, fee = (
+                views.book_fill_price(event, tick, yes),
+                views.book_fill_fee(event, order_id),
             )
-            fills.append(_fill("book", event.qty, own * tick, fee))
+            filled, value, fees = filled + event.qty, value + notional(event.qty, price), fees + fee
+            fills.append(_fill("book", event.qty, price, fee))
         elif isinstance(event, ev.MakerFill) and event.order_id == order_id:
             filled, value, fees = filled + event.qty, value + abs(event.value), fees + event.fee
-            fills.append(_fill("maker", event.qty, abs(event.value) * ONE // event.qty, event.fee))
+            fills.append(_fill("maker", event.qty, views.maker_fill_price(event), event.fee))
         elif isinstance(event, ev.OrderRested) and event.order_id == order_id:
             status = "resting"
         elif isinstance(event, ev.OrderClosed) and event.order_id == order_id:
@@ -107,11 +106,13 @@ def _placement(result: Result, tick: int, order_type: str) -> dict[str, Any]:
         "remaining": format_micros(max(qty - filled, 0)),
         "value": format_micros(value),
         "fees": format_micros(fees),
-        "average_price": None
-        if (avg := average_price(value, filled)) is None
-        else format_micros(avg),
+        "average_price": _micros_or_none(views.average_price(value, filled)),
         "fills": fills,
     }
+
+
+def _micros_or_none(micros: int | None) -> str | None:
+    return None if micros is None else format_micros(micros)
 
 
 @router.post("/orders", status_code=201, summary="Place an order", response_model=r.PlacementOut)
@@ -165,21 +166,24 @@ async def preview_order(
     Balances are not checked. ``total`` is what a buy would pay (fees included) or a
     sell would receive (fees deducted).
     """
-    request = live.PreviewRequest(
+    now = services.now_us()
+    gtd = body.tif == "gtd"  # previewed as if its expiry lay ahead (it cannot change the plan)
+    command = dc.PlaceOrder(
         account=principal.account,
         market=body.market,
         outcome=body.outcome,
-        side=body.side,
-        token=body.token,
+        side=dc.Side(body.side),
+        token=dc.Token(body.token),
         qty=body.qty,
         price=body.price if body.type == "limit" else None,
         budget=body.budget,
-        tif=_tif(body).value,
-        self_trade=body.self_trade,
+        tif=_tif(body),
+        expires_at=now + 1 if gtd else None,
+        self_trade=dc.SelfTrade(body.self_trade),
     )
 
     def run(ex: Exchange) -> dict[str, Any]:
-        return live.preview(ex, request, services.now_us())
+        return live.preview(ex, command, now)
 
     try:
         result: dict[str, Any] = await services.query(run)
