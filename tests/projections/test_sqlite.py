@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from augury.projections import Projector
-from augury.projections import projector as projector_module
+from augury.projections import Projector, row_cache
 from augury.projections.db import WAL_AUTOCHECKPOINT_PAGES
 
 from .contract import NewProjector, ProjectionContract, dump, read_all
@@ -42,7 +41,7 @@ def test_other_random_sessions_project_like_the_exchange(
     tmp_path: Path, seed: int, cache_rows_max: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # 40: the row cache overflows (and is dropped) all the time; the rows must not care
-    monkeypatch.setattr(projector_module, "CACHE_ROWS_MAX", cache_rows_max)
+    monkeypatch.setattr(row_cache, "CACHE_ROWS_MAX", cache_rows_max)
     writer = build_journal(tmp_path / "journal.db", commands=300, seed=seed)
     records = read_all(tmp_path / "journal.db")
     with (
