@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict src/augury/domain src/augury/journal src/augury/engine src/augury/projections src/augury/api src/augury/client src/augury/evidence src/augury/web src/augury/settings.py src/augury/priority.py src/augury/cli src/augury/watch.py src/augury/demo_seed.py
+	$(BIN)/mypy --strict src/augury/domain src/augury/journal src/augury/engine src/augury/projections src/augury/api src/augury/client src/augury/evidence src/augury/web src/augury/settings.py src/augury/priority.py src/augury/cli src/augury/watch.py src/augury/demo_seed
 
 pytest: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest
