@@ -14,6 +14,7 @@ from collections.abc import Callable
 import msgspec
 
 from augury.domain.surveillance import Alert, Context, Severity, StreamItem, Surveillance
+from augury.domain.surveillance.model import HOUR_US, MINUTE_US
 from augury.domain.units import ONE
 
 from . import synth
@@ -68,8 +69,8 @@ def _last_minute(sim: Sim, rng: random.Random, plant: bool, subtle: bool) -> set
     return synth.plant_last_minute(sim, rng, "m", subtle) if plant else set()
 
 
-EDIT = synth.START + 2 * synth.HOUR_US  # the map shows "yes" from here...
-REVERT = EDIT + 3 * synth.HOUR_US  # ...to here; the other two sources never do (window 2h)
+EDIT = synth.START + 2 * HOUR_US  # the map shows "yes" from here...
+REVERT = EDIT + 3 * HOUR_US  # ...to here; the other two sources never do (window 2h)
 
 
 def _edited(source: str, ts: int) -> str:
@@ -101,8 +102,8 @@ def _confirmed(sim: Sim, rng: random.Random, plant: bool, subtle: bool) -> set[s
     synth.noise(sim, rng, "map", synth.traders(sim, rng, HONEST), fair=0.004)
     synth.poll(sim, "map", lambda source, ts: "yes" if ts >= EDIT else "no")
     if plant:
-        after = EDIT + 2 * synth.HOUR_US + 10 * synth.MINUTE_US
-        synth.plant_unconfirmed(sim, rng, "map", after, after + 3 * synth.HOUR_US, subtle)
+        after = EDIT + 2 * HOUR_US + 10 * MINUTE_US
+        synth.plant_unconfirmed(sim, rng, "map", after, after + 3 * HOUR_US, subtle)
     return set()
 
 

@@ -20,13 +20,14 @@ from augury.domain.surveillance import (
     UnconfirmedDetector,
     UnconfirmedParams,
 )
+from augury.domain.surveillance.model import DAY_US, HOUR_US, MINUTE_US
 from augury.domain.surveillance.tape import Observed
 from augury.domain.surveillance.unconfirmed import Finding
 from augury.domain.units import ONE
 from augury.watch import KEY_MAX, alert_command, alert_key
 
 from . import synth
-from .synth import DAY_US, HOUR_US, MINUTE_US, START, Sim, lots
+from .synth import START, Sim, lots
 
 EDIT = START + 2 * HOUR_US
 Shows = Callable[[str, int], str]
