@@ -26,7 +26,7 @@ from augury.domain.surveillance.unconfirmed import Finding
 from augury.domain.units import ONE
 from augury.watch import KEY_MAX, alert_command, alert_key
 
-from . import synth
+from . import scenarios, synth
 from .synth import START, Sim, lots
 
 EDIT = START + 2 * HOUR_US
@@ -262,3 +262,13 @@ def test_observed_records_carry_the_capture() -> None:
     assert [(r.source_id, r.value, r.content_sha256, r.fetched_at_us) for r in seen] == [
         ("map", "yes", sha, EDIT)
     ]
+
+
+@pytest.mark.parametrize("control", ["unconfirmed_no_change", "unconfirmed_confirmed"])
+def test_the_controls_never_name_the_buyers(control: str) -> None:
+    """The planted buying with no source change, or after the change held and a quorum
+    agreed, names none of the buyers at any severity."""
+    for seed in scenarios.SEEDS:
+        stream = scenarios.build(control, seed)
+        named = scenarios.flagged(scenarios.alerts_of(stream, "unconfirmed"), Severity.LOW)
+        assert not {a for a in named if a.startswith("uc")}, (seed, named)
