@@ -56,7 +56,7 @@ def alert_key(alert: Alert) -> str:
     """What makes a finding the same finding (an escalation is a new one); a detector's
     own key (``unconfirmed``: the source and the changed capture) comes first."""
     if not alert.key:
-        return f"{'+'.join(alert.accounts)}|{alert.severity.value}"[:200]
+        return f"{'+'.join(alert.accounts)}|{alert.severity.value}"[:KEY_MAX]
     key = f"{alert.key}|{alert.severity.value}|{'+'.join(alert.accounts)}"
     if len(key) <= KEY_MAX:
         return key
