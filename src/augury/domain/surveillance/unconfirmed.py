@@ -371,11 +371,10 @@ class UnconfirmedDetector(Detector):
         evidence = [finding.change_seq] + [s for a in accounts for s in ep.seqs.get(a, ())]
         reason = _reason(finding, market.spec, self.params.max_price)
         self.findings.append(finding)
-        self._alerts.append(
-            make_alert(
-                self.name, market_id, accounts, evidence, severity, reason, score / BP, finding.key
-            )
+        alert = make_alert(
+            self.name, market_id, accounts, evidence, severity, reason, key=finding.key
         )
+        self._alerts.append(msgspec.structs.replace(alert, score_bp=score))  # exact, no float
 
     @staticmethod
     def _buyer(ep: _Episode, account: str) -> Buyer:
@@ -411,6 +410,10 @@ def _reason(f: Finding, spec: ResolutionSpec, max_price: int) -> str:
         f"(capture sha256 {f.change_sha256}, seq {f.change_seq}), before it held through the "
         f"{window_h}h persistence window with a quorum of {spec.quorum} agreeing: {buyers}"
         + (f"; and {more} more" if more > 0 else "")
-        + f". Distance from 1 {f.distance_bp / 100:.2f}%, concentration "
-        f"{f.concentration_bp / 100:.2f}%, score {f.score_bp / 100:.2f}%"
+        + f". Distance from 1 {_percent(f.distance_bp)}, concentration "
+        f"{_percent(f.concentration_bp)}, score {_percent(f.score_bp)}"
     )
+
+
+def _percent(bp: int) -> str:
+    return f"{bp // 100}.{bp % 100:02d}%"
