@@ -13,13 +13,14 @@ most of one interpreter: detectors in the same process would take their time fro
 trading (bench/surveillance.py measures both). The engine's only cost is the child's
 reads of its journal and the rare alert.
 
-A finding is raised once: its key is (detector, market, accounts, severity), and the
-exchange refuses a key it has seen, so re-reading the journal after a restart raises
-nothing twice.
+A finding is raised once: its key is (detector, market, the detector's own key if it has
+one, accounts, severity), and the exchange refuses a key it has seen, so re-reading the
+journal after a restart raises nothing twice.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import multiprocessing
 import os
@@ -46,13 +47,20 @@ log = logging.getLogger(__name__)
 ALERT_EVERY_S = 0.5
 POLL_S = 0.1
 SEQS_MAX = 1_000
+KEY_MAX = 200  # the exchange's limit on an alert's key
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(dc.RaiseAlert).decode
 
 
 def alert_key(alert: Alert) -> str:
-    """What makes a finding the same finding (an escalation is a new one)."""
-    return f"{'+'.join(alert.accounts)}|{alert.severity.value}"[:200]
+    """What makes a finding the same finding (an escalation is a new one); a detector's
+    own key (``unconfirmed``: the source and the changed capture) comes first."""
+    if not alert.key:
+        return f"{'+'.join(alert.accounts)}|{alert.severity.value}"[:KEY_MAX]
+    key = f"{alert.key}|{alert.severity.value}|{'+'.join(alert.accounts)}"
+    if len(key) <= KEY_MAX:
+        return key
+    return f"{key[:100]}|{hashlib.sha256(key.encode()).hexdigest()}"  # distinct, and short
 
 
 def alert_command(alert: Alert) -> dc.RaiseAlert:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import msgspec
 
 from augury.domain.surveillance import Alert, Context, Severity, StreamItem, Surveillance
+from augury.domain.surveillance.model import HOUR_US, MINUTE_US
 from augury.domain.units import ONE
 
 from . import synth
@@ -68,13 +69,60 @@ def _last_minute(sim: Sim, rng: random.Random, plant: bool, subtle: bool) -> set
     return synth.plant_last_minute(sim, rng, "m", subtle) if plant else set()
 
 
+EDIT = synth.START + 2 * HOUR_US  # the map shows "yes" from here...
+REVERT = EDIT + 3 * HOUR_US  # ...to here; the other two sources never do (window 2h)
+
+
+def _edited(source: str, ts: int) -> str:
+    return "yes" if source == "map" and EDIT <= ts < REVERT else "no"
+
+
+def _unconfirmed(sim: Sim, rng: random.Random, plant: bool, subtle: bool) -> set[str]:
+    """The map is edited to YES for three hours; planted accounts buy YES cheaply in it."""
+    sim.market("map", spec=synth.spec())
+    synth.noise(sim, rng, "map", synth.traders(sim, rng, HONEST), fair=0.004)
+    synth.poll(sim, "map", _edited)
+    return synth.plant_unconfirmed(sim, rng, "map", EDIT, REVERT, subtle) if plant else set()
+
+
+def _no_change(sim: Sim, rng: random.Random, plant: bool, subtle: bool) -> set[str]:
+    """Control: the same buying, but no source ever changes. Nothing is planted."""
+    sim.market("map", spec=synth.spec())
+    synth.noise(sim, rng, "map", synth.traders(sim, rng, HONEST), fair=0.004)
+    synth.poll(sim, "map", lambda source, ts: "no")
+    if plant:
+        synth.plant_unconfirmed(sim, rng, "map", EDIT, REVERT, subtle)
+    return set()
+
+
+def _confirmed(sim: Sim, rng: random.Random, plant: bool, subtle: bool) -> set[str]:
+    """Control: every source changes to YES at EDIT and stays; the same buying starts once
+    that held through the 2h window (10 minutes after). Nothing is planted."""
+    sim.market("map", spec=synth.spec())
+    synth.noise(sim, rng, "map", synth.traders(sim, rng, HONEST), fair=0.004)
+    synth.poll(sim, "map", lambda source, ts: "yes" if ts >= EDIT else "no")
+    if plant:
+        after = EDIT + 2 * HOUR_US + 10 * MINUTE_US
+        synth.plant_unconfirmed(sim, rng, "map", after, after + 3 * HOUR_US, subtle)
+    return set()
+
+
 SCENARIOS: dict[str, Builder] = {
     "longshot": _longshot,
     "affiliation": _affiliation,
     "wash": _wash,
     "spoofing": _spoofing,
     "last_minute": _last_minute,
+    "unconfirmed": _unconfirmed,
+    "unconfirmed_no_change": _no_change,
+    "unconfirmed_confirmed": _confirmed,
 }
+DETECTOR = {"unconfirmed_no_change": "unconfirmed", "unconfirmed_confirmed": "unconfirmed"}
+"""The detector a scenario tests, where its name is not the detector's (the controls)."""
+
+
+def detector_of(scenario: str) -> str:
+    return DETECTOR.get(scenario, scenario)
 
 
 def build(detector: str, seed: int, plant: bool = True, subtle: bool = False) -> Stream:
@@ -115,13 +163,14 @@ class Score(msgspec.Struct):
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
 
 
-def score(detector: str, seeds: tuple[int, ...] = SEEDS, subtle: bool = False) -> Score:
-    """Precision and recall of ``detector`` over planted and noise-only runs of ``seeds``."""
-    result = Score(detector + (" (subtle)" if subtle else ""))
+def score(scenario: str, seeds: tuple[int, ...] = SEEDS, subtle: bool = False) -> Score:
+    """Precision and recall of the scenario's detector over planted and noise-only runs
+    of ``seeds``."""
+    result = Score(scenario + (" (subtle)" if subtle else ""))
     for seed in seeds:
         for plant in (True,) if subtle else (True, False):
-            stream = build(detector, seed, plant, subtle)
-            alerts = alerts_of(stream, detector)
+            stream = build(scenario, seed, plant, subtle)
+            alerts = alerts_of(stream, detector_of(scenario))
             named = flagged(alerts)
             result.tp += len(named & stream.planted)
             result.fp += len(named - stream.planted)

@@ -9,6 +9,8 @@ the accounts it planted. Randomness lives here, in the tests, never in the domai
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import random
 from collections.abc import Callable
@@ -65,10 +67,15 @@ class Sim:
             {"account": name, "created_at_us": START - age_us, **info}, AccountInfo
         )
 
-    def market(self, market: str, liquidity: int = 0, owners: tuple[str, ...] = ()) -> None:
+    def market(
+        self, market: str, liquidity: int = 0, owners: tuple[str, ...] = (), spec: str = ""
+    ) -> None:
         if "creator" not in self.accounts:
             self.account("creator", 400 * DAY_US)
-        self.run(c.CreateMarket(market, "creator", "Will it?", ("YES", "NO"), CLOSE, liquidity), T0)
+        command = c.CreateMarket(
+            market, "creator", "Will it?", ("YES", "NO"), CLOSE, liquidity, spec=spec
+        )
+        assert self.run(command, T0), f"market {market} refused"
         if owners:
             self.owners[market] = owners
 
@@ -81,6 +88,12 @@ class Sim:
 
         self.at(ts, capture)
 
+    def capture(self, market: str, source: str, value: str, ts: int) -> None:
+        """The fetcher's successful capture of ``source`` reading ``value`` at ``ts``."""
+        digest = hashlib.sha256(f"{market}/{source}/{value}/{ts}".encode()).hexdigest()
+        command = c.RecordObservation(market, source, ts, True, value, digest)
+        self.at(ts, lambda sim: _ran(sim.run(command, ts)))
+
     def play(self) -> None:
         for ts, _, action in sorted(self.timeline, key=lambda x: (x[0], x[1])):
             self.run(c.Tick(), ts)
@@ -89,6 +102,42 @@ class Sim:
 
     def context(self) -> Context:
         return Context(tuple(self.accounts.values()), dict(self.owners), tuple(self.changes))
+
+
+def _ran(events: tuple[Event, ...]) -> None:
+    assert events, "a command of the scenario was refused"
+
+
+SOURCES = ("map", "wire", "osint")  # three owners, quorum 2: the war-map case
+
+
+def spec(window_h: int = 2, quorum: int = 2) -> str:
+    """A war-map spec: three sources of different owners read "yes"/"no" (YES is 0)."""
+    expect = [{"outcome": 0, "value": "yes"}, {"outcome": 1, "value": "no"}]
+    sources = [
+        {"kind": "http_json", "id": sid, "owner": f"Owner of {sid}", "expect": expect,
+         "url": f"https://{sid}.example.org/town.json", "path": "$.taken"}
+        for sid in SOURCES
+    ]  # fmt: skip
+    body = {
+        "sources": sources,
+        "observation_at_us": CLOSE,
+        "persistence": {"hours": window_h},
+        "quorum": quorum,
+    }
+    return json.dumps(body)
+
+
+def poll(
+    sim: Sim, market: str, shows: Callable[[str, int], str], every_us: int = 10 * MINUTE_US
+) -> None:
+    """Capture every source every ``every_us`` from the start to the close: ``shows(source,
+    ts)`` is what it reads."""
+    ts = START
+    while ts < CLOSE:
+        for source in SOURCES:
+            sim.capture(market, source, shows(source, ts), ts)
+        ts += every_us
 
 
 def price(p: float) -> int:
@@ -335,4 +384,25 @@ def plant_last_minute(sim: Sim, rng: random.Random, market: str, subtle: bool = 
             ts = CLOSE - rng.randint(1, 10) * MINUTE_US
             qty = lots(rng.randint(40, 80) if subtle else rng.randint(80, 150))
             sim.at(ts, order(name, market, Token.NO, price(0.6), qty, ts))
+    return names
+
+
+def plant_unconfirmed(
+    sim: Sim, rng: random.Random, market: str, start: int, end: int, subtle: bool = False
+) -> set[str]:
+    """Accounts buy YES at 0.3-1.5 cents between ``start`` and ``end`` (most of it early):
+    four to seven bids of 150-400 shares each, half taken at once.
+
+    Subtle: two accounts, three buys of 60-150 shares each, spread evenly."""
+    names = {f"uc{i}" for i in range(2 if subtle else 3)}
+    span = (end - start) // MINUTE_US
+    for name in sorted(names):
+        sim.account(name, rng.randint(1, 400) * DAY_US)
+        for _ in range(3 if subtle else rng.randint(4, 7)):
+            ts = start + rng.randint(1, span if subtle else span // 2) * MINUTE_US
+            qty = lots(rng.randint(60, 150) if subtle else rng.randint(150, 400))
+            p = rng.choice((3, 4, 5)) * TICK
+            sim.at(ts, order(name, market, Token.YES, p, qty, ts, TimeInForce.GTD))
+            take = ts + SECOND_US
+            sim.at(take, order(name, market, Token.YES, 15 * TICK, qty // 2, take))
     return names

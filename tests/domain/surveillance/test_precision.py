@@ -16,6 +16,10 @@ FLOOR = {  # precision, recall
     "wash": (0.9, 0.9),
     "spoofing": (0.9, 0.9),
     "last_minute": (0.9, 0.7),  # misses when honest drift left the price off the extremes
+    # honest accounts that bought early in the edit are named beside the planted ones
+    "unconfirmed": (0.8, 0.9),
+    "unconfirmed_no_change": (1.0, 1.0),  # controls: nothing may be flagged
+    "unconfirmed_confirmed": (1.0, 1.0),
 }
 
 

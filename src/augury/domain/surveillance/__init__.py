@@ -26,7 +26,13 @@ from augury.domain.surveillance.model import (
 )
 from augury.domain.surveillance.spoofing import SpoofingDetector, SpoofParams
 from augury.domain.surveillance.suite import Surveillance, scan
-from augury.domain.surveillance.tape import OrderLife, OrderPlaced, Tape, Trade
+from augury.domain.surveillance.tape import Observed, OrderLife, OrderPlaced, SpecSet, Tape, Trade
+from augury.domain.surveillance.unconfirmed import (
+    Buyer,
+    Finding,
+    UnconfirmedDetector,
+    UnconfirmedParams,
+)
 from augury.domain.surveillance.wash import WashDetector, WashParams
 
 __all__ = [
@@ -34,22 +40,28 @@ __all__ = [
     "AccountInfo",
     "AffiliationDetector",
     "Alert",
+    "Buyer",
     "Context",
     "Detector",
+    "Finding",
     "LastMinuteDetector",
     "LastMinuteParams",
     "LongshotDetector",
     "LongshotParams",
+    "Observed",
     "OrderLife",
     "OrderPlaced",
     "Severity",
     "SourceChange",
+    "SpecSet",
     "SpoofParams",
     "SpoofingDetector",
     "StreamItem",
     "Surveillance",
     "Tape",
     "Trade",
+    "UnconfirmedDetector",
+    "UnconfirmedParams",
     "WashDetector",
     "WashParams",
     "scan",

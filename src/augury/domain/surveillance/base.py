@@ -33,7 +33,7 @@ class Detector:
         """The stream reached ``seq`` at ``ts_us`` (before that item is read)."""
 
     def on_record(self, record: Record) -> None:
-        """Read one trade or order lifetime."""
+        """Read one record of the tape (a trade, an order placed or ended, a spec, a capture)."""
 
     def finish(self) -> None:
         """Evaluate whatever is still pending (end of the stream so far)."""

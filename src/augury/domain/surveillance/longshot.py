@@ -96,23 +96,6 @@ class LongshotDetector(Detector):
         while self._pending and self._pending[0].seq <= self.tape.last_seq:
             self._evaluate(self._pending.pop(0))
 
-    def _legs(self, trade: Trade, outcome: int) -> list[tuple[str, int, int]]:
-        """(account, signed shares toward ``outcome``, price of a bet on it) for a trade."""
-        info = self.tape.markets.get(trade.market)
-        if info is None:
-            return []
-        if not info.categorical:  # one book: YES is outcome 0, NO is outcome 1
-            toward = 1 if outcome == 0 else -1
-            price = trade.price if outcome == 0 else ONE - trade.price
-        elif trade.outcome == outcome:
-            toward, price = 1, trade.price
-        else:
-            return []
-        return [
-            (trade.buyer, toward * trade.qty, price),
-            (trade.seller, -toward * trade.qty, price),
-        ]
-
     def _evaluate(self, change: SourceChange) -> None:
         p = self.params
         start = change.ts_us - p.window_us
@@ -128,7 +111,7 @@ class LongshotDetector(Detector):
         bought: dict[str, list[Trade]] = {}
         gross = 0
         for trade in window:
-            for account, signed, price in self._legs(trade, change.outcome):
+            for account, signed, price in self.tape.legs(trade, change.outcome):
                 if price >= p.threshold or account == MAKER:
                     continue
                 net[account] = net.get(account, 0) + signed

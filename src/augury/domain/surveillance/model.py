@@ -59,6 +59,9 @@ class Alert(msgspec.Struct, frozen=True):
     severity: Severity
     reason: str
     score_bp: int = 0
+    key: str = ""
+    """What the finding is about beyond its market and accounts (``unconfirmed``: the
+    source and the changed capture's hash); "" for the others."""
 
 
 class AccountInfo(msgspec.Struct, frozen=True):
@@ -105,6 +108,7 @@ def make_alert(
     severity: Severity,
     reason: str,
     score: float = 0.0,
+    key: str = "",
 ) -> Alert:
     """Build an :class:`Alert` with sorted, unique accounts and evidence."""
     assert accounts, "an alert names at least one account"
@@ -117,4 +121,5 @@ def make_alert(
         severity=severity,
         reason=reason,
         score_bp=round(score * 10_000),
+        key=key,
     )

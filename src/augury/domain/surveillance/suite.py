@@ -7,7 +7,8 @@ Fed a live journal, the suite also learns its context from the stream itself: wh
 each market's resolution sources (``ResolutionSpecSet``), declared affiliations
 (``AffiliationDeclared``) and every change of a source's answer (``ObservationRecorded``
 whose value maps to a different outcome than the source's previous answer), so the
-longshot, last-minute and affiliation detectors work without a hand-built context.
+longshot, last-minute and affiliation detectors work without a hand-built context. The
+``unconfirmed`` detector reads the specs and observations itself (through the tape).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from augury.domain.surveillance.longshot import LongshotDetector
 from augury.domain.surveillance.model import AccountInfo, Alert, Context, SourceChange, StreamItem
 from augury.domain.surveillance.spoofing import SpoofingDetector
 from augury.domain.surveillance.tape import Tape
+from augury.domain.surveillance.unconfirmed import UnconfirmedDetector
 from augury.domain.surveillance.wash import WashDetector
 
 
@@ -37,12 +39,14 @@ class Surveillance:
         self.longshot = LongshotDetector(tape=tape)
         self.affiliation = AffiliationDetector(tape=tape)
         self.last_minute = LastMinuteDetector(tape=tape)
+        self.unconfirmed = UnconfirmedDetector(tape=tape)
         self.detectors: tuple[Detector, ...] = (
             self.longshot,
             self.affiliation,
             WashDetector(tape=tape),
             SpoofingDetector(tape=tape),
             self.last_minute,
+            self.unconfirmed,
         )
         self._answers: dict[str, dict[str, dict[str, int]]] = {}  # market -> source -> table
         self._last: dict[tuple[str, str], int] = {}  # (market, source) -> last outcome

@@ -6,6 +6,10 @@ and seller and each cancellation its lifetime. It also knows each market's tick 
 close time, each account's age, and which accounts are linked (declared links and a
 shared funder, from :class:`~augury.domain.surveillance.model.Context`).
 
+It also hands on, as they are journaled, each market's resolution spec (:class:`SpecSet`)
+and each capture of one of its sources (:class:`Observed`), for the detectors that read
+the sources (``unconfirmed``).
+
 The tape never reads a clock: time is each item's ``ts_us``. Its memory is bounded by
 the live orders, the markets and the accounts; trades are handed on, not kept.
 """
@@ -62,7 +66,29 @@ class OrderPlaced(msgspec.Struct, frozen=True, gc=False):
     qty: int
 
 
-Record = Trade | OrderLife | OrderPlaced
+class SpecSet(msgspec.Struct, frozen=True, gc=False):
+    """A market's resolution spec (a new version), as journaled: canonical JSON."""
+
+    seq: int
+    ts_us: int
+    market: str
+    spec: str
+
+
+class Observed(msgspec.Struct, frozen=True, gc=False):
+    """One capture of a resolution source, as journaled (``ObservationRecorded``)."""
+
+    seq: int
+    ts_us: int
+    market: str
+    source_id: str
+    fetched_at_us: int
+    ok: bool
+    value: str | None
+    content_sha256: str
+
+
+Record = Trade | OrderLife | OrderPlaced | SpecSet | Observed
 
 
 class _Live:
@@ -172,7 +198,44 @@ class Tape:
             )
         elif isinstance(e, ev.AccountOpened):
             self.opened_at.setdefault(e.account, item.ts_us)
+        elif isinstance(e, ev.ObservationRecorded):
+            return [
+                Observed(
+                    item.seq,
+                    item.ts_us,
+                    e.market,
+                    e.source_id,
+                    e.fetched_at_us,
+                    e.ok,
+                    e.value,
+                    e.content_sha256,
+                )
+            ]
+        elif isinstance(e, ev.ResolutionSpecSet):
+            return [SpecSet(item.seq, item.ts_us, e.market, e.spec)]
         return []
+
+    def legs(self, trade: Trade, outcome: int) -> list[tuple[str, int, int]]:
+        """(account, signed shares toward ``outcome``, price of a bet on it) for each side
+        of ``trade``: the buyer of a bet on ``outcome`` gets +qty, the seller -qty.
+
+        In a binary market (one book) YES is outcome 0 and NO outcome 1; in a categorical
+        one only the YES side of outcome k's book is a bet on k ("not k" is none).
+        """
+        info = self.markets.get(trade.market)
+        if info is None:
+            return []
+        if not info.categorical:
+            toward = 1 if outcome == 0 else -1
+            price = trade.price if outcome == 0 else ONE - trade.price
+        elif trade.outcome == outcome:
+            toward, price = 1, trade.price
+        else:
+            return []
+        return [
+            (trade.buyer, toward * trade.qty, price),
+            (trade.seller, -toward * trade.qty, price),
+        ]
 
     def _book_fill(self, item: StreamItem, e: ev.BookFill) -> list[Record]:
         taker, resting = self._orders.get(e.taker_order), self._orders.get(e.resting_order)
