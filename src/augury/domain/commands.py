@@ -30,6 +30,14 @@ class TimeInForce(StrEnum):
     FOK = "fok"  # fill or kill: fill completely at once or be refused
 
 
+def time_in_force(tif: str | None, limit: bool) -> TimeInForce:
+    """An order's time in force: as given, else GTC for a limit order and IOC for a market
+    order (a market order never rests: the placement turns any other into IOC, FOK stays)."""
+    if tif is not None:
+        return TimeInForce(tif)
+    return TimeInForce.GTC if limit else TimeInForce.IOC
+
+
 class SelfTrade(StrEnum):
     CANCEL_RESTING = "cancel_resting"
     CANCEL_INCOMING = "cancel_incoming"

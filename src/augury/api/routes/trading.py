@@ -41,10 +41,8 @@ MarketPath = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 def tif_of(tif: str | None, order_type: str) -> dc.TimeInForce:
-    """The order's time in force: as given, else GTC for a limit and IOC for a market order."""
-    if tif is not None:
-        return dc.TimeInForce(tif)
-    return dc.TimeInForce.GTC if order_type == "limit" else dc.TimeInForce.IOC
+    """The order's time in force (the domain's default rule, ``time_in_force``)."""
+    return dc.time_in_force(tif, order_type == "limit")
 
 
 def _tif(body: OrderBody | PreviewBody) -> dc.TimeInForce:
