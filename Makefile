@@ -9,7 +9,7 @@ SOURCES := $(shell find src -name '*.py')
 BENCH_STREAM := /tmp/augury-orderbook-200k.csv
 PEERS := ../shared/bench/orderbook_peers.py
 
-.PHONY: run test test-compiled lint typecheck pytest bench bench-orderbook compiled unasync clean
+.PHONY: run run-compiled test test-compiled lint typecheck pytest bench bench-orderbook compiled unasync clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ $(NODE_STAMP): package.json package-lock.json
 
 run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/augury serve --demo
+
+# The same on the mypyc-compiled core (README, "The compiled build").
+run-compiled: $(COMPILED)/.installed $(NODE_STAMP)
+	$(COMPILED)/bin/augury serve --demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
