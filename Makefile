@@ -9,7 +9,7 @@ SOURCES := $(shell find src -name '*.py')
 BENCH_STREAM := /tmp/augury-orderbook-200k.csv
 PEERS := ../shared/bench/orderbook_peers.py
 
-.PHONY: run test test-compiled lint typecheck pytest bench bench-orderbook compiled clean
+.PHONY: run run-compiled test test-compiled lint typecheck pytest bench bench-orderbook compiled unasync clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,19 @@ $(NODE_STAMP): package.json package-lock.json
 run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/augury serve --demo
 
+# The same on the mypyc-compiled core (README, "The compiled build").
+run-compiled: $(COMPILED)/.installed $(NODE_STAMP)
+	$(COMPILED)/bin/augury serve --demo
+
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/python scripts/unasync.py --check
+	$(BIN)/lint-imports
+
+# The sync SDK client (src/augury/client/_client.py) is generated from the async one.
+unasync: $(STAMP)
+	$(BIN)/python scripts/unasync.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src/augury/domain src/augury/journal src/augury/engine src/augury/projections src/augury/api src/augury/client src/augury/evidence src/augury/web src/augury/settings.py src/augury/priority.py src/augury/cli src/augury/watch.py src/augury/demo_seed

@@ -74,12 +74,15 @@ from augury.engine import Engine, Entry, SimulatedClock, encode_entry, open_engi
 from augury.engine.gc_tuning import tune_gc
 from augury.journal import JournalStore, next_record, open_store
 from augury.journal.sqlite_store import SqliteJournalStore
+from which_build import build
 
 T0 = 1_700_000_000_000_000
 ACCOUNTS = 200
 LIMITS = Limits(open_orders_per_account=1_000_000)
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 GROUP_MAX = 512
+BUILD = build()
+"""Which build this interpreter imports: every line reports it (bench/which_build.py)."""
 
 
 def setup_commands() -> list[c.Command]:
@@ -140,6 +143,7 @@ class Location:
 
 def emit(line: dict[str, Any]) -> None:
     line["load1"] = round(os.getloadavg()[0], 2)
+    line["build"] = BUILD
     print(json.dumps(line), flush=True)
 
 

@@ -20,6 +20,7 @@ import time
 
 from augury.domain.lmsr import trade_charge
 from augury.domain.units import ONE
+from which_build import build
 
 SEED = 20_251_115
 LIQUIDITY = 100 * ONE
@@ -50,6 +51,7 @@ def run(trades: int, n_outcomes: int) -> dict[str, float | int]:
         "seconds": round(seconds, 4),
         "trades_per_s": round(trades / seconds, 1),
         "n_outcomes": n_outcomes,
+        "build": build(),
     }
 
 

@@ -24,6 +24,7 @@ from augury.domain import events as ev
 from augury.domain.exchange import Exchange
 from augury.domain.limits import Limits
 from augury.domain.units import ONE
+from which_build import build
 
 TICK = 10_000  # 0.01 credit
 START = 1_700_000_000_000_000
@@ -80,7 +81,13 @@ def main(argv: list[str]) -> int:
     seconds = time.perf_counter() - started
     print(
         json.dumps(
-            {"orders": len(rows), "fills": fills, "volume": volume // ONE, "seconds": seconds}
+            {
+                "orders": len(rows),
+                "fills": fills,
+                "volume": volume // ONE,
+                "seconds": seconds,
+                "build": build(),
+            }
         )
     )
     return 0

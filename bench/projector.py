@@ -46,6 +46,9 @@ from augury.engine import SimulatedClock, open_engine
 from augury.journal import open_store
 from augury.projections import Projector
 from engine import LIMITS, T0, order_stream, setup_commands
+from which_build import build
+
+BUILD = build()
 
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -113,6 +116,7 @@ def run(journal: Path, backend: str, pg: str, tmp: Path, batch: int, head: int) 
         "records_per_s": round(head / wall),
         "cpu_us_per_record": round(cpu / head * 1e6, 1),
         "load1": round(os.getloadavg()[0], 2),
+        "build": BUILD,
     }
 
 
@@ -143,7 +147,7 @@ def main(argv: list[str]) -> int:
                 for batch in (int(b) for b in args.batches.split(",")):
                     results.append(run(journal, backend, args.pg, tmp, batch, head))
                     print(json.dumps(results[-1]), flush=True)
-    summary: dict[str, Any] = {"summary": True}
+    summary: dict[str, Any] = {"summary": True, "build": BUILD}
     for line in results:
         name = f"{line['backend']}_{line['batch']}"
         if name in summary:

@@ -63,6 +63,10 @@ from typing import Any
 import httpx
 import psycopg
 
+from which_build import build
+
+BUILD = build()
+"""The build the server runs: it is started with this interpreter and environment."""
 PG_DSN_DEFAULT = os.environ.get("AUGURY_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 NOOP_PATH = "/api/v1/bench/noop"
 NOOP_PLAIN_PATH = "/api/v1/bench/noop-plain"
@@ -424,12 +428,14 @@ def run(args: argparse.Namespace) -> None:
                                         **asyncio.run(measure),
                                     }
                                     row["load_1m"] = round(os.getloadavg()[0], 2)
+                                    row["build"] = BUILD
                                     results.append(row)
                                     print(json.dumps(row), flush=True)
             finally:
                 for server in servers.values():
                     server.stop()
-    print(json.dumps(_summary(results, backends, modes, kinds, client_counts)), flush=True)
+    summary = _summary(results, backends, modes, kinds, client_counts)
+    print(json.dumps({**summary, "build": BUILD}), flush=True)
 
 
 def _summary(

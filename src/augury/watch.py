@@ -48,6 +48,10 @@ ALERT_EVERY_S = 0.5
 POLL_S = 0.1
 SEQS_MAX = 1_000
 KEY_MAX = 200  # the exchange's limit on an alert's key
+ALERTS_QUEUE_MAX = 1_000
+"""Alerts sent to the server and not yet submitted, at most. When that many wait, the
+watch process stops reading the journal until there is room (it falls behind, and
+``Watch.fed_seq`` shows by how much); it never drops an alert."""
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(dc.RaiseAlert).decode
 
@@ -129,11 +133,24 @@ def _child(
             if now - last >= ALERT_EVERY_S:
                 last = now
                 for command in follower.new_alerts():
-                    out.put(_encode(command))
+                    if not _send(out, _encode(command), stop, parent):
+                        return
             if not progressed:
                 stop.wait(POLL_S)
     finally:
         store.close()
+
+
+def _send(out: Any, item: bytes, stop: Event, parent: int) -> bool:
+    """Put ``item`` on the bounded queue to the server, waiting while it is full
+    (backpressure); False, with nothing sent, once told to stop or orphaned."""
+    while not stop.is_set() and os.getppid() == parent:
+        try:
+            out.put(item, timeout=POLL_S)
+        except queue.Full:
+            continue
+        return True
+    return False
 
 
 class Watch:
@@ -142,7 +159,7 @@ class Watch:
     def __init__(self, engine: Engine, journal_url: str, namespace: str, *, nice: int = 0) -> None:
         context = multiprocessing.get_context("spawn")  # never fork a threaded server
         self.engine = engine
-        self._out: Any = context.Queue()
+        self._out: Any = context.Queue(ALERTS_QUEUE_MAX)
         self._stop: Any = context.Event()
         self._fed: Any = context.Value("q", 0)
         self._process: SpawnProcess = context.Process(

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import inspect
 import json
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import msgspec
@@ -74,6 +77,16 @@ def test_both_clients_have_a_method_per_endpoint() -> None:
     for name in ("iter_markets", "iter_orders", "iter_trades", "iter_fills", "iter_resolution"):
         assert callable(getattr(Client, name)) and callable(getattr(AsyncClient, name))
     assert callable(Client.subscribe) and callable(AsyncClient.subscribe)
+
+
+def test_the_sync_client_is_the_one_generated_from_the_async_one() -> None:
+    """``_client.py`` is ``scripts/unasync.py``'s output for ``_async.py`` (``make unasync``)."""
+    root = Path(__file__).resolve().parents[2]
+    client = root / "src" / "augury" / "client" / "_client.py"
+    assert client.read_text().startswith("# generated from _async.py by scripts/unasync.py")
+    check = [sys.executable, str(root / "scripts" / "unasync.py"), "--check"]
+    done = subprocess.run(check, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_both_clients_have_the_same_methods_and_parameters() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -280,17 +281,50 @@ def test_production_refuses_simulated_time(sqlite_journal: Journal) -> None:
     assert refused.code == CODE_CLOCK_NOT_SIMULATED
 
 
-def test_system_clock_fires_timers_without_traffic(sqlite_journal: Journal) -> None:
-    clock = SystemClock()
-    engine = sqlite_journal.engine(clock=clock, production=True)
-    now = clock.now_us()
-    setup_market(engine, close_at=now + 800_000)
-    gtd = buy(400_000, tif=c.TimeInForce.GTD, expires_at=clock.now_us() + 300_000)
-    assert engine.submit(gtd).result(timeout=10).ok
-    deadline = time.monotonic() + 5
-    while engine.query(lambda ex: ex.markets["m"].status.value).result() != "closed":
-        assert time.monotonic() < deadline, "the market did not close by itself"
+class SteppedClock:
+    """A wall clock the test moves (``Clock``, not a ``SimulatedClock``): the engine treats
+    it as the system clock (it fires timers by itself, when idle), but time passes only
+    when the test says, so a slow machine cannot reorder what the test expects."""
+
+    def __init__(self, now_us: int) -> None:
+        self._now_us = now_us
+
+    def now_us(self) -> int:
+        return self._now_us
+
+    def raise_floor(self, floor_us: int) -> None:
+        self._now_us = max(self._now_us, floor_us)
+
+    def set(self, now_us: int) -> None:
+        assert now_us >= self._now_us
+        self._now_us = now_us
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, what
         time.sleep(0.02)
+
+
+def test_system_clock_fires_timers_without_traffic(sqlite_journal: Journal) -> None:
+    clock = SteppedClock(T0)
+    engine = sqlite_journal.engine(clock=clock, production=True)
+    setup_market(engine, close_at=T0 + 800_000)
+    gtd = buy(400_000, tif=c.TimeInForce.GTD, expires_at=T0 + 300_000)
+    assert engine.submit(gtd).result(timeout=10).ok
+    clock.set(T0 + 300_000)
+
+    def orders() -> int:
+        return engine.query(lambda ex: len(ex.orders)).result(timeout=10)
+
+    def status() -> str:
+        return engine.query(lambda ex: ex.markets["m"].status.value).result(timeout=10)
+
+    wait_until(lambda: orders() == 0, "the order did not expire by itself")
+    assert status() == "open"
+    clock.set(T0 + 800_000)
+    wait_until(lambda: status() == "closed", "the market did not close by itself")
     ticks = [e for _, e in command_entries(sqlite_journal) if isinstance(e.command, c.Tick)]  # type: ignore[attr-defined]
     reasons = [getattr(ev, "reason", "") for entry in ticks for ev in entry.events]  # type: ignore[attr-defined]
     assert reasons == ["expired", "close time reached"]
@@ -520,20 +554,19 @@ def test_an_overlong_idempotency_key_is_refused(sqlite_journal: Journal) -> None
 def test_timers_fire_among_many_markets_without_scanning_each_command(
     sqlite_journal: Journal,
 ) -> None:
-    clock = SystemClock()
+    clock = SteppedClock(T0)
     engine = sqlite_journal.engine(clock=clock)
-    now = clock.now_us()
-    setup_market(engine, close_at=now + 3600 * SECOND)
+    setup_market(engine, close_at=T0 + 3600 * SECOND)
     far = [
-        engine.submit(c.CreateMarket(f"far{i}", "ann", "Later?", ("Y", "N"), now + 7200 * SECOND))
+        engine.submit(c.CreateMarket(f"far{i}", "ann", "Later?", ("Y", "N"), T0 + 7200 * SECOND))
         for i in range(200)
     ]
     assert all(f.result(timeout=10).ok for f in far)
-    soon = c.CreateMarket("soon", "ann", "Soon?", ("Y", "N"), clock.now_us() + 400_000)
+    soon = c.CreateMarket("soon", "ann", "Soon?", ("Y", "N"), T0 + 400_000)
     assert engine.submit(soon).result(timeout=10).ok
-    gtd = buy(400_000, tif=c.TimeInForce.GTD, expires_at=clock.now_us() + 250_000)
+    gtd = buy(400_000, tif=c.TimeInForce.GTD, expires_at=T0 + 250_000)
     assert engine.submit(gtd).result(timeout=10).ok
-    time.sleep(0.6)
+    clock.set(T0 + 600_000)
     # The next command first journals the Tick that expires the order and closes "soon".
     assert engine.submit(c.OpenAccount("late")).result(timeout=10).ok
     statuses = engine.query(lambda ex: {m.id: m.status.value for m in ex.markets.values()})

@@ -35,7 +35,7 @@ from typing import Any, get_args
 
 import msgspec
 from fastapi import FastAPI
-from starlette._utils import get_route_path
+from starlette._utils import get_route_path  # private: pinned, tests/api/test_starlette_private.py
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, NoMatchFound, compile_path
 from starlette.types import Message, Receive, Scope, Send

@@ -49,6 +49,10 @@ T = TypeVar("T")
 BARRIER_TIMEOUT_S = 10.0
 """Longest a history read waits for the read models to catch up before answering 503."""
 AdminCallback = Callable[[str, str], None]
+FOLLOW_QUEUE_MAX = 100_000
+"""Durable records the thread-mode projector may have queued; when it is that far behind,
+the engine's writer waits for it (backpressure, which fills the engine's inbox, which
+refuses new commands as overloaded): a record is never dropped."""
 PROJECTOR_MODES = ("process", "thread")
 """Where the read models are written: a child process (the default) or a thread."""
 
@@ -266,15 +270,19 @@ class Follower:
     command's answer); the projector thread applies what has queued up in batches, one
     transaction each. A batch that fails wrote nothing (the projector's guarantee), so
     it is retried as it is until it succeeds: no record is ever skipped. Readers wait
-    with :meth:`wait_for` for a seq to be applied.
+    with :meth:`wait_for` for a seq to be applied. At most ``queue_max`` records wait:
+    beyond that the subscriber blocks until the projector takes some (``stalls`` counts
+    it), so a projector that falls behind slows the engine down instead of growing
+    memory without end or losing records.
     """
 
-    def __init__(self, projector: Projector) -> None:
+    def __init__(self, projector: Projector, queue_max: int = FOLLOW_QUEUE_MAX) -> None:
         self.projector = projector
         self.enqueued_seq = 0  # written on the engine thread only
         self.applied_seq = 0
         self.failures = 0
-        self._queue: queue.SimpleQueue[Item | None] = queue.SimpleQueue()
+        self.stalls = 0
+        self._queue: queue.Queue[Item | None] = queue.Queue(queue_max)
         self._lock = threading.Lock()
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._stopping = False
@@ -292,14 +300,26 @@ class Follower:
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Apply what is queued, then stop the thread."""
-        self._queue.put(None)
-        self._thread.join(timeout_s)
+        try:
+            self._queue.put(None, timeout=timeout_s)
+        except queue.Full:
+            pass  # the thread is stuck retrying a batch: it gives up below
+        else:
+            self._thread.join(timeout_s)
         self._stopping = True  # a batch still retrying gives up
         self._thread.join(5.0)
 
     def __call__(self, seq: int, ts_us: int, entry: Entry) -> None:
-        """The engine's subscriber: enqueue a durable record (engine thread)."""
-        self._queue.put((seq, ts_us, entry))
+        """The engine's subscriber: enqueue a durable record (engine thread); waits while
+        ``queue_max`` records are queued."""
+        item = (seq, ts_us, entry)
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            if self.stalls % 10_000 == 0:
+                log.warning("read models %d records behind: the engine waits", self._queue.maxsize)
+            self.stalls += 1
+            self._queue.put(item)  # backpressure; the thread frees room as it applies
         self.enqueued_seq = seq
 
     async def wait_for(self, seq: int) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import httpx
 
@@ -734,7 +734,13 @@ class AsyncClient:
         return headers
 
 
-async def _awalk(fetch: Callable[[str | None], Awaitable[m.Page[T]]]) -> AsyncIterator[T]:
+class _PageFetch(Protocol[T]):
+    """Fetches the page after ``cursor`` (the first page for ``None``)."""
+
+    async def __call__(self, cursor: str | None, /) -> m.Page[T]: ...
+
+
+async def _awalk(fetch: _PageFetch[T]) -> AsyncIterator[T]:
     cursor: str | None = None
     for _ in range(b.PAGES_MAX):
         page = await fetch(cursor)

@@ -1,11 +1,12 @@
+# generated from _async.py by scripts/unasync.py; do not edit
 """The synchronous client: one method per API operation, typed answers, typed errors."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import httpx
 
@@ -26,7 +27,7 @@ Window = Literal["all", "30d", "7d"]
 
 
 class Client:
-    """A synchronous Augury client.
+    """A synchronous Augury client (``with Client(...) as client``).
 
     ``Client("http://127.0.0.1:8000", api_key="aug_...")``; or no key and
     :meth:`login` (a session cookie; the CSRF header is then sent for you). Commands
@@ -126,7 +127,7 @@ class Client:
         return self._call(self._req("create_api_key", body=body), m.ApiKeyCreated)
 
     def list_api_keys(self) -> list[m.ApiKey]:
-        return self._call(self._req("list_api_keys"), m.ApiKeyList).items
+        return (self._call(self._req("list_api_keys"), m.ApiKeyList)).items
 
     def revoke_api_key(self, key_id: str) -> None:
         b.check(self._send(self._req("revoke_api_key", path={"key_id": key_id})))
@@ -381,15 +382,16 @@ class Client:
         return self._call(self._req("balances"), m.Balances)
 
     def positions(self) -> list[m.Position]:
-        return self._call(self._req("positions"), m.PositionList).items
+        return (self._call(self._req("positions"), m.PositionList)).items
 
     def pnl(self) -> list[m.MarketProfit]:
         """My profit per market: paid, received, fees, settlement, realized."""
-        return self._call(self._req("pnl"), m.ProfitList).items
+        return (self._call(self._req("pnl"), m.ProfitList)).items
 
     def settlements(self, *, limit: int | None = None) -> list[m.Settlement]:
         """My payouts and void refunds, newest first."""
-        return self._call(self._req("settlements", params={"limit": limit}), m.SettlementList).items
+        req = self._req("settlements", params={"limit": limit})
+        return (self._call(req, m.SettlementList)).items
 
     def fills(
         self, *, market: str | None = None, cursor: str | None = None, limit: int | None = None
@@ -460,17 +462,17 @@ class Client:
     def observations(self, market: str) -> list[m.Observation]:
         """Every observation of the market's sources, oldest first."""
         req = self._req("observations", path={"market": market})
-        return self._call(req, m.ObservationList).items
+        return (self._call(req, m.ObservationList)).items
 
     def evidence(self, sha256: str) -> bytes:
         """The raw bytes a source served, by their SHA-256 (check them against the hash)."""
-        return self._send(self._req("evidence", path={"sha256": sha256})).content
+        return (self._send(self._req("evidence", path={"sha256": sha256}))).content
 
     def observe_now(self, market: str) -> list[m.Observation]:
         """Observe every source of the market now (a resolver or an admin); answers every
         observation of the market."""
         req = self._req("observe_now", path={"market": market})
-        return self._call(req, m.ObservationList).items
+        return (self._call(req, m.ObservationList)).items
 
     def attest(
         self, market: str, source_id: str, statement: str, signed_at: str, signature: str
@@ -485,7 +487,7 @@ class Client:
             "signature": signature,
         }
         req = self._req("attest", path={"market": market}, body=body)
-        return self._call(req, m.ObservationList).items
+        return (self._call(req, m.ObservationList)).items
 
     def propose(
         self,
@@ -618,7 +620,7 @@ class Client:
         pages on."""
         params: dict[str, Any] = {"market": market, "severity": severity, "detector": detector}
         params.update(status=status, before=before, limit=limit)
-        return self._call(self._req("alerts", params=params), m.AlertList).items
+        return (self._call(self._req("alerts", params=params), m.AlertList)).items
 
     def review_alert(
         self,
@@ -727,7 +729,13 @@ class Client:
         return headers
 
 
-def _walk(fetch: Callable[[str | None], m.Page[T]]) -> Iterator[T]:
+class _PageFetch(Protocol[T]):
+    """Fetches the page after ``cursor`` (the first page for ``None``)."""
+
+    def __call__(self, cursor: str | None, /) -> m.Page[T]: ...
+
+
+def _walk(fetch: _PageFetch[T]) -> Iterator[T]:
     cursor: str | None = None
     for _ in range(b.PAGES_MAX):
         page = fetch(cursor)

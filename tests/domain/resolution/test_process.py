@@ -212,13 +212,26 @@ def test_affiliated_accounts_cannot_propose_or_vote() -> None:
     run(ex, cmd.DeclareAffiliation("arb1", "institute FOR maps", affiliated=False), START)
     run(ex, propose, CLOSE)
 
+    ex = world()  # and a vote: an arbiter affiliated with a source's owner is refused
+    run(ex, cmd.DeclareAffiliation("arb2", "Wire Agency"), START)
+    run(ex, cmd.ProposeOutcome("town", "res", 1, BOND), CLOSE)
+    run(ex, cmd.DisputeProposal("town", "dis", BOND), CLOSE)
+    assert reject(ex, cmd.CastVote("town", "arb2", 0), CLOSE) == Code.CONFLICT_OF_INTEREST
+    run(ex, cmd.DeclareAffiliation("arb2", "Wire Agency", affiliated=False), CLOSE)
+    run(ex, cmd.CastVote("town", "arb2", 0), CLOSE)
 
-def test_an_arbiter_with_open_orders_is_conflicted() -> None:
+
+def test_an_arbiters_orders_are_cancelled_at_close_so_they_may_vote() -> None:
+    """Votes open only after the close, and the close cancels every order: an open order
+    never makes an arbiter conflicted (a position still does)."""
     ex = world()
     run(ex, PlaceOrder("arb4", "town", 0, Side.BUY, qty=ONE, price=10_000), START)
-    run(ex, cmd.ProposeOutcome("town", "res", 1, BOND), CLOSE)  # closing cancels arb4's order
+    assert ex.open_orders["arb4"]
+    run(ex, cmd.ProposeOutcome("town", "res", 1, BOND), CLOSE)
+    assert not ex.open_orders.get("arb4")  # the close cancelled it
     run(ex, cmd.DisputeProposal("town", "dis", BOND), CLOSE)
-    run(ex, cmd.CastVote("town", "arb4", 0), CLOSE)  # no open order, no position left
+    events = run(ex, cmd.CastVote("town", "arb4", 0), CLOSE)
+    assert [(v.arbiter, v.outcome) for v in of_type(events, ev.VoteCast)] == [("arb4", 0)]
 
 
 def test_clarifications_are_versioned_and_hash_chained() -> None:
