@@ -9,8 +9,7 @@ always yields byte-identical serialized events.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any, Final
+from typing import Final
 
 import msgspec
 
@@ -18,7 +17,7 @@ from augury.domain import commands as cmd
 from augury.domain import events as ev
 from augury.domain import ledger, lmsr, settlement, trading
 from augury.domain.commands import PlaceOrder
-from augury.domain.limits import DEFAULT_LIMITS, Limits
+from augury.domain.limits import Limits
 from augury.domain.market import Market, Status
 from augury.domain.rejections import Code, Rejected
 from augury.domain.resolution import process
@@ -43,41 +42,9 @@ class Result(msgspec.Struct, frozen=True, gc=False):
 
 _RESULT: Final = Result  # Final: a C static in the compiled build, not a global lookup
 
-Handler = Callable[[Any, Any, int, list[ev.Event]], None]
-
 
 class Exchange(State):
     """All markets and accounts, changed one command at a time."""
-
-    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
-        super().__init__()
-        self.limits = limits
-        self._handlers: dict[type[cmd.Command], Handler] = {
-            cmd.OpenAccount: _open_account,
-            cmd.GrantCredits: _grant,
-            cmd.CreateMarket: _create_market,
-            cmd.HaltMarket: _halt,
-            cmd.ResumeMarket: _resume,
-            cmd.CloseMarket: _close,
-            cmd.PlaceOrder: trading.handle_place,
-            cmd.CancelOrder: trading.handle_cancel,
-            cmd.CancelAll: trading.handle_cancel_all,
-            cmd.MintSets: _mint,
-            cmd.RedeemSets: _redeem,
-            cmd.ConvertNo: _convert,
-            cmd.ResolveMarket: _resolve,
-            cmd.VoidMarket: _void,
-            cmd.SetResolutionSpec: process.handle_set_spec,
-            cmd.DeclareAffiliation: process.handle_affiliation,
-            cmd.RecordObservation: process.handle_observation,
-            cmd.ProposeOutcome: process.handle_propose,
-            cmd.DisputeProposal: process.handle_dispute,
-            cmd.CastVote: process.handle_vote,
-            cmd.PostClarification: process.handle_clarify,
-            cmd.RaiseAlert: process.handle_alert,
-            cmd.ReviewAlert: process.handle_review,
-            cmd.Tick: _tick,
-        }
 
     def execute(self, command: cmd.Command, now: int) -> Result:
         """Apply ``command`` at time ``now`` (UTC microseconds)."""
@@ -86,7 +53,7 @@ class Exchange(State):
             if isinstance(command, PlaceOrder):  # the hot command: a direct call
                 handle_place(self, command, now, out)
             else:
-                self._handlers[type(command)](self, command, now, out)
+                _dispatch(self, command, now, out)
         except Rejected as rejection:
             assert not out, "a handler emitted events before refusing"
             return Result(ok=False, code=rejection.code.value, message=rejection.message)
@@ -103,16 +70,62 @@ class Exchange(State):
                 times.append(at)
         return min(times) if times else None
 
-    # -- lookups that refuse --------------------------------------------------------
-    def require_account(self, account: str) -> None:
-        if account not in self.accounts:
-            raise Rejected(Code.UNKNOWN_ACCOUNT, f"no account {account!r}")
 
-    def require_market(self, market: str) -> Market:
-        found = self.markets.get(market)
-        if found is None:
-            raise Rejected(Code.UNKNOWN_MARKET, f"no market {market!r}")
-        return found
+def _dispatch(ex: Exchange, c: cmd.Command, now: int, out: list[ev.Event]) -> None:
+    """Run the handler of ``c``'s command family (every command but PlaceOrder)."""
+    if isinstance(c, cmd.CancelOrder):
+        trading.handle_cancel(ex, c, now, out)
+    elif isinstance(c, cmd.CancelAll):
+        trading.handle_cancel_all(ex, c, now, out)
+    elif isinstance(c, cmd.Tick):
+        _tick(ex, c, now, out)
+    elif isinstance(c, cmd.OpenAccount):
+        _open_account(ex, c, now, out)
+    elif isinstance(c, cmd.GrantCredits):
+        _grant(ex, c, now, out)
+    elif isinstance(c, cmd.CreateMarket):
+        _create_market(ex, c, now, out)
+    elif isinstance(c, cmd.HaltMarket):
+        _halt(ex, c, now, out)
+    elif isinstance(c, cmd.ResumeMarket):
+        _resume(ex, c, now, out)
+    elif isinstance(c, cmd.CloseMarket):
+        _close(ex, c, now, out)
+    elif isinstance(c, cmd.MintSets):
+        _mint(ex, c, now, out)
+    elif isinstance(c, cmd.RedeemSets):
+        _redeem(ex, c, now, out)
+    elif isinstance(c, cmd.ConvertNo):
+        _convert(ex, c, now, out)
+    elif isinstance(c, cmd.ResolveMarket):
+        _resolve(ex, c, now, out)
+    elif isinstance(c, cmd.VoidMarket):
+        _void(ex, c, now, out)
+    else:
+        _dispatch_resolution(ex, c, now, out)
+
+
+def _dispatch_resolution(ex: Exchange, c: cmd.Command, now: int, out: list[ev.Event]) -> None:
+    if isinstance(c, cmd.SetResolutionSpec):
+        process.handle_set_spec(ex, c, now, out)
+    elif isinstance(c, cmd.DeclareAffiliation):
+        process.handle_affiliation(ex, c, now, out)
+    elif isinstance(c, cmd.RecordObservation):
+        process.handle_observation(ex, c, now, out)
+    elif isinstance(c, cmd.ProposeOutcome):
+        process.handle_propose(ex, c, now, out)
+    elif isinstance(c, cmd.DisputeProposal):
+        process.handle_dispute(ex, c, now, out)
+    elif isinstance(c, cmd.CastVote):
+        process.handle_vote(ex, c, now, out)
+    elif isinstance(c, cmd.PostClarification):
+        process.handle_clarify(ex, c, now, out)
+    elif isinstance(c, cmd.RaiseAlert):
+        process.handle_alert(ex, c, now, out)
+    elif isinstance(c, cmd.ReviewAlert):
+        process.handle_review(ex, c, now, out)
+    else:
+        raise TypeError(f"not a command of the exchange: {type(c).__name__}")
 
 
 def _require_id(value: str, what: str, limits: Limits) -> None:

@@ -24,7 +24,9 @@ import msgspec
 from augury.domain import events as ev
 from augury.domain.book import BUY_NO, BUY_YES, SELL_NO, SELL_YES, Order
 from augury.domain.ledger import Ledger, cash, escrow
+from augury.domain.limits import DEFAULT_LIMITS, Limits
 from augury.domain.market import Market, Status
+from augury.domain.rejections import Code, Rejected
 from augury.domain.resolution import record
 from augury.domain.resolution.record import Alert, MarketResolution
 from augury.domain.units import ONE
@@ -48,9 +50,13 @@ def intent_of(side: str, token: str) -> int:
 
 
 class State:
-    """Everything the exchange knows: accounts, markets, orders, the ledger."""
+    """Everything the exchange knows: accounts, markets, orders, the ledger, and the
+    limits it enforces. The command handlers (``trading``, ``settlement``,
+    ``resolution.process``) take a ``State``: the exchange dispatches to them, they
+    never import the exchange back."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.limits = limits
         self.accounts: set[str] = set()
         self.markets: dict[str, Market] = {}
         self.orders: dict[int, Order] = {}
@@ -99,6 +105,17 @@ class State:
         }
 
     # -- entry points -------------------------------------------------------------
+    # -- lookups that refuse --------------------------------------------------------
+    def require_account(self, account: str) -> None:
+        if account not in self.accounts:
+            raise Rejected(Code.UNKNOWN_ACCOUNT, f"no account {account!r}")
+
+    def require_market(self, market: str) -> Market:
+        found = self.markets.get(market)
+        if found is None:
+            raise Rejected(Code.UNKNOWN_MARKET, f"no market {market!r}")
+        return found
+
     def apply(self, event: ev.Event) -> None:
         """Apply one event (live, or while replaying a journal)."""
         self._appliers[type(event)](event)
