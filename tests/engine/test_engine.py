@@ -383,10 +383,11 @@ def test_an_append_failure_stops_the_engine_and_fails_every_future(journal: Jour
 def test_a_domain_bug_stops_the_engine_too(sqlite_journal: Journal) -> None:
     engine = sqlite_journal.engine()
 
-    def explode(ex: Exchange, command: c.Command, now: int, out: list[object]) -> None:
-        raise AssertionError("invariant broken")
+    class Exploding(set[str]):  # the accounts, as a domain bug would leave them
+        def __contains__(self, account: object) -> bool:
+            raise AssertionError("invariant broken")
 
-    engine.query(lambda ex: ex._handlers.__setitem__(c.OpenAccount, explode)).result()
+    engine.query(lambda ex: setattr(ex, "accounts", Exploding())).result()
     with pytest.raises(EngineStopped, match="invariant broken"):
         engine.submit(c.OpenAccount("x")).result(timeout=10)
     assert sqlite_journal.engine().head[0] == 0
