@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from augury.domain.resolution import (
     HOUR_US,
@@ -126,3 +128,59 @@ def test_failed_captures_between_do_not_break_a_forward_run() -> None:
     observations.append(obs("map", 0, None, ok=False))
     d = both(spec, observations, AFTER)
     assert d.decided_at_us == T_OBS + 2 * HOUR_US
+
+
+# Runs of equal answers (the shape the forward rule cares about): each source is a list
+# of (hours, value) segments captured every 30 minutes, some captures failing.
+segments = st.lists(
+    st.tuples(st.integers(1, 8), st.sampled_from(["A", "B", "contested"])), min_size=1, max_size=8
+)
+
+
+def as_captures(
+    source: str, start_h: int, segs: list[tuple[int, str]], fails: set[int]
+) -> list[Observation]:
+    out, step = [], start_h * 2
+    for hours, value in segs:
+        for _ in range(hours * 2):
+            at = T_OBS + step * HALF_HOUR
+            ok = step not in fails
+            digest = f"{source}{step}{value}"
+            out.append(Observation(source, at, ok, value if ok else None, digest))
+            step += 1
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 2),
+    st.integers(0, 8),
+    st.one_of(st.none(), st.integers(1, 10)),
+    st.one_of(st.none(), st.integers(1, 10)),
+    st.integers(-12, 0),
+    segments,
+    segments,
+    st.sets(st.integers(-30, 40), max_size=10),
+)
+def test_incremental_and_batch_agree_on_runs(
+    quorum: int,
+    hours: int,
+    map_u: int | None,
+    wire_u: int | None,
+    start_h: int,
+    map_segs: list[tuple[int, str]],
+    wire_segs: list[tuple[int, str]],
+    fails: set[int],
+) -> None:
+    spec = war_map_spec(quorum=quorum, hours=hours, map_interval=map_u, wire_interval=wire_u)
+    captures = as_captures("map", start_h, map_segs, fails)
+    captures += as_captures("wire", start_h, wire_segs, fails)
+    captures.sort(key=lambda o: (o.fetched_at_us, o.source_id))
+    evaluator, fed = Evaluator(spec), list[Observation]()
+    for o in captures:
+        evaluator.add(o)
+        fed.append(o)
+        d = evaluator.decide(o.fetched_at_us)
+        assert d == evaluate(spec, fed, o.fetched_at_us)
+        if d.status is Status.PROPOSE:  # never before T + w, never before f + u
+            assert d.decided_at_us is not None and d.decided_at_us >= spec.earliest_resolution_us
