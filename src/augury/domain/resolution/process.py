@@ -497,11 +497,9 @@ def finalize_by_admin(
     spec = spec_of(ex.resolutions[market.id])
     if weights is None:
         require_void_reason(spec, reason, now)
-    else:
-        require_time_has_come(spec, market.id, "an operator's resolve", now)
-    if weights is None:
         outcome = VOID
     else:
+        require_time_has_come(spec, market.id, "an operator's resolve", now)
         winners = [j for j, w in enumerate(weights) if w == ONE]
         outcome = winners[0] if winners else FRACTIONAL
     postings = bond_payouts(ex, market, None, ())
