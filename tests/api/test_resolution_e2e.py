@@ -13,11 +13,23 @@ close, 24 hours after the start):
   arbiter reviews it.
 - ``genuine``: both sources flip to B and stay: it resolves to B by itself after the
   persistence window and the challenge period, and pays out.
-- ``disputed``: the sources disagree; a resolver proposes B with a bond, a trader
-  disputes with a bond, an arbiter holding a position is refused, two arbiters decide
-  A, and the bonds go to the side that was right.
+- ``disputed``: the sources disagree; at the close (T) a proposal, a vote and an
+  operator's resolve are refused as too early (``resolution_too_early``: nothing can be
+  decided before T + the 12h window); at T + 12h a resolver proposes B with a bond, a
+  trader disputes with a bond, an arbiter holding a position is refused, two arbiters
+  decide A, and the bonds go to the side that was right.
 - ``split``: the sources disagree and nobody proposes: at the deadline (T + 12h window
   + 24h grace) the fallback holds it for the arbiters, who decide.
+- ``brief``: the November 2025 market itself: the map alone decides (a single source,
+  accepted only with a stated reason, shown as a warning) with a 1-hour window; the map
+  shows B from T-2h to T and is reverted at T+1h. The window counts forward from T, so
+  the edit never resolves it (counted backwards it resolved B at T): held at its deadline.
+- ``voided``: an operator voids it at the close, before its earliest resolution time,
+  with a public reason (a void is never too early).
+
+Every market's window counts forward: the rules settle a source only once every capture
+from its answer's first appearance to T + 12h shows it, so ``edited`` and ``genuine``
+are proposed at T + 12h.
 """
 
 from __future__ import annotations
@@ -64,12 +76,25 @@ def spec(base: str, market: str, challenge_hours: int = 24) -> dict[str, Any]:
     }  # fmt: skip
 
 
+SINGLE_REASON = "the institute's map is the only published front line"
+
+
+def spec_for(base: str, market: str) -> dict[str, Any]:
+    if market != "brief":
+        return spec(base, market)
+    one = spec(base, market)
+    return {**one, "sources": one["sources"][:1], "quorum": 1, "persistence": {"hours": 1},
+            "single_source_reason": SINGLE_REASON}  # fmt: skip
+
+
 # What each source serves at hour h after the start (T is hour 24).
 SIDES = {
     "edited": (lambda h: "B" if 18 <= h < 23 else "A", lambda h: "A"),
     "genuine": (lambda h: "B" if h >= 18 else "A", lambda h: "B" if h >= 19 else "A"),
     "disputed": (lambda h: "B", lambda h: "A"),
     "split": (lambda h: "B", lambda h: "A"),  # no quorum, nobody proposes: held at deadline
+    "brief": (lambda h: "B" if 22 <= h <= 24 else "A", lambda h: "A"),  # the wire is unused
+    "voided": (lambda h: "A", lambda h: "A"),
 }
 
 
@@ -142,7 +167,7 @@ def test_three_markets_resolve_by_their_rules_through_the_api(
         body = {
             "id": market, "question": f"Who holds Myrnohrad? ({market})", "close_time": CLOSE,
             "outcomes": ["A holds the town", "B holds the town"],
-            "resolution_spec": spec(sources.base, market),
+            "resolution_spec": spec_for(sources.base, market),
         }  # fmt: skip
         ok(admin.post("/markets", json=body), 201)
     bad = {"id": "bad", "question": "?", "close_time": CLOSE,
@@ -161,14 +186,16 @@ def test_three_markets_resolve_by_their_rules_through_the_api(
     order(hal, "disputed", "buy", "yes", "0.5", "5")
     order(arb_x, "disputed", "buy", "no", "0.5", "5")  # this arbiter now holds a position
 
-    for h in range(1, 61):
+    for h in range(1, 63):
         if h == 17:  # just before the edit, two fresh accounts buy B at 0.3 cents
             for p in planted:
                 order(p, "edited", "buy", "no", "0.003", "200")
         serve_hour(sources, h)
         ok(admin.post("/admin/clock", json={"seconds": HOUR}))
         if h == 24:
-            disputed_at_close(live, admin, resolver, dan, arb1, arb2, arb_x)
+            too_early_at_close(live, admin, resolver, arb1)
+        if h == 36:
+            disputed_at_earliest(live, admin, resolver, dan, arb1, arb2, arb_x)
 
     # -- edited: held by the alert, never B ---------------------------------------------------
     alerts = wait_for_alert(admin, "edited")
@@ -208,11 +235,23 @@ def test_three_markets_resolve_by_their_rules_through_the_api(
     ok(arb1.post("/markets/split/votes", json={"outcome": 1}), 201)
     assert ok(arb2.post("/markets/split/votes", json={"outcome": 1}), 201)["status"] == "final"
 
+    # -- brief: the edit around T never counts (forward window): held at its deadline --------
+    brief = story(admin, "brief")
+    assert not [e for e in brief["entries"] if e["kind"] == "proposal"]  # never B
+    assert brief["status"] == "held" and "no quorum of 1" in brief["held_reason"]
+    brief_changes = [e["details"]["change"] for e in brief["entries"] if e["kind"] == "change"]
+    assert brief_changes == [
+        'feature "Myrnohrad": controlled_by "A" → "B"',
+        'feature "Myrnohrad": controlled_by "B" → "A"',
+    ]
+
     # -- genuine: resolved to B by the rules, paid out ----------------------------------------
     genuine = story(admin, "genuine")
     assert genuine["market_status"] == "resolved"
     finals = [e for e in genuine["entries"] if e["kind"] == "final"]
     assert [(e["details"]["outcome"], e["details"]["by"]) for e in finals] == [(1, "rules")]
+    proposed = next(e for e in genuine["entries"] if e["kind"] == "proposal")
+    assert proposed["at"] == "2025-11-15T12:00:00Z"  # T + 12h: the window counts forward
     settled = next(e for e in genuine["entries"] if e["kind"] == "settlement")["details"]
     assert dict(settled["payouts"])[gina.headers["X-Account"]] == 10_000_000
     seen = ok(admin.get("/markets/genuine/observations"))["items"]
@@ -234,7 +273,38 @@ def test_three_markets_resolve_by_their_rules_through_the_api(
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
-def disputed_at_close(
+def too_early_at_close(
+    live: Server, admin: httpx.Client, resolver: httpx.Client, arb1: httpx.Client
+) -> None:
+    """At the close (T): nothing is decided before T + 12h; a void with a reason is fine."""
+    before = story(admin, "disputed")
+    assert before["earliest_resolution_at"] == "2025-11-15T12:00:00Z"
+    propose = {"outcome": 1, "bond": "100", "reason": "the map says B"}
+    refusals = [
+        resolver.post("/markets/disputed/proposals", json=propose),
+        arb1.post("/markets/disputed/votes", json={"outcome": 0}),
+        admin.post("/markets/disputed/resolve", json={"outcome": 0, "reason": "the wire"}),
+    ]
+    for response in refusals:
+        problem = assert_problem(response, 409, "resolution_too_early")
+        assert "2025-11-15T12:00:00Z" in problem["detail"] and "12 hours to go" in problem["detail"]
+    after = story(admin, "disputed")
+    assert (after["status"], after["proposal"], after["votes"]) == ("collecting", None, [])
+    assert after["entries"] == before["entries"]  # nothing was journaled
+    void = {"reason": "the question was withdrawn"}
+    voided = ok(admin.post("/markets/voided/void", json=void))
+    assert voided["market_status"] == "voided"
+    assert any("the question was withdrawn" in e["summary"] for e in voided["entries"])
+    brief = story(live.client(), "brief")  # public: the single source's reason is shown
+    warnings = {w["code"]: w for w in brief["spec_warnings"]}
+    assert set(warnings) == {"single_source", "persistence_short_for_live_source"}
+    assert SINGLE_REASON in warnings["single_source"]["message"]
+    assert brief["status"] == "collecting" and "propose" not in brief["decision"]
+    page = httpx.get(f"{live.base_url}/markets/brief", timeout=30)  # the web page
+    assert page.status_code == 200 and SINGLE_REASON.replace("'", "&#39;") in page.text
+
+
+def disputed_at_earliest(
     live: Server,
     admin: httpx.Client,
     resolver: httpx.Client,
@@ -243,7 +313,7 @@ def disputed_at_close(
     arb2: httpx.Client,
     arb_x: httpx.Client,
 ) -> None:
-    """At the close: a wrong proposal with a bond, a dispute, a conflicted arbiter, a verdict."""
+    """At T + 12h: a wrong proposal with a bond, a dispute, a conflicted arbiter, a verdict."""
     before = {c.headers["X-Account"]: _cash(c) for c in (resolver, dan, arb1, arb2)}
     propose = {"outcome": 1, "bond": "100", "reason": "the map says B"}
     assert_problem(dan.post("/markets/disputed/proposals", json=propose), 403, "forbidden")

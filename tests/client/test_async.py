@@ -170,7 +170,7 @@ async def resolution_and_scoring(server: Server, admin: AsyncClient, anon: Async
         assert (await arb2.declare_affiliation(NOTARY_OWNER, False)).organizations == []
         assert (await admin.link_affiliation(arb1_name, "Elsewhere Inc")).account == arb1_name
 
-        await admin.advance_clock(seconds=2 * HOUR_S + 60)
+        await admin.advance_clock(seconds=14 * HOUR_S + 60)  # T + the 12 h window
         proposed = await resolver.propose(mid, 0, "10", "a guess")
         assert proposed.proposal is not None and proposed.proposal.outcome == 0
         assert (await dora.dispute(mid, Decimal(10), "the notary says B")).status == "disputed"

@@ -135,6 +135,7 @@ def _answer(status: int, body: dict[str, object], headers: dict[str, str] | None
         (403, "conflict_of_interest", Forbidden),
         (422, "bond_too_small", Rejected),
         (409, "challenge_window_closed", Conflict),
+        (409, "resolution_too_early", Conflict),
         (409, "already_voted", Conflict),
         (422, "invalid_text", Rejected),
         (404, "unknown_alert", NotFound),
@@ -158,7 +159,7 @@ RESOLUTION_CODES = {
     "market_not_closed": 409, "wrong_resolution_phase": 409, "conflict_of_interest": 403,
     "bond_too_small": 422, "challenge_window_closed": 409, "already_voted": 409,
     "invalid_text": 422, "unknown_alert": 404, "alert_already_reviewed": 409,
-    "invalid_alert": 422,
+    "invalid_alert": 422, "resolution_too_early": 409,
 }  # fmt: skip
 
 

@@ -232,6 +232,10 @@ def resolution_and_scoring(admin: Client, anon: Client, connect: Connect) -> Non
         resolver.propose(mid, 1, "10")
     assert early.value.code == "market_not_closed"
     admin.advance_clock(seconds=2 * HOUR_S + 60)
+    with pytest.raises(Conflict) as too_early:  # closed, but T + the 12 h window is ahead
+        resolver.propose(mid, 1, "10")
+    assert too_early.value.code == "resolution_too_early"
+    admin.advance_clock(seconds=12 * HOUR_S)
     with pytest.raises(Forbidden) as not_resolver:
         carl.propose(mid, 1, "10")
     assert not_resolver.value.code == "forbidden"

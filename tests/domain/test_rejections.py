@@ -26,6 +26,7 @@ from .conftest import CLOSE, T0, binary, categorical, check, open_account, order
 
 RSTART = 1_763_164_800_000_000 - 48 * 3_600_000_000  # the resolution tests' creation time
 RCLOSE = RSTART + 24 * 3_600_000_000
+RDECIDE = RCLOSE + 36 * 3_600_000_000  # the observation time (close + 24h) + 12h window
 DOMAIN_SRC = Path(__file__).resolve().parents[2] / "src" / "augury" / "domain"
 
 NOT_PRODUCED: dict[Code, str] = {
@@ -572,13 +573,24 @@ def test_market_not_closed() -> None:
     assert reject(resolution_world(), propose, RSTART) == Code.MARKET_NOT_CLOSED
 
 
+@covers(Code.RESOLUTION_TOO_EARLY)
+def test_resolution_too_early() -> None:
+    ex = resolution_world()
+    for command in (
+        cmd.ProposeOutcome("town", "res", 0, 100 * ONE),
+        cmd.CastVote("town", "arb1", 0),
+        cmd.ResolveMarket("town", (ONE, 0), "admin: now"),
+    ):
+        assert reject(ex, command, RDECIDE - 1) == Code.RESOLUTION_TOO_EARLY
+
+
 @covers(Code.WRONG_RESOLUTION_PHASE)
 def test_wrong_resolution_phase() -> None:
     ex = resolution_world()
-    assert reject(ex, cmd.DisputeProposal("town", "dis", 100 * ONE), RCLOSE) == (
+    assert reject(ex, cmd.DisputeProposal("town", "dis", 100 * ONE), RDECIDE) == (
         Code.WRONG_RESOLUTION_PHASE
     )
-    assert reject(ex, cmd.CastVote("town", "arb1", 0), RCLOSE) == Code.WRONG_RESOLUTION_PHASE
+    assert reject(ex, cmd.CastVote("town", "arb1", 0), RDECIDE) == Code.WRONG_RESOLUTION_PHASE
 
 
 @covers(Code.CONFLICT_OF_INTEREST)
@@ -586,21 +598,21 @@ def test_conflict_of_interest() -> None:
     ex = resolution_world()
     run(ex, cmd.MintSets("res", "town", ONE), RSTART)
     propose = cmd.ProposeOutcome("town", "res", 0, 100 * ONE)
-    assert reject(ex, propose, RCLOSE) == Code.CONFLICT_OF_INTEREST
+    assert reject(ex, propose, RDECIDE) == Code.CONFLICT_OF_INTEREST
 
 
 @covers(Code.BOND_TOO_SMALL)
 def test_bond_too_small() -> None:
     propose = cmd.ProposeOutcome("town", "res", 0, 100 * ONE - 1)
-    assert reject(resolution_world(), propose, RCLOSE) == Code.BOND_TOO_SMALL
+    assert reject(resolution_world(), propose, RDECIDE) == Code.BOND_TOO_SMALL
 
 
 @covers(Code.CHALLENGE_WINDOW_CLOSED)
 def test_challenge_window_closed() -> None:
     ex = resolution_world()
     run(ex, cmd.RaiseAlert("town", "longshot", "high", (), (), "hold it"), RSTART)
-    run(ex, cmd.ProposeOutcome("town", "res", 0, 100 * ONE), RCLOSE)
-    late = RCLOSE + 48 * 3_600_000_000
+    run(ex, cmd.ProposeOutcome("town", "res", 0, 100 * ONE), RDECIDE)
+    late = RDECIDE + 48 * 3_600_000_000
     assert reject(ex, cmd.DisputeProposal("town", "dis", 100 * ONE), late) == (
         Code.CHALLENGE_WINDOW_CLOSED
     )
@@ -609,10 +621,10 @@ def test_challenge_window_closed() -> None:
 @covers(Code.ALREADY_VOTED)
 def test_already_voted() -> None:
     ex = resolution_world()
-    run(ex, cmd.ProposeOutcome("town", "res", 0, 100 * ONE), RCLOSE)
-    run(ex, cmd.DisputeProposal("town", "dis", 100 * ONE), RCLOSE)
-    run(ex, cmd.CastVote("town", "arb1", 1), RCLOSE)
-    assert reject(ex, cmd.CastVote("town", "arb1", 0), RCLOSE) == Code.ALREADY_VOTED
+    run(ex, cmd.ProposeOutcome("town", "res", 0, 100 * ONE), RDECIDE)
+    run(ex, cmd.DisputeProposal("town", "dis", 100 * ONE), RDECIDE)
+    run(ex, cmd.CastVote("town", "arb1", 1), RDECIDE)
+    assert reject(ex, cmd.CastVote("town", "arb1", 0), RDECIDE) == Code.ALREADY_VOTED
 
 
 @covers(Code.INVALID_TEXT)

@@ -146,6 +146,10 @@ class ResolutionOut(Out):
     spec: dict[str, Any] | None
     spec_version: int
     spec_sha256: str
+    spec_warnings: list[FindingOut]
+    """The linter's warnings on the current spec (e.g. a single source and its reason)."""
+    earliest_resolution_at: Instant | None
+    """The observation time plus the persistence window: nothing is decided before."""
     rules_version: int
     proposal: ProposalOut | None
     dispute: DisputeOut | None

@@ -15,7 +15,9 @@ from augury.domain.exchange import Exchange
 from augury.domain.market import Market
 from augury.domain.rejections import Code
 from augury.domain.resolution.evaluate import evaluate
+from augury.domain.resolution.lint import Severity, lint
 from augury.domain.resolution.process import spec_of
+from augury.domain.resolution.spec import ResolutionSpec
 from augury.domain.units import format_micros
 from augury.projections import tables as t
 from augury.settings import format_instant
@@ -30,6 +32,28 @@ def market_of(ex: Exchange, market: str) -> Market:
     if found is None:
         raise refused(Code.UNKNOWN_MARKET.value, f"no market {market!r}")
     return found
+
+
+def spec_warnings(
+    ex: Exchange, market: Market, spec: ResolutionSpec | None
+) -> list[dict[str, str]]:
+    """The linter's warnings on the market's current spec, as the API shows findings."""
+    if spec is None:
+        return []
+    found = lint(spec, market.outcomes, market.close_at, ex.affiliations.get(market.creator, ()))
+    return [
+        {"severity": f.severity.value, "code": f.code.value, "message": f.message, "where": f.where}
+        for f in found
+        if f.severity is Severity.WARNING
+    ]
+
+
+def market_spec_warnings(ex: Exchange, market: str) -> list[dict[str, str]]:
+    """:func:`spec_warnings` of a market by id (none for an unknown market)."""
+    found = ex.markets.get(market)
+    if found is None:
+        return []
+    return spec_warnings(ex, found, spec_of(ex.resolutions[market]))
 
 
 def _live(ex: Exchange, market: str, now: int) -> dict[str, Any]:
@@ -47,6 +71,10 @@ def _live(ex: Exchange, market: str, now: int) -> dict[str, Any]:
         "spec": None if not r.spec else json.loads(r.spec),
         "spec_version": r.spec_version,
         "spec_sha256": r.spec_sha256,
+        "spec_warnings": spec_warnings(ex, found, spec),
+        "earliest_resolution_at": None
+        if spec is None
+        else format_instant(spec.earliest_resolution_us),
         "rules_version": r.rules_version,
         "proposal": None
         if p is None

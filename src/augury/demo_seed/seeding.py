@@ -151,7 +151,12 @@ def _spec(story: Story, close_us: int) -> dict[str, Any]:
         "challenge_window_hours": 48,
     }
     if any(kind == "geojson" for kind, _, _ in story.sources):
-        spec["persistence"] = {"through_next_update": True, "update_interval_hours": 24}
+        # two of the maps' daily updates: a live map's answer must survive the next one
+        spec["persistence"] = {
+            "hours": 48,
+            "through_next_update": True,
+            "update_interval_hours": 24,
+        }
     else:
         spec["persistence"] = {"hours": 12}
     return spec

@@ -331,14 +331,14 @@ def _resolve(ex: Exchange, c: cmd.ResolveMarket, now: int, out: list[ev.Event]) 
         raise Rejected(Code.INVALID_WEIGHTS, f"give {market.n} weights, each 0..{ONE}")
     if sum(weights) != ONE:
         raise Rejected(Code.INVALID_WEIGHTS, f"weights must sum to {ONE}")
-    process.finalize_by_admin(ex, market, weights, c.reason, out)
+    process.finalize_by_admin(ex, market, weights, c.reason, now, out)
     settlement.settle(ex, market, weights, c.reason, out)
 
 
 def _void(ex: Exchange, c: cmd.VoidMarket, now: int, out: list[ev.Event]) -> None:
     market = ex.require_market(c.market)
     _require_live(market)
-    process.finalize_by_admin(ex, market, None, c.reason, out)
+    process.finalize_by_admin(ex, market, None, c.reason, now, out)
     settlement.void(ex, market, c.reason, out)
 
 

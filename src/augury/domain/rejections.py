@@ -60,6 +60,7 @@ class Code(StrEnum):
     ALERT_ALREADY_REVIEWED = "alert_already_reviewed"
     INVALID_ALERT = "invalid_alert"
     AFFILIATED_ACCOUNT = "affiliated_account"
+    RESOLUTION_TOO_EARLY = "resolution_too_early"
 
 
 class Rejected(Exception):

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from augury.api import reads
+from augury.api import resolution_reads as rr
 from augury.api.deps import Principal, ServicesDep, optional_principal
 from augury.api.services import Services
 from augury.web import data
@@ -145,6 +146,7 @@ async def market_page(
     )
     found = spec.get("bonds")
     bonds: dict[str, Any] = found if isinstance(found, dict) else {}
+    spec_warnings = await services.query(lambda ex: rr.market_spec_warnings(ex, market_id))
     return render(
         request,
         "market.html",
@@ -163,6 +165,7 @@ async def market_page(
         },
         spec_words=data.spec_in_words(spec, market["outcomes"]),
         spec_json=json.dumps(spec, indent=2, sort_keys=True) if spec else "",
+        spec_warnings=[w["message"] for w in spec_warnings],
         by_version=by_version,
         can_clarify=can_clarify,
         console=viewer is not None and viewer.has_role("resolver", "arbiter", "admin"),

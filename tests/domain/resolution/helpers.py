@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+import msgspec
+
 from augury.domain.resolution import (
     HOUR_US,
     Expect,
@@ -46,8 +48,13 @@ def expect_ab() -> tuple[Expect, ...]:
 
 
 def war_map_spec(
-    quorum: int = 2, hours: int = 12, fallback: AnyFallback | None = None
+    quorum: int = 2,
+    hours: int = 12,
+    fallback: AnyFallback | None = None,
+    map_interval: int | None = None,
+    wire_interval: int | None = None,
 ) -> ResolutionSpec:
+    """The war-map market; ``*_interval``: the sources' update intervals in hours."""
     return ResolutionSpec(
         sources=(
             GeoJsonSource(
@@ -57,6 +64,7 @@ def war_map_spec(
                 url="https://maps.example.org/front.geojson",
                 at=Location(37.23, 48.30, "Myrnohrad"),
                 property="controlled_by",
+                update_interval_hours=map_interval,
             ),
             HttpJsonSource(
                 id="wire",
@@ -64,6 +72,7 @@ def war_map_spec(
                 expect=expect_ab(),
                 url="https://api.wire.example.com/towns/myrnohrad",
                 path="$.control.side",
+                update_interval_hours=wire_interval,
             ),
         ),
         observation_at_us=T_OBS,
@@ -71,6 +80,17 @@ def war_map_spec(
         quorum=quorum,
         fallback=fallback if fallback is not None else Hold(),
         challenge_window_hours=48,
+    )
+
+
+SINGLE_REASON = "the institute's map is the only published front line"
+
+
+def single_map_spec(hours: int = 1, map_interval: int | None = None) -> ResolutionSpec:
+    """The November 2025 market: the map alone decides (with a stated reason)."""
+    spec = war_map_spec(quorum=1, hours=hours, map_interval=map_interval)
+    return msgspec.structs.replace(
+        spec, sources=spec.sources[:1], single_source_reason=SINGLE_REASON
     )
 
 

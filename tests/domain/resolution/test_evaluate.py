@@ -27,18 +27,18 @@ def test_war_map_never_proposes_b() -> None:
         assert not (d.status is Status.PROPOSE and d.outcome == 1), hour
     final = evaluate(spec, observations, AFTER)
     assert final.status is Status.PROPOSE and final.outcome == 0
-    # The map's A run restarted at -1h, so it settles 12 hours later, at +11h.
-    assert final.decided_at_us == T_OBS + 11 * HOUR_US
+    # The window counts forward from T: both sources settle once they held to T+12h.
+    assert final.decided_at_us == T_OBS + 12 * HOUR_US
     assert final.challenge_ends_at_us == final.decided_at_us + 48 * HOUR_US
     by_id = {v.source_id: v for v in final.sources}
-    assert by_id["map"].settled_at_us == T_OBS + 11 * HOUR_US
-    assert len(by_id["map"].evidence) == 13  # -1h .. +11h, every hash kept
+    assert by_id["map"].settled_at_us == T_OBS + 12 * HOUR_US
+    assert len(by_id["map"].evidence) == 14  # -1h .. +12h, every hash kept
 
 
 def test_war_map_pending_before_the_map_settles() -> None:
     d = evaluate(war_map_spec(), war_map(), T_OBS + 5 * HOUR_US)
     assert d.status is Status.PENDING
-    assert "held 6h of the 12h window" in d.explanation
+    assert "unchanged through T+5h; it counts once every observation until T+12h" in (d.explanation)
 
 
 def test_flip_and_revert_are_in_changes() -> None:
@@ -54,10 +54,10 @@ def test_genuine_flip_that_persists_is_proposed_after_the_window() -> None:
     observations = hourly("map", -48, 40, {-48: "A", -6: "B"}) + hourly(
         "wire", -48, 40, {-48: "A", -4: "B"}
     )
-    assert evaluate(spec, observations, T_OBS + 7 * HOUR_US).status is Status.PENDING
-    d = evaluate(spec, observations, T_OBS + 8 * HOUR_US)
+    assert evaluate(spec, observations, T_OBS + 11 * HOUR_US).status is Status.PENDING
+    d = evaluate(spec, observations, T_OBS + 12 * HOUR_US)
     assert d.status is Status.PROPOSE and d.outcome == 1
-    assert d.decided_at_us == T_OBS + 8 * HOUR_US  # wire: B since -4h, 12h later
+    assert d.decided_at_us == T_OBS + 12 * HOUR_US  # T + the 12h window, forward
 
 
 def test_disagreeing_sources_are_held_for_arbiters() -> None:
@@ -145,4 +145,4 @@ def test_two_sources_of_one_owner_are_one_vote() -> None:
     # with a quorum of one, that owner's single vote decides, at its earliest settlement
     one = evaluate(msgspec.structs.replace(spec, quorum=1), observations, AFTER)
     assert one.status is Status.PROPOSE and one.outcome == 1
-    assert one.decided_at_us == T_OBS + 6 * HOUR_US  # the map: B since -6h, 12h later
+    assert one.decided_at_us == T_OBS + 12 * HOUR_US  # T + the 12h window

@@ -36,6 +36,9 @@ spec = st.builds(
     quorum=st.integers(1, 2),
     hours=st.integers(0, 12),
     fallback=st.sampled_from([Hold(), Void(), Extend(by_hours=24)]),
+    # the forward rule's "a later update agrees too": shorter and longer than the window
+    map_interval=st.one_of(st.none(), st.integers(1, 18)),
+    wire_interval=st.one_of(st.none(), st.integers(1, 18)),
 )
 
 
@@ -61,7 +64,7 @@ def test_a_settled_source_is_not_recomputed_for_later_observations() -> None:
     for minutes in range(-120, 61, 10):
         evaluator.add(Observation("map", T_OBS + minutes * MINUTE_US, True, "A", f"{minutes:x}"))
     first = evaluator.decide(T_OBS + HOUR_US)
-    assert first.status == "propose" and first.decided_at_us == T_OBS
+    assert first.status == "propose" and first.decided_at_us == T_OBS + HOUR_US  # T + w
     settled = evaluator._tracks["map"].verdict
     evaluator.add(Observation("map", T_OBS + 2 * HOUR_US, True, "B", "later"))
     assert evaluator._tracks["map"].verdict is settled  # kept: after its settlement

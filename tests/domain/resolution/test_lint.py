@@ -160,6 +160,61 @@ def test_persistence_extension_and_challenge() -> None:
     assert is_acceptable(findings)
 
 
+def one_source(spec: ResolutionSpec, reason: str | None = None) -> ResolutionSpec:
+    return msgspec.structs.replace(
+        spec, sources=spec.sources[:1], quorum=1, single_source_reason=reason
+    )
+
+
+def test_one_source_needs_a_stated_reason() -> None:
+    f = only(run(one_source(war_map_spec())), Code.SINGLE_SOURCE)
+    assert f.severity is Severity.ERROR and f.where == "$.sources"
+    assert "one source ('map')" in f.message and "single_source_reason" in f.message
+    for blank in ("", "   \n"):
+        assert not is_acceptable(run(one_source(war_map_spec(), blank)))
+    reason = "the institute's map is the only published front line"
+    findings = run(one_source(war_map_spec(), reason))
+    w = only(findings, Code.SINGLE_SOURCE)
+    assert w.severity is Severity.WARNING and w.where == "$.single_source_reason"
+    assert reason in w.message and is_acceptable(findings)
+
+
+def test_sources_of_one_owner_are_one_source() -> None:
+    base = war_map_spec(quorum=1)
+    spelled = msgspec.structs.replace(base.sources[1], owner="  INSTITUTE   for\tmaps ")
+    spec = msgspec.structs.replace(base, sources=(base.sources[0], spelled))
+    f = only(run(spec), Code.SINGLE_SOURCE)
+    assert f.severity is Severity.ERROR and "2 sources all owned by" in f.message
+    ok = run(msgspec.structs.replace(spec, single_source_reason="one registry exists"))
+    assert only(ok, Code.SINGLE_SOURCE).severity is Severity.WARNING and is_acceptable(ok)
+    assert not [f for f in run(war_map_spec()) if f.code is Code.SINGLE_SOURCE]  # 2 owners
+
+
+def test_a_window_under_two_updates_of_the_fastest_source() -> None:
+    slow_fast = war_map_spec(hours=12, map_interval=24, wire_interval=7)
+    f = only(run(slow_fast), Code.PERSISTENCE_UNDER_TWO_UPDATES)
+    assert f.severity is Severity.WARNING and f.where == "$.persistence"
+    assert "source 'wire' (7 hours)" in f.message and "at least 14 hours" in f.message
+    assert not run(war_map_spec(hours=14, map_interval=24, wire_interval=7))
+    spec_wide = msgspec.structs.replace(
+        war_map_spec(), persistence=Persistence(hours=0, through_next_update=True,
+                                                update_interval_hours=8)
+    )  # fmt: skip
+    assert "(8 hours)" in only(run(spec_wide), Code.PERSISTENCE_UNDER_TWO_UPDATES).message
+
+
+def test_a_short_window_for_a_live_map_or_dashboard() -> None:
+    f = only(run(war_map_spec(hours=5)), Code.PERSISTENCE_SHORT_FOR_LIVE_SOURCE)
+    assert f.severity is Severity.WARNING and "source 'map'" in f.message  # geojson: live
+    assert not run(war_map_spec(hours=6))
+    base = war_map_spec(hours=2)
+    document = msgspec.structs.replace(base.sources[0], medium="document")
+    assert not run(msgspec.structs.replace(base, sources=(document, base.sources[1])))
+    dashboard = msgspec.structs.replace(base.sources[1], medium="dashboard")
+    findings = run(msgspec.structs.replace(base, sources=(document, dashboard)))
+    assert "source 'wire'" in only(findings, Code.PERSISTENCE_SHORT_FOR_LIVE_SOURCE).message
+
+
 def test_every_code_is_exercised() -> None:
     # Guard: a new code must come with a test above (names appear in this file).
     source = Path(__file__).read_text(encoding="utf-8")

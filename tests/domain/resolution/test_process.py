@@ -30,6 +30,8 @@ from .helpers import OUTCOMES, T_OBS, war_map_spec
 
 CLOSE = T_OBS - 24 * HOUR_US
 START = T_OBS - 48 * HOUR_US
+DECIDE = T_OBS + 12 * HOUR_US
+"""The earliest resolution time: the observation time plus the 12-hour window."""
 BOND = 100 * ONE
 
 
@@ -108,7 +110,7 @@ def test_the_edited_map_does_not_decide_the_market() -> None:
     events = war_map(ex)
     proposals = of_type(tuple(events), ev.OutcomeProposed)
     assert [(p.proposer, p.outcome) for p in proposals] == [("", 0)]  # A, never B
-    assert proposals[0].at_us == at(11)  # the map's A run starts at T-1h; 12h window
+    assert proposals[0].at_us == at(12)  # the window counts forward: T + 12h
     final = of_type(tuple(events), ev.ResolutionFinalized)
     assert [(f.outcome, f.by) for f in final] == [(0, "rules")]
     assert ex.markets["town"].status is Status.RESOLVED
@@ -123,11 +125,11 @@ def test_the_genuine_change_resolves_after_the_window_and_the_challenge() -> Non
     ex = world()
     run(ex, cmd.MintSets("ann", "town", 10 * ONE), START)  # 10 A and 10 B shares
     events = feed(
-        ex, range(-24, 60), lambda h: "B" if h >= -6 else "A", lambda h: "B" if h >= -5 else "A"
+        ex, range(-24, 62), lambda h: "B" if h >= -6 else "A", lambda h: "B" if h >= -5 else "A"
     )
     proposed = of_type(tuple(events), ev.OutcomeProposed)
-    assert [(p.outcome, p.at_us) for p in proposed] == [(1, at(7))]  # wire: T-5h + 12h
-    assert proposed[0].challenge_ends_at == at(7 + 48)
+    assert [(p.outcome, p.at_us) for p in proposed] == [(1, at(12))]  # T + 12h
+    assert proposed[0].challenge_ends_at == at(12 + 48)
     settled = of_type(tuple(events), ev.MarketSettled)
     assert settled and settled[0].weights == (0, ONE)
     assert dict(settled[0].payouts)["ann"] == 10 * ONE  # her 10 B shares pay 1 each
@@ -166,18 +168,19 @@ def test_a_dispute_with_a_bond_overturns_a_wrong_proposal() -> None:
     before = {a: cash(ex, a) for a in ("res", "dis", "arb1", "arb2", "arb3")}
     propose = cmd.ProposeOutcome("town", "res", 1, BOND, "B took the town")
     assert reject(ex, propose, CLOSE - 1) == Code.MARKET_NOT_CLOSED
-    run(ex, propose, CLOSE)
+    assert reject(ex, propose, DECIDE - 1) == Code.RESOLUTION_TOO_EARLY
+    run(ex, propose, DECIDE)
     assert phase(ex) is Phase.PROPOSED
     assert ex.ledger.balance(ledger.bonds("town")) == BOND
-    assert reject(ex, cmd.DisputeProposal("town", "res", BOND), CLOSE) == Code.CONFLICT_OF_INTEREST
+    assert reject(ex, cmd.DisputeProposal("town", "res", BOND), DECIDE) == Code.CONFLICT_OF_INTEREST
     small = cmd.DisputeProposal("town", "dis", BOND - 1)
-    assert reject(ex, small, CLOSE) == Code.BOND_TOO_SMALL
-    run(ex, cmd.DisputeProposal("town", "dis", BOND, "the wire says A"), CLOSE + HOUR_US)
+    assert reject(ex, small, DECIDE) == Code.BOND_TOO_SMALL
+    run(ex, cmd.DisputeProposal("town", "dis", BOND, "the wire says A"), DECIDE + HOUR_US)
     assert phase(ex) is Phase.DISPUTED
-    assert reject(ex, cmd.CastVote("town", "res", 0), CLOSE) == Code.CONFLICT_OF_INTEREST
-    run(ex, cmd.CastVote("town", "arb1", 0), CLOSE + 2 * HOUR_US)
-    run(ex, cmd.CastVote("town", "arb2", 1), CLOSE + 2 * HOUR_US)
-    events = run(ex, cmd.CastVote("town", "arb3", 0), CLOSE + 3 * HOUR_US)
+    assert reject(ex, cmd.CastVote("town", "res", 0), DECIDE) == Code.CONFLICT_OF_INTEREST
+    run(ex, cmd.CastVote("town", "arb1", 0), DECIDE + 2 * HOUR_US)
+    run(ex, cmd.CastVote("town", "arb2", 1), DECIDE + 2 * HOUR_US)
+    events = run(ex, cmd.CastVote("town", "arb3", 0), DECIDE + 3 * HOUR_US)
     assert ex.markets["town"].settlement == (ONE, 0)
     final = of_type(events, ev.ResolutionFinalized)[0]
     assert final.voters == ("arb1", "arb3")
@@ -193,12 +196,12 @@ def test_a_dispute_with_a_bond_overturns_a_wrong_proposal() -> None:
 def test_an_unchallenged_resolver_proposal_settles_and_returns_the_bond() -> None:
     ex = world()
     before = cash(ex, "res")
-    run(ex, cmd.ProposeOutcome("town", "res", 0, BOND), CLOSE)
-    assert reject(ex, cmd.DisputeProposal("town", "dis", BOND), CLOSE + 48 * HOUR_US) == (
+    run(ex, cmd.ProposeOutcome("town", "res", 0, BOND), DECIDE)
+    assert reject(ex, cmd.DisputeProposal("town", "dis", BOND), DECIDE + 48 * HOUR_US) == (
         Code.CHALLENGE_WINDOW_CLOSED
     )
-    assert ex.next_timer() == CLOSE + 48 * HOUR_US
-    run(ex, cmd.Tick(), CLOSE + 48 * HOUR_US)
+    assert ex.next_timer() == DECIDE + 48 * HOUR_US
+    run(ex, cmd.Tick(), DECIDE + 48 * HOUR_US)
     assert ex.markets["town"].status is Status.RESOLVED
     assert cash(ex, "res") == before
 
@@ -208,17 +211,17 @@ def test_affiliated_accounts_cannot_propose_or_vote() -> None:
     run(ex, cmd.DeclareAffiliation("arb1", "  institute FOR maps "), START)
     assert ex.affiliations["arb1"] == ("institute FOR maps",)
     propose = cmd.ProposeOutcome("town", "arb1", 0, BOND)
-    assert reject(ex, propose, CLOSE) == Code.CONFLICT_OF_INTEREST
+    assert reject(ex, propose, DECIDE) == Code.CONFLICT_OF_INTEREST
     run(ex, cmd.DeclareAffiliation("arb1", "institute FOR maps", affiliated=False), START)
-    run(ex, propose, CLOSE)
+    run(ex, propose, DECIDE)
 
     ex = world()  # and a vote: an arbiter affiliated with a source's owner is refused
     run(ex, cmd.DeclareAffiliation("arb2", "Wire Agency"), START)
-    run(ex, cmd.ProposeOutcome("town", "res", 1, BOND), CLOSE)
-    run(ex, cmd.DisputeProposal("town", "dis", BOND), CLOSE)
-    assert reject(ex, cmd.CastVote("town", "arb2", 0), CLOSE) == Code.CONFLICT_OF_INTEREST
-    run(ex, cmd.DeclareAffiliation("arb2", "Wire Agency", affiliated=False), CLOSE)
-    run(ex, cmd.CastVote("town", "arb2", 0), CLOSE)
+    run(ex, cmd.ProposeOutcome("town", "res", 1, BOND), DECIDE)
+    run(ex, cmd.DisputeProposal("town", "dis", BOND), DECIDE)
+    assert reject(ex, cmd.CastVote("town", "arb2", 0), DECIDE) == Code.CONFLICT_OF_INTEREST
+    run(ex, cmd.DeclareAffiliation("arb2", "Wire Agency", affiliated=False), DECIDE)
+    run(ex, cmd.CastVote("town", "arb2", 0), DECIDE)
 
 
 def test_an_arbiters_orders_are_cancelled_at_close_so_they_may_vote() -> None:
@@ -227,10 +230,10 @@ def test_an_arbiters_orders_are_cancelled_at_close_so_they_may_vote() -> None:
     ex = world()
     run(ex, PlaceOrder("arb4", "town", 0, Side.BUY, qty=ONE, price=10_000), START)
     assert ex.open_orders["arb4"]
-    run(ex, cmd.ProposeOutcome("town", "res", 1, BOND), CLOSE)
+    run(ex, cmd.ProposeOutcome("town", "res", 1, BOND), DECIDE)
     assert not ex.open_orders.get("arb4")  # the close cancelled it
-    run(ex, cmd.DisputeProposal("town", "dis", BOND), CLOSE)
-    events = run(ex, cmd.CastVote("town", "arb4", 0), CLOSE)
+    run(ex, cmd.DisputeProposal("town", "dis", BOND), DECIDE)
+    events = run(ex, cmd.CastVote("town", "arb4", 0), DECIDE)
     assert [(v.arbiter, v.outcome) for v in of_type(events, ev.VoteCast)] == [("arb4", 0)]
 
 
@@ -259,16 +262,16 @@ def test_a_high_alert_holds_the_resolution_until_reviewed() -> None:
     events = run(ex, alert, START)
     raised = of_type(events, ev.AlertRaised)[0]
     assert raised.holds and ex.resolutions["town"].holding_alerts == (1,)
-    run(ex, cmd.ProposeOutcome("town", "res", 0, BOND), CLOSE)
-    run(ex, cmd.Tick(), CLOSE + 60 * HOUR_US)
+    run(ex, cmd.ProposeOutcome("town", "res", 0, BOND), DECIDE)
+    run(ex, cmd.Tick(), DECIDE + 60 * HOUR_US)
     assert phase(ex) is Phase.PROPOSED  # the window ended, but the alert holds it
     assert ex.next_timer() is None
     review = cmd.ReviewAlert(1, "ben", "dismiss")
-    assert reject(ex, review, CLOSE + 61 * HOUR_US) == Code.CONFLICT_OF_INTEREST
-    events = run(ex, cmd.ReviewAlert(1, "arb1", "dismiss", "honest"), CLOSE + 61 * HOUR_US)
+    assert reject(ex, review, DECIDE + 61 * HOUR_US) == Code.CONFLICT_OF_INTEREST
+    events = run(ex, cmd.ReviewAlert(1, "arb1", "dismiss", "honest"), DECIDE + 61 * HOUR_US)
     assert of_type(events, ev.MarketSettled)  # released: final at once
     again = cmd.ReviewAlert(1, "arb2", "confirm")
-    assert reject(ex, again, CLOSE + 62 * HOUR_US) == Code.ALERT_ALREADY_REVIEWED
+    assert reject(ex, again, DECIDE + 62 * HOUR_US) == Code.ALERT_ALREADY_REVIEWED
 
 
 def test_arbiters_vote_only_once_trading_has_closed() -> None:
@@ -278,8 +281,9 @@ def test_arbiters_vote_only_once_trading_has_closed() -> None:
     assert phase(ex) is Phase.HELD and ex.markets["town"].status is Status.OPEN
     assert reject(ex, cmd.CastVote("town", "arb2", 0), START + HOUR_US) == (Code.MARKET_NOT_CLOSED)
     run(ex, cmd.Tick(), CLOSE)
-    run(ex, cmd.CastVote("town", "arb2", 0), CLOSE)
-    events = run(ex, cmd.CastVote("town", "arb3", 0), CLOSE)
+    assert reject(ex, cmd.CastVote("town", "arb2", 0), CLOSE) == Code.RESOLUTION_TOO_EARLY
+    run(ex, cmd.CastVote("town", "arb2", 0), DECIDE)
+    events = run(ex, cmd.CastVote("town", "arb3", 0), DECIDE)
     assert of_type(events, ev.MarketSettled)
 
 
@@ -288,20 +292,20 @@ def test_a_confirmed_alert_sends_the_market_to_the_arbiters() -> None:
     run(ex, cmd.RaiseAlert("town", "longshot", "high", ("ben",), (), "planted", key="k"), START)
     dup = cmd.RaiseAlert("town", "longshot", "high", ("ben",), (), "planted", key="k")
     assert reject(ex, dup, START) == Code.INVALID_ALERT
-    run(ex, cmd.ProposeOutcome("town", "res", 1, BOND), CLOSE)
-    run(ex, cmd.ReviewAlert(1, "arb1", "confirm", "planted"), CLOSE + HOUR_US)
+    run(ex, cmd.ProposeOutcome("town", "res", 1, BOND), DECIDE)
+    run(ex, cmd.ReviewAlert(1, "arb1", "confirm", "planted"), DECIDE + HOUR_US)
     assert phase(ex) is Phase.HELD
-    run(ex, cmd.CastVote("town", "arb2", 0), CLOSE + HOUR_US)
-    run(ex, cmd.CastVote("town", "arb3", 0), CLOSE + HOUR_US)
+    run(ex, cmd.CastVote("town", "arb2", 0), DECIDE + HOUR_US)
+    run(ex, cmd.CastVote("town", "arb3", 0), DECIDE + HOUR_US)
     assert ex.markets["town"].settlement == (ONE, 0)
     assert cash(ex, "res") == 1_000 * ONE - BOND  # the proposer was wrong: bond lost
 
 
 def test_an_admin_override_is_journaled_and_refunds_bonds() -> None:
     ex = world()
-    run(ex, cmd.ProposeOutcome("town", "res", 1, BOND), CLOSE)
-    run(ex, cmd.DisputeProposal("town", "dis", BOND), CLOSE)
-    events = run(ex, cmd.VoidMarket("town", "the source was taken offline"), CLOSE + HOUR_US)
+    run(ex, cmd.ProposeOutcome("town", "res", 1, BOND), DECIDE)
+    run(ex, cmd.DisputeProposal("town", "dis", BOND), DECIDE)
+    events = run(ex, cmd.VoidMarket("town", "the source was taken offline"), DECIDE + HOUR_US)
     final = of_type(events, ev.ResolutionFinalized)[0]
     assert (final.outcome, final.by, final.reason) == (-1, "admin", "the source was taken offline")
     assert cash(ex, "res") == cash(ex, "dis") == 1_000 * ONE
@@ -344,9 +348,11 @@ def test_a_new_spec_version_until_a_proposal() -> None:
     ex = world()
     events = run(ex, cmd.SetResolutionSpec("town", "creator", spec_json(hours=24), "longer"), START)
     assert of_type(events, ev.ResolutionSpecSet)[0].version == 2
-    run(ex, cmd.ProposeOutcome("town", "res", 0, BOND), CLOSE)
+    propose = cmd.ProposeOutcome("town", "res", 0, BOND)
+    assert reject(ex, propose, DECIDE) == Code.RESOLUTION_TOO_EARLY  # the new window: 24h
+    run(ex, propose, at(24))
     again = cmd.SetResolutionSpec("town", "creator", spec_json())
-    assert reject(ex, again, CLOSE) == Code.WRONG_RESOLUTION_PHASE
+    assert reject(ex, again, at(24)) == Code.WRONG_RESOLUTION_PHASE
 
 
 def test_the_creator_owning_a_source_is_refused() -> None:
@@ -384,13 +390,65 @@ def test_replaying_the_events_rebuilds_the_resolution_state() -> None:
     Exchange.execute = recording  # type: ignore[method-assign]
     try:
         ex = world()
-        run(ex, cmd.ProposeOutcome("town", "res", 1, BOND), CLOSE)
-        run(ex, cmd.DisputeProposal("town", "dis", BOND), CLOSE)
-        run(ex, cmd.PostClarification("town", "creator", "note"), CLOSE)
-        run(ex, cmd.CastVote("town", "arb1", 0), CLOSE)
+        run(ex, cmd.ProposeOutcome("town", "res", 1, BOND), DECIDE)
+        run(ex, cmd.DisputeProposal("town", "dis", BOND), DECIDE)
+        run(ex, cmd.PostClarification("town", "creator", "note"), DECIDE)
+        run(ex, cmd.CastVote("town", "arb1", 0), DECIDE)
     finally:
         Exchange.execute = original  # type: ignore[method-assign]
     replayed = Exchange()
     for e in events:
         replayed.apply(e)
     assert fingerprint(replayed) == fingerprint(ex)
+
+
+# -- no decision before its time (issue 17) ----------------------------------------------------
+def test_no_proposal_vote_or_operator_resolve_before_the_earliest_resolution_time() -> None:
+    ex = world()
+    run(ex, cmd.RaiseAlert("town", "longshot", "high", ("ben",), (), "planted"), START)
+    run(ex, cmd.ReviewAlert(1, "arb1", "confirm"), CLOSE)  # held before anything to decide
+    assert phase(ex) is Phase.HELD
+    too_early = [
+        cmd.ProposeOutcome("town", "res", 0, BOND, "the map says A"),
+        cmd.CastVote("town", "arb2", 0),
+        cmd.ResolveMarket("town", (ONE, 0), "admin: the operator decides"),
+    ]
+    for now in (CLOSE, T_OBS, DECIDE - 1):
+        for command in too_early:
+            assert reject(ex, command, now) == Code.RESOLUTION_TOO_EARLY
+    result = ex.execute(too_early[0], T_OBS)
+    assert result.message == (
+        "a proposal on market 'town' is refused before its earliest resolution time, "
+        "2025-11-15T12:00:00Z (the observation time 2025-11-15T00:00:00Z plus its "
+        "persistence window of 12 hours); 12 hours to go."
+    )
+    run(ex, cmd.CastVote("town", "arb2", 0), DECIDE)  # its time has come
+    events = run(ex, cmd.CastVote("town", "arb3", 0), DECIDE)
+    assert of_type(events, ev.MarketSettled)
+
+
+def test_an_operator_resolve_waits_but_a_void_with_a_reason_does_not() -> None:
+    ex = world()
+    resolve = cmd.ResolveMarket("town", (ONE, 0), "admin: decided")
+    assert reject(ex, resolve, CLOSE) == Code.RESOLUTION_TOO_EARLY
+    assert reject(ex, cmd.VoidMarket("town", "  "), CLOSE) == Code.INVALID_TEXT
+    events = run(ex, cmd.VoidMarket("town", "admin: the town no longer exists"), CLOSE)
+    final = of_type(events, ev.ResolutionFinalized)[0]
+    assert (final.outcome, final.reason) == (-1, "admin: the town no longer exists")
+    assert ex.markets["town"].status is Status.VOIDED
+    later = world()
+    run(later, resolve, DECIDE)
+    assert later.markets["town"].settlement == (ONE, 0)
+
+
+def test_a_proposal_from_an_older_journal_is_not_final_before_the_earliest_time() -> None:
+    # Before issue 17 a resolver could propose at the close; replaying such a journal
+    # must not finalize before T + window even when the challenge window ends earlier.
+    ex = world(spec_json().replace('"challenge_window_hours":48', '"challenge_window_hours":1'))
+    run(ex, cmd.Tick(), CLOSE)
+    postings = ((ledger.cash("res"), -BOND), (ledger.bonds("town"), BOND))
+    early = ev.OutcomeProposed("town", "res", 0, BOND, CLOSE, CLOSE + HOUR_US, (), "", postings)
+    ex.apply(early)
+    assert phase(ex) is Phase.PROPOSED and ex.next_timer() == DECIDE
+    assert not of_type(tick(ex, 0), ev.ResolutionFinalized)  # T: the window still runs
+    assert of_type(run(ex, cmd.Tick(), DECIDE), ev.ResolutionFinalized)

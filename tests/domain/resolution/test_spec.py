@@ -69,6 +69,7 @@ def test_public_surface() -> None:
         "process",
         "record",
         "incremental",
+        "timing",
     }
     assert exported == set(resolution.__all__)
     assert callable(resolution.evaluate) and callable(resolution.lint)

@@ -7,10 +7,12 @@ extend, with the observations (by hash) that support it and a human explanation.
 The rules (docs/resolution.md):
 - An observation answers only if it succeeded and its value is in the source's expect
   table. Failed observations (timeouts, 500s) are never answers and never break a run.
-- A source *settles* on outcome o when successful observations f and l exist with
-  f <= observation time <= l and l - f >= the persistence window, and every successful
-  observation in [f, l] answers o. A flip that reverts inside the window settles
-  nothing; at most one outcome can settle per source.
+- A source *settles* on outcome o at l when, f being the first observation of the run
+  of answers o that contains the observation time T, every successful observation in
+  [f, l] answers o and l >= T + w (w: the persistence window), and, when the source has
+  an update interval u, also l >= f + u. The window counts FORWARD from T: an edit
+  shown for hours before T and reverted soon after settles nothing; at most one outcome
+  can settle per source.
 - Quorum: k sources settled on the same outcome -> propose it. Two outcomes each with k
   -> hold (conflicting evidence). Otherwise pending until the deadline, then the
   fallback. Only observations up to min(now, deadline) count, so a decision made at
@@ -34,6 +36,7 @@ from augury.domain.resolution.spec import (
     ResolutionSpec,
     Void,
     norm_org,
+    update_interval_us,
 )
 
 OBSERVATIONS_MAX = 1_000_000
@@ -134,7 +137,7 @@ def _by_instant(obs: Sequence[Observation]) -> list[list[Observation]]:
 
 def settle(spec: ResolutionSpec, src: AnySource, obs: Sequence[Observation]) -> SourceVerdict:
     """The verdict of one source from its successful observations, sorted by :func:`_key`."""
-    t_obs, window = spec.observation_at_us, spec.persistence.window_us
+    t_obs = spec.observation_at_us
     if not obs:
         return unsettled(src.id, NO_OBSERVATION)
     groups = _by_instant(obs)
@@ -146,27 +149,35 @@ def settle(spec: ResolutionSpec, src: AnySource, obs: Sequence[Observation]) -> 
             continue
         first_t, last_t = groups[start][0].fetched_at_us, groups[i - 1][0].fetched_at_us
         if first_t <= t_obs <= last_t:
-            return _verdict_in_run(src, groups[start:i], answers[start], t_obs, window)
+            return _verdict_in_run(spec, src, groups[start:i], answers[start])
         start = i
     return unsettled(src.id, NO_RUN)
 
 
+def settles_at(spec: ResolutionSpec, src: AnySource, first_t: int) -> int:
+    """The earliest instant at which a run that starts at ``first_t`` and contains the
+    observation time settles: the observation time plus the window, and at least one
+    update interval (where the source has one) after the answer first appeared."""
+    need = spec.observation_at_us + spec.persistence.window_us
+    interval = update_interval_us(spec, src)
+    return need if interval is None else max(need, first_t + interval)
+
+
 def _verdict_in_run(
+    spec: ResolutionSpec,
     src: AnySource,
     run: Sequence[Sequence[Observation]],
     outcome: int | None,
-    t_obs: int,
-    window: int,
 ) -> SourceVerdict:
-    first_t = run[0][0].fetched_at_us
+    first_t, t_obs = run[0][0].fetched_at_us, spec.observation_at_us
     if outcome is None:
         return unsettled(src.id, NO_VALUE)
-    need = max(t_obs, first_t + window)
+    need = settles_at(spec, src, first_t)
     for j, g in enumerate(run):
         if g[0].fetched_at_us >= need:
             evidence = tuple(o.content_sha256 for gg in run[: j + 1] for o in gg)
             return settled(src.id, outcome, first_t, g[0].fetched_at_us, t_obs, evidence)
-    return holding(src.id, outcome, first_t, run[-1][0].fetched_at_us, t_obs, window)
+    return holding(src.id, outcome, first_t, run[-1][0].fetched_at_us, t_obs, need)
 
 
 # The verdicts and their words, shared with incremental.py (which must say the same).
@@ -191,12 +202,13 @@ def settled(
 
 
 def holding(
-    source_id: str, outcome: int, first_t: int, last_t: int, t_obs: int, window: int
+    source_id: str, outcome: int, first_t: int, last_t: int, t_obs: int, need: int
 ) -> SourceVerdict:
-    """Answering ``outcome`` since ``first_t``, not yet for the whole window."""
+    """Answering ``outcome`` since ``first_t``, not yet through ``need``."""
     note = (
-        f"answers outcome {outcome} since {_rel(first_t, t_obs)}, held "
-        f"{_hours(last_t - first_t)} of the {_hours(window)} window"
+        f"answers outcome {outcome} since {_rel(first_t, t_obs)}, unchanged through "
+        f"{_rel(last_t, t_obs)}; it counts once every observation until {_rel(need, t_obs)} "
+        "shows it"
     )
     return unsettled(source_id, note)
 

@@ -10,10 +10,11 @@ verdict, and not even that when the source has settled before the observation's 
 (later observations cannot change a settlement, see below). Recomputing a verdict
 locates the run around the observation time by binary search and walks that run only.
 
-Why a settlement stands: a source settles at the first instant ``l >= max(T, f + w)``
-of the run of equal answers that contains the observation time ``T``; everything the
-verdict holds (the run's start ``f``, its groups up to ``l``, their hashes) lies at or
-before ``l``. An observation after ``l`` touches none of it.
+Why a settlement stands: a source settles at the first instant ``l >= max(T + w, f + u)``
+(``u`` the source's update interval, if any) of the run of equal answers that contains
+the observation time ``T``; everything the verdict holds (the run's start ``f``, its
+groups up to ``l``, their hashes) lies at or before ``l``. An observation after ``l``
+touches none of it.
 
 Equality with ``evaluate`` is the contract (a hypothesis test feeds both the same
 observations); the process falls back to ``evaluate`` when asked about an instant
@@ -35,6 +36,7 @@ from augury.domain.resolution.evaluate import (
     _decide,
     holding,
     settled,
+    settles_at,
     unsettled,
 )
 from augury.domain.resolution.spec import AnySource, ResolutionSpec
@@ -115,7 +117,7 @@ def _settle(spec: ResolutionSpec, src: AnySource, track: _Track) -> SourceVerdic
     n = len(times)
     if n == 0:
         return unsettled(src.id, NO_OBSERVATION)
-    t_obs, window = spec.observation_at_us, spec.persistence.window_us
+    t_obs = spec.observation_at_us
     i = bisect_right(times, t_obs) - 1  # the last instant at or before T
     if i < 0:
         return unsettled(src.id, NO_RUN)
@@ -128,11 +130,11 @@ def _settle(spec: ResolutionSpec, src: AnySource, track: _Track) -> SourceVerdic
     while start > 0 and answers[start - 1] == outcome:
         start -= 1
     first_t = times[start]
-    need = max(t_obs, first_t + window)
-    j = i  # no instant before i is at or after need (they are all before T)
+    need = settles_at(spec, src, first_t)
+    j = i  # no instant before i is at or after need (they are all at or before T)
     while j < n and answers[j] == outcome:
         if times[j] >= need:
             evidence = tuple(o.content_sha256 for g in track.groups[start : j + 1] for o in g)
             return settled(src.id, outcome, first_t, times[j], t_obs, evidence)
         j += 1
-    return holding(src.id, outcome, first_t, times[j - 1], t_obs, window)
+    return holding(src.id, outcome, first_t, times[j - 1], t_obs, need)

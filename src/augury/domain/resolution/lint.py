@@ -23,11 +23,15 @@ from augury.domain.resolution.spec import (
     HtmlSource,
     HttpJsonSource,
     ResolutionSpec,
+    is_live,
     norm_org,
+    update_interval_us,
 )
 
 PERSISTENCE_HOURS_MAX = 30 * 24
 """A window longer than 30 days keeps a market open long after its question."""
+LIVE_PERSISTENCE_HOURS_MIN = 6
+"""A live map or dashboard can be edited for a few hours: hold its answers at least this."""
 CHALLENGE_HOURS_MIN = 24
 """Below a day, a challenge window can pass unwatched (the November 2025 failure)."""
 EXTEND_HOURS_MAX = 90 * 24
@@ -65,6 +69,9 @@ class Code(StrEnum):
     PERSISTENCE_TOO_LONG = "persistence_too_long"
     BAD_EXTENSION = "bad_extension"
     SHORT_CHALLENGE_WINDOW = "short_challenge_window"
+    SINGLE_SOURCE = "single_source"
+    PERSISTENCE_UNDER_TWO_UPDATES = "persistence_under_two_updates"
+    PERSISTENCE_SHORT_FOR_LIVE_SOURCE = "persistence_short_for_live_source"
 
 
 class Finding(msgspec.Struct, frozen=True):
@@ -97,6 +104,8 @@ def lint(
     findings += _lint_sources(spec, len(market_outcomes), creator_orgs)
     findings += _lint_coverage(spec, market_outcomes)
     findings += _lint_rules(spec, close_at)
+    findings += _lint_independence(spec)
+    findings += _lint_persistence(spec)
     errors = [f for f in findings if f.severity is Severity.ERROR]
     return errors + [f for f in findings if f.severity is Severity.WARNING]
 
@@ -275,4 +284,58 @@ def _lint_rules(spec: ResolutionSpec, close_at: int) -> list[Finding]:
             f"{CHALLENGE_HOURS_MIN} hours a wrong proposal can pass unwatched"
         )
         out.append(_warning(Code.SHORT_CHALLENGE_WINDOW, "$.challenge_window_hours", msg))
+    return out
+
+
+def _lint_independence(spec: ResolutionSpec) -> list[Finding]:
+    """One source, or sources all of one owner (one editor decides): an error unless the
+    spec says why in ``single_source_reason``; then a warning that shows the reason."""
+    owners = {norm_org(s.owner) for s in spec.sources}
+    if len(owners) != 1:
+        return []
+    n = len(spec.sources)
+    what = (
+        f"one source ({spec.sources[0].id!r})"
+        if n == 1
+        else f"{n} sources all owned by {spec.sources[0].owner!r}"
+    )
+    reason = (spec.single_source_reason or "").strip()
+    if not reason:
+        msg = (
+            f"the market is decided by {what}: one editor could decide it. Add a source "
+            "of another owner, or say why one must do in single_source_reason"
+        )
+        return [_error(Code.SINGLE_SOURCE, "$.sources", msg)]
+    msg = (
+        f"the market is decided by {what}, so one editor could decide it; "
+        f"the creator's reason: {reason}"
+    )
+    return [_warning(Code.SINGLE_SOURCE, "$.single_source_reason", msg)]
+
+
+def _lint_persistence(spec: ResolutionSpec) -> list[Finding]:
+    """A window too short for the sources: under two updates of the fastest source (an
+    edit can come and go between two captures), or under 6 hours for a live source."""
+    out: list[Finding] = []
+    window = spec.persistence.window_us
+    intervals = [(u, s.id) for s in spec.sources if (u := update_interval_us(spec, s)) is not None]
+    if intervals:
+        fastest, sid = min(intervals)
+        if window < 2 * fastest:
+            msg = (
+                f"the persistence window ({window // HOUR_US} hours) is shorter than twice "
+                f"the update interval of source {sid!r} ({fastest // HOUR_US} hours): an "
+                "answer could count after a single update. Make the window at least "
+                f"{2 * fastest // HOUR_US} hours"
+            )
+            out.append(_warning(Code.PERSISTENCE_UNDER_TWO_UPDATES, "$.persistence", msg))
+    live = [s.id for s in spec.sources if is_live(s)]
+    if live and window < LIVE_PERSISTENCE_HOURS_MIN * HOUR_US:
+        msg = (
+            f"the persistence window ({window // HOUR_US} hours) is shorter than "
+            f"{LIVE_PERSISTENCE_HOURS_MIN} hours, and source {live[0]!r} is a live map or "
+            "dashboard that can be edited for a few hours. Make the window at least "
+            f"{LIVE_PERSISTENCE_HOURS_MIN} hours"
+        )
+        out.append(_warning(Code.PERSISTENCE_SHORT_FOR_LIVE_SOURCE, "$.persistence", msg))
     return out

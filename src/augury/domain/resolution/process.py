@@ -49,6 +49,7 @@ from augury.domain.resolution.spec import (
     norm_org,
     spec_hash,
 )
+from augury.domain.resolution.timing import not_before, require_time_has_come, require_void_reason
 from augury.domain.units import ONE
 
 if TYPE_CHECKING:
@@ -203,7 +204,7 @@ def next_timer(ex: Exchange, market: Market) -> int | None:
         spec = spec_of(r)
         return None if spec is None else max(spec.deadline_us, market.close_at)
     if r.phase is Phase.PROPOSED and r.proposal is not None and not r.holding_alerts:
-        return r.proposal.challenge_ends_at
+        return not_before(spec_of(r), r.proposal.challenge_ends_at)
     return None
 
 
@@ -214,7 +215,7 @@ def advance(ex: Exchange, market: Market, now: int, out: list[ev.Event]) -> None
         return
     if r.phase is Phase.PROPOSED and r.proposal is not None:
         p = r.proposal
-        if now >= p.challenge_ends_at and not r.holding_alerts:
+        if now >= not_before(spec_of(r), p.challenge_ends_at) and not r.holding_alerts:
             by = "rules" if not p.proposer else "proposal"
             why = f"unchallenged proposal of outcome {p.outcome}: {p.reason}"
             _finalize(ex, market, p.outcome, by, why[:4_000], (), out)
@@ -306,10 +307,11 @@ def handle_propose(ex: Exchange, c: cmd.ProposeOutcome, now: int, out: list[ev.E
     market = ex.require_market(c.market)
     ex.require_account(c.account)
     r = _live_record(ex, market)
-    if r.phase is not Phase.COLLECTING:
-        raise Rejected(Code.WRONG_RESOLUTION_PHASE, f"the resolution is {r.phase.value}")
     if now < market.close_at:
         raise Rejected(Code.MARKET_NOT_CLOSED, "propose once trading has closed")
+    require_time_has_come(spec_of(r), market.id, "a proposal", now)
+    if r.phase is not Phase.COLLECTING:
+        raise Rejected(Code.WRONG_RESOLUTION_PHASE, f"the resolution is {r.phase.value}")
     _require_outcome(market, c.outcome)
     _require_text(c.reason, ex.limits.text_length_max, "reason", allow_empty=True)
     bonds, hours, _ = _params(r)
@@ -348,10 +350,11 @@ def handle_vote(ex: Exchange, c: cmd.CastVote, now: int, out: list[ev.Event]) ->
     market = ex.require_market(c.market)
     ex.require_account(c.account)
     r = _live_record(ex, market)
-    if r.phase not in (Phase.DISPUTED, Phase.HELD):
-        raise Rejected(Code.WRONG_RESOLUTION_PHASE, f"no vote is open: {r.phase.value}")
     if now < market.close_at:  # e.g. an alert confirmed while trading still runs
         raise Rejected(Code.MARKET_NOT_CLOSED, "arbiters vote once trading has closed")
+    require_time_has_come(spec_of(r), market.id, "a vote", now)
+    if r.phase not in (Phase.DISPUTED, Phase.HELD):
+        raise Rejected(Code.WRONG_RESOLUTION_PHASE, f"no vote is open: {r.phase.value}")
     _require_outcome(market, c.outcome)
     _require_text(c.reason, ex.limits.text_length_max, "reason", allow_empty=True)
     parties = {r.proposal.proposer if r.proposal else "", r.dispute.disputer if r.dispute else ""}
@@ -486,12 +489,17 @@ def finalize_by_admin(
     market: Market,
     weights: tuple[int, ...] | None,
     reason: str,
+    now: int,
     out: list[ev.Event],
 ) -> None:
-    """An operator's override (or void when ``weights`` is None): bonds go back as posted."""
+    """An operator's override (or void when ``weights`` is None): bonds go back as posted.
+    Refused before the earliest resolution time, except a void with a public reason."""
+    spec = spec_of(ex.resolutions[market.id])
     if weights is None:
+        require_void_reason(spec, reason, now)
         outcome = VOID
     else:
+        require_time_has_come(spec, market.id, "an operator's resolve", now)
         winners = [j for j, w in enumerate(weights) if w == ONE]
         outcome = winners[0] if winners else FRACTIONAL
     postings = bond_payouts(ex, market, None, ())

@@ -13,7 +13,7 @@ It never fetches a source, reads a clock or draws randomness.
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -22,6 +22,13 @@ HOUR_US = 3_600_000_000
 
 NonNegHours = Annotated[int, msgspec.Meta(ge=0)]
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+PosHours = Annotated[int, msgspec.Meta(ge=1)]
+
+Medium = Literal["live_map", "dashboard", "document", "api", "statement"]
+"""What a source is, for the persistence rules: a ``live_map`` or ``dashboard`` is edited
+in place at any time (a few hours' edit is the November 2025 failure); a ``document`` or
+an ``api`` changes by publication; a ``statement`` is signed once."""
+LIVE_MEDIA: frozenset[str] = frozenset({"live_map", "dashboard"})
 
 
 def norm_org(org: str) -> str:
@@ -58,6 +65,12 @@ class Source(
     id: NonEmpty
     owner: NonEmpty
     expect: tuple[Expect, ...]
+    update_interval_hours: PosHours | None = None
+    """How often the source is expected to update; an answer then counts only once a
+    capture at least this long after its first appearance still shows it."""
+    medium: Medium | None = None
+    """What the source is (``kind`` is how it is read); None: a geojson map is taken to
+    be a live map, anything else not live."""
 
 
 class HttpJsonSource(Source, frozen=True, kw_only=True, tag="http_json"):
@@ -166,6 +179,14 @@ class ResolutionSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     deadline_grace_hours: NonNegHours = 24
     """After the observation time and the persistence window, how long the fetcher has to
     make the observations that settle the sources before the fallback applies."""
+    single_source_reason: str | None = None
+    """Why one source (or sources of one owner) must do: without it the linter refuses
+    such a spec; with it, the reason is shown as a warning on the market."""
+
+    @property
+    def earliest_resolution_us(self) -> int:
+        """The observation time plus the persistence window: nothing is decided before."""
+        return self.observation_at_us + self.persistence.window_us
 
     @property
     def deadline_us(self) -> int:
@@ -174,6 +195,22 @@ class ResolutionSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
             + self.persistence.window_us
             + self.deadline_grace_hours * HOUR_US
         )
+
+
+def update_interval_us(spec: ResolutionSpec, source: AnySource) -> int | None:
+    """The source's expected update interval: its own, else the persistence's (which
+    then applies to every source), else None (the spec names none)."""
+    hours = source.update_interval_hours
+    if hours is None:
+        hours = spec.persistence.update_interval_hours or None
+    return None if hours is None else hours * HOUR_US
+
+
+def is_live(source: AnySource) -> bool:
+    """A live map or dashboard: said so by ``medium``, or a geojson map with no medium."""
+    if source.medium is not None:
+        return source.medium in LIVE_MEDIA
+    return isinstance(source, GeoJsonSource)
 
 
 _encoder = msgspec.json.Encoder()
