@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     private, loopback or link-local address (e.g. a local fixture server in tests)."""
     evidence_timeout_s: float = Field(default=10.0, gt=0, le=120)
     evidence_max_bytes: int = Field(default=5_000_000, ge=1_024, le=100_000_000)
+    evidence_read_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    """The time a reader (JSON path, CSS selector, regex, map point, change description)
+    may take over one capture, in its worker process; longer is a failed read."""
+    evidence_read_max_bytes: int = Field(default=5_000_000, ge=1_024, le=100_000_000)
+    """The largest capture the readers take; a larger one is stored but not read."""
+    evidence_readers: int = Field(default=2, ge=1, le=16)
+    """Worker processes for the readers (started when first needed)."""
     observer_interval_s: float = Field(default=30.0, ge=0)
     """How often (real seconds) the observer looks for sources due; 0: only on demand
     and after each simulated clock advance."""
