@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -288,11 +289,23 @@ async def _run(
             await response.aclose()
 
 
-def _client(policy: FetchPolicy) -> httpx.AsyncClient:
+_tls: list[ssl.SSLContext] = []
+
+
+async def _tls_context() -> ssl.SSLContext:
+    """The TLS settings of every fetch (certifi's CA bundle), loaded once and on a
+    thread: loading the bundle takes tens of milliseconds, too long for the event loop."""
+    if not _tls:
+        _tls.append(await asyncio.to_thread(httpx.create_ssl_context, trust_env=False))
+    return _tls[0]
+
+
+def _client(policy: FetchPolicy, tls: ssl.SSLContext) -> httpx.AsyncClient:
     # No environment proxies (a proxy would resolve the name itself and defeat the
     # address checks) and no keep-alive (a pooled TLS connection to one IP must not be
     # reused for another host name).
     return httpx.AsyncClient(
+        verify=tls,
         follow_redirects=False,
         trust_env=False,
         timeout=httpx.Timeout(policy.timeout_s),
@@ -325,7 +338,7 @@ async def fetch(
     try:
         async with asyncio.timeout(policy.timeout_s):
             if client is None:
-                async with _client(policy) as own:
+                async with _client(policy, await _tls_context()) as own:
                     body, success = await _run(url, policy, own, state)
             else:
                 body, success = await _run(url, policy, client, state)
