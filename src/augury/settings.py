@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     at most 10 s, then 503) until the load eases. 0 (the default) keeps them fresher:
     on PostgreSQL, a minute of saturating load left them 1.9 s behind at 0 and 9-11 s
     at 5 or 10 (docs/benchmarks.md)."""
+    api_docs: Literal["off", "admin", "public"] | None = None
+    """Who may read the API's documentation (``/docs`` and ``/openapi.json``): nobody,
+    an authenticated admin, or anyone. Default: anyone in development, nobody in
+    production (the document maps every route and parameter of the exchange)."""
     argon2_time_cost: int = Field(default=3, ge=1, le=10)
     argon2_memory_kib: int = Field(default=65_536, ge=1_024, le=1_048_576)
 
@@ -117,6 +121,13 @@ class Settings(BaseSettings):
     @property
     def production(self) -> bool:
         return self.mode == "production"
+
+    @property
+    def docs_access(self) -> Literal["off", "admin", "public"]:
+        """``api_docs``, or its default for the mode."""
+        if self.api_docs is not None:
+            return self.api_docs
+        return "off" if self.production else "public"
 
     @property
     def secure_cookies(self) -> bool:

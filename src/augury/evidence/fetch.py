@@ -10,14 +10,16 @@ then made to the checked address (the URL is rewritten to the IP, with the origi
 is streamed and refused past ``max_bytes``; the whole fetch has one deadline.
 
 Failures are values (:class:`Fetched` with ``ok=False`` and a stable ``error_code``),
-never exceptions, so the caller can journal them. See docs/evidence.md for the residual
-risks.
+never exceptions, so the caller can journal them; :func:`public_error` is the form of
+their text shown to anyone but an admin (no IP addresses). See docs/evidence.md for the
+residual risks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 import ssl
 from dataclasses import dataclass, field
@@ -172,6 +174,38 @@ def address_problem(address: str | IPAddress) -> str | None:
 def is_forbidden_address(address: str | IPAddress) -> bool:
     """Whether :func:`address_problem` refuses ``address``."""
     return address_problem(address) is not None
+
+
+WITHHELD = "[address withheld]"
+_ADDRESS_LIKE = re.compile(r"[0-9A-Fa-f:.]*[:.][0-9A-Fa-f:.]*(?:%[0-9A-Za-z_.\-]+)?")
+
+
+def public_error(message: str) -> str:
+    """``message`` as anyone but an admin may read it: every IP address in it (IPv4,
+    IPv6 with or without a zone, ``address:port``) replaced by :data:`WITHHELD`.
+
+    A refusal names the address a host resolved to ("'intranet.example' resolves to
+    10.0.0.5, a private address"), and a connection error may name the pinned address:
+    the layout of the operator's network, which the public has no business seeing. The
+    journal keeps the full text (admins read it); this is applied when it is shown. A
+    published range (``100.64.0.0/10``) is kept: it says which rule refused."""
+    return _ADDRESS_LIKE.sub(_withhold, message)
+
+
+def _withhold(found: re.Match[str]) -> str:
+    text = found.group()
+    if found.string.startswith("/", found.end()):
+        return text  # a network such as 10.0.0.0/8: a published range, not an address
+    candidates = [text, text.rstrip(".:")]
+    if text.count(":") == 1:  # an IPv4 address and its port
+        candidates.append(text.split(":", 1)[0])
+    for candidate in candidates:
+        try:
+            ipaddress.ip_address(candidate)
+        except ValueError:
+            continue
+        return WITHHELD + text[len(candidate) :]
+    return text
 
 
 async def _getaddrinfo(host: str, port: int) -> list[str]:

@@ -25,9 +25,10 @@ import re2  # type: ignore[import-untyped]
 
 PATTERN_CHARS_MAX = 1_000
 """The longest pattern a source may have."""
-MAX_MEM_BYTES = 1 << 20
+MAX_MEM_BYTES = 256 << 10
 """RE2's memory budget per pattern: a larger program is refused ("pattern too large"),
-which keeps the compile time of any accepted pattern to milliseconds."""
+which keeps the compile time of any pattern, accepted or not, to a few milliseconds (the
+linter runs on the engine thread). ``[^<]{1000}`` fits; a run of such pieces does not."""
 
 
 class PatternError(ValueError):
