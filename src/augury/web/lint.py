@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from augury.api.deps import CurrentUser
 from augury.domain.resolution.lint import lint
@@ -41,7 +42,9 @@ async def lint_spec(body: LintBody, principal: CurrentUser) -> dict[str, Any]:
         spec = decode_spec(json.dumps(body.spec))
     except SpecError as exc:
         return {"ok": False, "findings": [_finding("error", "invalid_spec", str(exc), "$")]}
-    findings = lint(spec, body.outcomes, close_at, ())
+    # On a thread: compiling a creator's regexes is a few milliseconds each at most, but
+    # a spec may hold many of them.
+    findings = await run_in_threadpool(lint, spec, body.outcomes, close_at, ())
     out = [_finding(f.severity.value, f.code.value, f.message, f.where) for f in findings]
     return {"ok": all(f["severity"] != "error" for f in out), "findings": out}
 

@@ -85,7 +85,7 @@ async def lint_spec(body: m.LintBody, principal: Reader, services: ServicesDep) 
     except SpecError as exc:
         raise ApiError(422, Code.INVALID_SPEC.value, str(exc)) from None
     orgs = await services.query(lambda ex: ex.affiliations.get(principal.account, ()))
-    findings = lint(spec, tuple(body.outcomes), body.close_time, orgs)
+    findings = await run_in_threadpool(lint, spec, tuple(body.outcomes), body.close_time, orgs)
     return {
         "acceptable": is_acceptable(findings),
         "findings": [
