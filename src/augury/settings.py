@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     private, loopback or link-local address (e.g. a local fixture server in tests)."""
     evidence_timeout_s: float = Field(default=10.0, gt=0, le=120)
     evidence_max_bytes: int = Field(default=5_000_000, ge=1_024, le=100_000_000)
+    evidence_read_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    """The time a reader (JSON path, CSS selector, regex, map point, change description)
+    may take over one capture, in its worker process; longer is a failed read."""
+    evidence_read_max_bytes: int = Field(default=5_000_000, ge=1_024, le=100_000_000)
+    """The largest capture the readers take; a larger one is stored but not read."""
+    evidence_readers: int = Field(default=2, ge=1, le=16)
+    """Worker processes for the readers (started when first needed)."""
     observer_interval_s: float = Field(default=30.0, ge=0)
     """How often (real seconds) the observer looks for sources due; 0: only on demand
     and after each simulated clock advance."""
@@ -83,6 +90,10 @@ class Settings(BaseSettings):
     at most 10 s, then 503) until the load eases. 0 (the default) keeps them fresher:
     on PostgreSQL, a minute of saturating load left them 1.9 s behind at 0 and 9-11 s
     at 5 or 10 (docs/benchmarks.md)."""
+    api_docs: Literal["off", "admin", "public"] | None = None
+    """Who may read the API's documentation (``/docs`` and ``/openapi.json``): nobody,
+    an authenticated admin, or anyone. Default: anyone in development, nobody in
+    production (the document maps every route and parameter of the exchange)."""
     argon2_time_cost: int = Field(default=3, ge=1, le=10)
     argon2_memory_kib: int = Field(default=65_536, ge=1_024, le=1_048_576)
 
@@ -110,6 +121,13 @@ class Settings(BaseSettings):
     @property
     def production(self) -> bool:
         return self.mode == "production"
+
+    @property
+    def docs_access(self) -> Literal["off", "admin", "public"]:
+        """``api_docs``, or its default for the mode."""
+        if self.api_docs is not None:
+            return self.api_docs
+        return "off" if self.production else "public"
 
     @property
     def secure_cookies(self) -> bool:

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from augury.evidence.sandbox import ReaderLimits, ReaderPool
 from augury.evidence.store import EvidenceStore
 
 T = TypeVar("T")
@@ -261,3 +262,11 @@ def war_map(myrnohrad: str = "A", pokrovsk: str = "B", **extra: Any) -> bytes:
         },
     ]
     return json.dumps({"type": "FeatureCollection", "features": features, **extra}).encode()
+
+
+@pytest.fixture(scope="session")
+def readers() -> Iterator[ReaderPool]:
+    """The reader worker processes (generous limits: the tests' machine is shared)."""
+    pool = ReaderPool(ReaderLimits(timeout_s=60.0, workers=2))
+    yield pool
+    pool.close()

@@ -7,7 +7,14 @@ import socket
 import httpx
 import pytest
 
-from augury.evidence.fetch import Fetched, FetchPolicy, address_problem, fetch, is_forbidden_address
+from augury.evidence.fetch import (
+    Fetched,
+    FetchPolicy,
+    address_problem,
+    fetch,
+    is_forbidden_address,
+    public_error,
+)
 
 from .conftest import FakeDns, FixtureServer, Tls, free_port, run
 
@@ -316,4 +323,51 @@ def test_not_found_is_a_failure(server: FixtureServer) -> None:
         "http_status",
         404,
         b"not found",
+    )
+
+
+# --- the public form of a failure's text --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("journaled", "public"),
+    [
+        (
+            "'intranet.test' resolves to 10.0.0.7, a private address (not allow-listed)",
+            "'intranet.test' resolves to [address withheld], a private address (not allow-listed)",
+        ),
+        (
+            "'x.test' resolves to ::ffff:a00:7, a private (embedded in ::ffff:a00:7) address",
+            "'x.test' resolves to [address withheld], a private (embedded in [address withheld])"
+            " address",
+        ),
+        ("'x.test' resolves to fe80::1%eth0, a link-local", "'x.test' resolves to "
+         "[address withheld], a link-local"),
+        (
+            "'x.test' resolves to 100.64.0.9, a special-purpose (100.64.0.0/10) address",
+            "'x.test' resolves to [address withheld], a special-purpose (100.64.0.0/10) address",
+        ),
+        (
+            "ConnectError: [Errno 111] Connect call failed ('10.1.2.3', 8080)",
+            "ConnectError: [Errno 111] Connect call failed ('[address withheld]', 8080)",
+        ),
+        ("failed: 10.0.0.1:8080 and [2001:db8::5]:443.", "failed: [address withheld]:8080 and "
+         "[[address withheld]]:443."),
+        ("no complete answer within 10.0 s", "no complete answer within 10.0 s"),
+        ("HTTP status 503 at 2025-11-15T00:00:00Z", "HTTP status 503 at 2025-11-15T00:00:00Z"),
+        ("$.a.b is missing; cafe.beef dead:beef", "$.a.b is missing; cafe.beef dead:beef"),
+    ],
+)  # fmt: skip
+def test_public_error_withholds_every_address(journaled: str, public: str) -> None:
+    assert public_error(journaled) == public
+
+
+def test_a_real_refusal_has_a_public_form_without_the_address(dns: FakeDns) -> None:
+    dns.names["mixed.test"] = ["93.184.216.34", "10.0.0.7"]
+    got = run(fetch("http://mixed.test/", policy=FetchPolicy()))
+    assert "10.0.0.7" in got.error  # the journaled text, for admins
+    shown = public_error(got.error)
+    assert "10.0.0.7" not in shown and "93.184.216.34" not in shown
+    assert (
+        shown == "'mixed.test' resolves to [address withheld], a private address (not allow-listed)"
     )

@@ -20,6 +20,7 @@ from augury.domain.resolution.spec import (
 from augury.evidence.fetch import FetchPolicy
 from augury.evidence.observe import Captured, observe, observe_attestation
 from augury.evidence.readers import sign_attestation
+from augury.evidence.sandbox import ReaderPool
 from augury.evidence.store import EvidenceStore
 
 from .conftest import MYRNOHRAD, FixtureServer, run, war_map
@@ -45,10 +46,10 @@ def map_source(url: str) -> GeoJsonSource:
     )
 
 
-def test_success(server: FixtureServer, store: EvidenceStore) -> None:
+def test_success(server: FixtureServer, store: EvidenceStore, readers: ReaderPool) -> None:
     body = b'{"control": {"side": "A"}}'
     url = server.set("/town", body, headers={"Content-Type": "application/json"})
-    c = run(observe(wire(url), now_us=T0, store=store, policy=LOCAL))
+    c = run(observe(wire(url), now_us=T0, store=store, readers=readers, policy=LOCAL))
     assert c.ok and c.value == "A"
     assert (c.error_code, c.error, c.change) == ("", "", None)
     assert c.content_sha256 == hashlib.sha256(body).hexdigest()
@@ -64,9 +65,11 @@ def test_success(server: FixtureServer, store: EvidenceStore) -> None:
     assert c.to_observation() == Observation("wire", T0, True, "A", c.content_sha256)
 
 
-def test_captured_is_plain_json(server: FixtureServer, store: EvidenceStore) -> None:
+def test_captured_is_plain_json(
+    server: FixtureServer, store: EvidenceStore, readers: ReaderPool
+) -> None:
     url = server.set("/town", b'{"control": {"side": "B"}}')
-    c = run(observe(wire(url), now_us=T0, store=store, policy=LOCAL))
+    c = run(observe(wire(url), now_us=T0, store=store, readers=readers, policy=LOCAL))
     data = msgspec.json.encode(c)
     assert msgspec.json.decode(data, type=Captured) == c
     plain = msgspec.json.decode(data)
@@ -74,10 +77,10 @@ def test_captured_is_plain_json(server: FixtureServer, store: EvidenceStore) -> 
 
 
 def test_server_error_is_a_failure_with_its_body_stored(
-    server: FixtureServer, store: EvidenceStore
+    server: FixtureServer, store: EvidenceStore, readers: ReaderPool
 ) -> None:
     url = server.set("/town", b'{"control": {"side": "A"}}', status=500)
-    c = run(observe(wire(url), now_us=T0, store=store, policy=LOCAL))
+    c = run(observe(wire(url), now_us=T0, store=store, readers=readers, policy=LOCAL))
     # the body would read "A", but a failure is never an answer
     assert (c.ok, c.value, c.error_code, c.http_status) == (False, None, "http_status", 500)
     assert store.verify(c.content_sha256)
@@ -85,26 +88,30 @@ def test_server_error_is_a_failure_with_its_body_stored(
     assert c.to_observation().ok is False
 
 
-def test_refused_fetch_has_no_body(store: EvidenceStore, server: FixtureServer) -> None:
+def test_refused_fetch_has_no_body(
+    store: EvidenceStore, server: FixtureServer, readers: ReaderPool
+) -> None:
     url = server.set("/town", b'{"control": {"side": "A"}}')
-    c = run(observe(wire(url), now_us=T0, store=store, policy=FetchPolicy()))
+    c = run(observe(wire(url), now_us=T0, store=store, readers=readers, policy=FetchPolicy()))
     assert (c.ok, c.value, c.error_code) == (False, None, "forbidden_address")
     assert (c.content_sha256, c.size, c.http_status, c.headers) == ("", 0, None, ())
     assert not store.root.exists() or not any(store.root.rglob("*"))
 
 
 def test_read_error_is_a_failure_with_the_body_kept(
-    server: FixtureServer, store: EvidenceStore
+    server: FixtureServer, store: EvidenceStore, readers: ReaderPool
 ) -> None:
     body = b'{"control": {"party": "A"}}'
     url = server.set("/town", body)
-    c = run(observe(wire(url), now_us=T0, store=store, policy=LOCAL))
+    c = run(observe(wire(url), now_us=T0, store=store, readers=readers, policy=LOCAL))
     assert (c.ok, c.value, c.error_code, c.http_status) == (False, None, "missing", 200)
     assert "$.control.side is missing" in c.error
     assert store.get(c.content_sha256) == body
 
 
-def test_war_map_flip_and_back(server: FixtureServer, store: EvidenceStore) -> None:
+def test_war_map_flip_and_back(
+    server: FixtureServer, store: EvidenceStore, readers: ReaderPool
+) -> None:
     url = server.set("/front.geojson", war_map(myrnohrad="A"))
     src = map_source(url)
     captures: list[Captured] = []
@@ -113,7 +120,12 @@ def test_war_map_flip_and_back(server: FixtureServer, store: EvidenceStore) -> N
         server.set("/front.geojson", war_map(myrnohrad=side))
         c = run(
             observe(
-                src, now_us=T0 + hour * HOUR, store=store, policy=LOCAL, previous_sha256=previous
+                src,
+                now_us=T0 + hour * HOUR,
+                store=store,
+                readers=readers,
+                policy=LOCAL,
+                previous_sha256=previous,
             )
         )
         assert c.ok and c.value == side, c.error
@@ -134,16 +146,17 @@ def test_war_map_flip_and_back(server: FixtureServer, store: EvidenceStore) -> N
 
 
 def test_change_not_computed_for_a_failed_fetch(
-    server: FixtureServer, store: EvidenceStore
+    server: FixtureServer, store: EvidenceStore, readers: ReaderPool
 ) -> None:
     url = server.set("/town", b'{"control": {"side": "A"}}')
-    first = run(observe(wire(url), now_us=T0, store=store, policy=LOCAL))
+    first = run(observe(wire(url), now_us=T0, store=store, readers=readers, policy=LOCAL))
     server.set("/town", b"down for maintenance", status=503)
     second = run(
         observe(
             wire(url),
             now_us=T0 + HOUR,
             store=store,
+            readers=readers,
             policy=LOCAL,
             previous_sha256=first.content_sha256,
         )
@@ -151,9 +164,20 @@ def test_change_not_computed_for_a_failed_fetch(
     assert (second.ok, second.change, second.http_status) == (False, None, 503)
 
 
-def test_previous_content_missing_from_store(server: FixtureServer, store: EvidenceStore) -> None:
+def test_previous_content_missing_from_store(
+    server: FixtureServer, store: EvidenceStore, readers: ReaderPool
+) -> None:
     url = server.set("/town", b'{"control": {"side": "A"}}')
-    c = run(observe(wire(url), now_us=T0, store=store, policy=LOCAL, previous_sha256="ab" * 32))
+    c = run(
+        observe(
+            wire(url),
+            now_us=T0,
+            store=store,
+            readers=readers,
+            policy=LOCAL,
+            previous_sha256="ab" * 32,
+        )
+    )
     assert c.ok
     assert c.change == "previous content abababababab… is not in the evidence store"
 
@@ -167,30 +191,37 @@ def _attester() -> tuple[Ed25519PrivateKey, AttestationSource]:
     return key, src
 
 
-def test_attestation_capture(store: EvidenceStore) -> None:
+def test_attestation_capture(store: EvidenceStore, readers: ReaderPool) -> None:
     key, src = _attester()
     doc = sign_attestation(key, "referee", "A", "2025-11-15T00:00:00Z")
-    c = observe_attestation(src, doc, now_us=T0, store=store)
+    c = run(observe_attestation(src, doc, now_us=T0, store=store, readers=readers))
     assert (c.ok, c.value, c.url, c.http_status, c.headers) == (True, "A", "", None, ())
     assert store.get(c.content_sha256) == doc
     later = sign_attestation(key, "referee", "B", "2025-11-15T06:00:00Z")
-    c2 = observe_attestation(
-        src, later, now_us=T0 + HOUR, store=store, previous_sha256=c.content_sha256
+    c2 = run(
+        observe_attestation(
+            src,
+            later,
+            now_us=T0 + HOUR,
+            store=store,
+            readers=readers,
+            previous_sha256=c.content_sha256,
+        )
     )
     assert (c2.value, c2.change) == ("B", 'statement "A" → "B"')
 
 
-def test_tampered_attestation_is_a_failure(store: EvidenceStore) -> None:
+def test_tampered_attestation_is_a_failure(store: EvidenceStore, readers: ReaderPool) -> None:
     key, src = _attester()
     doc = sign_attestation(key, "referee", "A", "2025-11-15T00:00:00Z")
     tampered = doc.replace(b'"statement":"A"', b'"statement":"B"')
     assert tampered != doc
-    c = observe_attestation(src, tampered, now_us=T0, store=store)
+    c = run(observe_attestation(src, tampered, now_us=T0, store=store, readers=readers))
     assert (c.ok, c.value, c.error_code) == (False, None, "bad_signature")
     assert store.get(c.content_sha256) == tampered
 
 
-def test_attestations_are_not_fetched(store: EvidenceStore) -> None:
+def test_attestations_are_not_fetched(store: EvidenceStore, readers: ReaderPool) -> None:
     _, src = _attester()
     with pytest.raises(TypeError, match="observe_attestation"):
-        run(observe(src, now_us=T0, store=store, policy=LOCAL))
+        run(observe(src, now_us=T0, store=store, readers=readers, policy=LOCAL))

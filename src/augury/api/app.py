@@ -2,7 +2,9 @@
 
 The engine runs in-process: it is opened (journal recovered, read models caught up and
 subscribed) when the app starts and closed when it stops. Routes live under
-``/api/v1``; the OpenAPI document is at ``/openapi.json`` and its UI at ``/docs``.
+``/api/v1``; the OpenAPI document is at ``/openapi.json`` and its UI at ``/docs``, for
+anyone, for an admin only, or not served (``AUGURY_API_DOCS``: by default public in
+development, off in production).
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.telemetry import TelemetryConfig
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from augury.api import errors, fast_orders, responses, ws
+from augury.api.deps import optional_principal
 from augury.api.observer import Observer
 from augury.api.ratelimit import RateLimit
 from augury.api.routes import accounts, admin, markets, portfolio, resolution, scoring, trading
@@ -136,15 +141,19 @@ def create_app(
         "by one edited source.",
         description="Amounts are decimal strings (never JSON numbers); instants are RFC 3339. "
         "Errors are application/problem+json with a stable `code`. See docs/api.md.",
-        docs_url="/docs",
+        # The document and its UI: to anyone, or (below) to an authenticated admin only,
+        # or not at all (AUGURY_API_DOCS; nobody by default in production).
+        docs_url="/docs" if settings.docs_access == "public" else None,
         redoc_url=None,
-        openapi_url="/openapi.json",
+        openapi_url="/openapi.json" if settings.docs_access == "public" else None,
         lifespan=lifespan,
         # FastAPI's native OpenTelemetry asks the global providers on every request
         # whether they are configured: only when the operator turns it on.
         telemetry=None if settings.telemetry else TELEMETRY_OFF,
     )
     errors.install(app)
+    if settings.docs_access == "admin":
+        _admin_docs(app)
     for module in (accounts, markets, trading, portfolio, admin, scoring, resolution):
         app.include_router(module.router, prefix=API_PREFIX, responses=responses.PROBLEMS)
     app.include_router(admin.health_router, prefix=API_PREFIX, responses=responses.PROBLEMS)
@@ -203,6 +212,32 @@ def _document_problems(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+DOCS_PATHS = ("/openapi.json", "/docs")
+
+
+def _admin_docs(app: FastAPI) -> None:
+    """``/openapi.json`` and ``/docs`` for an authenticated admin (session or an API key
+    with the admin scope); anyone else gets the 404 of a path that does not exist."""
+
+    async def admin_only(request: Request) -> None:
+        try:
+            principal = await optional_principal(request, request.app.state.services)
+        except errors.ApiError:  # a bad credential: treated as none
+            principal = None
+        if principal is None or not principal.has_role("admin") or "admin" not in principal.scopes:
+            raise StarletteHTTPException(404)
+
+    @app.get(DOCS_PATHS[0], include_in_schema=False)
+    async def openapi_document(request: Request) -> JSONResponse:
+        await admin_only(request)
+        return JSONResponse(app.openapi())
+
+    @app.get(DOCS_PATHS[1], include_in_schema=False)
+    async def openapi_ui(request: Request) -> HTMLResponse:
+        await admin_only(request)
+        return get_swagger_ui_html(openapi_url=DOCS_PATHS[0], title=f"{app.title} - API")
 
 
 def app_from_env() -> Any:

@@ -7,7 +7,9 @@ observer runs every ``observer_interval_s`` real seconds, after every simulated 
 advance (so a scenario spanning days observes at each step), and on demand for one
 market. Each capture's raw bytes go to the content-addressed evidence store; the
 observation itself (hash, status, value read, change) is a journaled
-``RecordObservation`` command, so it cannot be rewritten later.
+``RecordObservation`` command, so it cannot be rewritten later. Values are read (and
+changes described) in worker processes with a time and a size limit
+(:mod:`augury.evidence.sandbox`), never on the event loop.
 
 Manual attestations are not fetched: an attester submits a signed statement, which is
 checked and journaled the same way (:meth:`Observer.attest`).
@@ -30,6 +32,7 @@ from augury.domain.resolution.record import Phase
 from augury.domain.resolution.spec import HOUR_US, AnySource, AttestationSource
 from augury.evidence.fetch import FetchPolicy
 from augury.evidence.observe import Captured, observe, observe_attestation
+from augury.evidence.sandbox import ReaderLimits, ReaderPool
 from augury.evidence.store import EvidenceStore
 
 if TYPE_CHECKING:
@@ -103,6 +106,13 @@ class Observer:
             timeout_s=settings.evidence_timeout_s,
             max_bytes=settings.evidence_max_bytes,
         )
+        self.readers = ReaderPool(
+            ReaderLimits(
+                timeout_s=settings.evidence_read_timeout_s,
+                max_bytes=settings.evidence_read_max_bytes,
+                workers=settings.evidence_readers,
+            )
+        )
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
@@ -120,6 +130,7 @@ class Observer:
                         now_us=now,
                         store=self.store,
                         policy=self.policy,
+                        readers=self.readers,
                         previous_sha256=d.previous_sha256,
                     )
 
@@ -142,8 +153,13 @@ class Observer:
         async with self._lock:
             now = self.services.now_us()
             previous = await self.services.query(lambda ex: _last_sha(ex, market, source.id))
-            captured = observe_attestation(
-                source, submitted, now_us=now, store=self.store, previous_sha256=previous
+            captured = await observe_attestation(
+                source,
+                submitted,
+                now_us=now,
+                store=self.store,
+                readers=self.readers,
+                previous_sha256=previous,
             )
             await self._journal(market, captured, account, key)
             return captured
@@ -180,6 +196,7 @@ class Observer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        self.readers.close()
 
     async def _run(self, interval_s: float) -> None:
         while True:

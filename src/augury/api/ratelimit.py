@@ -1,12 +1,12 @@
 """Rate limits: token buckets per client IP and per API key; 429 with ``Retry-After``.
 
-Every request under ``/api/v1`` (but the health check) takes one token from its IP's
-bucket; logins and registrations take one more from the IP's password bucket (they run
-argon2id, costly on purpose); a request with an API key takes one from that key's
-bucket (the key is identified by a hash of the header, before any database lookup, so
-a flood of bogus keys costs no queries). A bucket holds ``burst`` tokens and refills at
-``rate`` per second. Buckets live in this process, at most ``BUCKETS_MAX`` per kind
-(least recently used dropped).
+Every request under ``/api/v1`` (but the health check), and to the few other routes of
+:data:`LIMITED_PATHS`, takes one token from its IP's bucket; logins and registrations
+take one more from the IP's password bucket (they run argon2id, costly on purpose); a
+request with an API key takes one from that key's bucket (the key is identified by a
+hash of the header, before any database lookup, so a flood of bogus keys costs no
+queries). A bucket holds ``burst`` tokens and refills at ``rate`` per second. Buckets
+live in this process, at most ``BUCKETS_MAX`` per kind (least recently used dropped).
 
 This module never looks at what a request asks for: it only counts.
 """
@@ -26,6 +26,8 @@ from augury.api import errors
 
 BUCKETS_MAX = 100_000
 EXEMPT_PATHS = frozenset({"/api/v1/health"})
+LIMITED_PATHS = frozenset({"/web/lint-spec"})
+"""Routes outside ``/api/v1`` that are limited like API routes (they work on input)."""
 PASSWORD_PATHS = frozenset({"/api/v1/auth/login", "/api/v1/auth/register"})
 """Routes that hash a password (argon2id: costly on purpose): a bucket of their own."""
 
@@ -92,7 +94,8 @@ class RateLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith("/api/v1") or path in EXEMPT_PATHS:
+        limited = path.startswith("/api/v1") or path in LIMITED_PATHS
+        if scope["type"] != "http" or not limited or path in EXEMPT_PATHS:
             await self.app(scope, receive, send)
             return
         wait_s = 0.0

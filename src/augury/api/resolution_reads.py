@@ -19,6 +19,7 @@ from augury.domain.resolution.lint import Severity, lint
 from augury.domain.resolution.process import spec_of
 from augury.domain.resolution.spec import ResolutionSpec
 from augury.domain.units import format_micros
+from augury.evidence.fetch import public_error
 from augury.projections import tables as t
 from augury.settings import format_instant
 
@@ -113,8 +114,22 @@ def _live(ex: Exchange, market: str, now: int) -> dict[str, Any]:
     }
 
 
+_OBSERVATION_KINDS = ("observation", "change")
+
+
+def _shown(kind: str, summary: str, details: dict[str, Any], reveal: bool) -> tuple[str, Any]:
+    """A story entry as the caller may read it: for anyone but an admin, an observation's
+    error without network addresses (:func:`~augury.evidence.fetch.public_error`); the
+    journal keeps the full text."""
+    error = details.get("error") if kind in _OBSERVATION_KINDS else None
+    if reveal or not isinstance(error, str) or not error:
+        return summary, details
+    public = public_error(error)
+    return summary.replace(error, public), {**details, "error": public}
+
+
 def _story_rows(
-    engine: Engine, market: str, cursor: str | None, limit: int
+    engine: Engine, market: str, cursor: str | None, limit: int, reveal: bool
 ) -> tuple[list[dict[str, Any]], str | None]:
     log = t.resolution_log
     query = select(log).where(log.c.market == market)
@@ -129,34 +144,40 @@ def _story_rows(
         rows = conn.execute(query).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    entries = [
-        {
-            "seq": row.seq,
-            "at": format_instant(row.ts_us),
-            "kind": row.kind,
-            "actor": row.actor,
-            "summary": row.summary,
-            "details": json.loads(row.details),
-        }
-        for row in rows
-    ]
+    entries = []
+    for row in rows:
+        summary, details = _shown(row.kind, row.summary, json.loads(row.details), reveal)
+        entries.append(
+            {
+                "seq": row.seq,
+                "at": format_instant(row.ts_us),
+                "kind": row.kind,
+                "actor": row.actor,
+                "summary": summary,
+                "details": details,
+            }
+        )
     next_cursor = f"{rows[-1].seq}.{rows[-1].idx}" if more and rows else None
     return entries, next_cursor
 
 
-async def story(services: Services, market: str, cursor: str | None, limit: int) -> dict[str, Any]:
-    """The live state of a market's resolution plus a page of its journaled story."""
+async def story(
+    services: Services, market: str, cursor: str | None, limit: int, *, reveal: bool
+) -> dict[str, Any]:
+    """The live state of a market's resolution plus a page of its journaled story
+    (``reveal``: observation errors in full, for an admin)."""
     now = services.now_us()
     live = await services.query(lambda ex: _live(ex, market, now))
     await services.barrier()
     entries, next_cursor = await run_in_threadpool(
-        _story_rows, services.projector.engine, market, cursor, limit
+        _story_rows, services.projector.engine, market, cursor, limit, reveal
     )
     return {**live, "entries": entries, "next_cursor": next_cursor}
 
 
-async def observations(services: Services, market: str) -> list[dict[str, Any]]:
-    """Every observation of the market, from the story (with status, error and change)."""
+async def observations(services: Services, market: str, *, reveal: bool) -> list[dict[str, Any]]:
+    """Every observation of the market, from the story (with status, error and change;
+    the error without network addresses unless ``reveal``, for an admin)."""
     await services.query(lambda ex: market_of(ex, market))
     await services.barrier()
 
@@ -164,7 +185,7 @@ async def observations(services: Services, market: str) -> list[dict[str, Any]]:
         log = t.resolution_log
         query = (
             select(log.c.details, log.c.ts_us)
-            .where(log.c.market == market, log.c.kind.in_(("observation", "change")))
+            .where(log.c.market == market, log.c.kind.in_(_OBSERVATION_KINDS))
             .order_by(log.c.seq, log.c.idx)
         )
         with engine.connect() as conn:
@@ -180,7 +201,7 @@ async def observations(services: Services, market: str) -> list[dict[str, Any]]:
                     "content_sha256": d["content_sha256"],
                     "http_status": d["http_status"],
                     "error_code": d["error_code"],
-                    "error": d["error"],
+                    "error": d["error"] if reveal else public_error(d["error"]),
                     "change": d["change"],
                     "headers": [list(h) for h in d.get("headers", ())],
                     "url": d.get("url", ""),

@@ -1,7 +1,8 @@
 """Evidence capture for market resolution (an adapter: it does I/O).
 
 Fetches a resolution spec's sources under SSRF guards (:mod:`.fetch`), reads the value a
-spec compares (:mod:`.readers`), keeps the raw bytes by SHA-256 (:mod:`.store`),
+spec compares (:mod:`.readers`, run in worker processes with a time and a size limit by
+:mod:`.sandbox`), keeps the raw bytes by SHA-256 (:mod:`.store`),
 describes changes between captures (:mod:`.diff`) and ties these together into one
 journaled record per capture (:mod:`.observe`). It depends on
 :mod:`augury.domain.resolution`, never the reverse. See docs/evidence.md.
@@ -11,6 +12,7 @@ from augury.evidence.diff import describe_change
 from augury.evidence.fetch import Fetched, FetchPolicy, address_problem, fetch, is_forbidden_address
 from augury.evidence.observe import Captured, observe, observe_attestation
 from augury.evidence.readers import ReadError, read_value, sign_attestation
+from augury.evidence.sandbox import ReaderLimits, ReaderPool
 from augury.evidence.store import EvidenceStore
 
 __all__ = [
@@ -19,6 +21,8 @@ __all__ = [
     "FetchPolicy",
     "Fetched",
     "ReadError",
+    "ReaderLimits",
+    "ReaderPool",
     "address_problem",
     "describe_change",
     "fetch",

@@ -10,15 +10,18 @@ then made to the checked address (the URL is rewritten to the IP, with the origi
 is streamed and refused past ``max_bytes``; the whole fetch has one deadline.
 
 Failures are values (:class:`Fetched` with ``ok=False`` and a stable ``error_code``),
-never exceptions, so the caller can journal them. See docs/evidence.md for the residual
-risks.
+never exceptions, so the caller can journal them; :func:`public_error` is the form of
+their text shown to anyone but an admin (no IP addresses). See docs/evidence.md for the
+residual risks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,6 +176,38 @@ def is_forbidden_address(address: str | IPAddress) -> bool:
     return address_problem(address) is not None
 
 
+WITHHELD = "[address withheld]"
+_ADDRESS_LIKE = re.compile(r"[0-9A-Fa-f:.]*[:.][0-9A-Fa-f:.]*(?:%[0-9A-Za-z_.\-]+)?")
+
+
+def public_error(message: str) -> str:
+    """``message`` as anyone but an admin may read it: every IP address in it (IPv4,
+    IPv6 with or without a zone, ``address:port``) replaced by :data:`WITHHELD`.
+
+    A refusal names the address a host resolved to ("'intranet.example' resolves to
+    10.0.0.5, a private address"), and a connection error may name the pinned address:
+    the layout of the operator's network, which the public has no business seeing. The
+    journal keeps the full text (admins read it); this is applied when it is shown. A
+    published range (``100.64.0.0/10``) is kept: it says which rule refused."""
+    return _ADDRESS_LIKE.sub(_withhold, message)
+
+
+def _withhold(found: re.Match[str]) -> str:
+    text = found.group()
+    if found.string.startswith("/", found.end()):
+        return text  # a network such as 10.0.0.0/8: a published range, not an address
+    candidates = [text, text.rstrip(".:")]
+    if text.count(":") == 1:  # an IPv4 address and its port
+        candidates.append(text.split(":", 1)[0])
+    for candidate in candidates:
+        try:
+            ipaddress.ip_address(candidate)
+        except ValueError:
+            continue
+        return WITHHELD + text[len(candidate) :]
+    return text
+
+
 async def _getaddrinfo(host: str, port: int) -> list[str]:
     """The addresses ``host`` resolves to, in resolver order (tests replace this)."""
     loop = asyncio.get_running_loop()
@@ -288,11 +323,23 @@ async def _run(
             await response.aclose()
 
 
-def _client(policy: FetchPolicy) -> httpx.AsyncClient:
+_tls: list[ssl.SSLContext] = []
+
+
+async def _tls_context() -> ssl.SSLContext:
+    """The TLS settings of every fetch (certifi's CA bundle), loaded once and on a
+    thread: loading the bundle takes tens of milliseconds, too long for the event loop."""
+    if not _tls:
+        _tls.append(await asyncio.to_thread(httpx.create_ssl_context, trust_env=False))
+    return _tls[0]
+
+
+def _client(policy: FetchPolicy, tls: ssl.SSLContext) -> httpx.AsyncClient:
     # No environment proxies (a proxy would resolve the name itself and defeat the
     # address checks) and no keep-alive (a pooled TLS connection to one IP must not be
     # reused for another host name).
     return httpx.AsyncClient(
+        verify=tls,
         follow_redirects=False,
         trust_env=False,
         timeout=httpx.Timeout(policy.timeout_s),
@@ -325,7 +372,7 @@ async def fetch(
     try:
         async with asyncio.timeout(policy.timeout_s):
             if client is None:
-                async with _client(policy) as own:
+                async with _client(policy, await _tls_context()) as own:
                     body, success = await _run(url, policy, own, state)
             else:
                 body, success = await _run(url, policy, client, state)

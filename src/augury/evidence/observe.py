@@ -6,26 +6,30 @@ primitive); :meth:`Captured.to_observation` gives the pure core's
 :class:`~augury.domain.resolution.evaluate.Observation`. A failed fetch or an unreadable
 body is ``ok=False`` with ``value=None``: a failure is never an answer. The raw body is
 stored even for failures, so its hash can be checked later. The time is passed in
-(``now_us``), never read here, so simulated clocks work.
+(``now_us``), never read here, so simulated clocks work. Reading and comparing run in
+the worker processes of a :class:`~augury.evidence.sandbox.ReaderPool` (a time and a
+size limit; a read over either is a failed capture), the store's file I/O on a thread:
+nothing here holds the event loop.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 import httpx
 import msgspec
 
 from augury.domain.resolution.evaluate import Observation
 from augury.domain.resolution.spec import AnySource, AttestationSource
-from augury.evidence.diff import describe_change
 from augury.evidence.fetch import FetchPolicy, fetch
-from augury.evidence.readers import ReadError, read_value
+from augury.evidence.sandbox import ReaderPool
 from augury.evidence.store import EvidenceStore
 
 
 class Captured(msgspec.Struct, frozen=True, kw_only=True):
     """One capture of a source, as journaled. ``error_code`` is a fetch code
     (``timeout``, ``http_status``, ...) or a read code (``missing``, ``no_feature``,
-    ``bad_signature``, ...); empty when ``ok``."""
+    ``bad_signature``, ``read_timeout``, ``read_too_large``, ...); empty when ``ok``."""
 
     source_id: str
     url: str
@@ -52,14 +56,19 @@ class Captured(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
-def _change(
-    store: EvidenceStore, kind: str, previous_sha256: str | None, body: bytes
+async def _change(
+    store: EvidenceStore, readers: ReaderPool, kind: str, previous_sha256: str | None, body: bytes
 ) -> str | None:
     if previous_sha256 is None:
         return None
-    if not store.has(previous_sha256):
+    old = await asyncio.to_thread(_stored, store, previous_sha256)
+    if old is None:
         return f"previous content {previous_sha256[:12]}… is not in the evidence store"
-    return describe_change(kind, store.get(previous_sha256), body)
+    return await readers.change(kind, old, body)
+
+
+def _stored(store: EvidenceStore, sha: str) -> bytes | None:
+    return store.get(sha) if store.has(sha) else None
 
 
 def _kind(source: AnySource) -> str:
@@ -67,37 +76,34 @@ def _kind(source: AnySource) -> str:
     return tag if isinstance(tag, str) else type(source).__name__
 
 
-def _read(
+async def _read(
     source: AnySource,
     body: bytes,
     *,
     now_us: int,
     store: EvidenceStore,
+    readers: ReaderPool,
     previous_sha256: str | None,
     url: str,
     status: int | None = None,
     headers: tuple[tuple[str, str], ...] = (),
 ) -> Captured:
-    """A capture of a body that arrived (stored, read, compared)."""
-    sha = store.put(body)
-    ok, value, code, error = True, None, "", ""
-    try:
-        value = read_value(source, body)
-    except ReadError as exc:
-        ok, code, error = False, exc.code, exc.message
+    """A capture of a body that arrived (stored, read, compared: none of it on the loop)."""
+    sha = await asyncio.to_thread(store.put, body)
+    read = await readers.read(source, body)
     return Captured(
         source_id=source.id,
         url=url,
         fetched_at_us=now_us,
-        ok=ok,
-        value=value if ok else None,
+        ok=read.ok,
+        value=read.value if read.ok else None,
         content_sha256=sha,
         http_status=status,
         headers=headers,
-        error_code=code,
-        error=error,
+        error_code=read.error_code,
+        error=read.error,
         size=len(body),
-        change=_change(store, _kind(source), previous_sha256, body),
+        change=await _change(store, readers, _kind(source), previous_sha256, body),
     )
 
 
@@ -107,6 +113,7 @@ async def observe(
     now_us: int,
     store: EvidenceStore,
     policy: FetchPolicy,
+    readers: ReaderPool,
     previous_sha256: str | None = None,
     client: httpx.AsyncClient | None = None,
 ) -> Captured:
@@ -116,11 +123,12 @@ async def observe(
         raise TypeError("attestations are submitted, not fetched: use observe_attestation")
     got = await fetch(source.url, policy=policy, client=client)
     if got.ok:
-        return _read(
+        return await _read(
             source,
             got.body,
             now_us=now_us,
             store=store,
+            readers=readers,
             previous_sha256=previous_sha256,
             url=source.url,
             status=got.status,
@@ -132,7 +140,7 @@ async def observe(
         fetched_at_us=now_us,
         ok=False,
         value=None,
-        content_sha256=store.put(got.body) if got.body else "",
+        content_sha256=await asyncio.to_thread(store.put, got.body) if got.body else "",
         http_status=got.status,
         headers=got.headers,
         error_code=got.error_code,
@@ -142,15 +150,22 @@ async def observe(
     )
 
 
-def observe_attestation(
+async def observe_attestation(
     source: AttestationSource,
     submitted: bytes,
     *,
     now_us: int,
     store: EvidenceStore,
+    readers: ReaderPool,
     previous_sha256: str | None = None,
 ) -> Captured:
     """Capture an attestation document submitted for ``source`` (its signature checked)."""
-    return _read(
-        source, submitted, now_us=now_us, store=store, previous_sha256=previous_sha256, url=""
+    return await _read(
+        source,
+        submitted,
+        now_us=now_us,
+        store=store,
+        readers=readers,
+        previous_sha256=previous_sha256,
+        url="",
     )

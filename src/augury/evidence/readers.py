@@ -6,12 +6,15 @@ One function, :func:`read_value`, dispatches on the source kind:
   with negative indexes from the end); scalars are rendered as strings (strings as-is,
   numbers, booleans and null as their JSON text *as written in the document*);
 - ``html``: a CSS selector (the first match's text, whitespace-collapsed) or a regex
-  (its first group, or the whole match) over the page decoded as UTF-8;
+  (its first group, or the whole match) over the page decoded as UTF-8, run by RE2
+  (linear time: :mod:`augury.domain.resolution.patterns`);
 - ``geojson``: the ``property`` of the feature whose geometry covers the point;
 - ``attestation``: an Ed25519-signed statement (see :func:`attestation_message`).
 
 Anything that does not yield exactly one value raises :class:`ReadError` with a stable
-code: a read that fails is never an answer.
+code: a read that fails is never an answer. These functions run on the caller's thread;
+the server runs them in a worker process with a time and a size limit
+(:mod:`augury.evidence.sandbox`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 from shapely.geometry import Point, shape  # type: ignore[import-untyped]
 
+from augury.domain.resolution.patterns import PatternError, first_group_or_match
 from augury.domain.resolution.spec import (
     AnySource,
     AttestationSource,
@@ -192,15 +196,12 @@ def read_html(content: bytes, selector: str | None, regex: str | None) -> str:
     text = content.decode("utf-8", errors="replace")
     if regex is not None:
         try:
-            pattern = re.compile(regex)
-        except re.error as exc:
-            raise ReadError("bad_regex", f"regex {regex!r} does not compile: {exc}") from exc
-        m = pattern.search(text)
-        if m is None:
+            found = first_group_or_match(regex, text)
+        except PatternError as exc:
+            raise ReadError("bad_regex", f"regex {regex!r} {exc}") from exc
+        if found is None:
             raise ReadError("no_match", f"regex {regex!r} matches nothing")
-        if pattern.groups and m.group(1) is not None:
-            return m.group(1)
-        return m.group(0)
+        return found
     assert selector is not None
     try:
         node = LexborHTMLParser(text).css_first(selector)

@@ -137,6 +137,19 @@ def test_urls_and_readers() -> None:
     assert not is_acceptable(findings)
 
 
+def test_a_regex_that_needs_backtracking() -> None:
+    """Only RE2 runs a creator's regex (linear time): what needs backtracking is refused."""
+    base = war_map_spec()
+    for regex in (r"(a+)+\1$", r"(?<=side )(\w)", r"(?=(a+))\1"):
+        html = HtmlSource(
+            id="page", owner="Paper", expect=expect_ab(), url="https://x.example", regex=regex
+        )
+        findings = run(msgspec.structs.replace(base, sources=(*base.sources, html)))
+        f = only(findings, Code.UNSUPPORTED_REGEX)
+        assert f.severity is Severity.ERROR and f.where == "$.sources[2].regex"
+        assert "linear-time engine" in f.message
+
+
 def test_persistence_extension_and_challenge() -> None:
     base = war_map_spec()
     p = Persistence(hours=0, through_next_update=True)

@@ -13,12 +13,21 @@ import json
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from augury.api import resolution_models as m
 from augury.api import resolution_reads as rr
-from augury.api.deps import Admin, CurrentUser, Reader, ServicesDep, Trader, require_role
+from augury.api.deps import (
+    Admin,
+    CurrentUser,
+    Principal,
+    Reader,
+    ServicesDep,
+    Trader,
+    optional_principal,
+    require_role,
+)
 from augury.api.errors import NOT_FOUND, VALIDATION_ERROR, ApiError, refused
 from augury.api.routes.common import AccountStored, IdempotencyKey
 from augury.api.services import Services
@@ -33,6 +42,22 @@ router = APIRouter(tags=["resolution"])
 
 MarketPath = Annotated[str, Path(min_length=1, max_length=64)]
 Sha256Path = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
+
+
+def sees_addresses(principal: Principal | None) -> bool:
+    """Whether the caller reads observation errors in full (an admin, with the admin
+    scope) or with the network addresses withheld (everyone else)."""
+    return principal is not None and principal.has_role("admin") and "admin" in principal.scopes
+
+
+async def _admin_view(request: Request, services: ServicesDep) -> bool:
+    try:
+        return sees_addresses(await optional_principal(request, services))
+    except ApiError:  # a bad credential on a public read: the public view
+        return False
+
+
+AdminView = Annotated[bool, Depends(_admin_view)]
 
 
 def _spec_text(spec: dict[str, Any]) -> str:
@@ -60,7 +85,7 @@ async def lint_spec(body: m.LintBody, principal: Reader, services: ServicesDep) 
     except SpecError as exc:
         raise ApiError(422, Code.INVALID_SPEC.value, str(exc)) from None
     orgs = await services.query(lambda ex: ex.affiliations.get(principal.account, ()))
-    findings = lint(spec, tuple(body.outcomes), body.close_time, orgs)
+    findings = await run_in_threadpool(lint, spec, tuple(body.outcomes), body.close_time, orgs)
     return {
         "acceptable": is_acceptable(findings),
         "findings": [
@@ -91,7 +116,9 @@ async def set_spec(
     command = dc.SetResolutionSpec(market, principal.account, _spec_text(body.spec), body.reason)
     await services.submit(command, principal.account, key)
     await run_in_threadpool(services.identity.update_market_spec, market, body.spec)
-    return await rr.story(services, market, None, rr.STORY_PAGE_DEFAULT)
+    return await rr.story(
+        services, market, None, rr.STORY_PAGE_DEFAULT, reveal=sees_addresses(principal)
+    )
 
 
 # -- the story -------------------------------------------------------------------------------
@@ -103,13 +130,14 @@ async def set_spec(
 async def resolution(
     market: MarketPath,
     services: ServicesDep,
+    admin_view: AdminView,
     cursor: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=rr.STORY_PAGE_MAX)] = rr.STORY_PAGE_DEFAULT,
 ) -> dict[str, Any]:
     """Every spec version, clarification, observation (with its hash and any change),
     proposal, dispute, vote, hold, alert, status change, the outcome and the payouts, in
     journal order; ``cursor`` pages through a long story."""
-    return await rr.story(services, market, cursor, limit)
+    return await rr.story(services, market, cursor, limit, reveal=admin_view)
 
 
 @router.get(
@@ -117,8 +145,10 @@ async def resolution(
     summary="Every observation of a market's sources",
     response_model=m.ObservationsOut,
 )
-async def observations(market: MarketPath, services: ServicesDep) -> dict[str, Any]:
-    return {"items": await rr.observations(services, market)}
+async def observations(
+    market: MarketPath, services: ServicesDep, admin_view: AdminView
+) -> dict[str, Any]:
+    return {"items": await rr.observations(services, market, reveal=admin_view)}
 
 
 @router.get(
@@ -163,7 +193,7 @@ async def observe_now(
     if observer is None:
         raise ApiError(503, "unavailable", "the observer is not running")
     await observer.sweep(market)
-    answer = {"items": await rr.observations(services, market)}
+    answer = {"items": await rr.observations(services, market, reveal=sees_addresses(principal))}
     await stored.save(200, answer, response)
     return answer
 
@@ -208,7 +238,7 @@ async def attest(
     await observer.attest(
         market, source, json.dumps(document).encode(), account=principal.account, key=key
     )
-    return {"items": await rr.observations(services, market)}
+    return {"items": await rr.observations(services, market, reveal=sees_addresses(principal))}
 
 
 # -- people ------------------------------------------------------------------------------------
@@ -228,7 +258,9 @@ async def propose(
     require_role(principal, "resolver", "admin")
     command = dc.ProposeOutcome(market, principal.account, body.outcome, body.bond, body.reason)
     await services.submit(command, principal.account, key)
-    return await rr.story(services, market, None, rr.STORY_PAGE_DEFAULT)
+    return await rr.story(
+        services, market, None, rr.STORY_PAGE_DEFAULT, reveal=sees_addresses(principal)
+    )
 
 
 @router.post(
@@ -246,7 +278,9 @@ async def dispute(
 ) -> dict[str, Any]:
     command = dc.DisputeProposal(market, principal.account, body.bond, body.reason)
     await services.submit(command, principal.account, key)
-    return await rr.story(services, market, None, rr.STORY_PAGE_DEFAULT)
+    return await rr.story(
+        services, market, None, rr.STORY_PAGE_DEFAULT, reveal=sees_addresses(principal)
+    )
 
 
 @router.post(
@@ -265,7 +299,9 @@ async def vote(
     require_role(principal, "arbiter")
     command = dc.CastVote(market, principal.account, body.outcome, body.reason)
     await services.submit(command, principal.account, key)
-    return await rr.story(services, market, None, rr.STORY_PAGE_DEFAULT)
+    return await rr.story(
+        services, market, None, rr.STORY_PAGE_DEFAULT, reveal=sees_addresses(principal)
+    )
 
 
 @router.post(
@@ -284,7 +320,9 @@ async def clarify(
     await _require_creator_or_admin(services, principal, market)
     command = dc.PostClarification(market, principal.account, body.text, body.cancel_orders)
     await services.submit(command, principal.account, key)
-    return await rr.story(services, market, None, rr.STORY_PAGE_DEFAULT)
+    return await rr.story(
+        services, market, None, rr.STORY_PAGE_DEFAULT, reveal=sees_addresses(principal)
+    )
 
 
 @router.post(
@@ -345,7 +383,9 @@ async def override(
         weights = tuple(body.weights)
     reason = f"admin {principal.account}: {body.reason}"
     await services.submit(dc.ResolveMarket(market, weights, reason), principal.account, key)
-    return await rr.story(services, market, None, rr.STORY_PAGE_DEFAULT)
+    return await rr.story(
+        services, market, None, rr.STORY_PAGE_DEFAULT, reveal=sees_addresses(principal)
+    )
 
 
 @router.post(
@@ -362,7 +402,9 @@ async def void(
 ) -> dict[str, Any]:
     reason = f"admin {principal.account}: {body.reason}"
     await services.submit(dc.VoidMarket(market, reason), principal.account, key)
-    return await rr.story(services, market, None, rr.STORY_PAGE_DEFAULT)
+    return await rr.story(
+        services, market, None, rr.STORY_PAGE_DEFAULT, reveal=sees_addresses(principal)
+    )
 
 
 # -- surveillance alerts ------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Each finding has a severity (an ``error`` rejects the spec, a ``warning`` informs), a
 stable code (API: do not rename) and a message a creator can act on, naming the field.
-Pure: it parses URLs and compiles regular expressions but never fetches anything.
+Pure: it parses URLs and compiles regular expressions (with RE2, :mod:`.patterns`) but
+never fetches anything.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from augury.domain.resolution.patterns import pattern_problem
 from augury.domain.resolution.spec import (
     HOUR_US,
     AnySource,
@@ -63,6 +65,7 @@ class Code(StrEnum):
     BAD_JSON_PATH = "bad_json_path"
     BAD_HTML_READER = "bad_html_reader"
     BAD_REGEX = "bad_regex"
+    UNSUPPORTED_REGEX = "unsupported_regex"
     BAD_COORDINATES = "bad_coordinates"
     BAD_PUBLIC_KEY = "bad_public_key"
     UPDATE_INTERVAL_MISSING = "update_interval_missing"
@@ -194,12 +197,11 @@ def _lint_reader(src: AnySource, where: str) -> list[Finding]:
         if (src.selector is None) == (src.regex is None):
             msg = f"source {src.id!r} must read the page by exactly one of selector or regex"
             out.append(_error(Code.BAD_HTML_READER, where, msg))
-        if src.regex is not None:
-            try:
-                re.compile(src.regex)
-            except re.error as exc:
-                msg = f"source {src.id!r} has regex {src.regex!r} that does not compile: {exc}"
-                out.append(_error(Code.BAD_REGEX, f"{where}.regex", msg))
+        problem = None if src.regex is None else pattern_problem(src.regex)
+        if problem is not None:  # RE2 only: no creator pattern may backtrack
+            code = Code.UNSUPPORTED_REGEX if problem.unsupported else Code.BAD_REGEX
+            msg = f"source {src.id!r} has regex {src.regex!r}, which {problem}"
+            out.append(_error(code, f"{where}.regex", msg))
     elif isinstance(src, GeoJsonSource):
         out += _lint_url(src.id, src.url, where)
         lon, lat = src.at.lon, src.at.lat

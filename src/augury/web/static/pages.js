@@ -72,7 +72,7 @@
       try { parsed = spec(); } catch (err) { findings.append(el("li", { class: "error", text: "Not JSON: " + err.message })); return; }
       if (!closeTime()) { findings.append(el("li", { class: "error", text: "Set the closing time first." })); return; }
       const response = await fetch("/web/lint-spec", {
-        method: "POST", headers: { "Content-Type": "application/json" },
+        method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": Augury.cookie("augury_csrf") },
         body: JSON.stringify({ spec: parsed, outcomes: outcomes(), close_time: closeTime() }),
       });
       const result = await response.json();
