@@ -120,7 +120,8 @@ def test_a_closed_pool_fails_reads() -> None:
 
 
 def test_the_event_loop_runs_on_while_a_heavy_read_does(readers: ReaderPool) -> None:
-    """Seconds of shapely work in a reader; the loop's ticks stay milliseconds apart."""
+    """Seconds of shapely work in a reader; the loop's ticks stay well under 250 ms apart
+    (on the event loop the same read stalls it for seconds)."""
     run(readers.read(wire(), b'{"side": "A"}'))  # start a worker first
 
     async def main() -> tuple[str | None, float, int]:
@@ -135,7 +136,7 @@ def test_the_event_loop_runs_on_while_a_heavy_read_does(readers: ReaderPool) -> 
     value, gap, ticks = run(main())
     assert value == "A"
     assert ticks > 20, "the read was too quick to show anything"
-    assert gap < 0.1, f"the event loop stalled for {gap * 1000:.0f} ms"
+    assert gap < 0.25, f"the event loop stalled for {gap * 1000:.0f} ms"
 
 
 def test_a_capture_over_the_time_limit_is_a_failed_observation(

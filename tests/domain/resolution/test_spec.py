@@ -70,6 +70,7 @@ def test_public_surface() -> None:
         "record",
         "incremental",
         "timing",
+        "patterns",
     }
     assert exported == set(resolution.__all__)
     assert callable(resolution.evaluate) and callable(resolution.lint)
