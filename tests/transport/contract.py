@@ -25,6 +25,8 @@ import pytest
 from augury.journal import JournalRecord, SqliteJournalStore
 from augury.transport import (
     CODE_INVALID,
+    Answer,
+    AnswerBatch,
     CommandClient,
     Limits,
     MessageTooLarge,
@@ -224,6 +226,26 @@ class TransportContract:
 
         self.run(make_harness, scenario)
 
+    def test_an_answer_of_another_session_of_the_node_is_refused(
+        self, make_harness: MakeHarness, tmp_path: Path
+    ) -> None:
+        async def scenario(h: Harness) -> None:
+            r = await rig(h, tmp_path)
+            ann = await r.node("ann")
+            r.sequencer.stall.add("ann-1")
+            waiting = asyncio.create_task(ann.submit([order("ann", 1)]))
+            await settle()
+            session = getattr(ann, "core").session  # noqa: B009 - both keep a ClientCore
+            for other in (session + 1, session - 1):  # rid 1 of an earlier "ann"
+                forged = AnswerBatch("ann", other, (Answer(1, True, seq=99),))
+                await h.inject("ans", msgspec.msgpack.encode(forged), "ann")
+            await settle()
+            assert not waiting.done()
+            r.sequencer.release.set()
+            assert [a.seq for a in await waiting] == [1]
+
+        self.run(make_harness, scenario)
+
     def test_in_flight_requests_per_node_are_bounded(
         self, make_harness: MakeHarness, tmp_path: Path
     ) -> None:
@@ -317,6 +339,26 @@ class TransportContract:
             assert await reading == records
             stats = stats_of(sub)
             assert stats.from_journal == 1 and stats.from_bus == 19 and stats.gaps == 1
+
+    def test_a_bus_record_that_does_not_chain_is_read_from_the_journal(
+        self, make_harness: MakeHarness, tmp_path: Path
+    ) -> None:
+        async def scenario(h: Harness) -> None:
+            r = await rig(h, tmp_path)
+            sub = await r.follower(1)
+            ann = await r.node("ann")
+            await ann.submit([order("ann", i) for i in range(5)])
+            assert len(await collect(sub, 5)) == 5
+            reading = asyncio.create_task(collect(sub, 5))
+            await settle()  # the follower is level with the journal: it listens to the bus
+            forged = make_chain(1, (5, b"\x01" * 32))[0]  # seq 6, hashed, mis-linked
+            await h.inject("rec", msgspec.msgpack.encode(RecordBatch((forged,))))
+            await settle()
+            await ann.submit([order("ann", i) for i in range(5, 10)])
+            assert await reading == list(r.store.read(6))
+            assert sub.stats.refused == 1, sub.stats
+
+        self.run(make_harness, scenario)
 
 
 async def collect(sub: RecordSubscription, n: int, timeout_s: float = 10) -> list[JournalRecord]:

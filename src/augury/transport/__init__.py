@@ -25,7 +25,7 @@ Implementations: ``EmbeddedTransport`` (in-process, asyncio; the default of
 """
 
 from augury.transport.embedded import EmbeddedTransport
-from augury.transport.feed import FeedGap, Follower
+from augury.transport.feed import FeedError, FeedStats, Follower
 from augury.transport.interface import (
     BatchHandler,
     CommandClient,
@@ -64,7 +64,8 @@ __all__ = [
     "CommandRequest",
     "CommandServer",
     "EmbeddedTransport",
-    "FeedGap",
+    "FeedError",
+    "FeedStats",
     "Follower",
     "Limits",
     "MessageRefused",

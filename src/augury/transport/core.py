@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -57,6 +58,7 @@ class ClientCore:
         self.limits = limits
         self.stats = ClientStats()
         self._send = send
+        self.session = secrets.randbits(63)
         self._next_rid = 1
         self._pending: dict[int, asyncio.Future[Answer]] = {}
         self._in_flight = 0
@@ -80,7 +82,7 @@ class ClientCore:
         requests = tuple(
             CommandRequest(first + i, c.command, c.account, c.key) for i, c in enumerate(commands)
         )
-        data = encode(CommandBatch(self.node, requests), self.limits)
+        data = encode(CommandBatch(self.node, self.session, requests), self.limits)
         loop = asyncio.get_running_loop()
         futures = [loop.create_future() for _ in requests]
         for request, future in zip(requests, futures, strict=True):
@@ -108,8 +110,11 @@ class ClientCore:
         """Take one received answer message (never raises)."""
         try:
             batch = decode_answers(data, self.limits)
-            if batch.node != self.node:
-                raise MessageRefused(f"answers for node {batch.node!r}, not {self.node!r}")
+            if batch.node != self.node or batch.session != self.session:
+                raise MessageRefused(
+                    f"answers for node {batch.node!r} session {batch.session}, "
+                    f"not {self.node!r} session {self.session}"
+                )
         except MessageRefused as exc:
             self.stats.refused += 1
             log.warning("node %s refused a message: %s", self.node, exc)
@@ -173,7 +178,7 @@ class ServerCore:
             self.stats.batches += 1
             self.stats.commands += len(batch.commands)
             answers = await self._answers(batch)
-            for data in _answer_messages(batch.node, answers, self.limits):
+            for data in _answer_messages(batch, answers, self.limits):
                 await self._reply(batch.node, data)
         except Exception:
             log.exception("sequencer failed to answer node %s", batch.node)
@@ -205,23 +210,29 @@ class ServerCore:
 
 
 def _without(batch: CommandBatch, bad: dict[int, str]) -> CommandBatch:
-    return CommandBatch(batch.node, tuple(r for r in batch.commands if r.rid not in bad))
+    kept = tuple(r for r in batch.commands if r.rid not in bad)
+    return CommandBatch(batch.node, batch.session, kept)
 
 
 def _unavailable(rid: int, exc: BaseException) -> Answer:
     return Answer(rid, False, code=CODE_UNAVAILABLE, message=f"{type(exc).__name__}: {exc}")
 
 
-def _answer_messages(node: str, answers: tuple[Answer, ...], limits: Limits) -> list[bytes]:
+def _answer_messages(
+    batch: CommandBatch, answers: tuple[Answer, ...], limits: Limits
+) -> list[bytes]:
     """The answers as messages within the limit (split in halves while too long). One
     answer too long for any message is replaced by an unavailable one."""
     try:
-        return [encode(AnswerBatch(node, answers), limits)]
+        return [encode(AnswerBatch(batch.node, batch.session, answers), limits)]
     except ValueError:
         if len(answers) == 1:
-            log.error("answer to node %s rid %d is too long to send", node, answers[0].rid)
+            rid = answers[0].rid
+            if answers[0].code == CODE_UNAVAILABLE:
+                return []  # not even a refusal fits: the node times out
+            log.error("answer to node %s rid %d is too long to send", batch.node, rid)
             error = RuntimeError("answer exceeds max_message_bytes")
-            return [encode(AnswerBatch(node, (_unavailable(answers[0].rid, error),)), limits)]
+            return _answer_messages(batch, (_unavailable(rid, error),), limits)
         half = len(answers) // 2
-        first = _answer_messages(node, answers[:half], limits)
-        return first + _answer_messages(node, answers[half:], limits)
+        first = _answer_messages(batch, answers[:half], limits)
+        return first + _answer_messages(batch, answers[half:], limits)

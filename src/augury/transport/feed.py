@@ -9,6 +9,9 @@ and hands its reader contiguous records from ``next_seq``:
 - a record beyond ``next_seq`` means a gap (a lost, refused, dropped or too-large
   message; a bus restart): the missing records are read from the journal
   (``JournalStore.read``), at most ``fill_max_records`` at a time, before it;
+- each record must chain to the one before it (``prev_hash``); a bus record that does
+  not is refused and that seq is read from the journal instead; a journal record that
+  does not is a ``FeedError`` (the follower never passes on what does not chain);
 - at the start, and whenever the feed has been quiet for ``idle_check_s``, the follower
   compares itself with the journal's head and reads what it lacks (a gap at the tail,
   which no later message would reveal).
@@ -23,7 +26,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from augury.journal import JournalRecord, JournalStore
+from augury.journal import GENESIS_PREV_HASH, JournalRecord, JournalStore
 from augury.transport.messages import Limits, MessageRefused, TransportError, decode_records
 
 log = logging.getLogger(__name__)
@@ -32,9 +35,9 @@ FILL_ATTEMPTS = 20
 FILL_RETRY_S = 0.05
 
 
-class FeedGap(TransportError):
+class FeedError(TransportError):
     """The journal does not hold records the feed showed to exist (it should: records are
-    published only once durable)."""
+    published only once durable), or its records do not chain: the follower stops."""
 
 
 @dataclass
@@ -62,6 +65,7 @@ class Follower:
         self._queue: asyncio.Queue[bytes] = asyncio.Queue(limits.feed_queue_batches)
         self._held: list[JournalRecord] = []
         self._check_head = True
+        self._last_hash: bytes | None = GENESIS_PREV_HASH if from_seq == 1 else None
         self.closed = False
 
     @property
@@ -117,13 +121,22 @@ class Follower:
         for record in self._held:
             if record.seq != self._next_seq:
                 break
+            if self._last_hash is not None and record.prev_hash != self._last_hash:
+                self.stats.refused += 1
+                log.warning("follower refused bus record %d: it does not chain", record.seq)
+                self._held = []  # what follows it is read from the journal
+                break
             out.append(record)
+            self._last_hash = record.hash
             self._next_seq += 1
         self._held = self._held[len(out) :]
         self.stats.from_bus += len(out)
         return out
 
     async def _catch_up(self) -> list[JournalRecord]:
+        if self._last_hash is None:
+            before = await asyncio.to_thread(self._store.get, self._next_seq - 1)
+            self._last_hash = before.hash if before is not None else None
         head = await asyncio.to_thread(self._store.head)
         head_seq = head[0] if head is not None else 0
         if head_seq < self._next_seq:
@@ -137,11 +150,20 @@ class Follower:
         for _ in range(FILL_ATTEMPTS):
             records = await asyncio.to_thread(self._read, self._next_seq, to_seq)
             if records:
+                self._check_links(records)
                 self._next_seq = records[-1].seq + 1
+                self._last_hash = records[-1].hash
                 self.stats.from_journal += len(records)
                 return records
             await asyncio.sleep(FILL_RETRY_S)
-        raise FeedGap(f"the journal lacks seq {self._next_seq} (wanted up to {to_seq})")
+        raise FeedError(f"the journal lacks seq {self._next_seq} (wanted up to {to_seq})")
+
+    def _check_links(self, records: list[JournalRecord]) -> None:
+        prev = self._last_hash
+        for record in records:
+            if prev is not None and record.prev_hash != prev:
+                raise FeedError(f"journal record {record.seq} does not chain to the one before")
+            prev = record.hash
 
     def _read(self, from_seq: int, to_seq: int) -> list[JournalRecord]:
         out: list[JournalRecord] = []

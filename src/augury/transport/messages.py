@@ -110,9 +110,12 @@ class CommandRequest(msgspec.Struct, frozen=True, gc=False, array_like=True):
 
 
 class CommandBatch(msgspec.Struct, frozen=True, gc=False):
-    """One message from a node to the sequencer: many commands."""
+    """One message from a node to the sequencer: many commands. ``session`` is drawn at
+    random when the node's client starts: answers carry it back, so a restarted node
+    (whose rids start again at 1) never takes an answer meant for its predecessor."""
 
     node: str
+    session: int
     commands: tuple[CommandRequest, ...]
 
 
@@ -133,6 +136,7 @@ class AnswerBatch(msgspec.Struct, frozen=True, gc=False):
     """One message from the sequencer to a node: answers to commands of that node."""
 
     node: str
+    session: int
     answers: tuple[Answer, ...]
 
 
