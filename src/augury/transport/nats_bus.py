@@ -61,7 +61,7 @@ async def _quiet_error(exc: Exception) -> None:
 
 
 async def _on_disconnected() -> None:
-    log.warning("nats: disconnected; reconnecting")
+    log.info("nats: disconnected (reconnecting unless closed)")
 
 
 async def _on_reconnected() -> None:
