@@ -93,6 +93,7 @@ class EmbeddedSubscription:
 
     async def close(self) -> None:
         self._bus.followers.discard(self.follower)
+        self.follower.close()
 
 
 class EmbeddedTransport:
@@ -168,4 +169,6 @@ class EmbeddedTransport:
             self._pump = None
         for client in list(self.clients.values()):
             await client.close()
+        for follower in self.followers:
+            follower.close()
         self.followers.clear()

@@ -16,20 +16,25 @@ and hands its reader contiguous records from ``next_seq``:
   compares itself with the journal's head and reads what it lacks (a gap at the tail,
   which no later message would reveal).
 
-Journal reads run in a worker thread, one at a time (a store object is not
-thread-safe; give each follower a store of its own).
+Journal reads run in the follower's own worker thread, one at a time even when a
+``next`` is cancelled mid-read (a store object is not thread-safe; give each follower a
+store of its own).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from augury.journal import GENESIS_PREV_HASH, JournalRecord, JournalStore
 from augury.transport.messages import Limits, MessageRefused, TransportError, decode_records
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FILL_ATTEMPTS = 20
 FILL_RETRY_S = 0.05
@@ -64,6 +69,7 @@ class Follower:
         self.stats = FeedStats()
         self._queue: asyncio.Queue[bytes] = asyncio.Queue(limits.feed_queue_batches)
         self._held: list[JournalRecord] = []
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="augury-feed-fill")
         self._check_head = True
         self._last_hash: bytes | None = GENESIS_PREV_HASH if from_seq == 1 else None
         self.closed = False
@@ -135,9 +141,9 @@ class Follower:
 
     async def _catch_up(self) -> list[JournalRecord]:
         if self._last_hash is None:
-            before = await asyncio.to_thread(self._store.get, self._next_seq - 1)
+            before = await self._in_reader(self._store.get, self._next_seq - 1)
             self._last_hash = before.hash if before is not None else None
-        head = await asyncio.to_thread(self._store.head)
+        head = await self._in_reader(self._store.head)
         head_seq = head[0] if head is not None else 0
         if head_seq < self._next_seq:
             self._check_head = False
@@ -148,7 +154,7 @@ class Follower:
         """Read ``next_seq..to_seq`` (at most fill_max_records of them) from the journal."""
         to_seq = min(to_seq, self._next_seq + self.limits.fill_max_records - 1)
         for _ in range(FILL_ATTEMPTS):
-            records = await asyncio.to_thread(self._read, self._next_seq, to_seq)
+            records = await self._in_reader(self._read, self._next_seq, to_seq)
             if records:
                 self._check_links(records)
                 self._next_seq = records[-1].seq + 1
@@ -157,6 +163,14 @@ class Follower:
                 return records
             await asyncio.sleep(FILL_RETRY_S)
         raise FeedError(f"the journal lacks seq {self._next_seq} (wanted up to {to_seq})")
+
+    async def _in_reader(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._reader, fn, *args)
+
+    def close(self) -> None:
+        """Stop reading the journal (a read under way finishes in its thread)."""
+        self.closed = True
+        self._reader.shutdown(wait=False)
 
     def _check_links(self, records: list[JournalRecord]) -> None:
         prev = self._last_hash

@@ -204,6 +204,7 @@ class NatsSubscription:
     async def close(self) -> None:
         if self._sub is not None:
             await _quietly(self._sub.unsubscribe())
+        self.follower.close()
 
 
 class NatsTransport:
