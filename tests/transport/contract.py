@@ -25,6 +25,7 @@ import pytest
 from augury.journal import JournalRecord, SqliteJournalStore
 from augury.transport import (
     CODE_INVALID,
+    CODE_UNAVAILABLE,
     Answer,
     AnswerBatch,
     CommandClient,
@@ -159,6 +160,22 @@ class TransportContract:
             assert answers[0].ok and answers[0].seq == 1
             assert not answers[1].ok and answers[1].code == CODE_INVALID
             assert journaled_keys(r.store) == [("ann", "ann-1")]
+
+        self.run(make_harness, scenario)
+
+    def test_a_failing_handler_answers_unavailable_and_the_sequencer_goes_on(
+        self, make_harness: MakeHarness, tmp_path: Path
+    ) -> None:
+        async def scenario(h: Harness) -> None:
+            r = await rig(h, tmp_path)
+            ann = await r.node("ann")
+            r.sequencer.fail.add("ann-2")
+            answers = await ann.submit([order("ann", 1), order("ann", 2)])
+            assert [(a.ok, a.code) for a in answers] == [(False, CODE_UNAVAILABLE)] * 2
+            assert "the engine stopped" in answers[0].message
+            r.sequencer.fail.clear()
+            answers = await ann.submit([order("ann", 1), order("ann", 2)])  # resent
+            assert [a.seq for a in answers] == [1, 2]
 
         self.run(make_harness, scenario)
 
@@ -340,7 +357,7 @@ class TransportContract:
             stats = stats_of(sub)
             assert stats.from_journal == 1 and stats.from_bus == 19 and stats.gaps == 1
 
-    def test_a_bus_record_that_does_not_chain_is_read_from_the_journal(
+    def test_a_bus_record_that_does_not_verify_is_read_from_the_journal(
         self, make_harness: MakeHarness, tmp_path: Path
     ) -> None:
         async def scenario(h: Harness) -> None:
@@ -356,7 +373,16 @@ class TransportContract:
             await settle()
             await ann.submit([order("ann", i) for i in range(5, 10)])
             assert await reading == list(r.store.read(6))
-            assert sub.stats.refused == 1, sub.stats
+            reading = asyncio.create_task(collect(sub, 1))
+            await settle()
+            head = (10, r.store.head()[1])  # type: ignore[index]
+            linked = make_chain(1, head)[0]  # seq 11, linked, but its body was altered
+            altered = msgspec.structs.replace(linked, body=b"altered")
+            await h.inject("rec", msgspec.msgpack.encode(RecordBatch((altered,))))
+            await settle()
+            await ann.submit([order("ann", 10)])
+            assert await reading == list(r.store.read(11))
+            assert sub.stats.refused == 2, sub.stats
 
         self.run(make_harness, scenario)
 

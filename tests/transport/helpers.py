@@ -33,16 +33,18 @@ def order(account: str, i: int) -> NodeCommand:
 
 class JournalSequencer:
     """A stand-in for the engine behind the transport: it journals every command of a
-    batch as a real "command" record in ONE append, answers with its seq once the append
-    returned, answers a repeated (account, key) with the original seq, and publishes
-    the records it appended. ``stall`` holds the batches containing a key in it until
-    ``release`` is set (for timeouts)."""
+        batch as a real "command" record in ONE append, answers with its seq once the append
+        returned, answers a repeated (account, key) with the original seq, and publishes
+        the records it appended. ``stall`` holds the batches containing a key in it until
+        ``release`` is set (for timeouts); ``fail`` makes the batches containing a key in it
+    raise, as a stopped engine would."""
 
     def __init__(self, store: JournalStore, publisher: RecordPublisher | None = None) -> None:
         self.store = store
         self.publisher = publisher
         self.seen: dict[tuple[str, str], int] = {}
         self.stall: set[str] = set()
+        self.fail: set[str] = set()
         self.release = asyncio.Event()
         self.publish = True
         self.batches = 0
@@ -51,6 +53,8 @@ class JournalSequencer:
         self.batches += 1
         if any(r.key in self.stall for r in batch.commands):
             await self.release.wait()
+        if any(r.key in self.fail for r in batch.commands):
+            raise RuntimeError("the engine stopped")
         head = self.store.head()
         records: list[JournalRecord] = []
         answers: list[Answer] = []

@@ -9,9 +9,10 @@ and hands its reader contiguous records from ``next_seq``:
 - a record beyond ``next_seq`` means a gap (a lost, refused, dropped or too-large
   message; a bus restart): the missing records are read from the journal
   (``JournalStore.read``), at most ``fill_max_records`` at a time, before it;
-- each record must chain to the one before it (``prev_hash``); a bus record that does
-  not is refused and that seq is read from the journal instead; a journal record that
-  does not is a ``FeedError`` (the follower never passes on what does not chain);
+- each record must chain to the one before it (``prev_hash``) and a bus record's own
+  hash must verify; a bus record that does not is refused and that seq is read from
+  the journal instead; a journal record that does not chain is a ``FeedError`` (the
+  follower never passes on what does not chain);
 - at the start, and whenever the feed has been quiet for ``idle_check_s``, the follower
   compares itself with the journal's head and reads what it lacks (a gap at the tail,
   which no later message would reveal).
@@ -30,7 +31,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from augury.journal import GENESIS_PREV_HASH, JournalRecord, JournalStore
+from augury.journal import (
+    GENESIS_PREV_HASH,
+    ChainError,
+    JournalRecord,
+    JournalStore,
+    verify_record,
+)
 from augury.transport.messages import Limits, MessageRefused, TransportError, decode_records
 
 log = logging.getLogger(__name__)
@@ -127,9 +134,10 @@ class Follower:
         for record in self._held:
             if record.seq != self._next_seq:
                 break
-            if self._last_hash is not None and record.prev_hash != self._last_hash:
+            problem = self._bus_record_problem(record)
+            if problem:
                 self.stats.refused += 1
-                log.warning("follower refused bus record %d: it does not chain", record.seq)
+                log.warning("follower refused bus record %d: %s", record.seq, problem)
                 self._held = []  # what follows it is read from the journal
                 break
             out.append(record)
@@ -171,6 +179,15 @@ class Follower:
         """Stop reading the journal (a read under way finishes in its thread)."""
         self.closed = True
         self._reader.shutdown(wait=False)
+
+    def _bus_record_problem(self, record: JournalRecord) -> str:
+        if self._last_hash is not None and record.prev_hash != self._last_hash:
+            return "it does not chain to the record before it"
+        try:
+            verify_record(record)
+        except ChainError as exc:
+            return str(exc)
+        return ""
 
     def _check_links(self, records: list[JournalRecord]) -> None:
         prev = self._last_hash
