@@ -28,6 +28,7 @@ from augury.transport import (
     CODE_UNAVAILABLE,
     Answer,
     AnswerBatch,
+    Batcher,
     CommandClient,
     Limits,
     MessageTooLarge,
@@ -145,6 +146,26 @@ class TransportContract:
             again = await ann.submit([order("ann", 7), order("ann", 3)])  # duplicates
             assert [a.seq for a in again] == [8, 4]
             assert len(journaled_keys(r.store)) == 50
+
+        self.run(make_harness, scenario)
+
+    def test_single_commands_of_concurrent_callers_travel_in_batches(
+        self, make_harness: MakeHarness, tmp_path: Path
+    ) -> None:
+        async def scenario(h: Harness) -> None:
+            r = await rig(h, tmp_path)
+            batchers = [Batcher(await r.node(n), r.limits) for n in ("ann", "bob")]
+            commands = [order(n, i) for i in range(150) for n in ("ann", "bob")]
+            answers = await asyncio.gather(
+                *(batchers[c.account == "bob"].submit(c) for c in commands)
+            )
+            keys = journaled_keys(r.store)
+            assert sorted(keys) == sorted((c.account, c.key) for c in commands)
+            for command, answer in zip(commands, answers, strict=True):
+                assert keys[answer.seq - 1] == (command.account, command.key)
+            assert r.sequencer.batches == sum(b.batches for b in batchers) < 30
+            for batcher in batchers:
+                await batcher.close()
 
         self.run(make_harness, scenario)
 

@@ -20,10 +20,13 @@ read from the journal ``store``, so the bus is never the only copy.
 logged and counted, never raised in the receiver), commands per batch, batches in flight
 per node, request timeout, batches handled at once, follower queue.
 
+``Batcher`` gathers the single commands of a node's concurrent callers into batches.
+
 Implementations: ``EmbeddedTransport`` (in-process, asyncio; the default of
 ``augury serve``) and ``NatsTransport`` (nats-py, core NATS).
 """
 
+from augury.transport.batcher import Batcher
 from augury.transport.embedded import EmbeddedTransport
 from augury.transport.feed import FeedError, FeedStats, Follower
 from augury.transport.interface import (
@@ -59,6 +62,7 @@ __all__ = [
     "Answer",
     "AnswerBatch",
     "BatchHandler",
+    "Batcher",
     "CommandBatch",
     "CommandClient",
     "CommandRequest",
