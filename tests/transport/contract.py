@@ -235,6 +235,8 @@ class TransportContract:
             assert [a.seq for a in answers] == [1, 2]
             assert [x.seq for x in await reading] == [1, 2]
             assert r.sequencer.batches == 1
+            with pytest.raises(TimeoutError):  # takes every message still queued
+                await sub.next(0.5)
             assert stats_of(sub).refused == 5
 
         with caplog.at_level(logging.WARNING):
