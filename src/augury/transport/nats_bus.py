@@ -1,0 +1,280 @@
+"""The NATS transport (nats-py, core NATS): the bus between processes and machines.
+
+Subjects, under a ``prefix`` (default ``augury``) so several exchanges can share a server:
+
+- ``<prefix>.cmd``: command batches, to the sequencer (queue group ``sequencer``: one
+  subscriber takes each batch even if a standby subscribes too);
+- ``<prefix>.ans.<node>``: that node's answers (only that node subscribes to it);
+- ``<prefix>.rec``: record batches, to every follower.
+
+Core NATS, not JetStream: the feed needs no broker persistence because the journal is
+the system of record; a follower reads whatever the bus lost from the journal. nats-py
+reconnects for ever (``max_reconnect_attempts=-1``), re-subscribes, and holds what is
+published while disconnected in a bounded buffer (``pending_size``). A command batch or
+answer lost in a restart shows as a ``RequestTimeout`` (resend with the same keys);
+records lost show as a gap. At start an unreachable server is one clear error naming
+the URL, not an endless retry.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import nats
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+from augury.journal import JournalRecord, JournalStore
+from augury.transport.core import ClientCore, ServerCore
+from augury.transport.feed import FeedStats, Follower
+from augury.transport.interface import BatchHandler
+from augury.transport.messages import (
+    Answer,
+    Limits,
+    NodeCommand,
+    TransportError,
+    TransportUnavailable,
+    check_node,
+    split_records,
+)
+
+log = logging.getLogger(__name__)
+
+PREFIX_DEFAULT = "augury"
+CONNECT_TIMEOUT_S = 2
+RECONNECT_WAIT_S = 0.25
+PENDING_BYTES = 8 * 1024 * 1024
+"""What nats-py buffers while reconnecting; beyond it a publish fails."""
+SUB_PENDING_MSGS = 4_096
+"""Messages a subscription holds undelivered before NATS drops them (slow consumer)."""
+
+
+async def _on_error(exc: Exception) -> None:
+    log.warning("nats: %s: %s", type(exc).__name__, exc)
+
+
+async def _quiet_error(exc: Exception) -> None:
+    log.debug("nats probe: %s: %s", type(exc).__name__, exc)
+
+
+async def _on_disconnected() -> None:
+    log.info("nats: disconnected (reconnecting unless closed)")
+
+
+async def _on_reconnected() -> None:
+    log.warning("nats: reconnected")
+
+
+async def connect(url: str, name: str = "augury") -> Client:
+    """A connection that reconnects for ever; TransportUnavailable naming ``url`` if the
+    server cannot be reached now."""
+    try:  # nats-py retries the first connect for ever too: probe once, without retries
+        probe = await nats.connect(
+            url,
+            connect_timeout=CONNECT_TIMEOUT_S,
+            max_reconnect_attempts=1,
+            reconnect_time_wait=0.1,
+            error_cb=_quiet_error,
+        )
+        await probe.close()
+        return await nats.connect(
+            url,
+            name=name,
+            connect_timeout=CONNECT_TIMEOUT_S,
+            allow_reconnect=True,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=RECONNECT_WAIT_S,
+            pending_size=PENDING_BYTES,
+            error_cb=_on_error,
+            disconnected_cb=_on_disconnected,
+            reconnected_cb=_on_reconnected,
+        )
+    except Exception as exc:
+        why = str(exc) or type(exc).__name__
+        raise TransportUnavailable(f"NATS unreachable at {url}: {why}") from None
+
+
+class NatsClient:
+    def __init__(self, bus: NatsTransport, node: str) -> None:
+        self._bus = bus
+        self.core = ClientCore(node, bus.limits, self._send)
+        self._sub: Subscription | None = None
+
+    @property
+    def node(self) -> str:
+        return self.core.node
+
+    async def start(self) -> None:
+        self._sub = await self._bus.nc.subscribe(
+            self._bus.subject("ans", self.node),
+            cb=self._on_msg,
+            pending_msgs_limit=SUB_PENDING_MSGS,
+            pending_bytes_limit=SUB_PENDING_MSGS * self._bus.limits.max_message_bytes,
+        )
+
+    async def _on_msg(self, msg: Msg) -> None:
+        self.core.on_answers(msg.data)
+
+    async def _send(self, data: bytes) -> None:
+        await self._bus.send(self._bus.subject("cmd"), data)
+
+    async def submit(self, commands: Sequence[NodeCommand]) -> list[Answer]:
+        return await self.core.submit(commands)
+
+    async def close(self) -> None:
+        if self._sub is not None:
+            await _quietly(self._sub.unsubscribe())
+        self.core.fail_all(TransportError(f"node {self.node} closed"))
+
+
+class NatsServer:
+    def __init__(self, bus: NatsTransport, handler: BatchHandler) -> None:
+        self._bus = bus
+        self.core = ServerCore(handler, bus.limits, self._reply)
+        self._sub: Subscription | None = None
+
+    async def start(self) -> None:
+        self._sub = await self._bus.nc.subscribe(
+            self._bus.subject("cmd"),
+            queue="sequencer",
+            cb=self._on_msg,
+            pending_msgs_limit=SUB_PENDING_MSGS,
+            pending_bytes_limit=SUB_PENDING_MSGS * self._bus.limits.max_message_bytes,
+        )
+
+    async def _on_msg(self, msg: Msg) -> None:
+        await self.core.on_batch(msg.data)
+
+    async def _reply(self, node: str, data: bytes) -> None:
+        try:
+            await self._bus.send(self._bus.subject("ans", node), data)
+        except TransportUnavailable as exc:  # the node times out and resends
+            log.warning("answers to node %s lost: %s", node, exc)
+
+    async def close(self) -> None:
+        if self._sub is not None:
+            await _quietly(self._sub.unsubscribe())
+        await self.core.close()
+
+
+class NatsPublisher:
+    def __init__(self, bus: NatsTransport) -> None:
+        self._bus = bus
+
+    async def publish(self, records: Sequence[JournalRecord]) -> None:
+        subject = self._bus.subject("rec")
+        for data in split_records(tuple(records), self._bus.limits):
+            try:
+                await self._bus.send(subject, data)
+            except TransportUnavailable as exc:  # followers read them from the journal
+                log.warning("record batch not published: %s", exc)
+
+
+class NatsSubscription:
+    def __init__(self, bus: NatsTransport, follower: Follower) -> None:
+        self._bus = bus
+        self.follower = follower
+        self._sub: Subscription | None = None
+
+    async def start(self) -> None:
+        self._sub = await self._bus.nc.subscribe(
+            self._bus.subject("rec"),
+            cb=self._on_msg,
+            pending_msgs_limit=SUB_PENDING_MSGS,
+            pending_bytes_limit=SUB_PENDING_MSGS * self._bus.limits.max_message_bytes,
+        )
+
+    async def _on_msg(self, msg: Msg) -> None:
+        self.follower.offer(msg.data)
+
+    @property
+    def next_seq(self) -> int:
+        return self.follower.next_seq
+
+    @property
+    def stats(self) -> FeedStats:
+        return self.follower.stats
+
+    async def next(self, timeout_s: float | None = None) -> list[JournalRecord]:
+        return await self.follower.next(timeout_s)
+
+    async def close(self) -> None:
+        if self._sub is not None:
+            await _quietly(self._sub.unsubscribe())
+        self.follower.close()
+
+
+class NatsTransport:
+    """A bus on a NATS server. ``await NatsTransport.connect(url)`` to make one."""
+
+    def __init__(self, nc: Client, url: str, prefix: str, limits: Limits) -> None:
+        check_node(prefix)
+        self.nc = nc
+        self.url = url
+        self.prefix = prefix
+        max_payload = nc.max_payload or limits.max_message_bytes
+        if limits.max_message_bytes > max_payload:
+            raise TransportError(
+                f"max_message_bytes={limits.max_message_bytes} exceeds the max_payload "
+                f"{max_payload} of the NATS server at {url}"
+            )
+        self.limits = limits
+        self._closers: list[Any] = []
+
+    @classmethod
+    async def connect(
+        cls, url: str, *, prefix: str = PREFIX_DEFAULT, limits: Limits | None = None
+    ) -> NatsTransport:
+        nc = await connect(url)
+        try:
+            return cls(nc, url, prefix, limits or Limits())
+        except BaseException:
+            await nc.close()
+            raise
+
+    def subject(self, kind: str, node: str = "") -> str:
+        return f"{self.prefix}.{kind}.{node}" if node else f"{self.prefix}.{kind}"
+
+    async def send(self, subject: str, data: bytes) -> None:
+        """Publish; TransportUnavailable if the connection is closed or its buffer full."""
+        try:
+            await self.nc.publish(subject, data)
+        except Exception as exc:
+            raise TransportUnavailable(f"NATS at {self.url}: {type(exc).__name__}: {exc}") from None
+
+    async def client(self, node: str) -> NatsClient:
+        client = NatsClient(self, check_node(node))
+        await client.start()
+        self._closers.append(client)
+        return client
+
+    async def serve(self, handler: BatchHandler) -> NatsServer:
+        server = NatsServer(self, handler)
+        await server.start()
+        self._closers.append(server)
+        return server
+
+    async def publisher(self) -> NatsPublisher:
+        return NatsPublisher(self)
+
+    async def subscribe(self, from_seq: int, store: JournalStore) -> NatsSubscription:
+        subscription = NatsSubscription(self, Follower(from_seq, store, self.limits))
+        await subscription.start()
+        self._closers.append(subscription)
+        return subscription
+
+    async def close(self) -> None:
+        for closer in reversed(self._closers):
+            await closer.close()
+        self._closers.clear()
+        await _quietly(self.nc.close())
+
+
+async def _quietly(awaitable: Any) -> None:
+    try:
+        await awaitable
+    except Exception as exc:  # closing a connection that is already gone
+        log.debug("nats: while closing: %s", exc)
