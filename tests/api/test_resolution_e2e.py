@@ -35,6 +35,7 @@ are proposed at T + 12h.
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 import time
@@ -124,6 +125,14 @@ def serve_hour(sources: FixtureSources, h: int) -> None:
         sources.set("/genuine/wire.json", b"upstream exploded", status=500, kind="text/plain")
 
 
+def wait_for_unconfirmed(admin: httpx.Client) -> None:
+    params = {"market": "edited", "detector": "unconfirmed", "severity": "high"}
+    deadline = time.monotonic() + 20
+    while not ok(admin.get("/alerts", params=params))["items"]:
+        assert time.monotonic() < deadline, "no high unconfirmed alert"
+        time.sleep(0.2)
+
+
 def ok(response: httpx.Response, status: int = 200) -> Any:
     assert response.status_code == status, response.text
     return response.json()
@@ -177,6 +186,7 @@ def test_three_markets_resolve_by_their_rules_through_the_api(
 
     ann = with_roles(live, admin, "ann")
     planted = [with_roles(live, admin, "p") for _ in range(2)]
+    during = [with_roles(live, admin, "d") for _ in range(2)]  # buy B while the map shows it
     hal, gina, dan = (with_roles(live, admin, n) for n in ("hal", "gina", "dan"))
     resolver = with_roles(live, admin, "res", "resolver")
     arb1, arb2, arb_x = (with_roles(live, admin, n, "arbiter") for n in ("arba", "arbb", "arbx"))
@@ -190,6 +200,10 @@ def test_three_markets_resolve_by_their_rules_through_the_api(
         if h == 17:  # just before the edit, two fresh accounts buy B at 0.3 cents
             for p in planted:
                 order(p, "edited", "buy", "no", "0.003", "200")
+        if h == 19:  # the map has read B since hour 18: two more buy B, unconfirmed
+            for p in during:
+                order(p, "edited", "buy", "no", "0.003", "200")
+            wait_for_unconfirmed(admin)  # no clock move: before the observer's next round
         serve_hour(sources, h)
         ok(admin.post("/admin/clock", json={"seconds": HOUR}))
         if h == 24:
@@ -205,7 +219,14 @@ def test_three_markets_resolve_by_their_rules_through_the_api(
     edited = story(admin, "edited")
     proposals = [e for e in edited["entries"] if e["kind"] == "proposal"]
     assert [e["details"]["outcome"] for e in proposals] == [0]  # A, never B
-    assert edited["status"] == "proposed" and edited["holding_alerts"] == [longshot[0]["id"]]
+    unconfirmed = [a for a in alerts if a["detector"] == "unconfirmed"]
+    assert len(unconfirmed) == 1 and unconfirmed[0]["holds"]
+    assert set(unconfirmed[0]["accounts"]) == {p.headers["X-Account"] for p in during}
+    edited_b = hashlib.sha256(json.dumps(war_map("B")).encode()).hexdigest()
+    assert "source 'map'" in unconfirmed[0]["reason"] and edited_b in unconfirmed[0]["reason"]
+    assert unconfirmed[0]["reason"].count("profit if outcome 1: 199400000 micro-credits") == 2
+    assert edited["status"] == "proposed"
+    assert sorted(edited["holding_alerts"]) == sorted([longshot[0]["id"], unconfirmed[0]["id"]])
     assert edited["market_status"] == "closed"  # the challenge window is over, still held
     changes = [e for e in edited["entries"] if e["kind"] == "change"]
     map_changes = [e["details"]["change"] for e in changes if e["details"]["source_id"] == "map"]
