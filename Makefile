@@ -37,7 +37,7 @@ lint: $(STAMP)
 	$(BIN)/python scripts/unasync.py --check
 	$(BIN)/lint-imports
 
-# The sync SDK client (src/augury/client/_client.py) is generated from the async one.
+# The sync SDK client (src/augury/client/_sync/) is generated from the async one (_async/).
 unasync: $(STAMP)
 	$(BIN)/python scripts/unasync.py
 

@@ -80,10 +80,16 @@ def test_both_clients_have_a_method_per_endpoint() -> None:
 
 
 def test_the_sync_client_is_the_one_generated_from_the_async_one() -> None:
-    """``_client.py`` is ``scripts/unasync.py``'s output for ``_async.py`` (``make unasync``)."""
+    """Every module of ``_sync/`` is ``scripts/unasync.py``'s output for its namesake in
+    ``_async/`` (``make unasync``), and no other module is in ``_sync/``."""
     root = Path(__file__).resolve().parents[2]
-    client = root / "src" / "augury" / "client" / "_client.py"
-    assert client.read_text().startswith("# generated from _async.py by scripts/unasync.py")
+    client = root / "src" / "augury" / "client"
+    sources = sorted(p.name for p in (client / "_async").glob("*.py"))
+    assert sorted(p.name for p in (client / "_sync").glob("*.py")) == sources
+    assert {"__init__.py", "base.py", "client.py"} < set(sources)
+    for name in sources:
+        header = f"# generated from _async/{name} by scripts/unasync.py; do not edit\n"
+        assert (client / "_sync" / name).read_text().startswith(header), name
     check = [sys.executable, str(root / "scripts" / "unasync.py"), "--check"]
     done = subprocess.run(check, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -96,11 +102,13 @@ def test_both_clients_have_the_same_methods_and_parameters() -> None:
                 (p.name, p.kind, p.default, p.annotation)
                 for p in inspect.signature(value).parameters.values()
             ]
-            for name, value in vars(cls).items()
+            for name, value in inspect.getmembers(cls)
             if callable(value) and not name.startswith("_")
         }
 
+    # the methods live in the clients' bases (one per part of the API): all of them count
     assert methods(Client) == methods(AsyncClient)
+    assert set(ENDPOINTS) | {"close", "subscribe", "iter_fills"} <= set(methods(Client))
     for name in ENDPOINTS:
         assert inspect.iscoroutinefunction(getattr(AsyncClient, name)), name
 

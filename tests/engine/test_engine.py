@@ -26,7 +26,7 @@ from augury.engine import (
     SystemClock,
     decode_entry,
 )
-from augury.engine.engine import CODE_CLOCK_NOT_SIMULATED, CODE_KEY_REUSED
+from augury.engine.errors import CODE_CLOCK_NOT_SIMULATED, CODE_KEY_REUSED
 from augury.journal import (
     KIND_CHECKPOINT,
     KIND_COMMAND,

@@ -16,9 +16,11 @@ import pytest
 from augury.domain import commands as c
 from augury.domain.exchange import Result
 from augury.domain.units import ONE
-from augury.engine import Ack, Engine, EngineStopped
+from augury.engine import Ack, Engine, EngineStopped, hashing
 from augury.engine import engine as engine_module
+from augury.engine.errors import CODE_KEY_REUSED
 from augury.journal import JournalStore, record_hash, verify_chain
+from augury.journal.records import MAGIC
 from tests.engine.conftest import Journal
 
 WAIT_S = 10
@@ -170,7 +172,7 @@ def test_a_duplicate_is_answered_only_once_its_original_is_durable(journal: Jour
     gate.opened.set()
     first = original.result(timeout=WAIT_S)
     assert first.ok and duplicate.result(timeout=WAIT_S) == first
-    assert reused.result(timeout=WAIT_S).code == engine_module.CODE_KEY_REUSED
+    assert reused.result(timeout=WAIT_S).code == CODE_KEY_REUSED
     assert engine.head[0] == 1
     # Once durable, a duplicate is answered from the journal (read by the writer thread).
     assert engine.submit(c.OpenAccount("ann"), "ops", "k1").result(timeout=WAIT_S) == first
@@ -258,11 +260,11 @@ def test_the_engines_record_hash_is_the_journals(size: int) -> None:
     body = bytes(range(256)) * (size // 256) + bytes(size % 256)
     prev = bytes(range(32))
     seq, ts = 12_345, 1_700_000_000_000_123
-    header = engine_module._COMMAND_HEADER.pack(
-        engine_module.MAGIC, seq, ts, 7, engine_module._KIND_COMMAND_BYTES, prev, len(body)
+    header = hashing.COMMAND_HEADER.pack(
+        MAGIC, seq, ts, 7, hashing.KIND_COMMAND_BYTES, prev, len(body)
     )
     expected = record_hash(seq, ts, "command", body, prev)
-    assert engine_module._hash_in_chunks(header, body) == expected
+    assert hashing.hash_in_chunks(header, body) == expected
     assert engine_module._sha256(header + body).digest() == expected
 
 

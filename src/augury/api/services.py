@@ -31,8 +31,8 @@ from augury.api.stored_responses import StoredResponses
 from augury.domain import commands as dc
 from augury.domain.exchange import Exchange, Result
 from augury.engine import Engine, EngineOverloaded, EngineStopped, SimulatedClock, open_engine
+from augury.engine.answers import Subscriber
 from augury.engine.clock import Clock, SystemClock
-from augury.engine.engine import Subscriber
 from augury.engine.entry import Entry
 from augury.journal import JournalStore
 from augury.projections import BATCH_RECORDS_DEFAULT, Projector

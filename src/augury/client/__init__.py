@@ -39,7 +39,6 @@ This package only talks to a server: it never imports the exchange itself.
 """
 
 from augury.client._async import AsyncClient
-from augury.client._client import Client
 from augury.client._errors import (
     AuguryError,
     Conflict,
@@ -108,6 +107,7 @@ from augury.client._models import (
     Vote,
     WsMessage,
 )
+from augury.client._sync import Client
 from augury.client._ws import AsyncSubscription, Subscription
 
 __all__ = [

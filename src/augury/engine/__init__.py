@@ -6,16 +6,11 @@ store and the single thread of execution. See docs/engine.md.
 
 from augury.engine.ack import Ack
 from augury.engine.clock import Clock, SimulatedClock, SystemClock
-from augury.engine.engine import (
-    Engine,
-    EngineError,
-    EngineOverloaded,
-    EngineStats,
-    EngineStopped,
-    RecoveryReport,
-)
+from augury.engine.engine import Engine
 from augury.engine.entry import AdvanceClock, Entry, decode_entry, encode_entry, execute_entry
+from augury.engine.errors import EngineError, EngineOverloaded, EngineStopped
 from augury.engine.recovery import open_engine, replay
+from augury.engine.stats import EngineStats, RecoveryReport
 
 __all__ = [
     "Ack",

@@ -8,10 +8,11 @@ the rest:
   commands (it never waits to fill a group), executes each in order, builds one hash-
   chained journal record per ACCEPTED command and hands the group (a *batch*) to the
   writer. It then goes on with the next group while the previous one is being written.
-- the **writer thread** owns the ``JournalStore``: it takes the batches in order (several
-  small ones are merged, up to ``group_max`` commands, into one append), appends them
-  with ONE ``store.append`` (one transaction, one fsync), and only then completes the
-  futures of that batch, in order, and saves the snapshots made at that point.
+  This module is that thread's side (and the public API).
+- the **writer thread** owns the ``JournalStore``: it appends the batches in order and
+  only then answers them. ``writer.py`` is its side, and the pipeline between the two
+  (a base class of :class:`Engine`); it also says what happens on a failure: the engine
+  stops for good, and a restart recovers from the journal.
 
 At most ``pipeline_depth`` batches are handed over and not yet durable (backpressure:
 the engine thread waits). A rejected command changes nothing, so it gets no record; it
@@ -20,28 +21,23 @@ them is durable (the pipeline is drained), so they see the durable state and may
 the store. Subscribers that read the state (the default) also run on the engine thread
 on a drained pipeline; while one is registered the engine does not run ahead.
 
-Failure: if an append (or anything else on either thread) raises, memory may be ahead
-of the disk, so the engine stops for good: it releases the journal, every future not
-yet answered (executed or queued) fails with :class:`EngineStopped`, and new submits
-are refused. Recovery is a restart (``recovery.open_engine``), which rebuilds the state
-from the journal.
+The other parts: ``batch.py`` (the inbox's items and the batches), ``answers.py``
+(answering callers and subscribers), ``hashing.py`` (a command record's hash),
+``errors.py`` (the engine's errors and own refusals), ``stats.py``.
 
-This module must never answer a command before its record is durable.
+The engine never answers a command before its record is durable.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
-import struct
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from concurrent.futures import Future, InvalidStateError
-from dataclasses import dataclass
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
 import msgspec
@@ -52,16 +48,28 @@ from augury.domain import events as ev
 from augury.domain import snapshot
 from augury.domain.exchange import Exchange, Result
 from augury.domain.rejections import Code
-from augury.engine.ack import Ack, settle
+from augury.engine.ack import Ack
+from augury.engine.answers import Subscriber, fail, resolve
+from augury.engine.batch import STOP, Batch, Control, Item, Lookup
 from augury.engine.clock import Clock, SimulatedClock
-from augury.engine.entry import AdvanceClock, Entry, decode_entry, execute_entry
+from augury.engine.entry import AdvanceClock, Entry, execute_entry
+from augury.engine.errors import (
+    CODE_CLOCK_NOT_SIMULATED,
+    CODE_INVALID_KEY,
+    EngineOverloaded,
+    EngineStopped,
+    key_reused,
+    same_command,
+)
+from augury.engine.hashing import COMMAND_HEADER, HASH_CHUNK, KIND_COMMAND_BYTES, hash_in_chunks
+from augury.engine.stats import EngineStats, RecoveryReport
+from augury.engine.writer import WriterSide
 from augury.journal import (
     GROUP_RECORDS_MAX,
     KIND_COMMAND,
     Head,
     JournalRecord,
     JournalStore,
-    TailReport,
     checkpoint_record,
     next_record,
 )
@@ -85,142 +93,12 @@ IDEMPOTENCY_KEY_LEN_MAX = 128
 TIMER_WAIT_MAX_S = 1.0
 """Longest idle sleep of the engine thread: bounds how late a timer can fire."""
 
-CODE_CLOCK_NOT_SIMULATED = "clock_not_simulated"
-CODE_KEY_REUSED = "idempotency_key_reused"
-CODE_INVALID_KEY = "invalid_idempotency_key"
-
-Subscriber = Callable[[int, int, Entry], None]
-"""Called with (seq, ts_us, entry) for every command record, after its group is durable."""
-
-# The hashed preimage of a "command" record up to its body (see journal/records.py):
-# magic, seq, ts_us, kind_len, kind, prev_hash, body_len. Tested against record_hash.
-_COMMAND_HEADER = struct.Struct(">5sQqB7s32sQ")
-_KIND_COMMAND_BYTES = KIND_COMMAND.encode("ascii")
-assert len(_KIND_COMMAND_BYTES) == 7
+# Module globals read by _record for every command (bench/engine.py swaps them out).
 _sha256 = hashlib.sha256
 _entry_encode = msgspec.json.Encoder().encode
-_command_encode = msgspec.json.Encoder().encode
 
 
-_HASH_CHUNK = 2_000
-"""hashlib releases the GIL for inputs of 2,048 bytes or more; getting it back behind a
-busy thread can take a whole switch interval (5 ms). The engine thread hashes in smaller
-pieces so that it keeps the GIL (same digest)."""
-
-
-def _hash_in_chunks(header: bytes, body: bytes) -> bytes:
-    digest = _sha256(header)
-    view = memoryview(body)
-    for start in range(0, len(body), _HASH_CHUNK):
-        digest.update(view[start : start + _HASH_CHUNK])
-    return digest.digest()
-
-
-class EngineError(Exception):
-    """Base of the engine's own errors."""
-
-
-class EngineStopped(EngineError):
-    """The engine has stopped (closed, or failed) and answers no more commands."""
-
-
-class EngineOverloaded(EngineError):
-    """The submission queue is full; retry later."""
-
-
-@dataclass(slots=True)
-class _Control:
-    """A request run on the engine thread: a checkpoint, a snapshot, a state query, stop."""
-
-    kind: str
-    future: Future[Any]
-    query: Callable[[Exchange], Any] | None = None
-
-
-# A submission is a plain tuple (cheaper than an object): (command, account, key, target).
-_Submission = tuple[dc.Command, str, str, Any]
-_Item = _Submission | _Control
-
-
-class _Lookup:
-    """An answer the writer reads from the journal: the original of a duplicate."""
-
-    __slots__ = ("command", "seq")
-
-    def __init__(self, seq: int, command: dc.Command) -> None:
-        self.seq = seq
-        self.command = command
-
-
-class _Batch:
-    """One group built by the engine thread, handed to the writer thread as a unit."""
-
-    __slots__ = (
-        "defer_answers",
-        "done",
-        "entries",
-        "head",
-        "items",
-        "records",
-        "snapshots",
-        "stop",
-        "targets",
-        "values",
-    )
-
-    def __init__(self, head: Head) -> None:
-        self.records: list[JournalRecord] = []
-        self.items = 0  # inbox items (commands, controls) it answers: the group size
-        # Who to answer (Ack, asyncio or concurrent future) and with what (Result, _Lookup
-        # or a control's answer): two parallel lists, no tuple per command.
-        self.targets: list[Any] = []
-        self.values: list[Any] = []
-        self.entries: list[Entry | None] = []  # per record: its entry (None: a checkpoint)
-        self.snapshots: list[tuple[int, bytes, bytes, Future[int] | None]] = []
-        self.head = head  # the chain head after its records
-        self.stop = False  # the writer stops after it
-        self.done = False  # set by the writer once durable and answered
-        self.defer_answers = False  # the engine thread answers it, after publishing it
-
-    def answer(self, target: Any, value: Any) -> None:
-        self.targets.append(target)
-        self.values.append(value)
-
-    def empty(self) -> bool:
-        return not (self.records or self.targets or self.snapshots or self.stop)
-
-
-@dataclass
-class EngineStats:
-    appends: int = 0
-    records: int = 0
-    accepted: int = 0
-    rejected: int = 0
-    duplicates: int = 0
-    checkpoints: int = 0
-    snapshots: int = 0
-    batches: int = 0  # handed to the writer
-    pipeline_full: int = 0  # times the engine thread waited for the writer (backpressure)
-
-
-@dataclass(frozen=True)
-class RecoveryReport:
-    """What a restart did and how long it took."""
-
-    head_seq: int
-    snapshot_seq: int  # 0: no snapshot, replayed from seq 1
-    records_replayed: int  # records after the snapshot, applied
-    events_replayed: int
-    records_scanned: int  # every record read (also older ones, for idempotency keys)
-    dropped_seqs: tuple[int, ...]  # the torn tail dropped by repair=True
-    seconds: float
-    tail: TailReport
-
-
-_STOP = "stop"
-
-
-class Engine:
+class Engine(WriterSide):
     """Owns one Exchange, one JournalStore (writer lock held) and the operator key.
 
     Build it with ``recovery.open_engine``, which recovers the state and starts it.
@@ -284,23 +162,23 @@ class Engine:
         self._owns_store = owns_store
         # The inbox: a deque guarded by _gate for puts (pops are the engine thread's).
         self._queue_max = queue_max
-        self._inbox: deque[_Item] = deque()
+        self._inbox: deque[Item] = deque()
         self._gate = threading.Lock()  # orders "refuse new submits" against inbox puts
         self._inbox_ready = threading.Condition(self._gate)
         self._engine_idle = False  # the engine thread waits on _inbox_ready
         self._stopped: BaseException | None = None
         # The pipeline between the engine thread and the writer thread.
-        self._pipe: deque[_Batch] = deque()
+        self._pipe: deque[Batch] = deque()
         self._pipe_cv = threading.Condition()
         self._in_flight = 0  # batches handed to the writer and not done
         self._writer_idle = False
         self._engine_waiting = False
         self._failure: BaseException | None = None  # the writer's EngineStopped
-        self._handed: deque[_Batch] = deque()  # engine thread: handed, not yet reaped
+        self._handed: deque[Batch] = deque()  # engine thread: handed, not yet reaped
         self._state_subscribers: tuple[Subscriber, ...] = ()  # engine thread, drained
         self._pure_subscribers: tuple[Subscriber, ...] = ()  # writer thread
-        self._building: _Batch | None = None
-        self._taken: list[_Item] = []
+        self._building: Batch | None = None
+        self._taken: list[Item] = []
         self._thread = threading.Thread(target=self._run, name="augury-engine", daemon=True)
         self._writer = threading.Thread(
             target=self._write_loop, name="augury-journal-writer", daemon=True
@@ -342,20 +220,20 @@ class Engine:
     def checkpoint(self) -> Future[int]:
         """Append a signed checkpoint of the head now; resolves to its seq once durable."""
         future: Future[int] = Future()
-        self._put(_Control("checkpoint", future))
+        self._put(Control("checkpoint", future))
         return future
 
     def snapshot(self) -> Future[int]:
         """Save a snapshot of the state at the head; resolves to the head seq once saved."""
         future: Future[int] = Future()
-        self._put(_Control("snapshot", future))
+        self._put(Control("snapshot", future))
         return future
 
     def query(self, fn: Callable[[Exchange], T]) -> Future[T]:
         """Run ``fn(exchange)`` on the engine thread once every command queued before it
         is durable (a consistent, durable view; ``fn`` may also read ``engine.store``)."""
         future: Future[T] = Future()
-        self._put(_Control("query", future, fn))
+        self._put(Control("query", future, fn))
         return future
 
     def subscribe(self, callback: Subscriber, *, reads_state: bool = True) -> None:
@@ -383,7 +261,7 @@ class Engine:
         with self._gate:
             if self._stopped is None:
                 self._stopped = EngineStopped("the engine is closed")
-                self._inbox.append(_Control(_STOP, stop))
+                self._inbox.append(Control(STOP, stop))
                 self._inbox_ready.notify()
         if self._thread.is_alive():
             self._thread.join(timeout_s)
@@ -396,7 +274,7 @@ class Engine:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _put(self, item: _Item) -> None:
+    def _put(self, item: Item) -> None:
         with self._gate:
             if self._stopped is not None:
                 raise EngineStopped(str(self._stopped)) from self._stopped
@@ -426,7 +304,7 @@ class Engine:
         self._writer.join()
         self._fail_queued(self._stopped or EngineStopped("the engine is closed"))
 
-    def _take(self) -> list[_Item]:
+    def _take(self) -> list[Item]:
         """Up to ``group_max`` queued items, waiting (at most until the next timer) only
         when there are none: a group never waits to fill."""
         inbox = self._inbox
@@ -450,9 +328,9 @@ class Engine:
         wait_s = (due - self.clock.now_us()) / 1_000_000
         return min(TIMER_WAIT_MAX_S, max(0.001, wait_s))
 
-    def _process(self, items: list[_Item]) -> bool:
+    def _process(self, items: list[Item]) -> bool:
         """Execute ``items`` in order into batches handed to the writer; True on stop."""
-        batch = self._building = _Batch(self._exec_head)
+        batch = self._building = Batch(self._exec_head)
         self._run_timers(batch)
         stop = False
         # The hot loop: locals, no method call per command beyond the core's.
@@ -465,8 +343,8 @@ class Engine:
         count = 0
         for item in items:
             count += 1
-            if isinstance(item, _Control):
-                if item.kind == _STOP:
+            if isinstance(item, Control):
+                if item.kind == STOP:
                     targets.append(item.future)
                     values.append(None)
                     stop = True
@@ -510,7 +388,7 @@ class Engine:
 
     def _record(
         self,
-        batch: _Batch,
+        batch: Batch,
         now: int,
         command: dc.Command,
         result: Result,
@@ -525,13 +403,13 @@ class Engine:
         seq, prev_hash = self._exec_head
         seq += 1
         if len(body) <= BODY_LEN_MAX and TS_US_MIN <= now <= TS_US_MAX:
-            header = _COMMAND_HEADER.pack(
-                MAGIC, seq, now, 7, _KIND_COMMAND_BYTES, prev_hash, len(body)
+            header = COMMAND_HEADER.pack(
+                MAGIC, seq, now, 7, KIND_COMMAND_BYTES, prev_hash, len(body)
             )
-            if len(body) < _HASH_CHUNK:
+            if len(body) < HASH_CHUNK:
                 digest = _sha256(header + body).digest()
             else:
-                digest = _hash_in_chunks(header, body)
+                digest = hash_in_chunks(header, body)
             record = JournalRecord(seq, now, KIND_COMMAND, body, prev_hash, digest)
         else:  # out of range: make_record raises the ValueError (and the engine stops)
             record = next_record(self._exec_head, now, KIND_COMMAND, body)
@@ -583,7 +461,7 @@ class Engine:
             del memo[first[0]]
 
     def _duplicate(
-        self, command: dc.Command, account: str, key: str, target: Any, batch: _Batch
+        self, command: dc.Command, account: str, key: str, target: Any, batch: Batch
     ) -> bool:
         """Answer a keyed command that must not run (bad key, or already accepted)."""
         if not 0 < len(key) <= IDEMPOTENCY_KEY_LEN_MAX or len(account) > 256:
@@ -598,11 +476,11 @@ class Engine:
         # same batch) is durable.
         pending = self._recent.get(seq)
         if pending is None:  # durable already: the writer reads it back from the journal
-            batch.answer(target, _Lookup(seq, command))
+            batch.answer(target, Lookup(seq, command))
             return True
         original, result = pending
-        if original is not command and _command_encode(original) != _command_encode(command):
-            result = _key_reused(seq)
+        if original is not command and not same_command(original, command):
+            result = key_reused(seq)
         batch.answer(target, result)
         return True
 
@@ -629,7 +507,7 @@ class Engine:
         # Records' ts_us never decrease, even with a clock that is not monotonic.
         return max(self.clock.now_us(), self._last_ts_us)
 
-    def _run_timers(self, batch: _Batch) -> None:
+    def _run_timers(self, batch: Batch) -> None:
         """System clock: expire orders and close markets that fell due, as a journaled Tick."""
         if self._simulated or self._due is None:
             return
@@ -645,7 +523,7 @@ class Engine:
         if result.events:
             self._record(batch, now, dc.Tick(), result, "", "")
 
-    def _add_checkpoint(self, batch: _Batch) -> int:
+    def _add_checkpoint(self, batch: Batch) -> int:
         record = checkpoint_record(self._exec_head, self._last_ts_us, self._key)
         batch.records.append(record)
         batch.entries.append(None)
@@ -654,7 +532,7 @@ class Engine:
         self.stats.checkpoints += 1
         return record.seq
 
-    def _add_snapshot(self, batch: _Batch, future: Future[int] | None) -> None:
+    def _add_snapshot(self, batch: Batch, future: Future[int] | None) -> None:
         """Dump the state as of the executed head; the writer saves it once durable."""
         seq, digest = self._exec_head
         self._last_snapshot_seq = seq
@@ -667,7 +545,7 @@ class Engine:
         log.debug("snapshot at seq %d dumped in %.3f s", seq, time.perf_counter() - started)
         batch.snapshots.append((seq, digest, state, future))
 
-    def _control(self, control: _Control, batch: _Batch) -> _Batch:
+    def _control(self, control: Control, batch: Batch) -> Batch:
         """Handle a control item; returns the batch to go on with."""
         if control.kind == "checkpoint":
             self._last_ts_us = self._now_us()
@@ -685,235 +563,11 @@ class Engine:
         try:
             answer = control.query(self.exchange)
         except Exception as exc:  # the caller's bug, not the engine's
-            _fail(control.future, exc)
+            fail(control.future, exc)
         else:
-            _resolve(control.future, answer)
-        batch = self._building = _Batch(self._exec_head)
+            resolve(control.future, answer)
+        batch = self._building = Batch(self._exec_head)
         return batch
-
-    # ------------------------------------------------------------------ the pipeline
-    def _hand_over(self, batch: _Batch) -> None:
-        """Give ``batch`` to the writer (waiting while ``pipeline_depth`` are in flight)."""
-        if batch.empty():
-            return
-        cv = self._pipe_cv
-        with cv:
-            if self._in_flight >= self.pipeline_depth and not batch.stop:
-                self.stats.pipeline_full += 1
-                self._engine_waiting = True
-                while self._in_flight >= self.pipeline_depth and self._failure is None:
-                    cv.wait()
-                self._engine_waiting = False
-            if self._failure is not None:
-                raise self._failure
-            batch.defer_answers = bool(self._state_subscribers)
-            self._pipe.append(batch)
-            self._in_flight += 1
-            if self._writer_idle:
-                cv.notify_all()
-        self._handed.append(batch)
-        self.stats.batches += 1
-        if self._state_subscribers:  # they read the state: it must not run ahead
-            self._reap()
-
-    def _drain(self) -> None:
-        """Wait until every handed batch is durable and answered, then publish them."""
-        cv = self._pipe_cv
-        with cv:
-            self._engine_waiting = True
-            while self._in_flight and self._failure is None:
-                cv.wait()
-            self._engine_waiting = False
-        self._reap(drained=True)
-
-    def _reap(self, drained: bool = False) -> None:
-        """Forget what became durable; publish it to the state-reading subscribers (on a
-        drained pipeline, so the exchange is exactly at the durable head)."""
-        subscribers = self._state_subscribers
-        if subscribers and not drained:
-            self._drain()
-            return
-        handed = self._handed
-        while handed and handed[0].done:
-            batch = handed.popleft()
-            if batch.defer_answers:  # durable: publish it, then answer it
-                if self._failure is None:
-                    _publish(subscribers, batch)
-                _answer(batch.targets, batch.values)
-        durable = self._head[0]
-        recent, seqs = self._recent, self._recent_seqs
-        while seqs and seqs[0] <= durable:
-            del recent[seqs.popleft()]
-
-    # ------------------------------------------------------------------ writer thread
-    def _write_loop(self) -> None:
-        cv = self._pipe_cv
-        pipe = self._pipe
-        batches: list[_Batch] = []
-        try:
-            while True:
-                with cv:
-                    while not pipe:
-                        self._writer_idle = True
-                        cv.wait()
-                    self._writer_idle = False
-                    # Merge what is waiting into one transaction, up to group_max items.
-                    first = pipe.popleft()
-                    batches = [first]
-                    items = first.items
-                    while pipe and not batches[-1].stop:
-                        if items + pipe[0].items > self.group_max:
-                            break
-                        batch = pipe.popleft()
-                        items += batch.items
-                        batches.append(batch)
-                stop = self._write(batches)
-                with cv:
-                    self._in_flight -= len(batches)
-                    if self._engine_waiting:
-                        cv.notify_all()
-                if stop:
-                    break
-        except BaseException as exc:
-            self._writer_failed(exc, batches)
-            return
-        self._release_store()
-
-    def _write(self, batches: list[_Batch]) -> bool:
-        if len(batches) == 1:
-            records = batches[0].records
-        else:
-            records = [record for batch in batches for record in batch.records]
-        if records:
-            # The line that makes everything durable. If it raises, the engine stops.
-            # hashed: _record (and checkpoint_record) computed every hash on this process.
-            self.store.append(records, hashed=True)
-            self.stats.appends += 1
-            self.stats.records += len(records)
-        self._head = batches[-1].head
-        for batch in batches:
-            values = batch.values
-            for i, value in enumerate(values):
-                if type(value) is _Lookup:
-                    values[i] = self._original(value)
-            if not batch.defer_answers:
-                _answer(batch.targets, values)
-        subscribers = self._pure_subscribers
-        if subscribers:
-            for batch in batches:
-                _publish(subscribers, batch)
-        stop = False
-        for batch in batches:
-            for seq, digest, state, future in batch.snapshots:
-                self._save_snapshot(seq, digest, state, future)
-            batch.done = True
-            stop = stop or batch.stop
-        return stop
-
-    def _original(self, lookup: _Lookup) -> Result:
-        """The Result first given for the command journaled at ``lookup.seq``."""
-        record = self.store.get(lookup.seq)
-        assert record is not None, f"idempotency key points at missing seq {lookup.seq}"
-        entry = decode_entry(record.body)
-        if _command_encode(entry.command) != _command_encode(lookup.command):
-            return _key_reused(lookup.seq)
-        return Result(ok=True, events=tuple(entry.events))
-
-    def _save_snapshot(
-        self, seq: int, digest: bytes, state: bytes, future: Future[int] | None
-    ) -> None:
-        started = time.perf_counter()
-        try:
-            self.store.save_snapshot(seq, digest, state)
-        except Exception as exc:  # the journal alone is enough to recover; go on
-            if future is None:
-                log.exception("periodic snapshot at seq %d failed", seq)
-            else:
-                _fail(future, exc)
-            return
-        self.stats.snapshots += 1
-        log.info(
-            "snapshot at seq %d: %d bytes in %.3f s", seq, len(state), time.perf_counter() - started
-        )
-        if future is not None:
-            _resolve(future, seq)
-
-    # ------------------------------------------------------------------ stopping
-    def _stopped_error(self, exc: BaseException) -> EngineStopped:
-        error = EngineStopped(
-            "the engine stopped after an error and answers nothing more (commands in flight "
-            f"may or may not be in the journal; restart to recover from it): {exc!r}"
-        )
-        error.__cause__ = exc
-        return error
-
-    def _writer_failed(self, exc: BaseException, batches: list[_Batch]) -> None:
-        """An append failed: nothing after the last durable batch may be answered."""
-        log.exception("journal writer stopped by an error; restart to recover from the journal")
-        error = self._stopped_error(exc)
-        with self._gate:
-            self._stopped = error
-            self._inbox_ready.notify()  # wake an idle engine thread, so that it stops
-        self._release_store()  # first, so that a caller told of the failure can reopen it
-        with self._pipe_cv:
-            self._failure = error
-            pending = [*batches, *self._pipe]
-            self._pipe.clear()
-            self._pipe_cv.notify_all()
-        for batch in pending:
-            _fail_all(batch.targets, error)
-            for _, _, _, future in batch.snapshots:
-                if future is not None:
-                    _fail(future, error)
-        self._fail_queued(error)
-
-    def _engine_failed(self, exc: BaseException) -> None:
-        """The engine thread stops: let the writer finish what was handed over (it was
-        executed before the error and is sound), then fail everything else."""
-        error = exc if isinstance(exc, EngineStopped) else self._stopped_error(exc)
-        with self._gate:
-            if self._failure is None:
-                self._stopped = error
-        if self._failure is None:
-            stop = _Batch(self._exec_head)
-            stop.stop = True
-            with self._pipe_cv:
-                if self._failure is None:
-                    self._pipe.append(stop)
-                    self._in_flight += 1
-                    self._pipe_cv.notify_all()
-        self._writer.join()  # it releases the store
-        for batch in self._handed:  # durable, but not answered yet: answer them
-            if batch.done and batch.defer_answers:
-                _answer(batch.targets, batch.values)
-        self._handed.clear()
-        targets: list[Any] = []
-        if self._building is not None and not self._building.done:
-            targets += self._building.targets
-        for item in self._taken:
-            targets.append(item.future if isinstance(item, _Control) else item[3])
-        _fail_all(targets, error)
-        self._fail_queued(error)
-
-    def _fail_queued(self, error: BaseException) -> None:
-        targets: list[Any] = []
-        while True:
-            try:
-                item = self._inbox.popleft()
-            except IndexError:
-                break
-            targets.append(item.future if isinstance(item, _Control) else item[3])
-        _fail_all(targets, error)
-
-    def _release_store(self) -> None:
-        """Give up the writer lock; close the store too if the engine opened it."""
-        try:
-            if self._owns_store:
-                self.store.close()
-            else:
-                self.store.release_writer()
-        except Exception:
-            log.exception("closing the journal store failed")
 
 
 def refuse_simulated_in_production(clock: Clock, production: bool) -> None:
@@ -922,87 +576,3 @@ def refuse_simulated_in_production(clock: Clock, production: bool) -> None:
             "production mode refuses a SimulatedClock: a production engine must run on "
             "SystemClock (simulated time is for tests, replays and backtests)"
         )
-
-
-def _key_reused(seq: int) -> Result:
-    message = f"this key was used for a different command (seq {seq})"
-    return Result(False, (), CODE_KEY_REUSED, message)
-
-
-def _publish(subscribers: tuple[Subscriber, ...], batch: _Batch) -> None:
-    published = [
-        (record.seq, record.ts_us, entry)
-        for record, entry in zip(batch.records, batch.entries, strict=True)
-        if entry is not None
-    ]
-    for callback in subscribers:
-        for seq, ts_us, entry in published:
-            try:
-                callback(seq, ts_us, entry)
-            except Exception:
-                log.exception("subscriber %r failed on seq %d; ignored", callback, seq)
-
-
-def _answer(targets: list[Any], values: list[Any]) -> None:
-    """Complete the answers of one group, in order: acks in one go, asyncio futures in
-    one call per event loop, concurrent futures (controls) one by one."""
-    acks: list[Ack[Any]] = []
-    results: list[Any] = []
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any, bool]]] | None = None
-    for target, value in zip(targets, values, strict=True):
-        kind = type(target)
-        if kind is Ack:
-            acks.append(target)
-            results.append(value)
-        elif kind is Future:
-            _resolve(target, value)
-        else:
-            if by_loop is None:
-                by_loop = {}
-            by_loop.setdefault(target.get_loop(), []).append((target, value, False))
-    if acks:
-        settle(acks, results)
-    if by_loop:
-        _settle_loops(by_loop)
-
-
-def _resolve(future: Future[Any], answer: Any) -> None:
-    with contextlib.suppress(InvalidStateError):  # cancelled by the caller; it still ran
-        future.set_result(answer)
-
-
-def _fail(future: Future[Any], error: BaseException) -> None:
-    with contextlib.suppress(InvalidStateError):  # answered or cancelled already
-        future.set_exception(error)
-
-
-def _fail_all(targets: list[Any], error: BaseException) -> None:
-    """Fail acks, concurrent and asyncio futures alike (those not answered yet)."""
-    acks: list[Ack[Any]] = []
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any, bool]]] = {}
-    for target in targets:
-        if type(target) is Ack:
-            acks.append(target)
-        elif isinstance(target, Future):
-            _fail(target, error)
-        else:
-            by_loop.setdefault(target.get_loop(), []).append((target, error, True))
-    settle(acks, [error] * len(acks), error=True)
-    _settle_loops(by_loop)
-
-
-def _settle_loops(by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any, bool]]]) -> None:
-    for loop, answers in by_loop.items():
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
-            loop.call_soon_threadsafe(_settle, answers)
-
-
-def _settle(answers: list[tuple[Any, Any, bool]]) -> None:
-    """On the event loop: complete the asyncio futures of one group."""
-    for future, answer, error in answers:
-        if future.done():  # cancelled by its task (it still ran), or already failed
-            continue
-        if error:
-            future.set_exception(answer)
-        else:
-            future.set_result(answer)

@@ -33,11 +33,11 @@ from augury.engine.clock import Clock, SimulatedClock, SystemClock
 from augury.engine.engine import (
     IDEMPOTENCY_WINDOW_DEFAULT,
     Engine,
-    RecoveryReport,
     refuse_simulated_in_production,
 )
 from augury.engine.entry import Entry, decode_entry
 from augury.engine.gc_tuning import tune_gc
+from augury.engine.stats import RecoveryReport
 from augury.journal import (
     GENESIS_PREV_HASH,
     KIND_CHECKPOINT,

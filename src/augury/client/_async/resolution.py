@@ -1,0 +1,192 @@
+"""Resolution and disputes: specs, observations and evidence, proposing, disputing and
+voting, clarifications, the operator's resolve and void."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+from augury.client import _base as b
+from augury.client import _models as m
+from augury.client._async.base import Core, awalk
+
+
+class ResolutionMethods(Core):
+    """The client's methods for resolution and disputes."""
+
+    async def lint_spec(
+        self,
+        spec: Mapping[str, Any],
+        close_time: b.Instant,
+        *,
+        outcomes: Sequence[str] | None = None,
+    ) -> m.LintResult:
+        """What the linter says about ``spec`` for a market with these outcomes (default
+        Yes/No) and close time; nothing is stored. An undecodable spec raises
+        ``Rejected`` (``invalid_spec``)."""
+        body = b.body(
+            spec=dict(spec),
+            outcomes=list(outcomes) if outcomes is not None else None,
+            close_time=b.instant(close_time),
+        )
+        return await self._call(self._req("lint_spec", body=body), m.LintResult)
+
+    async def set_spec(
+        self,
+        market: str,
+        spec: Mapping[str, Any],
+        reason: str = "",
+        *,
+        idempotency_key: str | None = None,
+    ) -> m.Resolution:
+        """A new version of the market's resolution spec (its creator or an admin; only
+        before an outcome is proposed)."""
+        req = self._req(
+            "set_spec",
+            path={"market": market},
+            body={"spec": dict(spec), "reason": reason},
+            idempotency_key=idempotency_key,
+        )
+        return await self._call(req, m.Resolution)
+
+    async def market_resolution(
+        self, market: str, *, cursor: str | None = None, limit: int | None = None
+    ) -> m.Resolution:
+        """Where the market's resolution stands, and a page of its story (``entries``)."""
+        params = {"cursor": cursor, "limit": limit}
+        req = self._req("market_resolution", path={"market": market}, params=params)
+        return await self._call(req, m.Resolution)
+
+    def iter_resolution(
+        self, market: str, *, page_size: int | None = None
+    ) -> AsyncIterator[m.StoryEntry]:
+        """Every entry of the market's resolution story, page after page."""
+
+        async def page(cursor: str | None) -> m.Page[m.StoryEntry]:
+            found = await self.market_resolution(market, cursor=cursor, limit=page_size)
+            return m.Page(items=found.entries, next_cursor=found.next_cursor)
+
+        return awalk(page)
+
+    async def observations(self, market: str) -> list[m.Observation]:
+        """Every observation of the market's sources, oldest first."""
+        req = self._req("observations", path={"market": market})
+        return (await self._call(req, m.ObservationList)).items
+
+    async def evidence(self, sha256: str) -> bytes:
+        """The raw bytes a source served, by their SHA-256 (check them against the hash)."""
+        return (await self._send(self._req("evidence", path={"sha256": sha256}))).content
+
+    async def observe_now(self, market: str) -> list[m.Observation]:
+        """Observe every source of the market now (a resolver or an admin); answers every
+        observation of the market."""
+        req = self._req("observe_now", path={"market": market})
+        return (await self._call(req, m.ObservationList)).items
+
+    async def attest(
+        self, market: str, source_id: str, statement: str, signed_at: str, signature: str
+    ) -> list[m.Observation]:
+        """Submit an attester's statement for an ``attestation`` source: ``signature`` is
+        the Ed25519 signature (hex) of ``augury-attestation-v1\\n{source_id}\\n
+        {signed_at}\\n{statement}``. A bad signature is journaled as a failed observation."""
+        body = {
+            "source_id": source_id,
+            "statement": statement,
+            "signed_at": signed_at,
+            "signature": signature,
+        }
+        req = self._req("attest", path={"market": market}, body=body)
+        return (await self._call(req, m.ObservationList)).items
+
+    async def propose(
+        self,
+        market: str,
+        outcome: int,
+        bond: b.Amount,
+        reason: str = "",
+        *,
+        idempotency_key: str | None = None,
+    ) -> m.Resolution:
+        """Propose an outcome (-1: void) with a bond, once trading has closed (resolver)."""
+        req = self._req(
+            "propose",
+            path={"market": market},
+            body={"outcome": outcome, "bond": b.amount(bond), "reason": reason},
+            idempotency_key=idempotency_key,
+        )
+        return await self._call(req, m.Resolution)
+
+    async def dispute(
+        self, market: str, bond: b.Amount, reason: str = "", *, idempotency_key: str | None = None
+    ) -> m.Resolution:
+        """Dispute the proposed outcome with a bond, during the challenge window."""
+        req = self._req(
+            "dispute",
+            path={"market": market},
+            body={"bond": b.amount(bond), "reason": reason},
+            idempotency_key=idempotency_key,
+        )
+        return await self._call(req, m.Resolution)
+
+    async def vote(
+        self, market: str, outcome: int, reason: str = "", *, idempotency_key: str | None = None
+    ) -> m.Resolution:
+        """Vote on a disputed or held market (arbiter; -1 votes to void)."""
+        req = self._req(
+            "vote",
+            path={"market": market},
+            body={"outcome": outcome, "reason": reason},
+            idempotency_key=idempotency_key,
+        )
+        return await self._call(req, m.Resolution)
+
+    async def clarify(
+        self,
+        market: str,
+        text: str,
+        *,
+        cancel_orders: bool = False,
+        idempotency_key: str | None = None,
+    ) -> m.Resolution:
+        """Post a clarification of the rules (creator, admin); ``cancel_orders`` cancels
+        every resting order of the market with it."""
+        req = self._req(
+            "clarify",
+            path={"market": market},
+            body={"text": text, "cancel_orders": cancel_orders},
+            idempotency_key=idempotency_key,
+        )
+        return await self._call(req, m.Resolution)
+
+    async def resolve_market(
+        self,
+        market: str,
+        reason: str,
+        outcome: int | None = None,
+        weights: Sequence[b.Amount] | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> m.Resolution:
+        """Resolve by decision of the operator (admin): give exactly one of ``outcome`` or
+        fractional ``weights`` (one per outcome, summing to 1). Journaled and public."""
+        body = b.body(
+            outcome=outcome,
+            weights=[b.amount(w) for w in weights] if weights is not None else None,
+            reason=reason,
+        )
+        req = self._req(
+            "resolve_market", path={"market": market}, body=body, idempotency_key=idempotency_key
+        )
+        return await self._call(req, m.Resolution)
+
+    async def void_market(
+        self, market: str, reason: str, *, idempotency_key: str | None = None
+    ) -> m.Resolution:
+        """Void the market and refund contributions (admin). Journaled and public."""
+        req = self._req(
+            "void_market",
+            path={"market": market},
+            body={"reason": reason},
+            idempotency_key=idempotency_key,
+        )
+        return await self._call(req, m.Resolution)

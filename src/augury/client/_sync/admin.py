@@ -1,0 +1,57 @@
+# generated from _async/admin.py by scripts/unasync.py; do not edit
+"""The operator's tools and the server's state: grants, users and roles, the simulated
+clock, health and the journal's head."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from augury.client import _base as b
+from augury.client import _models as m
+from augury.client._sync.base import Core
+
+
+class AdminMethods(Core):
+    """The client's methods for grants, users and roles, the clock, health and the journal."""
+
+    def grant(
+        self,
+        account: str,
+        amount: b.Amount,
+        memo: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> m.Grant:
+        body = b.body(account=account, amount=b.amount(amount), memo=memo)
+        req = self._req("grant", body=body, idempotency_key=idempotency_key)
+        return self._call(req, m.Grant)
+
+    def list_users(
+        self,
+        *,
+        q: str | None = None,
+        role: str | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> m.Page[m.User]:
+        """Users and their roles, by username (admin); ``q`` matches part of a username."""
+        params = {"q": q, "role": role, "cursor": cursor, "limit": limit}
+        return self._call(self._req("list_users", params=params), m.Page[m.User])
+
+    def set_roles(self, username: str, roles: Iterable[str]) -> m.User:
+        req = self._req("set_roles", path={"username": username}, body={"roles": list(roles)})
+        return self._call(req, m.User)
+
+    def advance_clock(
+        self, *, seconds: int | None = None, to: b.Instant | None = None
+    ) -> m.ClockAdvanced:
+        """Move simulated time (admin; give exactly one of ``seconds`` or ``to``)."""
+        body = b.body(seconds=seconds, to=b.instant(to))
+        return self._call(self._req("advance_clock", body=body), m.ClockAdvanced)
+
+    def health(self) -> m.Health:
+        return self._call(self._req("health"), m.Health)
+
+    def journal(self) -> m.JournalHead:
+        """The journal's head and the key to verify an export's checkpoints with."""
+        return self._call(self._req("journal"), m.JournalHead)
