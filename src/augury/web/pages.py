@@ -8,6 +8,7 @@ import json
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,6 +19,7 @@ from augury.api import reads
 from augury.api.deps import Principal, ServicesDep, optional_principal
 from augury.api.services import Services
 from augury.web import data
+from augury.web.redirects import safe_next
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -170,7 +172,8 @@ async def market_page(
 
 
 def _need_login(request: Request) -> RedirectResponse:
-    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    path = quote(safe_next(request.url.path), safe="/")
+    return RedirectResponse(f"/login?next={path}", status_code=303)
 
 
 @router.get("/portfolio", response_model=None)
@@ -263,20 +266,19 @@ async def keys_page(request: Request, viewer: Viewer) -> Response:
     return render(request, "keys.html", viewer)
 
 
-def _next(value: str) -> str:
-    """Only a local path may follow a login (no open redirect)."""
-    return value if value.startswith("/") and not value.startswith("//") else "/"
-
-
-@router.get("/login", response_class=HTMLResponse)
+@router.get("/login", response_model=None)
 async def login_page(
     request: Request, viewer: Viewer, next: Annotated[str, Query(max_length=200)] = "/"
-) -> HTMLResponse:
-    return render(request, "auth.html", viewer, action="login", next=_next(next))
+) -> Response:
+    """The login form; a visitor already logged in goes on to ``next`` (after a login
+    the page's script comes back here, so the server alone decides where it leads)."""
+    if viewer is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "auth.html", viewer, action="login", next=safe_next(next))
 
 
 @router.get("/signup", response_class=HTMLResponse)
 async def signup_page(
     request: Request, viewer: Viewer, next: Annotated[str, Query(max_length=200)] = "/"
 ) -> HTMLResponse:
-    return render(request, "auth.html", viewer, action="signup", next=_next(next))
+    return render(request, "auth.html", viewer, action="signup", next=safe_next(next))
