@@ -89,7 +89,8 @@ def authenticate(
     identity = services.identity
     key = _api_key_of(request)
     if key is not None:
-        found = identity.cached(key)
+        # only ever an API key: a session token sent here is unknown (no CSRF bypass)
+        found = identity.cached("api_key", key)
         if found is None:
             if cached_only:
                 return MISS
@@ -106,7 +107,8 @@ def authenticate(
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    cached = identity.cached(token)
+    # only ever a session: an API key sent as the cookie is unknown (no borrowed scopes)
+    cached = identity.cached("session", token)
     if cached is not None:
         user_found: User | None = cached[0]
     elif cached_only:

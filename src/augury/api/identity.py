@@ -19,7 +19,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -52,6 +52,9 @@ AUTH_CACHE_TTL_S = 5.0
 """How long a verified API key or session is trusted without asking the database again
 (a revocation in this process applies at once; in another process within this)."""
 AUTH_CACHE_MAX = 10_000
+CredentialKind = Literal["session", "api_key"]
+"""What a secret is: the two are never interchangeable (a session token is only ever
+looked up as a session, an API key only as a key, in the cache as in the tables)."""
 HASHING_CONCURRENCY_MAX = 4
 """argon2id hashes computed at once (each takes its memory cost, 64 MiB by default):
 a flood of logins queues up instead of exhausting memory."""
@@ -142,32 +145,36 @@ class IdentityStore:
         self._secret = secret_key.encode()
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
         self._hashing = threading.BoundedSemaphore(HASHING_CONCURRENCY_MAX)
-        # digest of a key or session token -> (trusted until, user, scopes)
-        self._cache: dict[str, tuple[float, User, tuple[str, ...]]] = {}
+        # (kind, digest of the secret) -> (trusted until, user, scopes)
+        self._cache: dict[tuple[CredentialKind, str], tuple[float, User, tuple[str, ...]]] = {}
         metadata.create_all(engine)
 
     # -- the authentication cache --------------------------------------------------------
-    def cached(self, token: str) -> tuple[User, tuple[str, ...]] | None:
-        """A recently verified API key or session token (no I/O); None if not cached."""
+    def cached(self, kind: CredentialKind, token: str) -> tuple[User, tuple[str, ...]] | None:
+        """A recently verified secret of this ``kind`` (no I/O); None if not cached.
+
+        A session token is never found as an API key, nor an API key as a session."""
         if len(token) > 100:
             return None
-        found = self._cache.get(self.digest(token))
+        found = self._cache.get((kind, self.digest(token)))
         if found is None or found[0] < time.monotonic():
             return None
         return found[1], found[2]
 
-    def _remember(self, digest: str, user: User, scopes: tuple[str, ...]) -> None:
+    def _remember(
+        self, kind: CredentialKind, digest: str, user: User, scopes: tuple[str, ...]
+    ) -> None:
         if len(self._cache) >= AUTH_CACHE_MAX:
             self._cache.clear()
-        self._cache[digest] = (time.monotonic() + AUTH_CACHE_TTL_S, user, scopes)
+        self._cache[kind, digest] = (time.monotonic() + AUTH_CACHE_TTL_S, user, scopes)
 
     def _forget_user(self, user_id: int | None = None) -> None:
         if user_id is None:
             self._cache.clear()
             return
-        for digest, (_, user, _) in list(self._cache.items()):
+        for cache_key, (_, user, _) in list(self._cache.items()):
             if user.id == user_id:
-                self._cache.pop(digest, None)
+                self._cache.pop(cache_key, None)
 
     # -- secrets -----------------------------------------------------------------------
     def digest(self, token: str) -> str:
@@ -308,12 +315,12 @@ class IdentityStore:
         if row is None:
             return None
         user = _user(row)
-        self._remember(digest, user, SCOPES)
+        self._remember("session", digest, user, SCOPES)
         return user
 
     def end_session(self, token: str) -> None:
         digest = self.digest(token)
-        self._cache.pop(digest, None)
+        self._cache.pop(("session", digest), None)
         with self.engine.begin() as conn:
             conn.execute(delete(sessions).where(sessions.c.token_hash == digest))
 
@@ -400,7 +407,7 @@ class IdentityStore:
         if row is None:
             return None
         user, scopes = _user(row), tuple(row.key_scopes.split(","))
-        self._remember(digest, user, scopes)
+        self._remember("api_key", digest, user, scopes)
         return user, scopes
 
     # -- market metadata ---------------------------------------------------------------
