@@ -42,6 +42,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from augury.api.login_guard import BackoffPolicy, LoginGuard
+
 ROLES = ("trader", "market_creator", "resolver", "arbiter", "admin")
 SCOPES = ("read", "trade", "admin")
 USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9_.\-]{2,31}")
@@ -127,6 +129,15 @@ class ApiKeyInfo:
     revoked_us: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class LoginAttempt:
+    """What a login came to: the user (password right), or None; ``wait_us`` > 0 when
+    the account is backed off after failed logins (the password was not checked)."""
+
+    user: User | None
+    wait_us: int = 0
+
+
 def _now_us() -> int:
     return time.time_ns() // 1_000
 
@@ -148,6 +159,7 @@ class IdentityStore:
         # (kind, digest of the secret) -> (trusted until, user, scopes)
         self._cache: dict[tuple[CredentialKind, str], tuple[float, User, tuple[str, ...]]] = {}
         metadata.create_all(engine)
+        self.guard = LoginGuard(engine)
 
     # -- the authentication cache --------------------------------------------------------
     def cached(self, kind: CredentialKind, token: str) -> tuple[User, tuple[str, ...]] | None:
@@ -226,6 +238,7 @@ class IdentityStore:
     def delete_user(self, user_id: int) -> None:
         self._forget_user(user_id)
         with self.engine.begin() as conn:
+            self.guard.forget(conn, user_id)
             conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
             conn.execute(delete(api_keys).where(api_keys.c.user_id == user_id))
             conn.execute(delete(users).where(users.c.id == user_id))
@@ -260,8 +273,13 @@ class IdentityStore:
         self._forget_user()
         return self.get_user(username)
 
-    def check_password(self, username: str, password: str) -> User | None:
-        """The user if the password is right; None otherwise (same work either way)."""
+    def attempt_login(
+        self, username: str, password: str, policy: BackoffPolicy | None = None
+    ) -> LoginAttempt:
+        """Check a login: the same work for a missing user as for a wrong password; an
+        account backed off after failed logins (``augury.api.login_guard``) is answered
+        with its wait and its password is not checked; a wrong password counts."""
+        policy = policy if policy is not None else BackoffPolicy()
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(users).where(users.c.username == username, users.c.disabled.is_(False))
@@ -269,19 +287,48 @@ class IdentityStore:
         if row is None:
             # hash anyway, so that a missing user takes as long as a wrong password
             self._hash(password)
-            return None
+            return LoginAttempt(None)
+        now = _now_us()
+        wait = self.guard.wait_us(row.id, now)
+        if wait > 0:
+            return LoginAttempt(None, wait)
+        if not self._password_ok(row, password):
+            self.guard.failed(row.id, now, policy)
+            return LoginAttempt(None)
+        self.guard.succeeded(row.id)
+        return LoginAttempt(_user(row))
+
+    def _password_ok(self, row: Any, password: str) -> bool:
         try:
             self._verify(row.password_hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
-            return None
+            return False
         if self._hasher.check_needs_rehash(row.password_hash):
-            with self.engine.begin() as conn:
-                conn.execute(
-                    update(users)
-                    .where(users.c.id == row.id)
-                    .values(password_hash=self._hash(password))
-                )
-        return _user(row)
+            self._set_password_hash(row.id, self._hash(password))
+        return True
+
+    def _set_password_hash(self, user_id: int, password_hash: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+            )
+
+    def change_password(self, user: User, password_hash: str, keep_session: str) -> None:
+        """Store a new password hash and end every other session of the user (the one
+        token ``keep_session`` stays); its API keys stay. The owner gets a notice."""
+        self._set_password_hash(user.id, password_hash)
+        kept = self.digest(keep_session)
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(sessions).where(sessions.c.user_id == user.id, sessions.c.token_hash != kept)
+            )
+        self._forget_user(user.id)
+        self.guard.notify(
+            user.id,
+            "password_changed",
+            "your password was changed; every other session was logged out",
+            _now_us(),
+        )
 
     # -- sessions ----------------------------------------------------------------------
     def create_session(self, user: User, ttl_s: int) -> str:
