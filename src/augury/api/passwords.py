@@ -17,9 +17,9 @@ PASSWORD_LEN_MIN = 10
 SCORE_MIN = 3
 """zxcvbn's "safely unguessable: moderate protection from offline slow-hash scenario"
 (about 10^8 guesses and more)."""
-ESTIMATED_CHARS_MAX = 100
-"""zxcvbn's time grows fast with the length: only this much of a password is estimated
-(a longer one is scored on its first 100 characters, which is plenty to pass)."""
+ESTIMATED_CHARS_MAX = 72
+"""zxcvbn's time grows fast with the length (it refuses more than 72 characters): a
+longer password is scored on its first 72, which is plenty to pass."""
 SITE_WORDS = ("augury", "prediction", "market", "exchange")
 
 
