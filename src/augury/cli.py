@@ -58,6 +58,9 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_VERIFY_FAILED = 1
 EXIT_ERROR = 2
+WS_FRAME_BYTES_MAX = 64 * 1024
+"""uvicorn closes a WebSocket (1009) whose client sends a bigger frame, before buffering
+it (the API's own messages are at most 4 KiB; uvicorn's default is 16 MiB)."""
 
 app = typer.Typer(
     name="augury",
@@ -423,6 +426,7 @@ def serve(
             port=settings.port,
             lifespan="on",
             ws="websockets-sansio",
+            ws_max_size=WS_FRAME_BYTES_MAX,
             log_level="info",
             access_log=settings.access_log,
             server_header=False,

@@ -210,8 +210,9 @@ async def logout(
     principal = caller or await current_principal(request, services)
     if principal.via == "session":
         await run_in_threadpool(services.identity.end_session, principal.session_token)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    secure = services.settings.secure_cookies
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=secure, httponly=True, samesite="lax")
+    response.delete_cookie(CSRF_COOKIE, path="/", secure=secure, samesite="lax")
     await stored.save(204, None, response)
 
 
