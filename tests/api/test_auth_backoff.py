@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from augury.api.identity import IdentityStore
-from augury.api.login_guard import BackoffPolicy
+from augury.api.login_guard import BackoffPolicy, account_subject
 
 from .conftest import PASSWORD, Server, assert_problem
 from .helpers import local_app
@@ -106,12 +106,12 @@ def test_the_count_holds_across_processes_and_the_wait_is_capped(tmp_path: Path)
         time.sleep((waits[-1] if waits else 100_000) / 1e6 + 0.02)
         store = (first, second)[n % 2]
         assert store.attempt_login("carol", WRONG, policy).user is None
-        waits.append(store.guard.wait_us(user.id, time.time_ns() // 1000))
+        waits.append(store.guard.wait_us(account_subject(user.id), time.time_ns() // 1000))
     assert max(waits) <= 300_000 and waits[-1] > 200_000  # 0.2, 0.3 (the cap), 0.3, 0.3
     time.sleep(0.35)
     assert second.attempt_login("carol", PASSWORD, policy).user == user
     assert first.attempt_login("carol", WRONG, policy).wait_us == 0  # counting from 0
-    assert first.guard.wait_us(user.id, time.time_ns() // 1000) == 0
+    assert first.guard.wait_us(account_subject(user.id), time.time_ns() // 1000) == 0
     kinds = [n.kind for n in second.guard.notices(user.id)]
     assert kinds == ["login_backoff"]  # one notice per run of failures
 
@@ -122,3 +122,33 @@ def test_the_count_holds_across_processes_and_the_wait_is_capped(tmp_path: Path)
 )
 def test_the_default_policy_doubles_up_to_fifteen_minutes(failures: int, wait_s: int) -> None:
     assert BackoffPolicy().delay_us(failures) == wait_s * 1_000_000
+
+
+def test_the_owners_own_browser_is_not_kept_out(any_server: Server) -> None:
+    """An attacker keeps the account waiting; the browser its owner logged in with before
+    (it holds the device cookie) still logs in, and its own failures back off apart."""
+    server = any_server
+    username, owner = server.user("dv")
+    device = owner.cookies["augury_device"]
+    for _ in range(6):
+        _login(server.client(), username, WRONG)
+    assert_problem(_login(server.client(), username, PASSWORD), 429, "login_backoff")
+    browser = server.client(cookies={"augury_device": device})
+    answer = _login(browser, username, PASSWORD)
+    assert answer.status_code == 200, answer.text
+    assert answer.cookies["augury_device"] == device  # the same device, kept
+    # a forged or another account's device cookie is no way around the wait
+    _, other = server.user("dv2")
+    for forged in (
+        device[:-1] + ("0" if device[-1] != "0" else "1"),
+        other.cookies["augury_device"],
+    ):
+        forger = server.client(cookies={"augury_device": forged})
+        assert_problem(_login(forger, username, PASSWORD), 429, "login_backoff")
+    # nor is a stolen device cookie a way to guess freely: it backs off on its own
+    thief = server.client(cookies={"augury_device": device})
+    for _ in range(5):
+        assert_problem(_login(thief, username, WRONG), 401, "invalid_credentials")
+    assert_problem(_login(thief, username, PASSWORD), 429, "login_backoff")
+    kinds = [n["kind"] for n in owner.get("/auth/me").json()["security_notices"]]
+    assert kinds == ["login_backoff", "login_backoff"]  # the account's, then the device's

@@ -42,7 +42,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from augury.api.login_guard import BackoffPolicy, LoginGuard
+from augury.api.login_guard import BackoffPolicy, LoginGuard, account_subject, device_subject
 
 ROLES = ("trader", "market_creator", "resolver", "arbiter", "admin")
 SCOPES = ("read", "trade", "admin")
@@ -136,6 +136,8 @@ class LoginAttempt:
 
     user: User | None
     wait_us: int = 0
+    device: str = ""
+    """After a success: the device cookie for this browser (the one it sent, if valid)."""
 
 
 def _now_us() -> int:
@@ -274,11 +276,16 @@ class IdentityStore:
         return self.get_user(username)
 
     def attempt_login(
-        self, username: str, password: str, policy: BackoffPolicy | None = None
+        self,
+        username: str,
+        password: str,
+        policy: BackoffPolicy | None = None,
+        device: str = "",
     ) -> LoginAttempt:
         """Check a login: the same work for a missing user as for a wrong password; an
         account backed off after failed logins (``augury.api.login_guard``) is answered
-        with its wait and its password is not checked; a wrong password counts."""
+        with its wait and its password is not checked; a wrong password counts. A valid
+        ``device`` cookie of this user's counts apart from the account's."""
         policy = policy if policy is not None else BackoffPolicy()
         with self.engine.connect() as conn:
             row = conn.execute(
@@ -289,14 +296,34 @@ class IdentityStore:
             self._hash(password)
             return LoginAttempt(None)
         now = _now_us()
-        wait = self.guard.wait_us(row.id, now)
+        known = self.device_nonce(device, row.id)
+        subject = account_subject(row.id) if known is None else device_subject(row.id, known)
+        wait = self.guard.wait_us(subject, now)
         if wait > 0:
             return LoginAttempt(None, wait)
         if not self._password_ok(row, password):
-            self.guard.failed(row.id, now, policy)
+            self.guard.failed(subject, row.id, now, policy)
             return LoginAttempt(None)
-        self.guard.succeeded(row.id)
-        return LoginAttempt(_user(row))
+        self.guard.succeeded(subject)
+        return LoginAttempt(_user(row), device=device if known else self._new_device(row.id))
+
+    # -- device cookies: a browser that logged in before (see augury.api.login_guard) --
+    def _device_mac(self, user_id: int, nonce: str) -> str:
+        message = f"device:{user_id}:{nonce}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:32]
+
+    def _new_device(self, user_id: int) -> str:
+        nonce = secrets.token_urlsafe(12)
+        return f"{user_id}.{nonce}.{self._device_mac(user_id, nonce)}"
+
+    def device_nonce(self, device: str, user_id: int) -> str | None:
+        """The nonce of a device cookie this server issued to ``user_id``, else None."""
+        parts = device.split(".") if 0 < len(device) <= 100 else []
+        if len(parts) != 3 or parts[0] != str(user_id):
+            return None
+        if not hmac.compare_digest(parts[2], self._device_mac(user_id, parts[1])):
+            return None
+        return parts[1]
 
     def _password_ok(self, row: Any, password: str) -> bool:
         try:

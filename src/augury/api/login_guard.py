@@ -9,8 +9,14 @@ password being checked, so guesses cost the attacker the wait. A successful logi
 resets the count: the backoff is capped, never a lockout, so an attacker can slow the
 owner down but not shut them out for good.
 
-When an account starts to wait, its owner gets a notice (``api_security_notices``),
-listed in ``GET /auth/me``; a password change leaves one too.
+A browser that has logged in to the account before carries a device cookie (signed by
+the server, ``augury.api.identity``): its logins are counted apart, as a subject of
+their own, so an attacker who keeps the account waiting does not keep its owner out on
+the owner's own browser (the "device cookie" defence of the OWASP guidance). A device's
+count backs off the same way, so a stolen device cookie buys no free guesses either.
+
+When an account (or one of its devices) starts to wait, its owner gets a notice
+(``api_security_notices``), listed in ``GET /auth/me``; a password change leaves one too.
 
 Every method is synchronous (call it from a worker thread, not the event loop).
 """
@@ -45,7 +51,9 @@ metadata = MetaData()
 login_failures = Table(
     "api_login_failures",
     metadata,
-    Column("user_id", Integer, primary_key=True),  # api_users.id
+    # "account:<api_users.id>", or "device:<user id>:<nonce>" for a known browser
+    Column("subject", String(100), primary_key=True),
+    Column("user_id", Integer, nullable=False),  # api_users.id
     Column("failures", Integer, nullable=False),
     Column("last_failure_us", BigInteger, nullable=False),
     Column("locked_until_us", BigInteger, nullable=False),
@@ -61,6 +69,15 @@ security_notices = Table(
     Column("created_us", BigInteger, nullable=False),
     Index("ix_api_security_notices_user", "user_id", "id"),
 )
+Index("ix_api_login_failures_user", login_failures.c.user_id)
+
+
+def account_subject(user_id: int) -> str:
+    return f"account:{user_id}"
+
+
+def device_subject(user_id: int, nonce: str) -> str:
+    return f"device:{user_id}:{nonce}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,66 +109,67 @@ class LoginGuard:
         self.engine = engine
         metadata.create_all(engine)
 
-    def wait_us(self, user_id: int, now_us: int) -> int:
-        """How long the account's logins still wait (0: a login may be tried now)."""
+    def wait_us(self, subject: str, now_us: int) -> int:
+        """How long the subject's logins still wait (0: a login may be tried now)."""
         with self.engine.connect() as conn:
             until = conn.execute(
-                select(login_failures.c.locked_until_us).where(login_failures.c.user_id == user_id)
+                select(login_failures.c.locked_until_us).where(login_failures.c.subject == subject)
             ).scalar()
         return 0 if until is None else max(0, int(until) - now_us)
 
-    def failed(self, user_id: int, now_us: int, policy: BackoffPolicy) -> int:
-        """Count a failed login; the wait it starts (0: none yet)."""
-        self._ensure_row(user_id)
+    def failed(self, subject: str, user_id: int, now_us: int, policy: BackoffPolicy) -> int:
+        """Count a failed login of ``user_id``'s account (or device); the wait it starts."""
+        self._ensure_row(subject, user_id)
+        where = login_failures.c.subject == subject
         with self.engine.begin() as conn:
             # one UPDATE adds one: atomic across processes (the row is locked meanwhile)
             conn.execute(
                 update(login_failures)
-                .where(login_failures.c.user_id == user_id)
+                .where(where)
                 .values(failures=login_failures.c.failures + 1, last_failure_us=now_us)
             )
             failures = int(
-                conn.execute(
-                    select(login_failures.c.failures).where(login_failures.c.user_id == user_id)
-                ).scalar_one()
+                conn.execute(select(login_failures.c.failures).where(where)).scalar_one()
             )
             wait = policy.delay_us(failures)
-            conn.execute(
-                update(login_failures)
-                .where(login_failures.c.user_id == user_id)
-                .values(locked_until_us=now_us + wait)
-            )
+            conn.execute(update(login_failures).where(where).values(locked_until_us=now_us + wait))
             if failures == policy.free_failures:
+                source = "on a browser you used before" if subject.startswith("device:") else ""
                 self._notify(
                     conn,
                     user_id,
                     "login_backoff",
-                    f"{failures} failed logins in a row: each further try must wait (up to "
-                    f"{int(policy.max_s // 60)} minutes) until a login succeeds. If this "
-                    "was not you, someone is guessing your password: choose a strong one.",
+                    f"{failures} failed logins in a row{' ' + source if source else ''}: each "
+                    f"further try must wait (up to {int(policy.max_s // 60)} minutes) until a "
+                    "login succeeds. If this was not you, someone is guessing your password: "
+                    "choose a strong one.",
                     now_us,
                 )
         return wait
 
-    def _ensure_row(self, user_id: int) -> None:
+    def _ensure_row(self, subject: str, user_id: int) -> None:
         try:
             with self.engine.begin() as conn:
                 exists = conn.execute(
-                    select(login_failures.c.user_id).where(login_failures.c.user_id == user_id)
+                    select(login_failures.c.subject).where(login_failures.c.subject == subject)
                 ).first()
                 if exists is None:
                     conn.execute(
                         insert(login_failures).values(
-                            user_id=user_id, failures=0, last_failure_us=0, locked_until_us=0
+                            subject=subject,
+                            user_id=user_id,
+                            failures=0,
+                            last_failure_us=0,
+                            locked_until_us=0,
                         )
                     )
         except IntegrityError:  # another process inserted it first
             pass
 
-    def succeeded(self, user_id: int) -> None:
-        """A login succeeded: the count starts again."""
+    def succeeded(self, subject: str) -> None:
+        """A login of this subject succeeded: its count starts again."""
         with self.engine.begin() as conn:
-            conn.execute(delete(login_failures).where(login_failures.c.user_id == user_id))
+            conn.execute(delete(login_failures).where(login_failures.c.subject == subject))
 
     def notify(self, user_id: int, kind: str, detail: str, now_us: int) -> None:
         with self.engine.begin() as conn:

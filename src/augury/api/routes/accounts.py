@@ -40,6 +40,10 @@ from augury.settings import Settings, format_instant
 
 WEAK_PASSWORD = "weak_password"
 LOGIN_BACKOFF = "login_backoff"
+DEVICE_COOKIE = "augury_device"
+"""A browser that logged in before (its failed logins count apart from the account's)."""
+DEVICE_COOKIE_PATH = "/api/v1/auth"
+DEVICE_TTL_S = 400 * 86_400
 
 router = APIRouter(tags=["accounts"])
 
@@ -115,16 +119,22 @@ def _backed_off(wait_us: int) -> ApiError:
     )
 
 
-async def _check_login(services: ServicesDep, username: str, password: str) -> User:
-    """The user, or 401 (wrong) / 429 (the account is backed off)."""
+async def _check_login(
+    request: Request, services: ServicesDep, username: str, password: str
+) -> tuple[User, str]:
+    """(the user, its device cookie), or 401 (wrong) / 429 (backed off)."""
     attempt = await run_in_threadpool(
-        services.identity.attempt_login, username, password, backoff_policy(services.settings)
+        services.identity.attempt_login,
+        username,
+        password,
+        backoff_policy(services.settings),
+        request.cookies.get(DEVICE_COOKIE, ""),
     )
     if attempt.wait_us > 0:
         raise _backed_off(attempt.wait_us)
     if attempt.user is None:
         raise ApiError(401, INVALID_CREDENTIALS, "wrong username or password")
-    return attempt.user
+    return attempt.user, attempt.device
 
 
 @router.post("/auth/login", summary="Log in (session cookie)", response_model=r.LoginOut)
@@ -144,7 +154,7 @@ async def login(
     if found is not None:
         return found.body
     identity = services.identity
-    user = await _check_login(services, body.username, body.password)
+    user, device = await _check_login(request, services, body.username, body.password)
     previous = request.cookies.get(SESSION_COOKIE)
     if previous:  # a session id from before the login never lives on (no fixation)
         await run_in_threadpool(identity.end_session, previous)
@@ -170,6 +180,15 @@ async def login(
         secure=secure,
         path="/",
     )
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device,
+        max_age=DEVICE_TTL_S,
+        httponly=True,
+        samesite="strict",
+        secure=secure,
+        path=DEVICE_COOKIE_PATH,
+    )
     answer = {"user": user_view(user), "csrf_token": csrf}
     await stored.save(200, answer, response)
     return answer
@@ -182,13 +201,13 @@ class PasswordChange(Body):
 
 @router.post("/auth/password", status_code=204, summary="Change my password")
 async def change_password(
-    body: PasswordChange, principal: CurrentUser, services: ServicesDep
+    request: Request, body: PasswordChange, principal: CurrentUser, services: ServicesDep
 ) -> None:
     """Needs the session (not an API key) and the current password (a wrong one counts as
     a failed login); the new one must not be easy to guess. Every other session ends."""
     if principal.via != "session":
         raise ApiError(403, FORBIDDEN, "log in with your password to change it")
-    user = await _check_login(services, principal.account, body.current_password)
+    user, _ = await _check_login(request, services, principal.account, body.current_password)
     await refuse_weak(body.new_password, user.username)
     identity = services.identity
     password_hash = await run_in_threadpool(identity.hash_password, body.new_password)
