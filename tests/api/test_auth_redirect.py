@@ -122,6 +122,8 @@ def test_the_login_flow_keeps_the_browser_on_site(server: Server, value: str) ->
     assert found is not None
     shown = found.group(1).replace("&amp;", "&").replace("&#39;", "'").replace("&#34;", '"')
     assert shown == safe_next(value[:200])
+    signup = anonymous.get("/signup", params={"next": value[:200]})
+    assert f'data-next="{found.group(1)}"' in signup.text
 
     _, api = server.user("nx")
     browser = _web(server, cookies={"augury_session": api.cookies["augury_session"]})
