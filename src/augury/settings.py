@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     rate_limit_password_per_s: float = Field(default=2.0, ge=0)
     """Logins and registrations per second per client IP (0: no limit)."""
     rate_limit_password_burst: int = Field(default=20, ge=1)
+    login_backoff_free_failures: int = Field(default=5, ge=1, le=100)
+    """Failed logins in a row an account may have before its logins must wait (any IP)."""
+    login_backoff_base_s: float = Field(default=1.0, gt=0, le=3_600)
+    """The first wait; each further failure doubles it, up to login_backoff_max_s."""
+    login_backoff_max_s: float = Field(default=900.0, gt=0, le=3_600)
+    """The longest wait (never a lockout: a successful login resets the count)."""
     evidence_allow_hosts: tuple[str, ...] = ()
     """Hosts (or host:port) the evidence fetcher may reach although they resolve to a
     private, loopback or link-local address (e.g. a local fixture server in tests)."""

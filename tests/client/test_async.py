@@ -122,6 +122,8 @@ def test_every_endpoint_async(backend: Server, called: set[str]) -> None:
             await session.revoke_api_key(created.id)
             with pytest.raises(Unauthorized):
                 await alice.me()
+            await session.change_password(PASSWORD, "plum orchard lantern 42")
+            assert [n.kind for n in (await session.me()).security_notices] == ["password_changed"]
             await session.logout()
             with pytest.raises(Unauthorized):
                 await session.me()

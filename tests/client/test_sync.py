@@ -142,6 +142,8 @@ def test_every_endpoint(backend: Server, admin: Client, connect: Connect, called
     session.revoke_api_key(created.id)
     with pytest.raises(Unauthorized):
         alice.me()
+    session.change_password(PASSWORD, "plum orchard lantern 42")
+    assert [n.kind for n in session.me().security_notices] == ["password_changed"]
     session.logout()
     with pytest.raises(Unauthorized):
         session.me()

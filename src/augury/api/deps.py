@@ -7,6 +7,11 @@ change state must also send the CSRF token (``X-CSRF-Token``, equal to the
 for GETs, ``trade`` for trading, ``admin`` for admin routes and key management; a
 session has every scope. Roles (``trader``, ``market_creator``, ``resolver``,
 ``arbiter``, ``admin``) decide which routes a user may call at all.
+
+The two kinds of secret never stand in for each other: a header is only ever looked up
+as an API key and the cookie only as a session, in the authentication cache (keyed by
+kind and digest) as in the tables, so a session token sent as a key cannot skip the
+CSRF check and an API key sent as the cookie cannot gain a session's scopes.
 """
 
 from __future__ import annotations
@@ -94,7 +99,8 @@ def authenticate(
     identity = services.identity
     key = _api_key_of(request)
     if key is not None:
-        found = identity.cached(key)
+        # only ever an API key: a session token sent here is unknown (no CSRF bypass)
+        found = identity.cached("api_key", key)
         if found is None:
             if cached_only:
                 return MISS
@@ -111,7 +117,8 @@ def authenticate(
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    cached = identity.cached(token)
+    # only ever a session: an API key sent as the cookie is unknown (no borrowed scopes)
+    cached = identity.cached("session", token)
     if cached is not None:
         user_found: User | None = cached[0]
     elif cached_only:

@@ -19,7 +19,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -42,6 +42,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from augury.api.login_guard import BackoffPolicy, LoginGuard, account_subject, device_subject
+
 ROLES = ("trader", "market_creator", "resolver", "arbiter", "admin")
 SCOPES = ("read", "trade", "admin")
 USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9_.\-]{2,31}")
@@ -52,6 +54,9 @@ AUTH_CACHE_TTL_S = 5.0
 """How long a verified API key or session is trusted without asking the database again
 (a revocation in this process applies at once; in another process within this)."""
 AUTH_CACHE_MAX = 10_000
+CredentialKind = Literal["session", "api_key"]
+"""What a secret is: the two are never interchangeable (a session token is only ever
+looked up as a session, an API key only as a key, in the cache as in the tables)."""
 HASHING_CONCURRENCY_MAX = 4
 """argon2id hashes computed at once (each takes its memory cost, 64 MiB by default):
 a flood of logins queues up instead of exhausting memory."""
@@ -124,6 +129,17 @@ class ApiKeyInfo:
     revoked_us: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class LoginAttempt:
+    """What a login came to: the user (password right), or None; ``wait_us`` > 0 when
+    the account is backed off after failed logins (the password was not checked)."""
+
+    user: User | None
+    wait_us: int = 0
+    device: str = ""
+    """After a success: the device cookie for this browser (the one it sent, if valid)."""
+
+
 def _now_us() -> int:
     return time.time_ns() // 1_000
 
@@ -142,32 +158,37 @@ class IdentityStore:
         self._secret = secret_key.encode()
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
         self._hashing = threading.BoundedSemaphore(HASHING_CONCURRENCY_MAX)
-        # digest of a key or session token -> (trusted until, user, scopes)
-        self._cache: dict[str, tuple[float, User, tuple[str, ...]]] = {}
+        # (kind, digest of the secret) -> (trusted until, user, scopes)
+        self._cache: dict[tuple[CredentialKind, str], tuple[float, User, tuple[str, ...]]] = {}
         metadata.create_all(engine)
+        self.guard = LoginGuard(engine)
 
     # -- the authentication cache --------------------------------------------------------
-    def cached(self, token: str) -> tuple[User, tuple[str, ...]] | None:
-        """A recently verified API key or session token (no I/O); None if not cached."""
+    def cached(self, kind: CredentialKind, token: str) -> tuple[User, tuple[str, ...]] | None:
+        """A recently verified secret of this ``kind`` (no I/O); None if not cached.
+
+        A session token is never found as an API key, nor an API key as a session."""
         if len(token) > 100:
             return None
-        found = self._cache.get(self.digest(token))
+        found = self._cache.get((kind, self.digest(token)))
         if found is None or found[0] < time.monotonic():
             return None
         return found[1], found[2]
 
-    def _remember(self, digest: str, user: User, scopes: tuple[str, ...]) -> None:
+    def _remember(
+        self, kind: CredentialKind, digest: str, user: User, scopes: tuple[str, ...]
+    ) -> None:
         if len(self._cache) >= AUTH_CACHE_MAX:
             self._cache.clear()
-        self._cache[digest] = (time.monotonic() + AUTH_CACHE_TTL_S, user, scopes)
+        self._cache[kind, digest] = (time.monotonic() + AUTH_CACHE_TTL_S, user, scopes)
 
     def _forget_user(self, user_id: int | None = None) -> None:
         if user_id is None:
             self._cache.clear()
             return
-        for digest, (_, user, _) in list(self._cache.items()):
+        for cache_key, (_, user, _) in list(self._cache.items()):
             if user.id == user_id:
-                self._cache.pop(digest, None)
+                self._cache.pop(cache_key, None)
 
     # -- secrets -----------------------------------------------------------------------
     def digest(self, token: str) -> str:
@@ -219,6 +240,7 @@ class IdentityStore:
     def delete_user(self, user_id: int) -> None:
         self._forget_user(user_id)
         with self.engine.begin() as conn:
+            self.guard.forget(conn, user_id)
             conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
             conn.execute(delete(api_keys).where(api_keys.c.user_id == user_id))
             conn.execute(delete(users).where(users.c.id == user_id))
@@ -253,8 +275,18 @@ class IdentityStore:
         self._forget_user()
         return self.get_user(username)
 
-    def check_password(self, username: str, password: str) -> User | None:
-        """The user if the password is right; None otherwise (same work either way)."""
+    def attempt_login(
+        self,
+        username: str,
+        password: str,
+        policy: BackoffPolicy | None = None,
+        device: str = "",
+    ) -> LoginAttempt:
+        """Check a login: the same work for a missing user as for a wrong password; an
+        account backed off after failed logins (``augury.api.login_guard``) is answered
+        with its wait and its password is not checked; a wrong password counts. A valid
+        ``device`` cookie of this user's counts apart from the account's."""
+        policy = policy if policy is not None else BackoffPolicy()
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(users).where(users.c.username == username, users.c.disabled.is_(False))
@@ -262,19 +294,68 @@ class IdentityStore:
         if row is None:
             # hash anyway, so that a missing user takes as long as a wrong password
             self._hash(password)
+            return LoginAttempt(None)
+        now = _now_us()
+        known = self.device_nonce(device, row.id)
+        subject = account_subject(row.id) if known is None else device_subject(row.id, known)
+        wait = self.guard.wait_us(subject, now)
+        if wait > 0:
+            return LoginAttempt(None, wait)
+        if not self._password_ok(row, password):
+            self.guard.failed(subject, row.id, now, policy)
+            return LoginAttempt(None)
+        self.guard.succeeded(subject)
+        return LoginAttempt(_user(row), device=device if known else self._new_device(row.id))
+
+    # -- device cookies: a browser that logged in before (see augury.api.login_guard) --
+    def _device_mac(self, user_id: int, nonce: str) -> str:
+        message = f"device:{user_id}:{nonce}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:32]
+
+    def _new_device(self, user_id: int) -> str:
+        nonce = secrets.token_urlsafe(12)
+        return f"{user_id}.{nonce}.{self._device_mac(user_id, nonce)}"
+
+    def device_nonce(self, device: str, user_id: int) -> str | None:
+        """The nonce of a device cookie this server issued to ``user_id``, else None."""
+        parts = device.split(".") if 0 < len(device) <= 100 else []
+        if len(parts) != 3 or parts[0] != str(user_id):
             return None
+        if not hmac.compare_digest(parts[2], self._device_mac(user_id, parts[1])):
+            return None
+        return parts[1]
+
+    def _password_ok(self, row: Any, password: str) -> bool:
         try:
             self._verify(row.password_hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
-            return None
+            return False
         if self._hasher.check_needs_rehash(row.password_hash):
-            with self.engine.begin() as conn:
-                conn.execute(
-                    update(users)
-                    .where(users.c.id == row.id)
-                    .values(password_hash=self._hash(password))
-                )
-        return _user(row)
+            self._set_password_hash(row.id, self._hash(password))
+        return True
+
+    def _set_password_hash(self, user_id: int, password_hash: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+            )
+
+    def change_password(self, user: User, password_hash: str, keep_session: str) -> None:
+        """Store a new password hash and end every other session of the user (the one
+        token ``keep_session`` stays); its API keys stay. The owner gets a notice."""
+        self._set_password_hash(user.id, password_hash)
+        kept = self.digest(keep_session)
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(sessions).where(sessions.c.user_id == user.id, sessions.c.token_hash != kept)
+            )
+        self._forget_user(user.id)
+        self.guard.notify(
+            user.id,
+            "password_changed",
+            "your password was changed; every other session was logged out",
+            _now_us(),
+        )
 
     # -- sessions ----------------------------------------------------------------------
     def create_session(self, user: User, ttl_s: int) -> str:
@@ -308,12 +389,12 @@ class IdentityStore:
         if row is None:
             return None
         user = _user(row)
-        self._remember(digest, user, SCOPES)
+        self._remember("session", digest, user, SCOPES)
         return user
 
     def end_session(self, token: str) -> None:
         digest = self.digest(token)
-        self._cache.pop(digest, None)
+        self._cache.pop(("session", digest), None)
         with self.engine.begin() as conn:
             conn.execute(delete(sessions).where(sessions.c.token_hash == digest))
 
@@ -412,7 +493,7 @@ class IdentityStore:
         if row is None:
             return None
         user, scopes = _user(row), tuple(row.key_scopes.split(","))
-        self._remember(digest, user, scopes)
+        self._remember("api_key", digest, user, scopes)
         return user, scopes
 
     # -- market metadata ---------------------------------------------------------------

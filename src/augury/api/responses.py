@@ -46,9 +46,17 @@ class UserPage(Out):
     next_cursor: str | None
 
 
+class NoticeOut(Out):
+    kind: str
+    detail: str
+    created_at: Instant
+
+
 class MeOut(UserOut):
     authenticated_by: str
     scopes: list[str]
+    security_notices: list[NoticeOut]
+    """The newest notices about the account (failed logins, password changes)."""
 
 
 class LoginOut(Out):

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_VERIFY_FAILED = 1
 EXIT_ERROR = 2
+WS_FRAME_BYTES_MAX = 64 * 1024
+"""uvicorn closes a WebSocket (1009) whose client sends a bigger frame, before buffering
+it (the API's own messages are at most 4 KiB; uvicorn's default is 16 MiB)."""
 
 app = typer.Typer(
     name="augury",

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from augury.cli._common import URL_DEFAULT, CliError, _err, _guard, app
+from augury.cli._common import URL_DEFAULT, WS_FRAME_BYTES_MAX, CliError, _err, _guard, app
 
 
 @app.command()
@@ -96,6 +96,7 @@ def serve(
             port=settings.port,
             lifespan="on",
             ws="websockets-sansio",
+            ws_max_size=WS_FRAME_BYTES_MAX,
             log_level="info",
             access_log=settings.access_log,
             server_header=False,

@@ -48,6 +48,7 @@ ENDPOINTS: Final[dict[str, Endpoint]] = {
     "login": Endpoint("POST", "/auth/login", True),
     "logout": Endpoint("POST", "/auth/logout", True),
     "me": Endpoint("GET", "/auth/me"),
+    "change_password": Endpoint("POST", "/auth/password"),
     "create_api_key": Endpoint("POST", "/auth/api-keys", True),
     "list_api_keys": Endpoint("GET", "/auth/api-keys"),
     "revoke_api_key": Endpoint("DELETE", "/auth/api-keys/{key_id}"),

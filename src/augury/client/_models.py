@@ -40,9 +40,16 @@ class User(Model):
     created_at: datetime
 
 
+class SecurityNotice(Model):
+    kind: str
+    detail: str
+    created_at: datetime
+
+
 class Me(User):
     authenticated_by: str
     scopes: list[str]
+    security_notices: list[SecurityNotice] = []
 
 
 class Login(Model):

@@ -1,4 +1,9 @@
-"""Accounts and authentication: register, log in/out, me, API keys.
+"""Accounts and authentication: register, log in/out, me, password change, API keys.
+
+Passwords that are easy to guess are refused (``augury.api.passwords``); an account
+whose logins failed too often in a row waits before the next try
+(``augury.api.login_guard``). A login always starts a new session and ends the one the
+browser sent, if any (no session fixation).
 
 Register, log in, log out and API key creation take an ``Idempotency-Key`` whose first
 successful answer is stored (``augury.api.stored_responses``): a retry gets it back,
@@ -7,9 +12,11 @@ cookies included, without creating a second account, session or key.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from pydantic import StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from augury.api import responses as r
@@ -26,9 +33,18 @@ from augury.api.deps import (
 )
 from augury.api.errors import FORBIDDEN, INVALID_CREDENTIALS, USERNAME_TAKEN, ApiError, not_found
 from augury.api.identity import ApiKeyInfo, User
+from augury.api.login_guard import BackoffPolicy, Notice
+from augury.api.passwords import password_problem
 from augury.api.routes.common import AccountStored, AnonymousStored, LogoutStored
-from augury.api.schemas import ApiKeyBody, Credentials, LoginBody
-from augury.settings import format_instant
+from augury.api.schemas import ApiKeyBody, Body, Credentials, LoginBody, Password
+from augury.settings import Settings, format_instant
+
+WEAK_PASSWORD = "weak_password"
+LOGIN_BACKOFF = "login_backoff"
+DEVICE_COOKIE = "augury_device"
+"""A browser that logged in before (its failed logins count apart from the account's)."""
+DEVICE_COOKIE_PATH = "/api/v1/auth"
+DEVICE_TTL_S = 400 * 86_400
 
 router = APIRouter(tags=["accounts"])
 
@@ -64,6 +80,7 @@ async def register(
     if found is not None:
         return found.body
     identity = services.identity
+    await refuse_weak(body.password, body.username)
     password_hash = await run_in_threadpool(identity.hash_password, body.password)
     user = await run_in_threadpool(identity.create_user, body.username, password_hash, ("trader",))
     if user is None:
@@ -78,20 +95,70 @@ async def register(
     return view
 
 
+def backoff_policy(settings: Settings) -> BackoffPolicy:
+    return BackoffPolicy(
+        settings.login_backoff_free_failures,
+        settings.login_backoff_base_s,
+        settings.login_backoff_max_s,
+    )
+
+
+async def refuse_weak(password: str, username: str) -> None:
+    """422 ``weak_password`` with the estimator's advice if ``password`` is guessable."""
+    problem = await run_in_threadpool(password_problem, password, username)
+    if problem is not None:
+        raise ApiError(422, WEAK_PASSWORD, problem)
+
+
+def _backed_off(wait_us: int) -> ApiError:
+    retry = str(max(1, math.ceil(wait_us / 1_000_000)))
+    return ApiError(
+        429,
+        LOGIN_BACKOFF,
+        f"too many failed logins for this account; try again in {retry} s",
+        headers={"Retry-After": retry},
+    )
+
+
+async def _check_login(
+    request: Request, services: ServicesDep, username: str, password: str
+) -> tuple[User, str]:
+    """(the user, its device cookie), or 401 (wrong) / 429 (backed off)."""
+    attempt = await run_in_threadpool(
+        services.identity.attempt_login,
+        username,
+        password,
+        backoff_policy(services.settings),
+        request.cookies.get(DEVICE_COOKIE, ""),
+    )
+    if attempt.wait_us > 0:
+        raise _backed_off(attempt.wait_us)
+    if attempt.user is None:
+        raise ApiError(401, INVALID_CREDENTIALS, "wrong username or password")
+    return attempt.user, attempt.device
+
+
 @router.post("/auth/login", summary="Log in (session cookie)", response_model=r.LoginOut)
 async def login(
-    body: LoginBody, response: Response, services: ServicesDep, stored: AnonymousStored
+    request: Request,
+    body: LoginBody,
+    response: Response,
+    services: ServicesDep,
+    stored: AnonymousStored,
 ) -> Any:
     """Sets the HttpOnly session cookie and the CSRF cookie; returns the CSRF token too.
 
-    A retry with the same Idempotency-Key (and credentials) gets the same session."""
+    A retry with the same Idempotency-Key (and credentials) gets the same session.
+    After ``login_backoff_free_failures`` failed logins in a row the account's logins
+    wait (429 ``login_backoff`` with Retry-After, doubling up to 15 minutes)."""
     found = await stored.replay(response)
     if found is not None:
         return found.body
     identity = services.identity
-    user = await run_in_threadpool(identity.check_password, body.username, body.password)
-    if user is None:
-        raise ApiError(401, INVALID_CREDENTIALS, "wrong username or password")
+    user, device = await _check_login(request, services, body.username, body.password)
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:  # a session id from before the login never lives on (no fixation)
+        await run_in_threadpool(identity.end_session, previous)
     settings = services.settings
     token = await run_in_threadpool(identity.create_session, user, settings.session_ttl_s)
     csrf = identity.csrf_token(token)
@@ -114,9 +181,38 @@ async def login(
         secure=secure,
         path="/",
     )
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device,
+        max_age=DEVICE_TTL_S,
+        httponly=True,
+        samesite="strict",
+        secure=secure,
+        path=DEVICE_COOKIE_PATH,
+    )
     answer = {"user": user_view(user), "csrf_token": csrf}
     await stored.save(200, answer, response)
     return answer
+
+
+class PasswordChange(Body):
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    new_password: Password
+
+
+@router.post("/auth/password", status_code=204, summary="Change my password")
+async def change_password(
+    request: Request, body: PasswordChange, principal: CurrentUser, services: ServicesDep
+) -> None:
+    """Needs the session (not an API key) and the current password (a wrong one counts as
+    a failed login); the new one must not be easy to guess. Every other session ends."""
+    if principal.via != "session":
+        raise ApiError(403, FORBIDDEN, "log in with your password to change it")
+    user, _ = await _check_login(request, services, principal.account, body.current_password)
+    await refuse_weak(body.new_password, user.username)
+    identity = services.identity
+    password_hash = await run_in_threadpool(identity.hash_password, body.new_password)
+    await run_in_threadpool(identity.change_password, user, password_hash, principal.session_token)
 
 
 @router.post("/auth/logout", status_code=204, summary="Log out")
@@ -134,15 +230,31 @@ async def logout(
     principal = caller or await current_principal(request, services)
     if principal.via == "session":
         await run_in_threadpool(services.identity.end_session, principal.session_token)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    secure = services.settings.secure_cookies
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=secure, httponly=True, samesite="lax")
+    response.delete_cookie(CSRF_COOKIE, path="/", secure=secure, samesite="lax")
     await stored.save(204, None, response)
 
 
+def notice_view(notice: Notice) -> dict[str, Any]:
+    return {
+        "kind": notice.kind,
+        "detail": notice.detail,
+        "created_at": format_instant(notice.created_us),
+    }
+
+
 @router.get("/auth/me", summary="Who am I", response_model=r.MeOut)
-async def me(principal: CurrentUser) -> dict[str, Any]:
+async def me(principal: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+    """The caller, how it is authenticated, and the newest security notices about the
+    account (failed logins that made it wait, password changes)."""
     view = user_view(principal.user)
-    view.update(authenticated_by=principal.via, scopes=list(principal.scopes))
+    notices = await run_in_threadpool(services.identity.guard.notices, principal.user.id)
+    view.update(
+        authenticated_by=principal.via,
+        scopes=list(principal.scopes),
+        security_notices=[notice_view(n) for n in notices],
+    )
     return view
 
 

@@ -33,6 +33,11 @@ class AccountMethods(Core):
     def me(self) -> m.Me:
         return self._call(self._req("me"), m.Me)
 
+    def change_password(self, current_password: str, new_password: str) -> None:
+        """Needs the session (not an API key); every other session ends."""
+        body = {"current_password": current_password, "new_password": new_password}
+        b.check(self._send(self._req("change_password", body=body)))
+
     def create_api_key(self, name: str, scopes: Sequence[str] = ("read",)) -> m.ApiKeyCreated:
         """A new key; its ``key`` is shown this once."""
         body = {"name": name, "scopes": list(scopes)}

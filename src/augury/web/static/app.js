@@ -224,7 +224,8 @@ function initAuth(form) {
         await Augury.api("POST", "/auth/register", { username, password });
       }
       await Augury.api("POST", "/auth/login", { username, password });
-      location.href = form.dataset.next || "/";
+      // the server checks where "next" leads (augury.web.redirects) and sends us on
+      location.href = `/login?next=${encodeURIComponent(form.dataset.next || "/")}`;
     } catch (err) {
       Augury.showError(error, err);
       button.disabled = false;
