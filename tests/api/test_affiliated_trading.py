@@ -111,3 +111,13 @@ def test_a_market_allows_affiliated_trading_only_with_a_public_reason(server: Se
     assert placed["status"] == "resting"
     page = httpx.get(f"{server.base_url}/markets/{mid}")
     assert REASON in html.unescape(page.text) and "<strong>may</strong> trade" in page.text
+
+
+def test_the_create_page_offers_the_setting(server: Server) -> None:
+    admin = server.admin()
+    web = httpx.Client(base_url=server.base_url, cookies=admin.cookies, timeout=30.0)
+    page = web.get("/create")
+    web.close()
+    assert page.status_code == 200, page.text
+    assert 'name="allow_affiliated"' in page.text
+    assert 'name="affiliated_trading_reason"' in page.text
