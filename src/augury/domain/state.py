@@ -27,7 +27,7 @@ from augury.domain.ledger import Ledger, cash, escrow
 from augury.domain.market import Market, Status
 from augury.domain.resolution import record
 from augury.domain.resolution.record import Alert, MarketResolution
-from augury.domain.resolution.spec import decode_spec, norm_org
+from augury.domain.resolution.spec import norm_org
 from augury.domain.units import ONE
 
 # Final aliases of the hot event types: a compiled build holds them in C statics
@@ -408,7 +408,9 @@ class State:
         sources, when the market blocks affiliated trading (or its spec asks to)."""
         r = self.resolutions[market]
         if self.markets[market].block_affiliated_trading and r.spec:
-            orgs = frozenset(norm_org(s.owner) for s in decode_spec(r.spec).sources)
+            # as record.blocked_orgs reads it: the journaled spec as plain JSON
+            sources = msgspec.json.decode(r.spec).get("sources", ())
+            orgs = frozenset(norm_org(s["owner"]) for s in sources)
         else:
             orgs = record.blocked_orgs(r)
         if orgs:
