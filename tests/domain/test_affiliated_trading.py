@@ -21,7 +21,7 @@ from augury.domain.rejections import Code
 from augury.domain.units import ONE
 
 from .conftest import cash, reject, run
-from .resolution.test_process import BOND, CLOSE, START, spec_json, world
+from .resolution.test_process import BOND, CLOSE, START, at, spec_json, world
 
 REASON = "The sources' owners run no trading desk; their staff may hedge."
 
@@ -100,7 +100,7 @@ def test_cancelling_redeeming_converting_and_settlement_stay_allowed() -> None:
     run(ex, cmd.RedeemSets("ann", "town", ONE), START)
     run(ex, cmd.ConvertNo("ann", "cat", 0, ONE, to_yes=False), START)
     before = cash(ex, "ann")
-    run(ex, cmd.ResolveMarket("town", (ONE, 0), "A holds"), CLOSE)
+    run(ex, cmd.ResolveMarket("town", (ONE, 0), "A holds"), at(13))  # after the window
     assert cash(ex, "ann") == before + 2 * ONE  # its 2 remaining YES of outcome A pay
 
 
@@ -163,7 +163,7 @@ def test_proposers_and_arbiters_stay_excluded_when_trading_is_allowed() -> None:
     _open_market(ex)
     run(ex, cmd.DeclareAffiliation("res", "Institute for Maps"), START)
     propose = cmd.ProposeOutcome("open", "res", 0, BOND)
-    assert reject(ex, propose, CLOSE) == Code.CONFLICT_OF_INTEREST
+    assert reject(ex, propose, at(13)) == Code.CONFLICT_OF_INTEREST
 
 
 def test_old_journals_replay_with_the_default() -> None:
