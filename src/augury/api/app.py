@@ -25,7 +25,16 @@ from augury.api import errors, fast_orders, responses, ws
 from augury.api.deps import optional_principal
 from augury.api.observer import Observer
 from augury.api.ratelimit import RateLimit
-from augury.api.routes import accounts, admin, markets, portfolio, resolution, scoring, trading
+from augury.api.routes import (
+    accounts,
+    admin,
+    ledger,
+    markets,
+    portfolio,
+    resolution,
+    scoring,
+    trading,
+)
 from augury.api.services import AdminCallback, Services, print_admin
 from augury.settings import Settings
 
@@ -154,7 +163,7 @@ def create_app(
     errors.install(app)
     if settings.docs_access == "admin":
         _admin_docs(app)
-    for module in (accounts, markets, trading, portfolio, admin, scoring, resolution):
+    for module in (accounts, markets, trading, portfolio, admin, scoring, resolution, ledger):
         app.include_router(module.router, prefix=API_PREFIX, responses=responses.PROBLEMS)
     app.include_router(admin.health_router, prefix=API_PREFIX, responses=responses.PROBLEMS)
     app.include_router(ws.router, prefix=API_PREFIX)

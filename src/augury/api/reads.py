@@ -72,6 +72,8 @@ def market_view(row: Any) -> dict[str, Any]:
         "fee_bps": row.fee_bps,
         "creator": row.creator,
         "resolution_spec": spec,
+        "block_affiliated_trading": row.block_affiliated_trading,
+        "affiliated_trading_reason": row.affiliated_trading_reason,
         "weights": None if weights is None else [format_micros(w) for w in weights],
         "created_at": format_instant(row.created_us),
     }

@@ -100,6 +100,10 @@ class MarketOut(Out):
     fee_bps: int
     creator: str
     resolution_spec: dict[str, Any]
+    block_affiliated_trading: bool
+    """Accounts affiliated with a source's owner or the creator's organization may not trade."""
+    affiliated_trading_reason: str
+    """The public reason the market allows them to (empty while it blocks them)."""
     weights: list[Amount] | None
     created_at: Instant
 

@@ -108,6 +108,8 @@ class MarketBody(Body):
     liquidity: Micros = 0
     fee_bps: int = Field(default=0, ge=0, le=1_000)
     resolution_spec: dict[str, Any] = Field(default_factory=dict)
+    block_affiliated_trading: bool = True  # off only with a public reason (the domain checks)
+    affiliated_trading_reason: LongText = ""
 
     @model_validator(mode="after")
     def _outcomes(self) -> MarketBody:

@@ -312,6 +312,10 @@ def _verify_summary(report: Any, source: str, key: bytes | None, key_origin: str
         f"{report.checkpoints:,} checkpoints) in {report.seconds:.2f} s ({rate:,.0f} records/s)"
     )
     console.print(f"  head seq={report.head_seq} hash={report.head_hash}")
+    if report.ledger is not None:  # the public ledger of the replayed state (at head seq)
+        from augury.domain.ledger_report import summary
+
+        console.print(f"  {summary(report.ledger)}")
     if report.from_seq:
         console.print(
             f"  started from the snapshot at seq {report.from_seq} "

@@ -69,6 +69,10 @@ class CreateMarket(Command, frozen=True, tag="create_market"):
     fee_bps: int = 0  # taker fee in basis points of notional
     categorical: bool = False
     spec: str = ""  # the resolution spec as JSON (docs/resolution.md); "" for none
+    # conflicts of interest (docs/domain.md): affiliates of the sources' owners and of the
+    # creator's organizations may not trade; off only with a public reason
+    block_affiliated_trading: bool = True
+    affiliated_trading_reason: str = ""
 
 
 class HaltMarket(Command, frozen=True, tag="halt_market"):

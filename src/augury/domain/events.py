@@ -38,7 +38,11 @@ class CreditsGranted(Event, frozen=True, tag="credits_granted"):
     postings: tuple[Posting, ...]
 
 
-class MarketCreated(Event, frozen=True, tag="market_created"):
+class MarketCreated(Event, frozen=True, tag="market_created", omit_defaults=True):
+    """``omit_defaults``: the two trading-block fields are written only when trading by
+    affiliates is allowed, so a default market encodes as it did before they existed
+    (and a journal written before them replays with the default: blocked)."""
+
     market: str
     creator: str
     question: str
@@ -52,6 +56,8 @@ class MarketCreated(Event, frozen=True, tag="market_created"):
     subsidy: int
     postings: tuple[Posting, ...]
     contrib: tuple[Contribution, ...]
+    block_affiliated_trading: bool = True
+    affiliated_trading_reason: str = ""
 
 
 class MarketStatusChanged(Event, frozen=True, tag="market_status_changed"):

@@ -13,9 +13,9 @@ from typing import Final
 
 import msgspec
 
+from augury.domain import affiliation, ledger, lmsr, settlement, trading
 from augury.domain import commands as cmd
 from augury.domain import events as ev
-from augury.domain import ledger, lmsr, settlement, trading
 from augury.domain.commands import PlaceOrder
 from augury.domain.limits import Limits
 from augury.domain.market import Market, Status
@@ -198,6 +198,7 @@ def _create_market(ex: Exchange, c: cmd.CreateMarket, now: int, out: list[ev.Eve
         raise Rejected(Code.CLOSE_TIME_PASSED, "close_at must be in the future")
     if not 0 <= c.fee_bps <= limits.fee_bps_max:
         raise Rejected(Code.INVALID_MARKET, f"fee_bps must be 0..{limits.fee_bps_max}")
+    reason = affiliation.setting(c, limits)
     lot = lot_micros(c.tick)
     if c.liquidity and not (lot <= c.liquidity <= limits.liquidity_max):
         raise Rejected(Code.INVALID_MARKET, f"liquidity must be 0 or {lot}..{limits.liquidity_max}")
@@ -230,6 +231,8 @@ def _create_market(ex: Exchange, c: cmd.CreateMarket, now: int, out: list[ev.Eve
             subsidy=subsidy,
             postings=postings,
             contrib=contrib,
+            block_affiliated_trading=c.block_affiliated_trading,
+            affiliated_trading_reason=reason,
         ),
         out,
     )
@@ -265,6 +268,7 @@ def _mint(ex: Exchange, c: cmd.MintSets, now: int, out: list[ev.Event]) -> None:
     market = ex.require_market(c.market)
     ex.require_account(c.account)
     trading.require_open(market, now)
+    affiliation.require_unaffiliated(ex, market, c.account)
     _require_qty(market, c.qty, ex.limits)
     available = ex.ledger.balance(ledger.cash(c.account))
     if available < c.qty:

@@ -23,6 +23,8 @@ def fingerprint(state: State) -> dict[str, Any]:
             "positions": {a: list(h) for a, h in sorted(market.positions.items())},
             "contrib": dict(sorted(market.contrib.items())),
             "settlement": market.settlement,
+            "block_affiliated_trading": market.block_affiliated_trading,
+            "affiliated_trading_reason": market.affiliated_trading_reason,
             "books": [
                 {
                     "bids": [o.id for o in book.orders() if o.bid],

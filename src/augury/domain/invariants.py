@@ -15,17 +15,8 @@ from augury.domain.state import State
 
 def violations(state: State, now: int | None = None) -> list[str]:
     """Every broken invariant of ``state`` (empty when all hold)."""
-    found: list[str] = []
+    found = conservation(state.ledger)
     book = state.ledger
-    if book.total() != 0:
-        found.append(f"ledger does not balance: total {book.total()}")
-    for account, balance in book.balances.items():
-        if balance < 0 and account != ledger.ISSUANCE:
-            found.append(f"{account} is negative: {balance}")
-    issued = book.issued()
-    held = sum(b for a, b in book.balances.items() if a != ledger.ISSUANCE)
-    if held != issued:
-        found.append(f"credits held {held} != issued {issued}")
     escrowed: dict[str, int] = {}
     for order in state.orders.values():
         if pays_cash(order.intent):
@@ -39,6 +30,24 @@ def violations(state: State, now: int | None = None) -> list[str]:
             found.append(f"escrow of {account}: ledger {actual} != open orders {expected}")
     for market in state.markets.values():
         found.extend(_market_violations(state, market.id, now))
+    return found
+
+
+def conservation(book: ledger.Ledger) -> list[str]:
+    """The conservation of credits: postings balance (the ledger sums to zero), no
+    balance but ``issuance`` is negative, and the credits held (every balance but
+    ``issuance``) equal the credits issued. Also the ``conserved`` of the public ledger
+    (:mod:`augury.domain.ledger_report`)."""
+    found: list[str] = []
+    if book.total() != 0:
+        found.append(f"ledger does not balance: total {book.total()}")
+    for account, balance in book.balances.items():
+        if balance < 0 and account != ledger.ISSUANCE:
+            found.append(f"{account} is negative: {balance}")
+    issued = book.issued()
+    held = sum(b for a, b in book.balances.items() if a != ledger.ISSUANCE)
+    if held != issued:
+        found.append(f"credits held {held} != issued {issued}")
     return found
 
 

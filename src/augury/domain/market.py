@@ -34,6 +34,8 @@ class Market:
     """Mutable market state, changed only by the exchange's event appliers."""
 
     __slots__ = (
+        "affiliated_trading_reason",
+        "block_affiliated_trading",
         "books",
         "categorical",
         "close_at",
@@ -71,6 +73,8 @@ class Market:
         lot: int,
         fee_bps: int,
         subsidy: int,
+        block_affiliated_trading: bool = True,
+        affiliated_trading_reason: str = "",
     ) -> None:
         assert len(outcomes) >= 2
         assert ONE % tick == 0
@@ -89,6 +93,10 @@ class Market:
         self.top = ONE // tick  # ticks per credit; valid prices are 1 .. top-1
         self.fee_bps = fee_bps
         self.subsidy = subsidy
+        # affiliates of its sources' owners and of its creator's organizations may not
+        # trade it (trading.affiliated_trading_conflict); off only with a public reason
+        self.block_affiliated_trading = block_affiliated_trading
+        self.affiliated_trading_reason = affiliated_trading_reason
         self.status = Status.OPEN
         self.books = [Book(self.top) for _ in range(self.n if categorical else 1)]
         self.q = [0] * self.n

@@ -66,7 +66,10 @@ class _Book(msgspec.Struct, frozen=True):
     asks: list[Level]
 
 
-class _Market(msgspec.Struct, frozen=True):
+class _Market(msgspec.Struct, frozen=True, omit_defaults=True):
+    """``omit_defaults``: only the trading-block fields have defaults; a market that
+    blocks affiliated trading dumps as it did before they existed."""
+
     id: str
     creator: str
     question: str
@@ -85,6 +88,8 @@ class _Market(msgspec.Struct, frozen=True):
     contrib: list[tuple[str, int]]
     settlement: tuple[int, ...] | None
     books: list[_Book]
+    block_affiliated_trading: bool = True
+    affiliated_trading_reason: str = ""
 
 
 class _State(msgspec.Struct, frozen=True):
@@ -241,6 +246,8 @@ def _dump_market(m: Market) -> _Market:
         contrib=list(m.contrib.items()),
         settlement=m.settlement,
         books=books,
+        block_affiliated_trading=m.block_affiliated_trading,
+        affiliated_trading_reason=m.affiliated_trading_reason,
     )
 
 
@@ -257,6 +264,8 @@ def _load_market(d: _Market, orders: dict[int, Order]) -> Market:
         d.lot,
         d.fee_bps,
         d.subsidy,
+        d.block_affiliated_trading,
+        d.affiliated_trading_reason,
     )
     m.status = Status(d.status)
     m.q = list(d.q)

@@ -29,6 +29,7 @@ from augury.domain.market import Market, Status
 from augury.domain.rejections import Code, Rejected
 from augury.domain.resolution import record
 from augury.domain.resolution.record import Alert, MarketResolution
+from augury.domain.resolution.spec import norm_org
 from augury.domain.units import ONE
 
 # Final aliases of the hot event types: a compiled build holds them in C statics
@@ -69,8 +70,8 @@ class State:
         self.affiliations: dict[str, tuple[str, ...]] = {}  # account -> organizations
         self.alerts: dict[int, Alert] = {}
         self.alert_keys: set[tuple[str, str, str]] = set()  # (market, detector, key)
-        # market -> organizations whose affiliates may not trade it (from the spec):
-        # derived from the resolution records, so a snapshot need not hold it.
+        # market -> owners of its sources whose affiliates may not trade it (normalized):
+        # derived from the markets and their specs, so a snapshot need not hold it.
         self.blocked_orgs: dict[str, frozenset[str]] = {}
         self._ledger_keys: dict[str, tuple[str, str]] = {}  # a cache, not state
         # market -> its resolution.incremental.Evaluator: a cache, not state (rebuilt
@@ -263,6 +264,8 @@ class State:
             e.lot,
             e.fee_bps,
             e.subsidy,
+            e.block_affiliated_trading,
+            e.affiliated_trading_reason,
         )
         self.markets[e.market] = market
         self.resolutions[e.market] = MarketResolution(e.market)
@@ -418,8 +421,15 @@ class State:
         self.block_affiliates(e.market)
 
     def block_affiliates(self, market: str) -> None:
-        """Derive ``blocked_orgs`` of ``market`` from its current spec."""
-        orgs = record.blocked_orgs(self.resolutions[market])
+        """Derive ``blocked_orgs`` of ``market`` from its current spec: the owners of its
+        sources, when the market blocks affiliated trading (or its spec asks to)."""
+        r = self.resolutions[market]
+        if self.markets[market].block_affiliated_trading and r.spec:
+            # as record.blocked_orgs reads it: the journaled spec as plain JSON
+            sources = msgspec.json.decode(r.spec).get("sources", ())
+            orgs = frozenset(norm_org(s["owner"]) for s in sources)
+        else:
+            orgs = record.blocked_orgs(r)
         if orgs:
             self.blocked_orgs[market] = orgs
         else:

@@ -20,11 +20,11 @@ from augury.domain import commands as cmd
 from augury.domain import events as ev
 from augury.domain import ledger
 from augury.domain import router as rt
+from augury.domain.affiliation import require_unaffiliated
 from augury.domain.book import BUY_NO, BUY_YES, SELL_NO, SELL_YES, Order, pays_cash
 from augury.domain.commands import PlaceOrder, Token
 from augury.domain.market import Market, Status
 from augury.domain.rejections import Code, Rejected
-from augury.domain.resolution.spec import norm_org
 from augury.domain.units import ONE, div_up
 
 if TYPE_CHECKING:
@@ -106,18 +106,6 @@ def handle_place(ex: Exchange, c: PlaceOrder, now: int, out: list[ev.Event]) -> 
         uncross(ex, market, now, out)
 
 
-def _require_unaffiliated(ex: Exchange, market_id: str, account: str) -> None:
-    blocked = ex.blocked_orgs.get(market_id)
-    orgs = ex.affiliations.get(account)
-    if blocked and orgs:
-        for org in orgs:
-            if norm_org(org) in blocked:
-                raise Rejected(
-                    Code.AFFILIATED_ACCOUNT,
-                    f"{account} is affiliated with {org}, which owns a source of {market_id}",
-                )
-
-
 def new_order(ex: Exchange, c: PlaceOrder, now: int) -> tuple[Market, Order, str, str]:
     """Check everything about ``c`` but its account's limits; return its market, the
     order it makes (not yet accepted), and its side and token."""
@@ -140,8 +128,8 @@ def new_order(ex: Exchange, c: PlaceOrder, now: int) -> tuple[Market, Order, str
     market = ex.require_market(market_id)
     ex.require_account(account)
     require_open(market, now)
-    if ex.blocked_orgs:  # a spec blocks affiliates of its sources' owners from trading
-        _require_unaffiliated(ex, market_id, account)
+    if ex.affiliations:  # someone declared an affiliation (else skip the call)
+        require_unaffiliated(ex, market, account)
     if not 0 <= outcome < market.n:
         raise Rejected(Code.INVALID_OUTCOME, f"outcome must be 0..{market.n - 1}")
     if not market.categorical and outcome == 1:  # YES on NO is NO on YES: one book

@@ -24,7 +24,9 @@ state bytes of a stored snapshot), it checks that the replayed state at that seq
 starting point for later, shorter walks.
 
 The walk stops at the first discrepancy. The report names its seq and what differed
-(``Fault``). This module never writes anything and never raises for a bad journal: a
+(``Fault``). The report ends with the public ledger's totals of the replayed state
+(``domain.ledger_report``: the same figures as ``GET /api/v1/ledger`` at that seq).
+This module never writes anything and never raises for a bad journal: a
 bad journal is a report with ``ok == False``. It raises only for I/O failures of the
 record source itself.
 """
@@ -38,9 +40,10 @@ from typing import NamedTuple
 
 import msgspec
 
-from augury.domain import codec
+from augury.domain import codec, ledger_report
 from augury.domain import snapshot as domain_snapshot
 from augury.domain.exchange import Exchange
+from augury.domain.ledger_report import LedgerTotals
 from augury.domain.limits import DEFAULT_LIMITS, Limits
 from augury.engine.entry import Entry, decode_entry, execute_entry
 from augury.journal.errors import ChainError, CheckpointError, ExportFormatError, SnapshotError
@@ -104,6 +107,7 @@ class VerifyReport(msgspec.Struct, frozen=True):
     last_checkpoint_seq: int = 0  # the seq signed by the last verified checkpoint
     from_seq: int = 0  # the walk started after this seq (a snapshot's), 0 from genesis
     snapshot_verified_seq: int = 0  # the snapshot whose state the replay matched, if any
+    ledger: LedgerTotals | None = None  # the public ledger of the replayed state at head_seq
 
 
 class Start(NamedTuple):
@@ -285,4 +289,5 @@ def verify(
         last_checkpoint_seq=walk.last_checkpoint_seq,
         from_seq=start.head[0],
         snapshot_verified_seq=walk.snapshot_verified_seq,
+        ledger=ledger_report.report(walk.exchange),
     )

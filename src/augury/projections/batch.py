@@ -252,6 +252,8 @@ class Batch:
                 "status_reason": "",
                 "weights": None,
                 "rules_version": 1,
+                "block_affiliated_trading": e.block_affiliated_trading,
+                "affiliated_trading_reason": e.affiliated_trading_reason,
                 "created_seq": self.seq,
                 "created_us": self.ts_us,
                 "updated_seq": self.seq,

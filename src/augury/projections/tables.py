@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    true,
 )
 
 metadata = MetaData()
@@ -42,6 +43,9 @@ markets = Table(
     Column("status_reason", Text, nullable=False),
     Column("weights", Text, nullable=True),  # JSON array of micros once resolved
     Column("rules_version", Integer, nullable=False, server_default="1"),  # +1 per clarification
+    # trading by affiliates of the sources' owners and the creator's organizations
+    Column("block_affiliated_trading", Boolean, nullable=False, server_default=true()),
+    Column("affiliated_trading_reason", Text, nullable=False, server_default=""),  # if allowed
     Column("created_seq", BigInteger, nullable=False),
     Column("created_us", BigInteger, nullable=False),
     Column("updated_seq", BigInteger, nullable=False),

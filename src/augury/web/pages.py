@@ -18,7 +18,9 @@ from starlette.concurrency import run_in_threadpool
 from augury.api import reads
 from augury.api import resolution_reads as rr
 from augury.api.deps import Principal, ServicesDep, optional_principal
+from augury.api.routes.ledger import ledger_view, live_ledger
 from augury.api.services import Services
+from augury.domain.units import format_micros
 from augury.web import data
 from augury.web.redirects import safe_next
 
@@ -217,6 +219,19 @@ async def create_page(request: Request, viewer: Viewer) -> Response:
 
 USERS_SHOWN = 100
 """Users listed on the admin page (search by name for the others)."""
+LEDGER_ROWS = (
+    ("credits_minted", "Credits minted"),
+    ("balances", "Account balances"),
+    ("order_escrow", "Order escrow"),
+    ("share_collateral", "Share collateral"),
+    ("dispute_bonds", "Dispute bonds"),
+    ("maker_cash", "Market makers' cash"),
+    ("fees", "Fees"),
+    ("rounding", "Rounding"),
+    ("maker_subsidy", "Market makers' subsidy (open markets)"),
+    ("maker_result", "Market makers' result so far"),
+)
+"""The public ledger's totals (``GET /api/v1/ledger``) as the admin page shows them."""
 
 
 @router.get("/admin", response_model=None)
@@ -231,6 +246,7 @@ async def admin_page(request: Request, services: ServicesDep, viewer: Viewer) ->
     users = await run_in_threadpool(
         partial(services.identity.list_users, q=who or None, limit=USERS_SHOWN + 1)
     )
+    seq, totals = await services.query(live_ledger(services.engine))
     return render(
         request,
         "admin.html",
@@ -239,6 +255,9 @@ async def admin_page(request: Request, services: ServicesDep, viewer: Viewer) ->
         users=users[:USERS_SHOWN],
         more_users=len(users) > USERS_SHOWN,
         users_query=who,
+        ledger=ledger_view(seq, totals),
+        ledger_rows=LEDGER_ROWS,
+        format_micros=format_micros,
     )
 
 

@@ -79,6 +79,8 @@ async def create_market(
         spec=json.dumps(body.resolution_spec, separators=(",", ":"))
         if body.resolution_spec
         else "",
+        block_affiliated_trading=body.block_affiliated_trading,
+        affiliated_trading_reason=body.affiliated_trading_reason,
     )
     try:
         await services.submit(command, principal.account, key)

@@ -96,6 +96,10 @@
         resolution_spec: parsed,
       };
       if (type() === "categorical") body.outcomes = outcomes();
+      if (create.allow_affiliated.checked) {  // off only with a public reason (the exchange checks)
+        body.block_affiliated_trading = false;
+        body.affiliated_trading_reason = create.affiliated_trading_reason.value.trim();
+      }
       if (!body.close_time) { showError(error, "Set the closing time."); return; }
       try {
         const market = await api("POST", "/markets", body);
