@@ -49,7 +49,7 @@ from augury.domain.resolution.spec import (
     norm_org,
     spec_hash,
 )
-from augury.domain.units import ONE
+from augury.domain.units import ONE, format_micros
 
 if TYPE_CHECKING:
     from augury.domain.exchange import Exchange
@@ -124,11 +124,13 @@ def handle_set_spec(ex: Exchange, c: cmd.SetResolutionSpec, now: int, out: list[
     ex.require_account(c.account)
     r = _live_record(ex, market)
     if r.phase is not Phase.COLLECTING:
-        raise Rejected(Code.WRONG_RESOLUTION_PHASE, f"the spec is fixed once {r.phase.value}")
+        raise Rejected(
+            Code.WRONG_RESOLUTION_PHASE, f"The spec can no longer change: {_phase_words(r.phase)}."
+        )
     _require_text(c.reason, ex.limits.text_length_max, "reason", allow_empty=True)
     spec, warnings = checked_spec(ex, c.spec, market.outcomes, market.close_at, market.creator)
     if spec.observation_at_us < now:
-        raise Rejected(Code.INVALID_SPEC, "the new observation time has already passed")
+        raise Rejected(Code.INVALID_SPEC, "The new observation time has already passed.")
     ex.emit(spec_event(market.id, r.spec_version + 1, spec, c.account, c.reason, warnings), out)
 
 
@@ -153,10 +155,10 @@ def handle_observation(
     r = _live_record(ex, market)
     spec = spec_of(r)
     if spec is None:
-        raise Rejected(Code.NO_SPEC, f"market {market.id!r} has no resolution spec")
+        raise Rejected(Code.NO_SPEC, f"Market {market.id!r} has no resolution spec.")
     source = next((s for s in spec.sources if s.id == c.source_id), None)
     if source is None:
-        raise Rejected(Code.UNKNOWN_SOURCE, f"the spec has no source {c.source_id!r}")
+        raise Rejected(Code.UNKNOWN_SOURCE, f"The spec has no source {c.source_id!r}.")
     if not 0 < c.fetched_at_us <= now:
         raise Rejected(Code.INVALID_OBSERVATION, "fetched_at_us must be in the past")
     if c.content_sha256 and not _SHA256.fullmatch(c.content_sha256):
@@ -277,15 +279,22 @@ def conflict(ex: Exchange, market: Market, account: str) -> str | None:
     """Why ``account`` may not judge ``market``, or None."""
     held = market.positions.get(account)
     if held is not None and any(held):
-        return f"{account} holds a position in {market.id}"
+        return (
+            f"{account} holds a position in market {market.id}, so it cannot judge its resolution."
+        )
     if any(o.market == market.id for o in ex.open_orders.get(account, {}).values()):
-        return f"{account} has open orders in {market.id}"
+        return (
+            f"{account} has open orders in market {market.id}, so it cannot judge its resolution."
+        )
     spec = spec_of(ex.resolutions[market.id])
     orgs = {norm_org(o) for o in ex.affiliations.get(account, ())}
     if spec is not None and orgs:
         for source in spec.sources:
             if norm_org(source.owner) in orgs:
-                return f"{account} is affiliated with {source.owner}, which owns {source.id}"
+                return (
+                    f"{account} is affiliated with {source.owner}, which owns the source "
+                    f"{source.id!r} of market {market.id}, so it cannot judge its resolution."
+                )
     return None
 
 
@@ -307,9 +316,14 @@ def handle_propose(ex: Exchange, c: cmd.ProposeOutcome, now: int, out: list[ev.E
     ex.require_account(c.account)
     r = _live_record(ex, market)
     if r.phase is not Phase.COLLECTING:
-        raise Rejected(Code.WRONG_RESOLUTION_PHASE, f"the resolution is {r.phase.value}")
+        raise Rejected(
+            Code.WRONG_RESOLUTION_PHASE,
+            f"An outcome can no longer be proposed: {_phase_words(r.phase)}.",
+        )
     if now < market.close_at:
-        raise Rejected(Code.MARKET_NOT_CLOSED, "propose once trading has closed")
+        raise Rejected(
+            Code.MARKET_NOT_CLOSED, "An outcome can be proposed once trading has closed."
+        )
     _require_outcome(market, c.outcome)
     _require_text(c.reason, ex.limits.text_length_max, "reason", allow_empty=True)
     bonds, hours, _ = _params(r)
@@ -332,11 +346,17 @@ def handle_dispute(ex: Exchange, c: cmd.DisputeProposal, now: int, out: list[ev.
     ex.require_account(c.account)
     r = _live_record(ex, market)
     if r.phase is not Phase.PROPOSED or r.proposal is None:
-        raise Rejected(Code.WRONG_RESOLUTION_PHASE, f"nothing to dispute: {r.phase.value}")
+        raise Rejected(
+            Code.WRONG_RESOLUTION_PHASE,
+            f"There is no proposal to dispute: {_phase_words(r.phase)}.",
+        )
     if now >= r.proposal.challenge_ends_at:
-        raise Rejected(Code.CHALLENGE_WINDOW_CLOSED, "the challenge window has ended")
+        raise Rejected(
+            Code.CHALLENGE_WINDOW_CLOSED,
+            "The challenge window has ended, so the proposal can no longer be disputed.",
+        )
     if c.account == r.proposal.proposer:
-        raise Rejected(Code.CONFLICT_OF_INTEREST, "you cannot dispute your own proposal")
+        raise Rejected(Code.CONFLICT_OF_INTEREST, "You cannot dispute your own proposal.")
     _require_text(c.reason, ex.limits.text_length_max, "reason", allow_empty=True)
     bonds, _, _ = _params(r)
     _require_bond(ex, c.account, c.bond, bonds.dispute)
@@ -349,24 +369,56 @@ def handle_vote(ex: Exchange, c: cmd.CastVote, now: int, out: list[ev.Event]) ->
     ex.require_account(c.account)
     r = _live_record(ex, market)
     if r.phase not in (Phase.DISPUTED, Phase.HELD):
-        raise Rejected(Code.WRONG_RESOLUTION_PHASE, f"no vote is open: {r.phase.value}")
+        raise Rejected(Code.WRONG_RESOLUTION_PHASE, f"No vote is open: {_phase_words(r.phase)}.")
     if now < market.close_at:  # e.g. an alert confirmed while trading still runs
-        raise Rejected(Code.MARKET_NOT_CLOSED, "arbiters vote once trading has closed")
+        raise Rejected(Code.MARKET_NOT_CLOSED, "Arbiters vote once trading has closed.")
     _require_outcome(market, c.outcome)
     _require_text(c.reason, ex.limits.text_length_max, "reason", allow_empty=True)
     parties = {r.proposal.proposer if r.proposal else "", r.dispute.disputer if r.dispute else ""}
     if c.account in parties:
-        raise Rejected(Code.CONFLICT_OF_INTEREST, "a party to the dispute cannot arbitrate it")
+        raise Rejected(
+            Code.CONFLICT_OF_INTEREST,
+            "A party to the dispute (its proposer or disputer) cannot arbitrate it.",
+        )
     if any(a == c.account for a, _ in r.votes):
-        raise Rejected(Code.ALREADY_VOTED, f"{c.account} has already voted")
+        raise Rejected(Code.ALREADY_VOTED, f"{c.account} has already voted on this market.")
     _require_no_conflict(ex, market, c.account)
     ex.emit(ev.VoteCast(market.id, c.account, c.outcome, c.reason), out)
     _, _, arbiters = _params(r)
     votes = ex.resolutions[market.id].votes
     voters = tuple(a for a, o in votes if o == c.outcome)
     if len(voters) >= arbiters // 2 + 1:
-        why = f"{len(voters)} of {len(votes)} arbiters voted for outcome {c.outcome}"
+        why = vote_reason(len(voters), len(votes), arbiters, c.outcome)
         _finalize(ex, market, c.outcome, "arbiters", why, voters, out)
+
+
+def vote_reason(for_it: int, cast: int, panel: int, outcome: int) -> str:
+    """Why the arbiters' vote decided, counted against the whole panel (not the votes
+    cast): "2 of 3 arbiters voted for outcome 0 (a majority of the panel of 3; 1 arbiter
+    did not vote)"."""
+    text = f"{for_it} of {panel} arbiters voted for outcome {outcome} (a majority of the panel"
+    text += f" of {panel}"
+    others = cast - for_it
+    if others:
+        text += f"; {others} voted for another outcome"
+    silent = max(panel - cast, 0)
+    if silent:
+        who = "arbiter" if silent == 1 else "arbiters"
+        text += f"; {silent} {who} did not vote, not needed once the majority was reached"
+    return text + ")"
+
+
+_PHASE_WORDS = {
+    Phase.COLLECTING: "the resolution is still collecting evidence and nothing is proposed",
+    Phase.PROPOSED: "an outcome is proposed and its challenge window runs",
+    Phase.DISPUTED: "the proposal is disputed and the arbiters decide",
+    Phase.HELD: "the resolution is held for the arbiters",
+    Phase.FINAL: "the resolution is final",
+}
+
+
+def _phase_words(phase: Phase) -> str:
+    return _PHASE_WORDS.get(phase, f"the resolution is {phase.value}")
 
 
 # -- clarifications ----------------------------------------------------------------------------
@@ -446,7 +498,7 @@ def handle_review(ex: Exchange, c: cmd.ReviewAlert, now: int, out: list[ev.Event
     _require_text(c.note, ex.limits.text_length_max, "note", allow_empty=True)
     market = ex.markets[alert.market]
     if c.account in alert.accounts:
-        raise Rejected(Code.CONFLICT_OF_INTEREST, "an account named in an alert cannot review it")
+        raise Rejected(Code.CONFLICT_OF_INTEREST, "An account named in an alert cannot review it.")
     _require_no_conflict(ex, market, c.account)
     ex.emit(ev.AlertReviewed(alert.id, market.id, c.account, c.verdict, c.note), out)
     r = ex.resolutions[market.id]
@@ -541,30 +593,36 @@ def bond_payouts(
 # -- checks ------------------------------------------------------------------------------------
 def _live_record(ex: Exchange, market: Market) -> MarketResolution:
     if market.status is Status.RESOLVED:
-        raise Rejected(Code.MARKET_RESOLVED, "the market is resolved")
+        raise Rejected(Code.MARKET_RESOLVED, "The market is already resolved.")
     if market.status is Status.VOIDED:
-        raise Rejected(Code.MARKET_VOIDED, "the market is voided")
+        raise Rejected(Code.MARKET_VOIDED, "The market is already voided.")
     return ex.resolutions[market.id]
 
 
 def _require_outcome(market: Market, outcome: int) -> None:
     if not VOID <= outcome < market.n:
-        raise Rejected(Code.INVALID_OUTCOME, f"outcome must be 0..{market.n - 1}, or -1 (void)")
+        raise Rejected(
+            Code.INVALID_OUTCOME, f"The outcome must be 0 to {market.n - 1}, or -1 for void."
+        )
 
 
 def _require_bond(ex: Exchange, account: str, bond: int, minimum: int) -> None:
     if bond < minimum:
-        raise Rejected(Code.BOND_TOO_SMALL, f"the bond must be at least {minimum} micros")
+        raise Rejected(
+            Code.BOND_TOO_SMALL, f"The bond must be at least {format_micros(minimum)} credits."
+        )
     if bond > ex.limits.grant_max:
-        raise Rejected(Code.INVALID_AMOUNT, "bond too large")
+        raise Rejected(Code.INVALID_AMOUNT, "The bond is larger than any account can hold.")
     available = ex.ledger.balance(ledger.cash(account))
     if available < bond:
         raise Rejected(
-            Code.INSUFFICIENT_FUNDS, f"the bond needs {bond} micros, {available} available"
+            Code.INSUFFICIENT_FUNDS,
+            f"The bond needs {format_micros(bond)} credits and only "
+            f"{format_micros(available)} are available.",
         )
 
 
 def _require_text(text: str, cap: int, what: str, *, allow_empty: bool) -> None:
     if len(text) > cap or (not allow_empty and not text.strip()):
         lo = 0 if allow_empty else 1
-        raise Rejected(Code.INVALID_TEXT, f"the {what} must be {lo}..{cap} characters")
+        raise Rejected(Code.INVALID_TEXT, f"The {what} must be {lo} to {cap} characters long.")
