@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, select, tuple_
 from starlette.concurrency import run_in_threadpool
 
 from augury.api.errors import refused
+from augury.api.evidence_trail import OBSERVATION_PAGE_MAX, dedupe, observation_page
 from augury.api.services import Services
 from augury.domain.exchange import Exchange
 from augury.domain.market import Market
@@ -56,7 +58,7 @@ def _live(ex: Exchange, market: str, now: int) -> dict[str, Any]:
             "bond": format_micros(p.bond),
             "proposed_at": format_instant(p.at_us),
             "challenge_ends_at": format_instant(p.challenge_ends_at),
-            "evidence": list(p.evidence),
+            "evidence": dedupe(p.evidence),
             "reason": p.reason,
         },
         "dispute": None
@@ -86,10 +88,12 @@ def _live(ex: Exchange, market: str, now: int) -> dict[str, Any]:
 
 
 def _story_rows(
-    engine: Engine, market: str, cursor: str | None, limit: int
+    engine: Engine, market: str, cursor: str | None, limit: int, observations: bool = True
 ) -> tuple[list[dict[str, Any]], str | None]:
     log = t.resolution_log
     query = select(log).where(log.c.market == market)
+    if not observations:  # the captures come from the runs endpoint instead
+        query = query.where(log.c.kind.not_in(("observation", "change")))
     if cursor:
         try:
             seq, idx = (int(part) for part in cursor.split(".", 1))
@@ -108,7 +112,7 @@ def _story_rows(
             "kind": row.kind,
             "actor": row.actor,
             "summary": row.summary,
-            "details": json.loads(row.details),
+            "details": _details(row.kind, row.details),
         }
         for row in rows
     ]
@@ -116,52 +120,52 @@ def _story_rows(
     return entries, next_cursor
 
 
-async def story(services: Services, market: str, cursor: str | None, limit: int) -> dict[str, Any]:
-    """The live state of a market's resolution plus a page of its journaled story."""
+def _details(kind: str, text: str) -> dict[str, Any]:
+    details: dict[str, Any] = json.loads(text)
+    if kind == "proposal" and isinstance(details.get("evidence"), list):
+        details["evidence"] = dedupe(details["evidence"])  # each capture once
+    return details
+
+
+async def story(
+    services: Services,
+    market: str,
+    cursor: str | None,
+    limit: int,
+    observations: bool = True,
+) -> dict[str, Any]:
+    """The live state of a market's resolution plus a page of its journaled story
+    (without the captures when ``observations`` is false)."""
     now = services.now_us()
     live = await services.query(lambda ex: _live(ex, market, now))
     await services.barrier()
     entries, next_cursor = await run_in_threadpool(
-        _story_rows, services.projector.engine, market, cursor, limit
+        _story_rows, services.projector.engine, market, cursor, limit, observations
     )
     return {**live, "entries": entries, "next_cursor": next_cursor}
 
 
+async def state(services: Services, market: str) -> dict[str, Any]:
+    """Where a market's resolution stands now, without its story."""
+    now = services.now_us()
+    return await services.query(lambda ex: _live(ex, market, now))
+
+
+def size_of(services: Services) -> Callable[[str], int | None] | None:
+    """The evidence store's byte length by hash, when this server keeps the store."""
+    return None if services.observer is None else services.observer.store.size
+
+
 async def observations(services: Services, market: str) -> list[dict[str, Any]]:
-    """Every observation of the market, from the story (with status, error and change)."""
+    """The market's first ``OBSERVATION_PAGE_MAX`` captures, oldest first."""
     await services.query(lambda ex: market_of(ex, market))
     await services.barrier()
-
-    def read(engine: Engine) -> list[dict[str, Any]]:
-        log = t.resolution_log
-        query = (
-            select(log.c.details, log.c.ts_us)
-            .where(log.c.market == market, log.c.kind.in_(("observation", "change")))
-            .order_by(log.c.seq, log.c.idx)
+    items, _ = await run_in_threadpool(
+        lambda: observation_page(
+            services.projector.engine, market, size_of(services), limit=OBSERVATION_PAGE_MAX
         )
-        with engine.connect() as conn:
-            rows = conn.execute(query).all()
-        out = []
-        for row in rows:
-            d = json.loads(row.details)
-            out.append(
-                {
-                    "source_id": d["source_id"],
-                    "ok": d["ok"],
-                    "value": d["value"],
-                    "content_sha256": d["content_sha256"],
-                    "http_status": d["http_status"],
-                    "error_code": d["error_code"],
-                    "error": d["error"],
-                    "change": d["change"],
-                    "headers": [list(h) for h in d.get("headers", ())],
-                    "url": d.get("url", ""),
-                    "fetched_at": format_instant(d["fetched_at_us"]),
-                }
-            )
-        return out
-
-    return await run_in_threadpool(read, services.projector.engine)
+    )
+    return items
 
 
 def alerts(

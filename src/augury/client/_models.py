@@ -412,10 +412,87 @@ class Observation(Model):
     headers: list[list[str]] = []
     """The HTTP headers kept with the capture (content type, length, dates, ETag)."""
     url: str = ""
+    id: int = 0
+    """The journal seq of the record holding the capture (``observation(market, id)``)."""
+    size: int | None = None
+    """The raw body's length in bytes (0 without a body; None if no longer known)."""
 
 
 class ObservationList(Model):
     items: list[Observation]
+    next_after: int | None = None
+
+
+class ObservationRun(Model):
+    """Consecutive identical captures of one source (same hash, value and status)."""
+
+    source_id: str
+    ok: bool
+    value: str | None
+    content_sha256: str
+    size: int | None
+    http_status: int | None
+    error_code: str
+    error: str
+    change: str | None
+    count: int
+    first_id: int
+    last_id: int
+    first_sha256: str
+    last_sha256: str
+    first_at: datetime
+    last_at: datetime
+    summary: str
+    """E.g. "unchanged, 120 captures from ... to ..."."""
+    captures: str
+    """The API path listing the run's captures."""
+
+
+class JobCapture(Model):
+    id: int | None
+    """The observation's id (None if it was not journaled)."""
+    source_id: str
+    ok: bool
+    value: str | None
+    content_sha256: str
+    size: int
+    error_code: str
+    error: str
+    fetched_at: datetime
+
+
+class ObserveJob(Model):
+    """An on-demand observation of a market's sources (``observe_now``)."""
+
+    id: str
+    market: str
+    status: str
+    """pending, running, done or failed."""
+    created_at: datetime
+    finished_at: datetime | None
+    observations: list[JobCapture]
+    error: str
+    location: str
+
+
+class ResolutionChange(Model):
+    """The answer to a resolution action: where the resolution stands after it, and
+    the resource it changed (the other fields stay None)."""
+
+    market: str
+    status: str
+    """The resolution's phase: collecting, proposed, disputed, held, final."""
+    market_status: str
+    spec: dict[str, Any] | None = None
+    spec_version: int | None = None
+    spec_sha256: str | None = None
+    proposal: Proposal | None = None
+    dispute: Dispute | None = None
+    vote: Vote | None = None
+    votes: list[Vote] | None = None
+    rules_version: int | None = None
+    clarification: Clarification | None = None
+    reason: str | None = None
 
 
 class Affiliations(Model):

@@ -67,6 +67,7 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _DETECTOR = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _ALERT_ACCOUNTS_MAX = 100
 _ALERT_SEQS_MAX = 1_000
+_SIZE_MAX = 2**53  # a capture's byte size (JSON-safe)
 _HEADERS_MAX = 20
 
 _specs: dict[str, ResolutionSpec] = {}  # a decode cache by spec hash, not state
@@ -173,6 +174,8 @@ def handle_observation(
         raise Rejected(Code.INVALID_OBSERVATION, f"observation texts are at most {cap} characters")
     if len(c.headers) > _HEADERS_MAX or any(len(k) + len(v) > cap for k, v in c.headers):
         raise Rejected(Code.INVALID_OBSERVATION, f"at most {_HEADERS_MAX} short headers")
+    if c.size is not None and not 0 <= c.size <= _SIZE_MAX:
+        raise Rejected(Code.INVALID_OBSERVATION, f"The size must be 0 to {_SIZE_MAX} bytes.")
     if len(r.observations) >= ex.limits.observations_per_market_max:
         raise Rejected(Code.INVALID_OBSERVATION, "too many observations for this market")
     ex.emit(
@@ -189,6 +192,7 @@ def handle_observation(
             c.change,
             c.url,
             tuple(c.headers),
+            c.size,
         ),
         out,
     )
@@ -280,11 +284,13 @@ def conflict(ex: Exchange, market: Market, account: str) -> str | None:
     held = market.positions.get(account)
     if held is not None and any(held):
         return (
-            f"{account} holds a position in market {market.id}, so it cannot judge its resolution."
+            f"The account {account} holds a position in market {market.id}, "
+            "so it cannot judge its resolution."
         )
     if any(o.market == market.id for o in ex.open_orders.get(account, {}).values()):
         return (
-            f"{account} has open orders in market {market.id}, so it cannot judge its resolution."
+            f"The account {account} has open orders in market {market.id}, "
+            "so it cannot judge its resolution."
         )
     spec = spec_of(ex.resolutions[market.id])
     orgs = {norm_org(o) for o in ex.affiliations.get(account, ())}
@@ -292,8 +298,9 @@ def conflict(ex: Exchange, market: Market, account: str) -> str | None:
         for source in spec.sources:
             if norm_org(source.owner) in orgs:
                 return (
-                    f"{account} is affiliated with {source.owner}, which owns the source "
-                    f"{source.id!r} of market {market.id}, so it cannot judge its resolution."
+                    f"The account {account} is affiliated with {source.owner}, which owns "
+                    f"the source {source.id!r} of market {market.id}, so it cannot judge "
+                    "its resolution."
                 )
     return None
 
@@ -381,7 +388,9 @@ def handle_vote(ex: Exchange, c: cmd.CastVote, now: int, out: list[ev.Event]) ->
             "A party to the dispute (its proposer or disputer) cannot arbitrate it.",
         )
     if any(a == c.account for a, _ in r.votes):
-        raise Rejected(Code.ALREADY_VOTED, f"{c.account} has already voted on this market.")
+        raise Rejected(
+            Code.ALREADY_VOTED, f"The account {c.account} has already voted on this market."
+        )
     _require_no_conflict(ex, market, c.account)
     ex.emit(ev.VoteCast(market.id, c.account, c.outcome, c.reason), out)
     _, _, arbiters = _params(r)
