@@ -165,6 +165,7 @@ async def resolution_and_scoring(server: Server, admin: AsyncClient, anon: Async
         assert attested.source_id == "notary"
         assert hashlib.sha256(await anon.evidence(digest)).hexdigest() == digest
         assert (await anon.observations(mid))[-1] == attested
+        assert await anon.observation(mid, attested.id) == attested
         runs = await anon.observation_runs(mid, source="notary")
         assert [(r.count, r.first_id) for r in runs.items] == [(1, attested.id)]
         with pytest.raises(NotFound):

@@ -217,6 +217,10 @@ def resolution_and_scoring(admin: Client, anon: Client, connect: Connect) -> Non
     assert attested.size == len(raw)
     assert anon.observations(mid) == [*observed, attested]
     assert anon.observation(mid, attested.id) == attested
+    runs = anon.observation_runs(mid, source="notary", limit=10)
+    assert [(r.count, r.first_id, r.last_sha256) for r in runs.items] == [
+        (1, attested.id, attested.content_sha256)
+    ]
     with pytest.raises(NotFound) as no_evidence:
         anon.evidence("0" * 64)
     assert (no_evidence.value.status, no_evidence.value.code) == (404, "not_found")
