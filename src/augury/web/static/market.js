@@ -465,7 +465,7 @@
     const observations = entries.reduce((n, e) => n + (e.run ? e.run.count : 0), 0);
     const rowsShown = entries.filter((e) => e.run).length;
     status.textContent = entries.length
-      ? `Status: ${data.status} · ${entries.length} entries (${observations} observations in ${rowsShown} rows of identical captures, ${flips} answer change${flips === 1 ? "" : "s"}), oldest first.`
+      ? `Status: ${data.status} · ${entries.length} entries (${observations} observation${observations === 1 ? "" : "s"} in ${rowsShown} row${rowsShown === 1 ? "" : "s"} of identical captures, ${flips} answer change${flips === 1 ? "" : "s"}), oldest first.`
       : "No resolution activity yet." + (data.status ? " Status: " + data.status + "." : "");
     stateBox.replaceChildren(stateNode(data));
     const c = clarificationsNode(data.clarifications);
