@@ -222,7 +222,7 @@ def test_the_evidence_trail_renders_as_a_timeline(page: Page) -> None:
     items = page.locator("#evidence-list li")
     expect(items).to_have_count(2)
     expect(items.first).to_contain_text("observation")
-    expect(items.first).to_contain_text("wire read “No”")
+    expect(items.first).to_contain_text("wire read No")
     expect(items.first).to_contain_text("Unchanged, 3 captures from")
     expect(items.first).to_have_attribute("data-run", "3")
     expect(items.first.locator("time").first).to_have_attribute("datetime", "2026-11-20T09:00:00Z")
