@@ -75,7 +75,6 @@ from augury.client._models import (
     Fill,
     Grant,
     Health,
-    JobCapture,
     JournalHead,
     Leaderboard,
     LeaderboardEntry,
@@ -90,8 +89,6 @@ from augury.client._models import (
     Me,
     Minted,
     Observation,
-    ObservationRun,
-    ObserveJob,
     Order,
     Page,
     PlacedFill,
@@ -112,6 +109,7 @@ from augury.client._models import (
     Vote,
     WsMessage,
 )
+from augury.client._trail import JobCapture, ObservationRun, ObserveJob
 from augury.client._ws import AsyncSubscription, Subscription
 
 __all__ = [

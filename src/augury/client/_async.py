@@ -12,6 +12,7 @@ import httpx
 
 from augury.client import _base as b
 from augury.client import _models as m
+from augury.client import _trail as t
 from augury.client._errors import AuguryError, TransportError
 from augury.client._ws import AsyncSubscription
 
@@ -498,12 +499,12 @@ class AsyncClient:
         source: str | None = None,
         cursor: str | None = None,
         limit: int | None = None,
-    ) -> m.Page[m.ObservationRun]:
+    ) -> m.Page[t.ObservationRun]:
         """The market's captures with each source's consecutive identical ones collapsed
         into runs ("unchanged, 120 captures from ... to ..."), oldest first."""
         params = {"source": source, "cursor": cursor, "limit": limit}
         req = self._req("observation_runs", path={"market": market}, params=params)
-        return await self._call(req, m.Page[m.ObservationRun])
+        return await self._call(req, m.Page[t.ObservationRun])
 
     async def evidence(self, sha256: str) -> bytes:
         """The raw bytes a source served, by their SHA-256 (check them against the hash)."""
@@ -511,21 +512,21 @@ class AsyncClient:
 
     async def observe_now(
         self, market: str, *, wait: bool = True, timeout: float = 60.0
-    ) -> m.ObserveJob:
+    ) -> t.ObserveJob:
         """Observe every source of the market now (a resolver or an admin). The server
         answers at once with a job; with ``wait`` it is polled until it is done or failed
         (or ``timeout`` seconds pass). Its ``observations`` name each capture's id."""
         req = self._req("observe_now", path={"market": market})
-        job = await self._call(req, m.ObserveJob)
+        job = await self._call(req, t.ObserveJob)
         deadline = time.monotonic() + timeout
         while wait and job.status in ("pending", "running") and time.monotonic() < deadline:
             await asyncio.sleep(b.JOB_POLL_S)
             job = await self.observe_job(job.id)
         return job
 
-    async def observe_job(self, job_id: str) -> m.ObserveJob:
+    async def observe_job(self, job_id: str) -> t.ObserveJob:
         """An observation job: pending, running, done (with its captures) or failed."""
-        return await self._call(self._req("observe_job", path={"job_id": job_id}), m.ObserveJob)
+        return await self._call(self._req("observe_job", path={"job_id": job_id}), t.ObserveJob)
 
     async def attest(
         self, market: str, source_id: str, statement: str, signed_at: str, signature: str

@@ -11,6 +11,7 @@ import httpx
 
 from augury.client import _base as b
 from augury.client import _models as m
+from augury.client import _trail as t
 from augury.client._errors import AuguryError, TransportError
 from augury.client._ws import Subscription
 
@@ -492,32 +493,32 @@ class Client:
         source: str | None = None,
         cursor: str | None = None,
         limit: int | None = None,
-    ) -> m.Page[m.ObservationRun]:
+    ) -> m.Page[t.ObservationRun]:
         """The market's captures with each source's consecutive identical ones collapsed
         into runs ("unchanged, 120 captures from ... to ..."), oldest first."""
         params = {"source": source, "cursor": cursor, "limit": limit}
         req = self._req("observation_runs", path={"market": market}, params=params)
-        return self._call(req, m.Page[m.ObservationRun])
+        return self._call(req, m.Page[t.ObservationRun])
 
     def evidence(self, sha256: str) -> bytes:
         """The raw bytes a source served, by their SHA-256 (check them against the hash)."""
         return self._send(self._req("evidence", path={"sha256": sha256})).content
 
-    def observe_now(self, market: str, *, wait: bool = True, timeout: float = 60.0) -> m.ObserveJob:
+    def observe_now(self, market: str, *, wait: bool = True, timeout: float = 60.0) -> t.ObserveJob:
         """Observe every source of the market now (a resolver or an admin). The server
         answers at once with a job; with ``wait`` it is polled until it is done or failed
         (or ``timeout`` seconds pass). Its ``observations`` name each capture's id."""
         req = self._req("observe_now", path={"market": market})
-        job = self._call(req, m.ObserveJob)
+        job = self._call(req, t.ObserveJob)
         deadline = time.monotonic() + timeout
         while wait and job.status in ("pending", "running") and time.monotonic() < deadline:
             time.sleep(b.JOB_POLL_S)
             job = self.observe_job(job.id)
         return job
 
-    def observe_job(self, job_id: str) -> m.ObserveJob:
+    def observe_job(self, job_id: str) -> t.ObserveJob:
         """An observation job: pending, running, done (with its captures) or failed."""
-        return self._call(self._req("observe_job", path={"job_id": job_id}), m.ObserveJob)
+        return self._call(self._req("observe_job", path={"job_id": job_id}), t.ObserveJob)
 
     def attest(
         self, market: str, source_id: str, statement: str, signed_at: str, signature: str

@@ -49,6 +49,7 @@ from augury.domain.resolution.spec import (
     norm_org,
     spec_hash,
 )
+from augury.domain.resolution._wording import vote_reason, wrong_phase
 from augury.domain.units import ONE, format_micros
 
 if TYPE_CHECKING:
@@ -125,9 +126,7 @@ def handle_set_spec(ex: Exchange, c: cmd.SetResolutionSpec, now: int, out: list[
     ex.require_account(c.account)
     r = _live_record(ex, market)
     if r.phase is not Phase.COLLECTING:
-        raise Rejected(
-            Code.WRONG_RESOLUTION_PHASE, f"The spec can no longer change: {_phase_words(r.phase)}."
-        )
+        raise wrong_phase("The spec can no longer change", r.phase)
     _require_text(c.reason, ex.limits.text_length_max, "reason", allow_empty=True)
     spec, warnings = checked_spec(ex, c.spec, market.outcomes, market.close_at, market.creator)
     if spec.observation_at_us < now:
@@ -279,19 +278,16 @@ def _decision(
     return evaluator.decide(now)
 
 
+_CANNOT = "so it cannot judge its resolution."
+
+
 def conflict(ex: Exchange, market: Market, account: str) -> str | None:
     """Why ``account`` may not judge ``market``, or None."""
     held = market.positions.get(account)
     if held is not None and any(held):
-        return (
-            f"The account {account} holds a position in market {market.id}, "
-            "so it cannot judge its resolution."
-        )
+        return f"The account {account} holds a position in market {market.id}, {_CANNOT}"
     if any(o.market == market.id for o in ex.open_orders.get(account, {}).values()):
-        return (
-            f"The account {account} has open orders in market {market.id}, "
-            "so it cannot judge its resolution."
-        )
+        return f"The account {account} has open orders in market {market.id}, {_CANNOT}"
     spec = spec_of(ex.resolutions[market.id])
     orgs = {norm_org(o) for o in ex.affiliations.get(account, ())}
     if spec is not None and orgs:
@@ -299,8 +295,7 @@ def conflict(ex: Exchange, market: Market, account: str) -> str | None:
             if norm_org(source.owner) in orgs:
                 return (
                     f"The account {account} is affiliated with {source.owner}, which owns "
-                    f"the source {source.id!r} of market {market.id}, so it cannot judge "
-                    "its resolution."
+                    f"the source {source.id!r} of market {market.id}, {_CANNOT}"
                 )
     return None
 
@@ -323,10 +318,7 @@ def handle_propose(ex: Exchange, c: cmd.ProposeOutcome, now: int, out: list[ev.E
     ex.require_account(c.account)
     r = _live_record(ex, market)
     if r.phase is not Phase.COLLECTING:
-        raise Rejected(
-            Code.WRONG_RESOLUTION_PHASE,
-            f"An outcome can no longer be proposed: {_phase_words(r.phase)}.",
-        )
+        raise wrong_phase("An outcome can no longer be proposed", r.phase)
     if now < market.close_at:
         raise Rejected(
             Code.MARKET_NOT_CLOSED, "An outcome can be proposed once trading has closed."
@@ -353,10 +345,7 @@ def handle_dispute(ex: Exchange, c: cmd.DisputeProposal, now: int, out: list[ev.
     ex.require_account(c.account)
     r = _live_record(ex, market)
     if r.phase is not Phase.PROPOSED or r.proposal is None:
-        raise Rejected(
-            Code.WRONG_RESOLUTION_PHASE,
-            f"There is no proposal to dispute: {_phase_words(r.phase)}.",
-        )
+        raise wrong_phase("There is no proposal to dispute", r.phase)
     if now >= r.proposal.challenge_ends_at:
         raise Rejected(
             Code.CHALLENGE_WINDOW_CLOSED,
@@ -376,7 +365,7 @@ def handle_vote(ex: Exchange, c: cmd.CastVote, now: int, out: list[ev.Event]) ->
     ex.require_account(c.account)
     r = _live_record(ex, market)
     if r.phase not in (Phase.DISPUTED, Phase.HELD):
-        raise Rejected(Code.WRONG_RESOLUTION_PHASE, f"No vote is open: {_phase_words(r.phase)}.")
+        raise wrong_phase("No vote is open", r.phase)
     if now < market.close_at:  # e.g. an alert confirmed while trading still runs
         raise Rejected(Code.MARKET_NOT_CLOSED, "Arbiters vote once trading has closed.")
     _require_outcome(market, c.outcome)
@@ -399,35 +388,6 @@ def handle_vote(ex: Exchange, c: cmd.CastVote, now: int, out: list[ev.Event]) ->
     if len(voters) >= arbiters // 2 + 1:
         why = vote_reason(len(voters), len(votes), arbiters, c.outcome)
         _finalize(ex, market, c.outcome, "arbiters", why, voters, out)
-
-
-def vote_reason(for_it: int, cast: int, panel: int, outcome: int) -> str:
-    """Why the arbiters' vote decided, counted against the whole panel (not the votes
-    cast): "2 of 3 arbiters voted for outcome 0 (a majority of the panel of 3; 1 arbiter
-    did not vote)"."""
-    text = f"{for_it} of {panel} arbiters voted for outcome {outcome} (a majority of the panel"
-    text += f" of {panel}"
-    others = cast - for_it
-    if others:
-        text += f"; {others} voted for another outcome"
-    silent = max(panel - cast, 0)
-    if silent:
-        who = "arbiter" if silent == 1 else "arbiters"
-        text += f"; {silent} {who} did not vote, not needed once the majority was reached"
-    return text + ")"
-
-
-_PHASE_WORDS = {
-    Phase.COLLECTING: "the resolution is still collecting evidence and nothing is proposed",
-    Phase.PROPOSED: "an outcome is proposed and its challenge window runs",
-    Phase.DISPUTED: "the proposal is disputed and the arbiters decide",
-    Phase.HELD: "the resolution is held for the arbiters",
-    Phase.FINAL: "the resolution is final",
-}
-
-
-def _phase_words(phase: Phase) -> str:
-    return _PHASE_WORDS.get(phase, f"the resolution is {phase.value}")
 
 
 # -- clarifications ----------------------------------------------------------------------------
