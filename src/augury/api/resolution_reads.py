@@ -30,7 +30,7 @@ def market_of(ex: Exchange, market: str) -> Market:
     """The market (engine thread), or the API's 404 ``unknown_market``."""
     found = ex.markets.get(market)
     if found is None:
-        raise refused(Code.UNKNOWN_MARKET.value, f"no market {market!r}")
+        raise refused(Code.UNKNOWN_MARKET.value, f"There is no market {market!r}.")
     return found
 
 
@@ -98,7 +98,7 @@ def _story_rows(
         try:
             seq, idx = (int(part) for part in cursor.split(".", 1))
         except ValueError:
-            raise refused("invalid_cursor", "not a cursor from this endpoint") from None
+            raise refused("invalid_cursor", "The cursor is not one this endpoint gave.") from None
         query = query.where(tuple_(log.c.seq, log.c.idx) > tuple_(seq, idx))
     query = query.order_by(log.c.seq, log.c.idx).limit(limit + 1)
     with engine.connect() as conn:

@@ -127,7 +127,7 @@ async def evidence(sha256: Sha256Path, services: ServicesDep) -> Response:
     """Anyone can fetch what a source served and check its hash against the journal."""
     observer = services.observer
     if observer is None or not observer.store.has(sha256):
-        raise ApiError(404, NOT_FOUND, f"no evidence {sha256}")
+        raise ApiError(404, NOT_FOUND, f"No evidence is stored under {sha256}.")
     data = await run_in_threadpool(observer.store.get, sha256)
     return Response(
         data,
@@ -219,7 +219,9 @@ async def attest(
     await services.query(lambda ex: rr.market_of(ex, market))
     source = await services.query(source_of)
     if source is None:
-        raise refused(Code.UNKNOWN_SOURCE.value, f"no attestation source {body.source_id!r}")
+        raise refused(
+            Code.UNKNOWN_SOURCE.value, f"The spec has no attestation source {body.source_id!r}."
+        )
     observer = _observer(services)
     document = {
         "statement": body.statement,

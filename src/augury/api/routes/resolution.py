@@ -46,7 +46,7 @@ async def _require_creator_or_admin(services: Services, principal: Any, market: 
     if principal.has_role("admin"):
         return
     if await _creator_of(services, market) != principal.account:
-        raise ApiError(403, "forbidden", "only the market's creator or an admin may do this")
+        raise ApiError(403, "forbidden", "Only the market's creator or an admin may do this.")
 
 
 def _changed(live: dict[str, Any], *fields: str) -> dict[str, Any]:
@@ -250,10 +250,10 @@ async def override(
     story. Outstanding bonds go back to whoever posted them."""
     n = len(await services.query(lambda ex: rr.market_of(ex, market).outcomes))
     if (body.outcome is None) == (body.weights is None):
-        raise ApiError(422, VALIDATION_ERROR, "give exactly one of outcome and weights")
+        raise ApiError(422, VALIDATION_ERROR, "Give exactly one of outcome and weights.")
     if body.outcome is not None:
         if body.outcome >= n:
-            raise refused(Code.INVALID_OUTCOME.value, f"outcome must be 0..{n - 1}")
+            raise refused(Code.INVALID_OUTCOME.value, f"The outcome must be 0 to {n - 1}.")
         weights = tuple(ONE if j == body.outcome else 0 for j in range(n))
     else:
         assert body.weights is not None

@@ -34,6 +34,7 @@ from augury.domain import events as ev
 from augury.domain import ledger, settlement, trading
 from augury.domain.market import TERMINAL, Market, Status
 from augury.domain.rejections import Code, Rejected
+from augury.domain.resolution._wording import vote_reason, wrong_phase
 from augury.domain.resolution.evaluate import Decision, evaluate
 from augury.domain.resolution.evaluate import Status as Verdict
 from augury.domain.resolution.incremental import Evaluator
@@ -49,7 +50,6 @@ from augury.domain.resolution.spec import (
     norm_org,
     spec_hash,
 )
-from augury.domain.resolution._wording import vote_reason, wrong_phase
 from augury.domain.units import ONE, format_micros
 
 if TYPE_CHECKING:
