@@ -29,6 +29,7 @@ RESTRICTED: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/markets/{market}/spec", {"spec": {}}),
     ("POST", "/markets/{market}/clarifications", {"text": "it means this"}),
     ("POST", "/markets/{market}/observe", {}),
+    ("GET", "/observe-jobs/{job_id}", {}),
     ("POST", "/markets/{market}/proposals", {"outcome": 0, "bond": "100"}),
     ("POST", "/markets/{market}/votes", {"outcome": 0}),
     ("GET", "/alerts", {}),
@@ -57,7 +58,7 @@ def test_the_list_covers_every_restricted_route(server: Server) -> None:
 def test_a_trader_is_refused(server: Server, method: str, path: str, body: dict[str, Any]) -> None:
     market = create_market(server.admin())["id"]
     username, trader = server.user("t")
-    url = path.format(market=market, username=username, alert_id=1)
+    url = path.format(market=market, username=username, alert_id=1, job_id="0" * 24)
     assert_problem(trader.request(method, url, json=body), 403, "forbidden")
     # the same with the trader's API key carrying every scope
     key = trader.post("/auth/api-keys", json={"name": "all", "scopes": ["read", "trade", "admin"]})

@@ -301,8 +301,10 @@ def test_observe_now_retry_returns_the_stored_answer(server: Server) -> None:
     market = create_market(admin)["id"]
     key = _key()
     first = admin.post(f"/markets/{market}/observe", headers=key)
-    assert first.status_code == 200, first.text
-    _same(first, admin.post(f"/markets/{market}/observe", headers=key))
+    assert first.status_code == 202, first.text
+    again = admin.post(f"/markets/{market}/observe", headers=key)
+    _same(first, again)
+    assert again.headers["location"] == first.headers["location"] == first.json()["location"]
     other = create_market(admin)["id"]
     assert_problem(
         admin.post(f"/markets/{other}/observe", headers=key), 422, "idempotency_key_reused"

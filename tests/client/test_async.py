@@ -152,19 +152,24 @@ async def resolution_and_scoring(server: Server, admin: AsyncClient, anon: Async
         mid = (await admin.create_market("Async town?", close, resolution_spec=spec)).id
         assert (await admin.set_spec(mid, spec, "the same again")).spec_version == 2
         clarified = await admin.clarify(mid, "Async clarification.", cancel_orders=True)
-        assert clarified.clarifications[0].author == "admin"
+        assert clarified.clarification is not None and clarified.clarification.author == "admin"
         await dora.place_order(mid, "buy", qty="5", price="0.5")
         await eve.place_order(mid, "buy", qty="5", price="0.5", token="no")
 
-        observed = await resolver.observe_now(mid)
-        assert [o.ok for o in observed if o.source_id == "wire"] == [False]
+        job = await resolver.observe_now(mid)
+        assert job.status == "done" and await resolver.observe_job(job.id) == job
+        assert [(o.source_id, o.ok) for o in job.observations] == [("wire", False)]
         signed_at = instant((await anon.health()).time)
         assert signed_at is not None
         signature = sign(notary, "notary", signed_at, "B")
         attested = await eve.attest(mid, "notary", "B", signed_at, signature)
-        digest = next(o.content_sha256 for o in attested if o.source_id == "notary")
+        digest = attested.content_sha256
+        assert attested.source_id == "notary"
         assert hashlib.sha256(await anon.evidence(digest)).hexdigest() == digest
-        assert await anon.observations(mid) == attested
+        assert (await anon.observations(mid))[-1] == attested
+        assert await anon.observation(mid, attested.id) == attested
+        runs = await anon.observation_runs(mid, source="notary")
+        assert [(r.count, r.first_id) for r in runs.items] == [(1, attested.id)]
         with pytest.raises(NotFound):
             await anon.evidence("f" * 64)
         declared = await arb2.declare_affiliation(NOTARY_OWNER)

@@ -48,6 +48,7 @@ EXPORTED = {
     "JournalHead", "WsMessage",
     "LintFinding", "LintResult", "Proposal", "Dispute", "Vote", "Clarification",
     "StoryEntry", "Resolution", "Observation", "Affiliations", "Alert",
+    "ObservationRun", "ObserveJob", "JobCapture", "ResolutionChange",
     "ProbabilityPoint", "MarketScore", "CalibrationBucket", "Calibration", "TraderStats",
     "LeaderboardEntry", "Leaderboard", "TraderScore",
 }  # fmt: skip

@@ -180,11 +180,10 @@ def resolution_and_scoring(admin: Client, anon: Client, connect: Connect) -> Non
     respecified = admin.set_spec(mid, shorter, "a shorter challenge window")
     assert respecified.spec_version == 2 and respecified.spec_sha256 != story.spec_sha256
     clarified = admin.clarify(mid, "Holding means controlling the town hall.")
-    assert clarified.rules_version == 2 and clarified.clarifications[0].version == 2
-    assert [c.text for c in clarified.clarifications] == [
-        "Holding means controlling the town hall."
-    ]
-    assert clarified.clarifications[0].prev_sha256 == respecified.spec_sha256
+    assert clarified.rules_version == 2 and clarified.clarification is not None
+    assert clarified.clarification.version == 2
+    assert clarified.clarification.text == "Holding means controlling the town hall."
+    assert clarified.clarification.prev_sha256 == respecified.spec_sha256
     with pytest.raises(Forbidden):
         carl.clarify(mid, "Mine too?")
 
@@ -201,7 +200,11 @@ def resolution_and_scoring(admin: Client, anon: Client, connect: Connect) -> Non
     (_, arb1), (_, arb2), (arb_x_name, arb_x) = arbiters
 
     # evidence: the wire cannot be fetched (loopback); the notary attests
-    observed = resolver.observe_now(mid)
+    job = resolver.observe_now(mid)
+    assert job.status == "done" and resolver.observe_job(job.id) == job
+    assert [o.source_id for o in job.observations] == ["wire"]
+    observed = anon.observations(mid)
+    assert [o.id for o in observed] == [o.id for o in job.observations]
     wire = [o for o in observed if o.source_id == "wire"]
     assert wire and not wire[-1].ok and wire[-1].value is None and wire[-1].error_code
     with pytest.raises(Forbidden):
@@ -210,11 +213,16 @@ def resolution_and_scoring(admin: Client, anon: Client, connect: Connect) -> Non
     assert signed_at is not None
     signature = sign(notary, "notary", signed_at, "A")
     attested = carl.attest(mid, "notary", "A", signed_at, signature)
-    said = [o for o in attested if o.source_id == "notary"]
-    assert [(o.ok, o.value) for o in said] == [(True, "A")]
-    raw = anon.evidence(said[0].content_sha256)
-    assert hashlib.sha256(raw).hexdigest() == said[0].content_sha256
-    assert anon.observations(mid) == attested
+    assert (attested.source_id, attested.ok, attested.value) == ("notary", True, "A")
+    raw = anon.evidence(attested.content_sha256)
+    assert hashlib.sha256(raw).hexdigest() == attested.content_sha256
+    assert attested.size == len(raw)
+    assert anon.observations(mid) == [*observed, attested]
+    assert anon.observation(mid, attested.id) == attested
+    runs = anon.observation_runs(mid, source="notary", limit=10)
+    assert [(r.count, r.first_id, r.last_sha256) for r in runs.items] == [
+        (1, attested.id, attested.content_sha256)
+    ]
     with pytest.raises(NotFound) as no_evidence:
         anon.evidence("0" * 64)
     assert (no_evidence.value.status, no_evidence.value.code) == (404, "not_found")
@@ -256,7 +264,8 @@ def resolution_and_scoring(admin: Client, anon: Client, connect: Connect) -> Non
     with pytest.raises(Forbidden) as conflicted:
         arb_x.vote(mid, 0)
     assert (conflicted.value.status, conflicted.value.code) == (403, "conflict_of_interest")
-    assert arb1.vote(mid, 0, "the notary").votes[0].outcome == 0
+    voted = arb1.vote(mid, 0, "the notary")
+    assert voted.vote is not None and voted.vote.outcome == 0
     with pytest.raises(Conflict) as again:
         arb1.vote(mid, 0)
     assert again.value.code == "already_voted"

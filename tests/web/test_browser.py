@@ -184,19 +184,14 @@ def test_a_categorical_market_page(page: Page) -> None:
 
 
 def test_the_evidence_trail_renders_as_a_timeline(page: Page) -> None:
-    """The page draws GET /markets/{id}/resolution's entries (answered here by a stub)."""
+    """The page draws GET /markets/{id}/resolution's entries without the captures and
+    the captures as runs of identical ones (both answered here by stubs), in journal
+    order; a run of three captures is one row."""
     trail = {
         "market": MARKET,
         "spec": {"quorum": 2},
         "status": "proposed",
         "entries": [
-            {
-                "seq": 7001,
-                "at": "2026-11-20T09:00:00Z",
-                "kind": "observation",
-                "summary": "Wire Agency's feed read: “No” (sha256 3f2a…)",
-                "details": {"sha256": "3f2a", "http_status": 200},
-            },
             {
                 "seq": 7002,
                 "at": "2026-11-21T09:00:00Z",
@@ -205,19 +200,35 @@ def test_the_evidence_trail_renders_as_a_timeline(page: Page) -> None:
                 "details": {},
             },
         ],
+        "next_cursor": None,
     }
+    sha = "3f2a" + "0" * 60
+    run = {
+        "source_id": "wire", "ok": True, "value": "No", "content_sha256": sha, "size": 120,
+        "http_status": 200, "error_code": "", "error": "", "change": None, "count": 3,
+        "first_id": 7001, "last_id": 7005, "first_sha256": sha, "last_sha256": sha,
+        "first_at": "2026-11-20T09:00:00Z", "last_at": "2026-11-20T11:00:00Z",
+        "summary": "unchanged, 3 captures", "captures": "",
+    }  # fmt: skip
     page.route(
-        f"**/api/v1/markets/{MARKET}/resolution",
+        re.compile(rf".*/api/v1/markets/{MARKET}/resolution(\?.*)?$"),
         lambda route: route.fulfill(status=200, json=trail),
+    )
+    page.route(
+        re.compile(rf".*/api/v1/markets/{MARKET}/observations/runs(\?.*)?$"),
+        lambda route: route.fulfill(status=200, json={"items": [run], "next_cursor": None}),
     )
     page.goto(f"/markets/{MARKET}")
     items = page.locator("#evidence-list li")
     expect(items).to_have_count(2)
     expect(items.first).to_contain_text("observation")
-    expect(items.first).to_contain_text("Wire Agency's feed read")
-    expect(items.first.locator("time")).to_have_attribute("datetime", "2026-11-20T09:00:00Z")
+    expect(items.first).to_contain_text("wire read No")
+    expect(items.first).to_contain_text("Unchanged, 3 captures from")
+    expect(items.first).to_have_attribute("data-run", "3")
+    expect(items.first.locator("time").first).to_have_attribute("datetime", "2026-11-20T09:00:00Z")
     expect(items.nth(1)).to_contain_text("kestrel proposed No")
     expect(page.locator("#evidence-status")).to_contain_text("proposed")
+    expect(page.locator("#evidence-status")).to_contain_text("3 observations in 1 row of")
 
 
 def test_admin_grants_and_creates_a_market(page: Page, web_server: WebServer) -> None:
@@ -354,8 +365,16 @@ def test_the_edited_map_market_shows_its_evidence_trail(page: Page, web_server: 
     expect(failed).to_have_count(1)
     expect(failed).to_contain_text("HTTP 503")
     expect(page.locator("#evidence-list li.kind-proposal")).to_contain_text("A holds the town")
-    everything = page.locator("#evidence-list li").count()
-    assert everything >= 124  # 120 observations, the spec, the alert, the close, the proposal
+    # 120 observations, consecutive identical ones of a source collapsed into one row each
+    runs = page.locator("#evidence-list li[data-run]")
+    counts = [int(c) for c in runs.evaluate_all("items => items.map((i) => i.dataset.run)")]
+    assert sum(counts) >= 120 and len(counts) < 20, counts
+    long_run = runs.filter(has_text="Unchanged,").first
+    expect(long_run).to_contain_text(re.compile(r"Unchanged, \d+ captures from"))
+    long_run.get_by_text(re.compile(r"Show the \d+ captures")).click()
+    shown = int(long_run.get_attribute("data-run") or "0")
+    expect(long_run.locator(".captures li")).to_have_count(min(shown, 100))
+    expect(long_run.locator(".captures li a.hash").first).to_be_visible()
 
     # each hash links to the raw bytes, which hash to it
     for item in (flip, revert):

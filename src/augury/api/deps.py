@@ -172,7 +172,7 @@ def require_scope(principal: Principal, scope: Scope) -> None:
 
 def require_role(principal: Principal, *roles: str) -> None:
     if not principal.has_role(*roles):
-        raise ApiError(403, FORBIDDEN, f"this needs the role {' or '.join(roles)}")
+        raise ApiError(403, FORBIDDEN, f"This needs the role {' or '.join(roles)}.")
 
 
 async def _reader(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:

@@ -24,6 +24,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from starlette.concurrency import run_in_threadpool
+
+from augury.api.evidence_trail import capture_ids
+from augury.api.observe_jobs import ObserveJobs
 from augury.domain import commands as dc
 from augury.domain.exchange import Exchange
 from augury.domain.resolution.evaluate import Observation
@@ -115,6 +119,8 @@ class Observer:
         )
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self.jobs = ObserveJobs(self.sweep, self._capture_ids, services.now_us)
+        """On-demand observations answered with 202 (``augury.api.observe_jobs``)."""
 
     async def sweep(self, market: str | None = None) -> list[Captured]:
         """Observe every due source (every source of ``market``), once, now."""
@@ -178,6 +184,7 @@ class Observer:
             change=None if c.change is None else c.change[:2_000],
             url=c.url[:2_000],
             headers=tuple((k[:100], v[:500]) for k, v in c.headers[:20]),
+            size=c.size,
         )
         if not key:  # the observer's own: one observation per source and instant
             account, key = "", f"obs:{market}:{c.source_id}:{c.fetched_at_us}"
@@ -185,12 +192,18 @@ class Observer:
         if not result.ok:  # e.g. the market was settled meanwhile
             log.info("observation of %s/%s refused: %s", market, c.source_id, result.code)
 
+    async def _capture_ids(self, market: str, captured: list[Captured]) -> list[int | None]:
+        await self.services.barrier()
+        engine = self.services.projector.engine
+        return await run_in_threadpool(capture_ids, engine, market, captured)
+
     # -- the periodic loop ------------------------------------------------------------
     def start(self, interval_s: float) -> None:
         if interval_s > 0 and self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(interval_s))
 
     async def stop(self) -> None:
+        await self.jobs.close()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

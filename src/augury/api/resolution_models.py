@@ -163,10 +163,14 @@ class ResolutionOut(Out):
 
 
 class ObservationOut(Out):
+    id: int
+    """The journal seq of the record that holds this capture (its stable id)."""
     source_id: str
     ok: bool
     value: str | None
     content_sha256: str
+    size: int | None
+    """The raw body's length in bytes (0 without a body; None if no longer known)."""
     http_status: int | None
     error_code: str
     error: str
@@ -179,6 +183,8 @@ class ObservationOut(Out):
 
 class ObservationsOut(Out):
     items: list[ObservationOut]
+    next_after: int | None = None
+    """Pass as ``after`` for the next page; None on the last page."""
 
 
 class AlertOut(Out):
@@ -204,3 +210,100 @@ class AlertPage(Out):
 class AffiliationsOut(Out):
     account: str
     organizations: list[str]
+
+
+# -- the evidence trail: runs of identical captures, observation jobs -------------------------
+class RunOut(Out):
+    """Consecutive identical captures of one source (same hash, value and status)."""
+
+    source_id: str
+    ok: bool
+    value: str | None
+    content_sha256: str
+    size: int | None
+    http_status: int | None
+    error_code: str
+    error: str
+    change: str | None
+    """The change the run's first capture showed against the capture before it."""
+    count: int
+    first_id: int
+    last_id: int
+    first_sha256: str
+    last_sha256: str
+    first_at: Instant
+    last_at: Instant
+    summary: str
+    """E.g. "unchanged, 120 captures from 2025-11-14T00:00:00Z to 2025-11-19T00:00:00Z"."""
+    captures: str
+    """The URL listing this run's captures (paged)."""
+
+
+class RunsOut(Out):
+    items: list[RunOut]
+    next_cursor: str | None
+
+
+class JobCapture(Out):
+    id: int | None
+    """The observation's id (journal seq); None if it was not journaled."""
+    source_id: str
+    ok: bool
+    value: str | None
+    content_sha256: str
+    size: int
+    error_code: str
+    error: str
+    fetched_at: Instant
+
+
+class ObserveJobOut(Out):
+    """An on-demand observation of a market's sources, run in the background."""
+
+    id: str
+    market: str
+    status: Literal["pending", "running", "done", "failed"]
+    created_at: Instant
+    """On the exchange's clock."""
+    finished_at: Instant | None
+    observations: list[JobCapture]
+    error: str
+    location: str
+
+
+# -- the answers to mutations: the changed resource, not the whole story ------------------------
+class ChangedOut(Out):
+    market: str
+    status: str
+    """The resolution's phase after the change (collecting, proposed, disputed, held, final)."""
+    market_status: str
+
+
+class SpecChangedOut(ChangedOut):
+    spec: dict[str, Any] | None
+    spec_version: int
+    spec_sha256: str
+
+
+class ProposalChangedOut(ChangedOut):
+    proposal: ProposalOut | None
+    """None when the proposal was decided at once (e.g. finalized)."""
+
+
+class DisputeChangedOut(ChangedOut):
+    dispute: DisputeOut | None
+
+
+class VoteChangedOut(ChangedOut):
+    vote: VoteOut
+    votes: list[VoteOut]
+    """Every vote cast so far (empty once a decision cleared them)."""
+
+
+class ClarificationChangedOut(ChangedOut):
+    rules_version: int
+    clarification: ClarificationOut
+
+
+class OverrideOut(ChangedOut):
+    reason: str

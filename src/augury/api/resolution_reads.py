@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, select, tuple_
 from starlette.concurrency import run_in_threadpool
 
 from augury.api.errors import refused
+from augury.api.evidence_trail import OBSERVATION_PAGE_MAX, dedupe, observation_page
 from augury.api.services import Services
 from augury.domain.exchange import Exchange
 from augury.domain.market import Market
@@ -31,7 +33,7 @@ def market_of(ex: Exchange, market: str) -> Market:
     """The market (engine thread), or the API's 404 ``unknown_market``."""
     found = ex.markets.get(market)
     if found is None:
-        raise refused(Code.UNKNOWN_MARKET.value, f"no market {market!r}")
+        raise refused(Code.UNKNOWN_MARKET.value, f"There is no market {market!r}.")
     return found
 
 
@@ -85,7 +87,7 @@ def _live(ex: Exchange, market: str, now: int) -> dict[str, Any]:
             "bond": format_micros(p.bond),
             "proposed_at": format_instant(p.at_us),
             "challenge_ends_at": format_instant(p.challenge_ends_at),
-            "evidence": list(p.evidence),
+            "evidence": dedupe(p.evidence),
             "reason": p.reason,
         },
         "dispute": None
@@ -129,15 +131,22 @@ def _shown(kind: str, summary: str, details: dict[str, Any], reveal: bool) -> tu
 
 
 def _story_rows(
-    engine: Engine, market: str, cursor: str | None, limit: int, reveal: bool
+    engine: Engine,
+    market: str,
+    cursor: str | None,
+    limit: int,
+    reveal: bool,
+    observations: bool = True,
 ) -> tuple[list[dict[str, Any]], str | None]:
     log = t.resolution_log
     query = select(log).where(log.c.market == market)
+    if not observations:  # the captures come from the runs endpoint instead
+        query = query.where(log.c.kind.not_in(("observation", "change")))
     if cursor:
         try:
             seq, idx = (int(part) for part in cursor.split(".", 1))
         except ValueError:
-            raise refused("invalid_cursor", "not a cursor from this endpoint") from None
+            raise refused("invalid_cursor", "The cursor is not one this endpoint gave.") from None
         query = query.where(tuple_(log.c.seq, log.c.idx) > tuple_(seq, idx))
     query = query.order_by(log.c.seq, log.c.idx).limit(limit + 1)
     with engine.connect() as conn:
@@ -146,7 +155,7 @@ def _story_rows(
     rows = rows[:limit]
     entries = []
     for row in rows:
-        summary, details = _shown(row.kind, row.summary, json.loads(row.details), reveal)
+        summary, details = _shown(row.kind, row.summary, _details(row.kind, row.details), reveal)
         entries.append(
             {
                 "seq": row.seq,
@@ -161,56 +170,67 @@ def _story_rows(
     return entries, next_cursor
 
 
+def _details(kind: str, text: str) -> dict[str, Any]:
+    details: dict[str, Any] = json.loads(text)
+    if kind == "proposal" and isinstance(details.get("evidence"), list):
+        details["evidence"] = dedupe(details["evidence"])  # each capture once
+    return details
+
+
 async def story(
-    services: Services, market: str, cursor: str | None, limit: int, *, reveal: bool
+    services: Services,
+    market: str,
+    cursor: str | None,
+    limit: int,
+    observations: bool = True,
+    *,
+    reveal: bool,
 ) -> dict[str, Any]:
     """The live state of a market's resolution plus a page of its journaled story
-    (``reveal``: observation errors in full, for an admin)."""
+    (without the captures when ``observations`` is false; ``reveal``: observation errors
+    in full, for an admin)."""
     now = services.now_us()
     live = await services.query(lambda ex: _live(ex, market, now))
     await services.barrier()
     entries, next_cursor = await run_in_threadpool(
-        _story_rows, services.projector.engine, market, cursor, limit, reveal
+        _story_rows, services.projector.engine, market, cursor, limit, reveal, observations
     )
     return {**live, "entries": entries, "next_cursor": next_cursor}
 
 
+async def state(services: Services, market: str) -> dict[str, Any]:
+    """Where a market's resolution stands now, without its story."""
+    now = services.now_us()
+    return await services.query(lambda ex: _live(ex, market, now))
+
+
+def size_of(services: Services) -> Callable[[str], int | None] | None:
+    """The evidence store's byte length by hash, when this server keeps the store."""
+    return None if services.observer is None else services.observer.store.size
+
+
+def shown_captures(items: list[dict[str, Any]], reveal: bool) -> list[dict[str, Any]]:
+    """Captures (or runs) as the caller may read them: for anyone but an admin, their
+    errors without network addresses (:func:`~augury.evidence.fetch.public_error`)."""
+    if reveal:
+        return items
+    return [
+        {**item, "error": public_error(item["error"])} if item.get("error") else item
+        for item in items
+    ]
+
+
 async def observations(services: Services, market: str, *, reveal: bool) -> list[dict[str, Any]]:
-    """Every observation of the market, from the story (with status, error and change;
-    the error without network addresses unless ``reveal``, for an admin)."""
+    """The market's first ``OBSERVATION_PAGE_MAX`` captures, oldest first (errors without
+    network addresses unless ``reveal``, for an admin)."""
     await services.query(lambda ex: market_of(ex, market))
     await services.barrier()
-
-    def read(engine: Engine) -> list[dict[str, Any]]:
-        log = t.resolution_log
-        query = (
-            select(log.c.details, log.c.ts_us)
-            .where(log.c.market == market, log.c.kind.in_(_OBSERVATION_KINDS))
-            .order_by(log.c.seq, log.c.idx)
+    items, _ = await run_in_threadpool(
+        lambda: observation_page(
+            services.projector.engine, market, size_of(services), limit=OBSERVATION_PAGE_MAX
         )
-        with engine.connect() as conn:
-            rows = conn.execute(query).all()
-        out = []
-        for row in rows:
-            d = json.loads(row.details)
-            out.append(
-                {
-                    "source_id": d["source_id"],
-                    "ok": d["ok"],
-                    "value": d["value"],
-                    "content_sha256": d["content_sha256"],
-                    "http_status": d["http_status"],
-                    "error_code": d["error_code"],
-                    "error": d["error"] if reveal else public_error(d["error"]),
-                    "change": d["change"],
-                    "headers": [list(h) for h in d.get("headers", ())],
-                    "url": d.get("url", ""),
-                    "fetched_at": format_instant(d["fetched_at_us"]),
-                }
-            )
-        return out
-
-    return await run_in_threadpool(read, services.projector.engine)
+    )
+    return shown_captures(items, reveal)
 
 
 def alerts(

@@ -323,10 +323,6 @@ def _verify_summary(report: Any, source: str, key: bytes | None, key_origin: str
         )
     if report.snapshot_verified_seq:
         console.print(f"  the snapshot at seq {report.snapshot_verified_seq} matches the replay")
-    if key is not None:
-        console.print(f"  checkpoints signed by trusted key {key.hex()} ({escape(key_origin)})")
-    elif report.checkpoints:
-        console.print(
-            "  checkpoints checked against their own embedded keys only "
-            "(give --trusted-key to check who signed them)"
-        )
+    from augury.engine.verify import checkpoint_summary
+
+    console.print("  " + escape(checkpoint_summary(report, key.hex() if key else None, key_origin)))

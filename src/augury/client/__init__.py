@@ -98,6 +98,7 @@ from augury.client._models import (
     Proposal,
     Redeemed,
     Resolution,
+    ResolutionChange,
     Settlement,
     StoryEntry,
     Trade,
@@ -108,6 +109,7 @@ from augury.client._models import (
     WsMessage,
 )
 from augury.client._sync import Client
+from augury.client._trail import JobCapture, ObservationRun, ObserveJob
 from augury.client._ws import AsyncSubscription, Subscription
 
 __all__ = [
@@ -137,6 +139,7 @@ __all__ = [
     "Grant",
     "Health",
     "InvalidResponse",
+    "JobCapture",
     "JournalHead",
     "Leaderboard",
     "LeaderboardEntry",
@@ -152,6 +155,8 @@ __all__ = [
     "Minted",
     "NotFound",
     "Observation",
+    "ObservationRun",
+    "ObserveJob",
     "Order",
     "Page",
     "PayloadTooLarge",
@@ -165,6 +170,7 @@ __all__ = [
     "Redeemed",
     "Rejected",
     "Resolution",
+    "ResolutionChange",
     "ServerError",
     "Settlement",
     "StoryEntry",

@@ -29,6 +29,8 @@ connection error or 503 ``overloaded``."""
 RETRY_WAIT_S_MAX: Final = 2.0
 PAGES_MAX: Final = 100_000
 """A bound on the pages one ``iter_*`` helper walks (a guard against a looping cursor)."""
+JOB_POLL_S: Final = 0.1
+"""How often ``observe_now(wait=True)`` polls its job."""
 
 Amount = Decimal | str | int
 """An amount as given to the SDK: a Decimal, a decimal string or an int (never a float)."""
@@ -83,8 +85,11 @@ ENDPOINTS: Final[dict[str, Endpoint]] = {
     "set_spec": Endpoint("POST", "/markets/{market}/spec", True),
     "market_resolution": Endpoint("GET", "/markets/{market}/resolution"),
     "observations": Endpoint("GET", "/markets/{market}/observations"),
+    "observation_runs": Endpoint("GET", "/markets/{market}/observations/runs"),
+    "observation": Endpoint("GET", "/markets/{market}/observations/{obs_id}"),
     "evidence": Endpoint("GET", "/evidence/{sha256}"),
     "observe_now": Endpoint("POST", "/markets/{market}/observe", True),
+    "observe_job": Endpoint("GET", "/observe-jobs/{job_id}"),
     "attest": Endpoint("POST", "/markets/{market}/attestations", idempotent=True),
     "propose": Endpoint("POST", "/markets/{market}/proposals", True),
     "dispute": Endpoint("POST", "/markets/{market}/disputes", True),

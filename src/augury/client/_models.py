@@ -425,10 +425,35 @@ class Observation(Model):
     headers: list[list[str]] = []
     """The HTTP headers kept with the capture (content type, length, dates, ETag)."""
     url: str = ""
+    id: int = 0
+    """The journal seq of the record holding the capture (``observation(market, id)``)."""
+    size: int | None = None
+    """The raw body's length in bytes (0 without a body; None if no longer known)."""
 
 
 class ObservationList(Model):
     items: list[Observation]
+    next_after: int | None = None
+
+
+class ResolutionChange(Model):
+    """The answer to a resolution action: where the resolution stands after it, and
+    the resource it changed (the other fields stay None)."""
+
+    market: str
+    status: str
+    """The resolution's phase: collecting, proposed, disputed, held, final."""
+    market_status: str
+    spec: dict[str, Any] | None = None
+    spec_version: int | None = None
+    spec_sha256: str | None = None
+    proposal: Proposal | None = None
+    dispute: Dispute | None = None
+    vote: Vote | None = None
+    votes: list[Vote] | None = None
+    rules_version: int | None = None
+    clarification: Clarification | None = None
+    reason: str | None = None
 
 
 class Affiliations(Model):

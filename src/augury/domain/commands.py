@@ -195,6 +195,7 @@ class RecordObservation(Command, frozen=True, tag="record_observation"):
     change: str | None = None
     url: str = ""
     headers: tuple[tuple[str, str], ...] = ()  # the HTTP headers kept (content type, dates)
+    size: int | None = None  # the raw body's length in bytes (None: not recorded)
 
 
 class ProposeOutcome(Command, frozen=True, tag="propose_outcome"):

@@ -213,6 +213,7 @@ class ObservationRecorded(Event, frozen=True, tag="observation_recorded"):
     change: str | None
     url: str
     headers: tuple[tuple[str, str], ...]
+    size: int | None = None  # the raw body's length in bytes; None in records before it
 
 
 class OutcomeProposed(Event, frozen=True, tag="outcome_proposed"):

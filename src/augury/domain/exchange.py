@@ -149,9 +149,9 @@ def _require_qty(market: Market, qty: int, limits: Limits) -> None:
 def _require_live(market: Market) -> None:
     """Refuse once a market is resolved or voided."""
     if market.status is Status.RESOLVED:
-        raise Rejected(Code.MARKET_RESOLVED, "the market is resolved")
+        raise Rejected(Code.MARKET_RESOLVED, "The market is already resolved.")
     if market.status is Status.VOIDED:
-        raise Rejected(Code.MARKET_VOIDED, "the market is voided")
+        raise Rejected(Code.MARKET_VOIDED, "The market is already voided.")
 
 
 # -- accounts ----------------------------------------------------------------------------

@@ -36,8 +36,8 @@ UNCROSS_MAX: Final = 10_000
 _STATUS_CODES = {
     Status.HALTED: (Code.MARKET_HALTED, "trading is halted"),
     Status.CLOSED: (Code.MARKET_CLOSED, "the market is closed"),
-    Status.RESOLVED: (Code.MARKET_RESOLVED, "the market is resolved"),
-    Status.VOIDED: (Code.MARKET_VOIDED, "the market is voided"),
+    Status.RESOLVED: (Code.MARKET_RESOLVED, "The market is already resolved."),
+    Status.VOIDED: (Code.MARKET_VOIDED, "The market is already voided."),
 }
 
 _ASTUPLE: Final = astuple  # Final: a C static in the compiled build, not a global lookup

@@ -291,3 +291,30 @@ def verify(
         snapshot_verified_seq=walk.snapshot_verified_seq,
         ledger=ledger_report.report(walk.exchange),
     )
+
+
+def checkpoint_summary(report: VerifyReport, key_hex: str | None, key_origin: str = "") -> str:
+    """One sentence on the checkpoints of a walk that agrees with its result: a failed
+    walk never claims its checkpoints were good, and no checkpoint is claimed when the
+    journal holds none."""
+    failed_here = (
+        report.discrepancy is not None and report.discrepancy.fault is Fault.BAD_CHECKPOINT
+    )
+    count = report.checkpoints
+    noun = "checkpoint" if count == 1 else "checkpoints"
+    if failed_here:
+        assert report.discrepancy is not None
+        return (
+            f"The checkpoint at seq {report.discrepancy.seq} failed: "
+            f"{report.discrepancy.detail}; {count:,} {noun} before it verified."
+        )
+    if count == 0:
+        return "The journal holds no checkpoint, so no signature was checked."
+    where = "" if report.ok else " before the failure"
+    if key_hex is not None:
+        origin = f" ({key_origin})" if key_origin else ""
+        return f"{count:,} {noun}{where} signed by the trusted key {key_hex}{origin}."
+    return (
+        f"{count:,} {noun}{where} checked against their own embedded keys only "
+        "(give --trusted-key to check who signed them)."
+    )

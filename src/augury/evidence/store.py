@@ -70,6 +70,13 @@ class EvidenceStore:
         except ValueError:
             return False
 
+    def size(self, sha: str) -> int | None:
+        """The length in bytes of what is stored under ``sha``; None if absent or malformed."""
+        try:
+            return self._path(sha).stat().st_size
+        except (ValueError, OSError):
+            return None
+
     def verify(self, sha: str) -> bool:
         """Re-hash the stored bytes: True when they still match ``sha``. KeyError if absent."""
         return sha256_hex(self.get(sha)) == sha

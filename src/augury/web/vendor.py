@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 
 from fastapi import APIRouter
@@ -29,14 +30,27 @@ router = APIRouter(include_in_schema=False)
 
 
 def node_modules() -> Path:
-    """Where the npm packages are: $AUGURY_NODE_MODULES, else the repository's."""
+    """Where the npm packages are: $AUGURY_NODE_MODULES (a relative path is taken from
+    the working directory at startup), else the nearest ``node_modules`` that holds the
+    vendor files, searched upwards from this package (an editable install or a checkout:
+    the repository root), then from the Python environment (a virtualenv inside the
+    repository), and only last the working directory. So ``augury serve`` started from
+    any directory finds the repository's libraries."""
     given = os.environ.get("AUGURY_NODE_MODULES")
     if given:
-        return Path(given)
-    repo = Path(__file__).resolve().parents[3]  # src/augury/web/vendor.py -> the repo root
-    if (repo / "node_modules").is_dir():
-        return repo / "node_modules"
-    return Path.cwd() / "node_modules"
+        return Path(given).resolve()
+    found = find_node_modules(Path(__file__).resolve().parent, Path(sys.prefix).resolve())
+    return found if found is not None else Path.cwd() / "node_modules"
+
+
+def find_node_modules(*starts: Path) -> Path | None:
+    """The first ``node_modules`` with every vendor file, in ``starts`` or their parents."""
+    for start in starts:
+        for folder in (start, *start.parents):
+            candidate = folder / "node_modules"
+            if all((candidate / relative).is_file() for relative in VENDOR_FILES.values()):
+                return candidate
+    return None
 
 
 def vendor_path(name: str) -> Path | None:

@@ -218,3 +218,20 @@ Cursor = Annotated[
 
 def page(items: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:
     return {"items": items, "next_cursor": next_cursor}
+
+
+def sees_addresses(principal: Principal | None) -> bool:
+    """Whether the caller reads observation errors in full (an admin, with the admin
+    scope) or with the network addresses withheld (everyone else)."""
+    return principal is not None and principal.has_role("admin") and "admin" in principal.scopes
+
+
+async def _admin_view(request: Request, services: ServicesDep) -> bool:
+    try:
+        return sees_addresses(await optional_principal(request, services))
+    except ApiError:  # a bad credential on a public read: the public view
+        return False
+
+
+AdminView = Annotated[bool, Depends(_admin_view)]
+"""True for an admin: observation errors in full; everyone else reads them redacted."""

@@ -11,53 +11,27 @@ from __future__ import annotations
 
 import json
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
 
 from augury.api import resolution_models as m
 from augury.api import resolution_reads as rr
-from augury.api.deps import (
-    Admin,
-    CurrentUser,
-    Principal,
-    Reader,
-    ServicesDep,
-    Trader,
-    optional_principal,
-    require_role,
-)
-from augury.api.errors import NOT_FOUND, VALIDATION_ERROR, ApiError, refused
-from augury.api.routes.common import AccountStored, IdempotencyKey
+from augury.api.deps import Admin, CurrentUser, Reader, ServicesDep, Trader, require_role
+from augury.api.errors import VALIDATION_ERROR, ApiError, refused
+from augury.api.routes import evidence_trail
+from augury.api.routes.common import AdminView, IdempotencyKey
 from augury.api.services import Services
 from augury.domain import commands as dc
-from augury.domain.exchange import Exchange
 from augury.domain.rejections import Code
 from augury.domain.resolution import SpecError, decode_spec, is_acceptable, lint
-from augury.domain.resolution.spec import AttestationSource
 from augury.domain.units import ONE
 
 router = APIRouter(tags=["resolution"])
+router.include_router(evidence_trail.router)
 
 MarketPath = Annotated[str, Path(min_length=1, max_length=64)]
-Sha256Path = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
-
-
-def sees_addresses(principal: Principal | None) -> bool:
-    """Whether the caller reads observation errors in full (an admin, with the admin
-    scope) or with the network addresses withheld (everyone else)."""
-    return principal is not None and principal.has_role("admin") and "admin" in principal.scopes
-
-
-async def _admin_view(request: Request, services: ServicesDep) -> bool:
-    try:
-        return sees_addresses(await optional_principal(request, services))
-    except ApiError:  # a bad credential on a public read: the public view
-        return False
-
-
-AdminView = Annotated[bool, Depends(_admin_view)]
 
 
 def _spec_text(spec: dict[str, Any]) -> str:
@@ -72,7 +46,13 @@ async def _require_creator_or_admin(services: Services, principal: Any, market: 
     if principal.has_role("admin"):
         return
     if await _creator_of(services, market) != principal.account:
-        raise ApiError(403, "forbidden", "only the market's creator or an admin may do this")
+        raise ApiError(403, "forbidden", "Only the market's creator or an admin may do this.")
+
+
+def _changed(live: dict[str, Any], *fields: str) -> dict[str, Any]:
+    """The answer to a mutation: where the resolution stands and the changed fields."""
+    keep = ("market", "status", "market_status", *fields)
+    return {k: live[k] for k in keep}
 
 
 # -- the spec and its linter -----------------------------------------------------------------
@@ -103,7 +83,7 @@ async def lint_spec(body: m.LintBody, principal: Reader, services: ServicesDep) 
 @router.post(
     "/markets/{market}/spec",
     summary="Set a new version of a market's resolution spec (creator, admin)",
-    response_model=m.ResolutionOut,
+    response_model=m.SpecChangedOut,
 )
 async def set_spec(
     market: MarketPath,
@@ -116,9 +96,7 @@ async def set_spec(
     command = dc.SetResolutionSpec(market, principal.account, _spec_text(body.spec), body.reason)
     await services.submit(command, principal.account, key)
     await run_in_threadpool(services.identity.update_market_spec, market, body.spec)
-    return await rr.story(
-        services, market, None, rr.STORY_PAGE_DEFAULT, reveal=sees_addresses(principal)
-    )
+    return _changed(await rr.state(services, market), "spec", "spec_version", "spec_sha256")
 
 
 # -- the story -------------------------------------------------------------------------------
@@ -133,112 +111,15 @@ async def resolution(
     admin_view: AdminView,
     cursor: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=rr.STORY_PAGE_MAX)] = rr.STORY_PAGE_DEFAULT,
+    observations: Annotated[
+        Literal["all", "none"],
+        Query(description="none: leave the captures out (read them as runs instead)."),
+    ] = "all",
 ) -> dict[str, Any]:
     """Every spec version, clarification, observation (with its hash and any change),
     proposal, dispute, vote, hold, alert, status change, the outcome and the payouts, in
     journal order; ``cursor`` pages through a long story."""
-    return await rr.story(services, market, cursor, limit, reveal=admin_view)
-
-
-@router.get(
-    "/markets/{market}/observations",
-    summary="Every observation of a market's sources",
-    response_model=m.ObservationsOut,
-)
-async def observations(
-    market: MarketPath, services: ServicesDep, admin_view: AdminView
-) -> dict[str, Any]:
-    return {"items": await rr.observations(services, market, reveal=admin_view)}
-
-
-@router.get(
-    "/evidence/{sha256}",
-    summary="The raw bytes of an observation, by their SHA-256",
-    response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}},
-)
-async def evidence(sha256: Sha256Path, services: ServicesDep) -> Response:
-    """Anyone can fetch what a source served and check its hash against the journal."""
-    observer = services.observer
-    if observer is None or not observer.store.has(sha256):
-        raise ApiError(404, NOT_FOUND, f"no evidence {sha256}")
-    data = await run_in_threadpool(observer.store.get, sha256)
-    return Response(
-        data,
-        media_type="application/octet-stream",
-        headers={"Content-Disposition": f'attachment; filename="{sha256}"'},
-    )
-
-
-# -- evidence on demand ------------------------------------------------------------------------
-@router.post(
-    "/markets/{market}/observe",
-    summary="Observe every source of a market now (resolver, admin)",
-    response_model=m.ObservationsOut,
-)
-async def observe_now(
-    market: MarketPath,
-    principal: Trader,
-    response: Response,
-    services: ServicesDep,
-    stored: AccountStored,
-) -> Any:
-    """With an Idempotency-Key a retry gets the first answer back without observing again."""
-    require_role(principal, "resolver", "admin")
-    found = await stored.replay(response)
-    if found is not None:
-        return found.body
-    await _creator_of(services, market)
-    observer = services.observer
-    if observer is None:
-        raise ApiError(503, "unavailable", "the observer is not running")
-    await observer.sweep(market)
-    answer = {"items": await rr.observations(services, market, reveal=sees_addresses(principal))}
-    await stored.save(200, answer, response)
-    return answer
-
-
-@router.post(
-    "/markets/{market}/attestations",
-    summary="Submit an attester's signed statement",
-    response_model=m.ObservationsOut,
-)
-async def attest(
-    market: MarketPath,
-    body: m.AttestationBody,
-    principal: Trader,
-    services: ServicesDep,
-    key: IdempotencyKey,
-) -> Any:
-    """The statement is checked against the attestation source's public key; a bad
-    signature is journaled as a failed observation, never as an answer."""
-
-    def source_of(ex: Exchange) -> AttestationSource | None:
-        from augury.domain.resolution.process import spec_of
-
-        r = ex.resolutions.get(market)
-        spec = None if r is None else spec_of(r)
-        for s in spec.sources if spec is not None else ():
-            if s.id == body.source_id and isinstance(s, AttestationSource):
-                return s
-        return None
-
-    await _creator_of(services, market)
-    source = await services.query(source_of)
-    if source is None:
-        raise refused(Code.UNKNOWN_SOURCE.value, f"no attestation source {body.source_id!r}")
-    observer = services.observer
-    if observer is None:
-        raise ApiError(503, "unavailable", "the observer is not running")
-    document = {
-        "statement": body.statement,
-        "signed_at": body.signed_at,
-        "signature": body.signature.lower(),
-    }
-    await observer.attest(
-        market, source, json.dumps(document).encode(), account=principal.account, key=key
-    )
-    return {"items": await rr.observations(services, market, reveal=sees_addresses(principal))}
+    return await rr.story(services, market, cursor, limit, observations == "all", reveal=admin_view)
 
 
 # -- people ------------------------------------------------------------------------------------
@@ -246,7 +127,7 @@ async def attest(
     "/markets/{market}/proposals",
     status_code=201,
     summary="Propose an outcome with a bond (resolver, admin)",
-    response_model=m.ResolutionOut,
+    response_model=m.ProposalChangedOut,
 )
 async def propose(
     market: MarketPath,
@@ -258,16 +139,14 @@ async def propose(
     require_role(principal, "resolver", "admin")
     command = dc.ProposeOutcome(market, principal.account, body.outcome, body.bond, body.reason)
     await services.submit(command, principal.account, key)
-    return await rr.story(
-        services, market, None, rr.STORY_PAGE_DEFAULT, reveal=sees_addresses(principal)
-    )
+    return _changed(await rr.state(services, market), "proposal")
 
 
 @router.post(
     "/markets/{market}/disputes",
     status_code=201,
     summary="Dispute the proposed outcome with a bond",
-    response_model=m.ResolutionOut,
+    response_model=m.DisputeChangedOut,
 )
 async def dispute(
     market: MarketPath,
@@ -278,16 +157,14 @@ async def dispute(
 ) -> dict[str, Any]:
     command = dc.DisputeProposal(market, principal.account, body.bond, body.reason)
     await services.submit(command, principal.account, key)
-    return await rr.story(
-        services, market, None, rr.STORY_PAGE_DEFAULT, reveal=sees_addresses(principal)
-    )
+    return _changed(await rr.state(services, market), "dispute")
 
 
 @router.post(
     "/markets/{market}/votes",
     status_code=201,
     summary="Vote on a disputed or held market (arbiter)",
-    response_model=m.ResolutionOut,
+    response_model=m.VoteChangedOut,
 )
 async def vote(
     market: MarketPath,
@@ -299,16 +176,16 @@ async def vote(
     require_role(principal, "arbiter")
     command = dc.CastVote(market, principal.account, body.outcome, body.reason)
     await services.submit(command, principal.account, key)
-    return await rr.story(
-        services, market, None, rr.STORY_PAGE_DEFAULT, reveal=sees_addresses(principal)
-    )
+    answer = _changed(await rr.state(services, market), "votes")
+    answer["vote"] = {"arbiter": principal.account, "outcome": body.outcome}
+    return answer
 
 
 @router.post(
     "/markets/{market}/clarifications",
     status_code=201,
     summary="Post a clarification of the rules (creator, admin)",
-    response_model=m.ResolutionOut,
+    response_model=m.ClarificationChangedOut,
 )
 async def clarify(
     market: MarketPath,
@@ -320,9 +197,10 @@ async def clarify(
     await _require_creator_or_admin(services, principal, market)
     command = dc.PostClarification(market, principal.account, body.text, body.cancel_orders)
     await services.submit(command, principal.account, key)
-    return await rr.story(
-        services, market, None, rr.STORY_PAGE_DEFAULT, reveal=sees_addresses(principal)
-    )
+    live = await rr.state(services, market)
+    answer = _changed(live, "rules_version")
+    answer["clarification"] = live["clarifications"][-1]
+    return answer
 
 
 @router.post(
@@ -360,7 +238,7 @@ async def _affiliations(services: Services, account: str) -> dict[str, Any]:
 @router.post(
     "/markets/{market}/resolve",
     summary="Resolve a market by the operator's decision, journaled and public (admin)",
-    response_model=m.ResolutionOut,
+    response_model=m.OverrideOut,
 )
 async def override(
     market: MarketPath,
@@ -373,25 +251,23 @@ async def override(
     story. Outstanding bonds go back to whoever posted them."""
     n = len(await services.query(lambda ex: rr.market_of(ex, market).outcomes))
     if (body.outcome is None) == (body.weights is None):
-        raise ApiError(422, VALIDATION_ERROR, "give exactly one of outcome and weights")
+        raise ApiError(422, VALIDATION_ERROR, "Give exactly one of outcome and weights.")
     if body.outcome is not None:
         if body.outcome >= n:
-            raise refused(Code.INVALID_OUTCOME.value, f"outcome must be 0..{n - 1}")
+            raise refused(Code.INVALID_OUTCOME.value, f"The outcome must be 0 to {n - 1}.")
         weights = tuple(ONE if j == body.outcome else 0 for j in range(n))
     else:
         assert body.weights is not None
         weights = tuple(body.weights)
     reason = f"admin {principal.account}: {body.reason}"
     await services.submit(dc.ResolveMarket(market, weights, reason), principal.account, key)
-    return await rr.story(
-        services, market, None, rr.STORY_PAGE_DEFAULT, reveal=sees_addresses(principal)
-    )
+    return {**_changed(await rr.state(services, market)), "reason": reason}
 
 
 @router.post(
     "/markets/{market}/void",
     summary="Void a market and refund contributions, journaled and public (admin)",
-    response_model=m.ResolutionOut,
+    response_model=m.OverrideOut,
 )
 async def void(
     market: MarketPath,
@@ -402,9 +278,7 @@ async def void(
 ) -> dict[str, Any]:
     reason = f"admin {principal.account}: {body.reason}"
     await services.submit(dc.VoidMarket(market, reason), principal.account, key)
-    return await rr.story(
-        services, market, None, rr.STORY_PAGE_DEFAULT, reveal=sees_addresses(principal)
-    )
+    return {**_changed(await rr.state(services, market)), "reason": reason}
 
 
 # -- surveillance alerts ------------------------------------------------------------------------

@@ -3,12 +3,16 @@ voting, clarifications, the operator's resolve and void."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from augury.client import _base as b
 from augury.client import _models as m
+from augury.client import _trail as t
 from augury.client._async.base import Core, awalk
+from augury.client._errors import AuguryError
 
 
 class ResolutionMethods(Core):
@@ -38,7 +42,7 @@ class ResolutionMethods(Core):
         reason: str = "",
         *,
         idempotency_key: str | None = None,
-    ) -> m.Resolution:
+    ) -> m.ResolutionChange:
         """A new version of the market's resolution spec (its creator or an admin; only
         before an outcome is proposed)."""
         req = self._req(
@@ -47,7 +51,7 @@ class ResolutionMethods(Core):
             body={"spec": dict(spec), "reason": reason},
             idempotency_key=idempotency_key,
         )
-        return await self._call(req, m.Resolution)
+        return await self._call(req, m.ResolutionChange)
 
     async def market_resolution(
         self, market: str, *, cursor: str | None = None, limit: int | None = None
@@ -68,27 +72,77 @@ class ResolutionMethods(Core):
 
         return awalk(page)
 
-    async def observations(self, market: str) -> list[m.Observation]:
-        """Every observation of the market's sources, oldest first."""
-        req = self._req("observations", path={"market": market})
-        return (await self._call(req, m.ObservationList)).items
+    async def observations(
+        self,
+        market: str,
+        *,
+        source: str | None = None,
+        after: int | None = None,
+        until: int | None = None,
+        limit: int | None = None,
+    ) -> list[m.Observation]:
+        """The market's captures, oldest first, each with its ``id`` and byte ``size``:
+        all of them page after page, or one page of ``limit``; ``source`` keeps one
+        source's, ``after``/``until`` an id range (a run's captures)."""
+        items: list[m.Observation] = []
+        for _ in range(b.PAGES_MAX):
+            params = {"source": source, "after": after, "until": until, "limit": limit}
+            req = self._req("observations", path={"market": market}, params=params)
+            page = await self._call(req, m.ObservationList)
+            items.extend(page.items)
+            if limit is not None or page.next_after is None:
+                return items
+            after = page.next_after
+        raise AuguryError(0, "too_many_pages", f"stopped after {b.PAGES_MAX} pages")
+
+    async def observation(self, market: str, obs_id: int) -> m.Observation:
+        """One capture by its id."""
+        req = self._req("observation", path={"market": market, "obs_id": obs_id})
+        return await self._call(req, m.Observation)
+
+    async def observation_runs(
+        self,
+        market: str,
+        *,
+        source: str | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> m.Page[t.ObservationRun]:
+        """The market's captures with each source's consecutive identical ones collapsed
+        into runs ("unchanged, 120 captures from ... to ..."), oldest first."""
+        params = {"source": source, "cursor": cursor, "limit": limit}
+        req = self._req("observation_runs", path={"market": market}, params=params)
+        return await self._call(req, m.Page[t.ObservationRun])
 
     async def evidence(self, sha256: str) -> bytes:
         """The raw bytes a source served, by their SHA-256 (check them against the hash)."""
         return (await self._send(self._req("evidence", path={"sha256": sha256}))).content
 
-    async def observe_now(self, market: str) -> list[m.Observation]:
-        """Observe every source of the market now (a resolver or an admin); answers every
-        observation of the market."""
+    async def observe_now(
+        self, market: str, *, wait: bool = True, timeout: float = 60.0
+    ) -> t.ObserveJob:
+        """Observe every source of the market now (a resolver or an admin). The server
+        answers at once with a job; with ``wait`` it is polled until it is done or failed
+        (or ``timeout`` seconds pass). Its ``observations`` name each capture's id."""
         req = self._req("observe_now", path={"market": market})
-        return (await self._call(req, m.ObservationList)).items
+        job = await self._call(req, t.ObserveJob)
+        deadline = time.monotonic() + timeout
+        while wait and job.status in ("pending", "running") and time.monotonic() < deadline:
+            await asyncio.sleep(b.JOB_POLL_S)
+            job = await self.observe_job(job.id)
+        return job
+
+    async def observe_job(self, job_id: str) -> t.ObserveJob:
+        """An observation job: pending, running, done (with its captures) or failed."""
+        return await self._call(self._req("observe_job", path={"job_id": job_id}), t.ObserveJob)
 
     async def attest(
         self, market: str, source_id: str, statement: str, signed_at: str, signature: str
-    ) -> list[m.Observation]:
+    ) -> m.Observation:
         """Submit an attester's statement for an ``attestation`` source: ``signature`` is
         the Ed25519 signature (hex) of ``augury-attestation-v1\\n{source_id}\\n
-        {signed_at}\\n{statement}``. A bad signature is journaled as a failed observation."""
+        {signed_at}\\n{statement}``. A bad signature is journaled as a failed observation.
+        Answers the journaled capture."""
         body = {
             "source_id": source_id,
             "statement": statement,
@@ -96,7 +150,7 @@ class ResolutionMethods(Core):
             "signature": signature,
         }
         req = self._req("attest", path={"market": market}, body=body)
-        return (await self._call(req, m.ObservationList)).items
+        return await self._call(req, m.Observation)
 
     async def propose(
         self,
@@ -106,7 +160,7 @@ class ResolutionMethods(Core):
         reason: str = "",
         *,
         idempotency_key: str | None = None,
-    ) -> m.Resolution:
+    ) -> m.ResolutionChange:
         """Propose an outcome (-1: void) with a bond, once trading has closed (resolver)."""
         req = self._req(
             "propose",
@@ -114,11 +168,11 @@ class ResolutionMethods(Core):
             body={"outcome": outcome, "bond": b.amount(bond), "reason": reason},
             idempotency_key=idempotency_key,
         )
-        return await self._call(req, m.Resolution)
+        return await self._call(req, m.ResolutionChange)
 
     async def dispute(
         self, market: str, bond: b.Amount, reason: str = "", *, idempotency_key: str | None = None
-    ) -> m.Resolution:
+    ) -> m.ResolutionChange:
         """Dispute the proposed outcome with a bond, during the challenge window."""
         req = self._req(
             "dispute",
@@ -126,11 +180,11 @@ class ResolutionMethods(Core):
             body={"bond": b.amount(bond), "reason": reason},
             idempotency_key=idempotency_key,
         )
-        return await self._call(req, m.Resolution)
+        return await self._call(req, m.ResolutionChange)
 
     async def vote(
         self, market: str, outcome: int, reason: str = "", *, idempotency_key: str | None = None
-    ) -> m.Resolution:
+    ) -> m.ResolutionChange:
         """Vote on a disputed or held market (arbiter; -1 votes to void)."""
         req = self._req(
             "vote",
@@ -138,7 +192,7 @@ class ResolutionMethods(Core):
             body={"outcome": outcome, "reason": reason},
             idempotency_key=idempotency_key,
         )
-        return await self._call(req, m.Resolution)
+        return await self._call(req, m.ResolutionChange)
 
     async def clarify(
         self,
@@ -147,7 +201,7 @@ class ResolutionMethods(Core):
         *,
         cancel_orders: bool = False,
         idempotency_key: str | None = None,
-    ) -> m.Resolution:
+    ) -> m.ResolutionChange:
         """Post a clarification of the rules (creator, admin); ``cancel_orders`` cancels
         every resting order of the market with it."""
         req = self._req(
@@ -156,7 +210,7 @@ class ResolutionMethods(Core):
             body={"text": text, "cancel_orders": cancel_orders},
             idempotency_key=idempotency_key,
         )
-        return await self._call(req, m.Resolution)
+        return await self._call(req, m.ResolutionChange)
 
     async def resolve_market(
         self,
@@ -166,7 +220,7 @@ class ResolutionMethods(Core):
         weights: Sequence[b.Amount] | None = None,
         *,
         idempotency_key: str | None = None,
-    ) -> m.Resolution:
+    ) -> m.ResolutionChange:
         """Resolve by decision of the operator (admin): give exactly one of ``outcome`` or
         fractional ``weights`` (one per outcome, summing to 1). Journaled and public."""
         body = b.body(
@@ -177,11 +231,11 @@ class ResolutionMethods(Core):
         req = self._req(
             "resolve_market", path={"market": market}, body=body, idempotency_key=idempotency_key
         )
-        return await self._call(req, m.Resolution)
+        return await self._call(req, m.ResolutionChange)
 
     async def void_market(
         self, market: str, reason: str, *, idempotency_key: str | None = None
-    ) -> m.Resolution:
+    ) -> m.ResolutionChange:
         """Void the market and refund contributions (admin). Journaled and public."""
         req = self._req(
             "void_market",
@@ -189,4 +243,4 @@ class ResolutionMethods(Core):
             body={"reason": reason},
             idempotency_key=idempotency_key,
         )
-        return await self._call(req, m.Resolution)
+        return await self._call(req, m.ResolutionChange)

@@ -4,11 +4,14 @@ voting, clarifications, the operator's resolve and void."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from augury.client import _base as b
 from augury.client import _models as m
+from augury.client import _trail as t
+from augury.client._errors import AuguryError
 from augury.client._sync.base import Core, walk
 
 
@@ -39,7 +42,7 @@ class ResolutionMethods(Core):
         reason: str = "",
         *,
         idempotency_key: str | None = None,
-    ) -> m.Resolution:
+    ) -> m.ResolutionChange:
         """A new version of the market's resolution spec (its creator or an admin; only
         before an outcome is proposed)."""
         req = self._req(
@@ -48,7 +51,7 @@ class ResolutionMethods(Core):
             body={"spec": dict(spec), "reason": reason},
             idempotency_key=idempotency_key,
         )
-        return self._call(req, m.Resolution)
+        return self._call(req, m.ResolutionChange)
 
     def market_resolution(
         self, market: str, *, cursor: str | None = None, limit: int | None = None
@@ -69,27 +72,75 @@ class ResolutionMethods(Core):
 
         return walk(page)
 
-    def observations(self, market: str) -> list[m.Observation]:
-        """Every observation of the market's sources, oldest first."""
-        req = self._req("observations", path={"market": market})
-        return (self._call(req, m.ObservationList)).items
+    def observations(
+        self,
+        market: str,
+        *,
+        source: str | None = None,
+        after: int | None = None,
+        until: int | None = None,
+        limit: int | None = None,
+    ) -> list[m.Observation]:
+        """The market's captures, oldest first, each with its ``id`` and byte ``size``:
+        all of them page after page, or one page of ``limit``; ``source`` keeps one
+        source's, ``after``/``until`` an id range (a run's captures)."""
+        items: list[m.Observation] = []
+        for _ in range(b.PAGES_MAX):
+            params = {"source": source, "after": after, "until": until, "limit": limit}
+            req = self._req("observations", path={"market": market}, params=params)
+            page = self._call(req, m.ObservationList)
+            items.extend(page.items)
+            if limit is not None or page.next_after is None:
+                return items
+            after = page.next_after
+        raise AuguryError(0, "too_many_pages", f"stopped after {b.PAGES_MAX} pages")
+
+    def observation(self, market: str, obs_id: int) -> m.Observation:
+        """One capture by its id."""
+        req = self._req("observation", path={"market": market, "obs_id": obs_id})
+        return self._call(req, m.Observation)
+
+    def observation_runs(
+        self,
+        market: str,
+        *,
+        source: str | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> m.Page[t.ObservationRun]:
+        """The market's captures with each source's consecutive identical ones collapsed
+        into runs ("unchanged, 120 captures from ... to ..."), oldest first."""
+        params = {"source": source, "cursor": cursor, "limit": limit}
+        req = self._req("observation_runs", path={"market": market}, params=params)
+        return self._call(req, m.Page[t.ObservationRun])
 
     def evidence(self, sha256: str) -> bytes:
         """The raw bytes a source served, by their SHA-256 (check them against the hash)."""
         return (self._send(self._req("evidence", path={"sha256": sha256}))).content
 
-    def observe_now(self, market: str) -> list[m.Observation]:
-        """Observe every source of the market now (a resolver or an admin); answers every
-        observation of the market."""
+    def observe_now(self, market: str, *, wait: bool = True, timeout: float = 60.0) -> t.ObserveJob:
+        """Observe every source of the market now (a resolver or an admin). The server
+        answers at once with a job; with ``wait`` it is polled until it is done or failed
+        (or ``timeout`` seconds pass). Its ``observations`` name each capture's id."""
         req = self._req("observe_now", path={"market": market})
-        return (self._call(req, m.ObservationList)).items
+        job = self._call(req, t.ObserveJob)
+        deadline = time.monotonic() + timeout
+        while wait and job.status in ("pending", "running") and time.monotonic() < deadline:
+            time.sleep(b.JOB_POLL_S)
+            job = self.observe_job(job.id)
+        return job
+
+    def observe_job(self, job_id: str) -> t.ObserveJob:
+        """An observation job: pending, running, done (with its captures) or failed."""
+        return self._call(self._req("observe_job", path={"job_id": job_id}), t.ObserveJob)
 
     def attest(
         self, market: str, source_id: str, statement: str, signed_at: str, signature: str
-    ) -> list[m.Observation]:
+    ) -> m.Observation:
         """Submit an attester's statement for an ``attestation`` source: ``signature`` is
         the Ed25519 signature (hex) of ``augury-attestation-v1\\n{source_id}\\n
-        {signed_at}\\n{statement}``. A bad signature is journaled as a failed observation."""
+        {signed_at}\\n{statement}``. A bad signature is journaled as a failed observation.
+        Answers the journaled capture."""
         body = {
             "source_id": source_id,
             "statement": statement,
@@ -97,7 +148,7 @@ class ResolutionMethods(Core):
             "signature": signature,
         }
         req = self._req("attest", path={"market": market}, body=body)
-        return (self._call(req, m.ObservationList)).items
+        return self._call(req, m.Observation)
 
     def propose(
         self,
@@ -107,7 +158,7 @@ class ResolutionMethods(Core):
         reason: str = "",
         *,
         idempotency_key: str | None = None,
-    ) -> m.Resolution:
+    ) -> m.ResolutionChange:
         """Propose an outcome (-1: void) with a bond, once trading has closed (resolver)."""
         req = self._req(
             "propose",
@@ -115,11 +166,11 @@ class ResolutionMethods(Core):
             body={"outcome": outcome, "bond": b.amount(bond), "reason": reason},
             idempotency_key=idempotency_key,
         )
-        return self._call(req, m.Resolution)
+        return self._call(req, m.ResolutionChange)
 
     def dispute(
         self, market: str, bond: b.Amount, reason: str = "", *, idempotency_key: str | None = None
-    ) -> m.Resolution:
+    ) -> m.ResolutionChange:
         """Dispute the proposed outcome with a bond, during the challenge window."""
         req = self._req(
             "dispute",
@@ -127,11 +178,11 @@ class ResolutionMethods(Core):
             body={"bond": b.amount(bond), "reason": reason},
             idempotency_key=idempotency_key,
         )
-        return self._call(req, m.Resolution)
+        return self._call(req, m.ResolutionChange)
 
     def vote(
         self, market: str, outcome: int, reason: str = "", *, idempotency_key: str | None = None
-    ) -> m.Resolution:
+    ) -> m.ResolutionChange:
         """Vote on a disputed or held market (arbiter; -1 votes to void)."""
         req = self._req(
             "vote",
@@ -139,7 +190,7 @@ class ResolutionMethods(Core):
             body={"outcome": outcome, "reason": reason},
             idempotency_key=idempotency_key,
         )
-        return self._call(req, m.Resolution)
+        return self._call(req, m.ResolutionChange)
 
     def clarify(
         self,
@@ -148,7 +199,7 @@ class ResolutionMethods(Core):
         *,
         cancel_orders: bool = False,
         idempotency_key: str | None = None,
-    ) -> m.Resolution:
+    ) -> m.ResolutionChange:
         """Post a clarification of the rules (creator, admin); ``cancel_orders`` cancels
         every resting order of the market with it."""
         req = self._req(
@@ -157,7 +208,7 @@ class ResolutionMethods(Core):
             body={"text": text, "cancel_orders": cancel_orders},
             idempotency_key=idempotency_key,
         )
-        return self._call(req, m.Resolution)
+        return self._call(req, m.ResolutionChange)
 
     def resolve_market(
         self,
@@ -167,7 +218,7 @@ class ResolutionMethods(Core):
         weights: Sequence[b.Amount] | None = None,
         *,
         idempotency_key: str | None = None,
-    ) -> m.Resolution:
+    ) -> m.ResolutionChange:
         """Resolve by decision of the operator (admin): give exactly one of ``outcome`` or
         fractional ``weights`` (one per outcome, summing to 1). Journaled and public."""
         body = b.body(
@@ -178,11 +229,11 @@ class ResolutionMethods(Core):
         req = self._req(
             "resolve_market", path={"market": market}, body=body, idempotency_key=idempotency_key
         )
-        return self._call(req, m.Resolution)
+        return self._call(req, m.ResolutionChange)
 
     def void_market(
         self, market: str, reason: str, *, idempotency_key: str | None = None
-    ) -> m.Resolution:
+    ) -> m.ResolutionChange:
         """Void the market and refund contributions (admin). Journaled and public."""
         req = self._req(
             "void_market",
@@ -190,4 +241,4 @@ class ResolutionMethods(Core):
             body={"reason": reason},
             idempotency_key=idempotency_key,
         )
-        return self._call(req, m.Resolution)
+        return self._call(req, m.ResolutionChange)

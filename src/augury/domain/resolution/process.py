@@ -34,6 +34,7 @@ from augury.domain import events as ev
 from augury.domain import ledger, settlement, trading
 from augury.domain.market import TERMINAL, Market, Status
 from augury.domain.rejections import Code, Rejected
+from augury.domain.resolution._wording import vote_reason, wrong_phase
 from augury.domain.resolution.evaluate import Decision, evaluate
 from augury.domain.resolution.evaluate import Status as Verdict
 from augury.domain.resolution.incremental import Evaluator
@@ -50,7 +51,7 @@ from augury.domain.resolution.spec import (
     spec_hash,
 )
 from augury.domain.resolution.timing import not_before, require_time_has_come, require_void_reason
-from augury.domain.units import ONE
+from augury.domain.units import ONE, format_micros
 
 if TYPE_CHECKING:
     from augury.domain.exchange import Exchange
@@ -68,6 +69,7 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _DETECTOR = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _ALERT_ACCOUNTS_MAX = 100
 _ALERT_SEQS_MAX = 1_000
+_SIZE_MAX = 2**53  # a capture's byte size (JSON-safe)
 _HEADERS_MAX = 20
 
 _specs: dict[str, ResolutionSpec] = {}  # a decode cache by spec hash, not state
@@ -125,11 +127,11 @@ def handle_set_spec(ex: Exchange, c: cmd.SetResolutionSpec, now: int, out: list[
     ex.require_account(c.account)
     r = _live_record(ex, market)
     if r.phase is not Phase.COLLECTING:
-        raise Rejected(Code.WRONG_RESOLUTION_PHASE, f"the spec is fixed once {r.phase.value}")
+        raise wrong_phase("The spec can no longer change", r.phase)
     _require_text(c.reason, ex.limits.text_length_max, "reason", allow_empty=True)
     spec, warnings = checked_spec(ex, c.spec, market.outcomes, market.close_at, market.creator)
     if spec.observation_at_us < now:
-        raise Rejected(Code.INVALID_SPEC, "the new observation time has already passed")
+        raise Rejected(Code.INVALID_SPEC, "The new observation time has already passed.")
     ex.emit(spec_event(market.id, r.spec_version + 1, spec, c.account, c.reason, warnings), out)
 
 
@@ -154,10 +156,10 @@ def handle_observation(
     r = _live_record(ex, market)
     spec = spec_of(r)
     if spec is None:
-        raise Rejected(Code.NO_SPEC, f"market {market.id!r} has no resolution spec")
+        raise Rejected(Code.NO_SPEC, f"Market {market.id!r} has no resolution spec.")
     source = next((s for s in spec.sources if s.id == c.source_id), None)
     if source is None:
-        raise Rejected(Code.UNKNOWN_SOURCE, f"the spec has no source {c.source_id!r}")
+        raise Rejected(Code.UNKNOWN_SOURCE, f"The spec has no source {c.source_id!r}.")
     if not 0 < c.fetched_at_us <= now:
         raise Rejected(Code.INVALID_OBSERVATION, "fetched_at_us must be in the past")
     if c.content_sha256 and not _SHA256.fullmatch(c.content_sha256):
@@ -172,6 +174,8 @@ def handle_observation(
         raise Rejected(Code.INVALID_OBSERVATION, f"observation texts are at most {cap} characters")
     if len(c.headers) > _HEADERS_MAX or any(len(k) + len(v) > cap for k, v in c.headers):
         raise Rejected(Code.INVALID_OBSERVATION, f"at most {_HEADERS_MAX} short headers")
+    if c.size is not None and not 0 <= c.size <= _SIZE_MAX:
+        raise Rejected(Code.INVALID_OBSERVATION, f"The size must be 0 to {_SIZE_MAX} bytes.")
     if len(r.observations) >= ex.limits.observations_per_market_max:
         raise Rejected(Code.INVALID_OBSERVATION, "too many observations for this market")
     ex.emit(
@@ -188,6 +192,7 @@ def handle_observation(
             c.change,
             c.url,
             tuple(c.headers),
+            c.size,
         ),
         out,
     )
@@ -274,19 +279,25 @@ def _decision(
     return evaluator.decide(now)
 
 
+_CANNOT = "so it cannot judge its resolution."
+
+
 def conflict(ex: Exchange, market: Market, account: str) -> str | None:
     """Why ``account`` may not judge ``market``, or None."""
     held = market.positions.get(account)
     if held is not None and any(held):
-        return f"{account} holds a position in {market.id}"
+        return f"The account {account} holds a position in market {market.id}, {_CANNOT}"
     if any(o.market == market.id for o in ex.open_orders.get(account, {}).values()):
-        return f"{account} has open orders in {market.id}"
+        return f"The account {account} has open orders in market {market.id}, {_CANNOT}"
     spec = spec_of(ex.resolutions[market.id])
     orgs = {norm_org(o) for o in ex.affiliations.get(account, ())}
     if spec is not None and orgs:
         for source in spec.sources:
             if norm_org(source.owner) in orgs:
-                return f"{account} is affiliated with {source.owner}, which owns {source.id}"
+                return (
+                    f"The account {account} is affiliated with {source.owner}, which owns "
+                    f"the source {source.id!r} of market {market.id}, {_CANNOT}"
+                )
     return None
 
 
@@ -308,10 +319,12 @@ def handle_propose(ex: Exchange, c: cmd.ProposeOutcome, now: int, out: list[ev.E
     ex.require_account(c.account)
     r = _live_record(ex, market)
     if now < market.close_at:
-        raise Rejected(Code.MARKET_NOT_CLOSED, "propose once trading has closed")
+        raise Rejected(
+            Code.MARKET_NOT_CLOSED, "An outcome can be proposed once trading has closed."
+        )
     require_time_has_come(spec_of(r), market.id, "a proposal", now)
     if r.phase is not Phase.COLLECTING:
-        raise Rejected(Code.WRONG_RESOLUTION_PHASE, f"the resolution is {r.phase.value}")
+        raise wrong_phase("An outcome can no longer be proposed", r.phase)
     _require_outcome(market, c.outcome)
     _require_text(c.reason, ex.limits.text_length_max, "reason", allow_empty=True)
     bonds, hours, _ = _params(r)
@@ -334,11 +347,14 @@ def handle_dispute(ex: Exchange, c: cmd.DisputeProposal, now: int, out: list[ev.
     ex.require_account(c.account)
     r = _live_record(ex, market)
     if r.phase is not Phase.PROPOSED or r.proposal is None:
-        raise Rejected(Code.WRONG_RESOLUTION_PHASE, f"nothing to dispute: {r.phase.value}")
+        raise wrong_phase("There is no proposal to dispute", r.phase)
     if now >= r.proposal.challenge_ends_at:
-        raise Rejected(Code.CHALLENGE_WINDOW_CLOSED, "the challenge window has ended")
+        raise Rejected(
+            Code.CHALLENGE_WINDOW_CLOSED,
+            "The challenge window has ended, so the proposal can no longer be disputed.",
+        )
     if c.account == r.proposal.proposer:
-        raise Rejected(Code.CONFLICT_OF_INTEREST, "you cannot dispute your own proposal")
+        raise Rejected(Code.CONFLICT_OF_INTEREST, "You cannot dispute your own proposal.")
     _require_text(c.reason, ex.limits.text_length_max, "reason", allow_empty=True)
     bonds, _, _ = _params(r)
     _require_bond(ex, c.account, c.bond, bonds.dispute)
@@ -351,24 +367,29 @@ def handle_vote(ex: Exchange, c: cmd.CastVote, now: int, out: list[ev.Event]) ->
     ex.require_account(c.account)
     r = _live_record(ex, market)
     if now < market.close_at:  # e.g. an alert confirmed while trading still runs
-        raise Rejected(Code.MARKET_NOT_CLOSED, "arbiters vote once trading has closed")
+        raise Rejected(Code.MARKET_NOT_CLOSED, "Arbiters vote once trading has closed.")
     require_time_has_come(spec_of(r), market.id, "a vote", now)
     if r.phase not in (Phase.DISPUTED, Phase.HELD):
-        raise Rejected(Code.WRONG_RESOLUTION_PHASE, f"no vote is open: {r.phase.value}")
+        raise wrong_phase("No vote is open", r.phase)
     _require_outcome(market, c.outcome)
     _require_text(c.reason, ex.limits.text_length_max, "reason", allow_empty=True)
     parties = {r.proposal.proposer if r.proposal else "", r.dispute.disputer if r.dispute else ""}
     if c.account in parties:
-        raise Rejected(Code.CONFLICT_OF_INTEREST, "a party to the dispute cannot arbitrate it")
+        raise Rejected(
+            Code.CONFLICT_OF_INTEREST,
+            "A party to the dispute (its proposer or disputer) cannot arbitrate it.",
+        )
     if any(a == c.account for a, _ in r.votes):
-        raise Rejected(Code.ALREADY_VOTED, f"{c.account} has already voted")
+        raise Rejected(
+            Code.ALREADY_VOTED, f"The account {c.account} has already voted on this market."
+        )
     _require_no_conflict(ex, market, c.account)
     ex.emit(ev.VoteCast(market.id, c.account, c.outcome, c.reason), out)
     _, _, arbiters = _params(r)
     votes = ex.resolutions[market.id].votes
     voters = tuple(a for a, o in votes if o == c.outcome)
     if len(voters) >= arbiters // 2 + 1:
-        why = f"{len(voters)} of {len(votes)} arbiters voted for outcome {c.outcome}"
+        why = vote_reason(len(voters), len(votes), arbiters, c.outcome)
         _finalize(ex, market, c.outcome, "arbiters", why, voters, out)
 
 
@@ -449,7 +470,7 @@ def handle_review(ex: Exchange, c: cmd.ReviewAlert, now: int, out: list[ev.Event
     _require_text(c.note, ex.limits.text_length_max, "note", allow_empty=True)
     market = ex.markets[alert.market]
     if c.account in alert.accounts:
-        raise Rejected(Code.CONFLICT_OF_INTEREST, "an account named in an alert cannot review it")
+        raise Rejected(Code.CONFLICT_OF_INTEREST, "An account named in an alert cannot review it.")
     _require_no_conflict(ex, market, c.account)
     ex.emit(ev.AlertReviewed(alert.id, market.id, c.account, c.verdict, c.note), out)
     r = ex.resolutions[market.id]
@@ -549,30 +570,36 @@ def bond_payouts(
 # -- checks ------------------------------------------------------------------------------------
 def _live_record(ex: Exchange, market: Market) -> MarketResolution:
     if market.status is Status.RESOLVED:
-        raise Rejected(Code.MARKET_RESOLVED, "the market is resolved")
+        raise Rejected(Code.MARKET_RESOLVED, "The market is already resolved.")
     if market.status is Status.VOIDED:
-        raise Rejected(Code.MARKET_VOIDED, "the market is voided")
+        raise Rejected(Code.MARKET_VOIDED, "The market is already voided.")
     return ex.resolutions[market.id]
 
 
 def _require_outcome(market: Market, outcome: int) -> None:
     if not VOID <= outcome < market.n:
-        raise Rejected(Code.INVALID_OUTCOME, f"outcome must be 0..{market.n - 1}, or -1 (void)")
+        raise Rejected(
+            Code.INVALID_OUTCOME, f"The outcome must be 0 to {market.n - 1}, or -1 for void."
+        )
 
 
 def _require_bond(ex: Exchange, account: str, bond: int, minimum: int) -> None:
     if bond < minimum:
-        raise Rejected(Code.BOND_TOO_SMALL, f"the bond must be at least {minimum} micros")
+        raise Rejected(
+            Code.BOND_TOO_SMALL, f"The bond must be at least {format_micros(minimum)} credits."
+        )
     if bond > ex.limits.grant_max:
-        raise Rejected(Code.INVALID_AMOUNT, "bond too large")
+        raise Rejected(Code.INVALID_AMOUNT, "The bond is larger than any account can hold.")
     available = ex.ledger.balance(ledger.cash(account))
     if available < bond:
         raise Rejected(
-            Code.INSUFFICIENT_FUNDS, f"the bond needs {bond} micros, {available} available"
+            Code.INSUFFICIENT_FUNDS,
+            f"The bond needs {format_micros(bond)} credits and only "
+            f"{format_micros(available)} are available.",
         )
 
 
 def _require_text(text: str, cap: int, what: str, *, allow_empty: bool) -> None:
     if len(text) > cap or (not allow_empty and not text.strip()):
         lo = 0 if allow_empty else 1
-        raise Rejected(Code.INVALID_TEXT, f"the {what} must be {lo}..{cap} characters")
+        raise Rejected(Code.INVALID_TEXT, f"The {what} must be {lo} to {cap} characters long.")

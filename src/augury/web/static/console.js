@@ -43,10 +43,18 @@
       observe.addEventListener("click", async () => {
         observe.disabled = true;
         try {
-          const found = await api("POST", `/markets/${market}/observe`);
-          const items = found.items;
-          const last = items.slice(-4).map((o) => `${o.source_id}: ${o.ok ? "“" + o.value + "”" : "failed (" + o.error_code + ")"}`);
-          report(out, true, `Observed: ${items.length} observations in all; latest ${last.join(", ") || "none"}.`);
+          // answered at once with a job (202); poll it until it is done or failed
+          let job = await api("POST", `/markets/${market}/observe`);
+          report(out, true, "Observing the sources…");
+          for (let i = 0; i < 600 && (job.status === "pending" || job.status === "running"); i++) {
+            await new Promise((done) => setTimeout(done, 500));
+            job = await api("GET", `/observe-jobs/${job.id}`);
+          }
+          if (job.status === "failed") { report(out, false, job.error); return; }
+          if (job.status !== "done") { report(out, true, "Still observing; the evidence trail will show the captures."); return; }
+          const items = job.observations;
+          const last = items.map((o) => `${o.source_id}: ${o.ok ? "“" + o.value + "”" : "failed (" + o.error_code + ")"}`);
+          report(out, true, `Observed ${items.length} source${items.length === 1 ? "" : "s"}: ${last.join(", ") || "none"}.`);
         } catch (err) {
           report(out, false, problem(err));
         } finally { observe.disabled = false; }

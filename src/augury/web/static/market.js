@@ -295,6 +295,45 @@
       nodes.push(el("p", { class: "flip-note" }, el("strong", { text })));
     }
     if (d.change) nodes.push(el("p", { class: "change-text" }, "Changed: ", el("mark", { text: d.change })));
+    if (e.run) nodes.push(...runNodes(e.run));
+    return nodes;
+  }
+
+  // a run of identical captures: one row, and its captures on demand (paged)
+  const CAPTURES_PAGE = 100;
+  function sizeText(size) {
+    if (size === null || size === undefined) return "size unknown";
+    return size < 10000 ? `${size} bytes` : `${num(size / 1000, 1)} kB`;
+  }
+  function runNodes(run) {
+    const nodes = [el("p", { class: "run-text small", "data-count": String(run.count) },
+      run.count > 1
+        ? `${run.ok ? "Unchanged" : "Failed the same way"}, ${run.count} captures from ${time(run.first_at)} to ${time(run.last_at)}`
+        : `1 capture at ${time(run.first_at)}`,
+      ` · ${sizeText(run.size)}`)];
+    if (run.count < 2) return nodes;
+    const list = el("ol", { class: "captures small" });
+    const more = el("button", { type: "button", class: "small secondary", text: "More captures", hidden: true });
+    let after = run.first_id - 1;
+    let loaded = false;
+    async function load() {
+      more.disabled = true;
+      try {
+        const params = new URLSearchParams({ source: run.source_id, after, until: run.last_id, limit: CAPTURES_PAGE });
+        const page = await api("GET", `/markets/${M.id}/observations?${params}`);
+        list.append(...page.items.map((o) => el("li", { "data-id": String(o.id) },
+          el("time", { datetime: o.fetched_at, text: time(o.fetched_at) }), " · ", hashLink(o.content_sha256),
+          ` · ${sizeText(o.size)} · journal #${o.id}`)));
+        after = page.next_after === null ? run.last_id : page.next_after;
+        more.hidden = page.next_after === null;
+      } catch (err) {
+        list.append(el("li", { class: "error-text", text: Augury.message(err) }));
+      } finally { more.disabled = false; }
+    }
+    more.addEventListener("click", load);
+    const box = el("details", { class: "run-captures" }, el("summary", { text: `Show the ${run.count} captures` }), list, more);
+    box.addEventListener("toggle", () => { if (box.open && !loaded) { loaded = true; load(); } });
+    nodes.push(box);
     return nodes;
   }
 
@@ -308,7 +347,7 @@
     const head = el("p", { class: "tl-head" },
       el("span", { class: "tag", text: e.kind.replace(/_/g, " ") }), " ",
       el("time", { datetime: e.at, text: time(e.at) }),
-      el("span", { class: "muted", text: " · journal #" + e.seq }),
+      el("span", { class: "muted", text: " · journal #" + e.seq + (e.run && e.run.count > 1 ? "–#" + e.run.last_id : "") }),
       e.actor ? el("span", { class: "muted", text: " · " + e.actor }) : null);
     const body = observed && d.source_id !== undefined ? observationNode(e, tables) : [el("p", { text: e.summary })];
     if (e.kind === "clarification" && d.sha256) {
@@ -322,7 +361,9 @@
     const details = Object.keys(d).length
       ? el("details", {}, el("summary", { text: "Journaled fields" }), el("pre", { class: "code", text: JSON.stringify(d, null, 2) }))
       : null;
-    return el("li", { class: classes.join(" "), "data-kind": e.kind, "data-seq": String(e.seq) }, head, ...body, details);
+    const attrs = { class: classes.join(" "), "data-kind": e.kind, "data-seq": String(e.seq) };
+    if (e.run) { attrs["data-run"] = String(e.run.count); attrs["data-last"] = String(e.run.last_id); }
+    return el("li", attrs, head, ...body, details);
   }
 
   function stateNode(data) {
@@ -377,16 +418,36 @@
     list.replaceChildren(...shown.map((e) => entryNode(e, tables)));
   }
 
+  async function loadRuns() {
+    let page = await api("GET", `/markets/${M.id}/observations/runs?limit=1000`);
+    let runs = page.items;
+    while (page.next_cursor) {
+      page = await api("GET", `/markets/${M.id}/observations/runs?limit=1000&cursor=${encodeURIComponent(page.next_cursor)}`);
+      runs = runs.concat(page.items);
+    }
+    return runs;
+  }
+  function runEntry(run) { // a run shown where its first capture is in the story
+    const details = {
+      source_id: run.source_id, ok: run.ok, value: run.value, content_sha256: run.content_sha256,
+      http_status: run.http_status, error_code: run.error_code, error: run.error, change: run.change,
+    };
+    return { seq: run.first_id, at: run.first_at, kind: run.change ? "change" : "observation", actor: "", summary: run.summary, details, run };
+  }
+
   async function loadEvidence() {
     const status = document.getElementById("evidence-status");
     let data = null;
     try {
-      data = await api("GET", `/markets/${M.id}/resolution`);
+      // the story without its captures, and the captures as runs of identical ones
+      data = await api("GET", `/markets/${M.id}/resolution?observations=none`);
       while (data && data.next_cursor) { // a long story comes in pages
-        const more = await api("GET", `/markets/${M.id}/resolution?cursor=${encodeURIComponent(data.next_cursor)}`);
+        const more = await api("GET", `/markets/${M.id}/resolution?observations=none&cursor=${encodeURIComponent(data.next_cursor)}`);
         data.entries = data.entries.concat(more.entries);
         data.next_cursor = more.next_cursor;
       }
+      const runs = await loadRuns();
+      data.entries = data.entries.concat(runs.map(runEntry)).sort((a, b) => a.seq - b.seq);
     } catch (err) {
       if (err.status !== 404) { status.textContent = "The evidence trail could not be loaded: " + Augury.message(err); return; }
     }
@@ -401,9 +462,10 @@
     const entries = data.entries || [];
     markFlips(entries);
     const flips = entries.filter((e) => e.flip).length;
-    const observations = entries.filter((e) => e.kind === "observation" || e.kind === "change").length;
+    const observations = entries.reduce((n, e) => n + (e.run ? e.run.count : 0), 0);
+    const rowsShown = entries.filter((e) => e.run).length;
     status.textContent = entries.length
-      ? `Status: ${data.status} · ${entries.length} entries (${observations} observations, ${flips} answer change${flips === 1 ? "" : "s"}), oldest first.`
+      ? `Status: ${data.status} · ${entries.length} entries (${observations} observation${observations === 1 ? "" : "s"} in ${rowsShown} row${rowsShown === 1 ? "" : "s"} of identical captures, ${flips} answer change${flips === 1 ? "" : "s"}), oldest first.`
       : "No resolution activity yet." + (data.status ? " Status: " + data.status + "." : "");
     stateBox.replaceChildren(stateNode(data));
     const c = clarificationsNode(data.clarifications);

@@ -1,0 +1,163 @@
+"""Observing a market's sources on demand, in the background (``POST .../observe``).
+
+Fetching every source of a market can take as long as the slowest source's timeout (10 s
+by default) and waits for the observer's sweep in progress, so the request does not:
+it answers 202 with a job, and the job runs on the server's event loop (the one that
+answers the API, wherever it is embedded). ``GET /observe-jobs/{id}`` reports
+``pending``, ``running``, ``done`` (with the id and hash of each capture) or ``failed``
+(with the error).
+
+Bounded: at most ``ACTIVE_MAX`` jobs pending or running at once (another is refused
+with 503 ``overloaded`` and a ``Retry-After``); a second request for a market whose job
+has not finished gets that job back. Finished jobs are kept ``KEEP_S`` seconds (real
+time), at most ``KEPT_MAX`` of them, then forgotten (404).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from augury.api.errors import OVERLOADED, ApiError
+from augury.evidence.observe import Captured
+from augury.settings import format_instant
+
+log = logging.getLogger(__name__)
+
+ACTIVE_MAX = 8
+"""Jobs pending or running at once (each fetches every source of one market)."""
+KEPT_MAX = 1_000
+"""Jobs remembered at most (finished ones are forgotten first, oldest first)."""
+KEEP_S = 3_600.0
+"""How long a finished job can still be read (real seconds)."""
+RETRY_AFTER_S = 5
+
+Sweep = Callable[[str], Awaitable[list[Captured]]]
+"""Observe every source of a market now; the journaled captures."""
+FindIds = Callable[[str, list[Captured]], Awaitable[list[int | None]]]
+"""The journal seq of each capture (None if it was not journaled)."""
+
+
+@dataclass
+class Job:
+    id: str
+    market: str
+    created_us: int
+    status: str = "pending"
+    finished_us: int | None = None
+    observations: list[dict[str, Any]] = field(default_factory=list)
+    error: str = ""
+    finished_at: float = 0.0  # monotonic, for expiry
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("pending", "running")
+
+    def out(self, prefix: str) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "market": self.market,
+            "status": self.status,
+            "created_at": format_instant(self.created_us),
+            "finished_at": None if self.finished_us is None else format_instant(self.finished_us),
+            "observations": self.observations,
+            "error": self.error,
+            "location": f"{prefix}/observe-jobs/{self.id}",
+        }
+
+
+class ObserveJobs:
+    """The jobs of one server (event loop only)."""
+
+    def __init__(self, sweep: Sweep, find_ids: FindIds, now_us: Callable[[], int]) -> None:
+        self._sweep = sweep
+        self._find_ids = find_ids
+        self._now_us = now_us
+        self._jobs: dict[str, Job] = {}
+
+    def submit(self, market: str) -> Job:
+        """Start observing ``market`` (or give back its unfinished job)."""
+        self._prune()
+        for job in self._jobs.values():
+            if job.market == market and job.active:
+                return job
+        if sum(job.active for job in self._jobs.values()) >= ACTIVE_MAX:
+            raise ApiError(
+                503,
+                OVERLOADED,
+                f"{ACTIVE_MAX} observation jobs are already waiting or running; "
+                f"retry in {RETRY_AFTER_S} seconds.",
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
+        job = Job(secrets.token_hex(12), market, self._now_us())
+        self._jobs[job.id] = job
+        job.task = asyncio.get_running_loop().create_task(self._run(job))
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        self._prune()
+        return self._jobs.get(job_id)
+
+    async def _run(self, job: Job) -> None:
+        job.status = "running"
+        try:
+            captured = await self._sweep(job.market)
+            ids = await self._find_ids(job.market, captured)
+            job.observations = [_capture(c, i) for c, i in zip(captured, ids, strict=True)]
+            job.status = "done"
+        except asyncio.CancelledError:
+            job.status, job.error = "failed", "The server stopped before the job finished."
+            raise
+        except Exception as exc:  # reported on the job, never lost
+            log.exception("observation job %s for %s failed", job.id, job.market)
+            job.status = "failed"
+            job.error = f"The observation failed: {type(exc).__name__}: {exc}"
+        finally:
+            job.finished_us = self._now_us()
+            job.finished_at = time.monotonic()
+            job.task = None
+
+    def _prune(self) -> None:
+        now = time.monotonic()
+        for job_id in [
+            j.id for j in self._jobs.values() if not j.active and now - j.finished_at > KEEP_S
+        ]:
+            del self._jobs[job_id]
+        if len(self._jobs) >= KEPT_MAX:
+            done = sorted((j for j in self._jobs.values() if not j.active), key=_finished)
+            for job in done[: len(self._jobs) - KEPT_MAX + 1]:
+                del self._jobs[job.id]
+
+    async def close(self) -> None:
+        """Cancel the jobs still running (the server stops)."""
+        tasks = [j.task for j in self._jobs.values() if j.task is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+def _finished(job: Job) -> float:
+    return job.finished_at
+
+
+def _capture(c: Captured, obs_id: int | None) -> dict[str, Any]:
+    return {
+        "id": obs_id,
+        "source_id": c.source_id,
+        "ok": c.ok,
+        "value": c.value,
+        "content_sha256": c.content_sha256,
+        "size": c.size,
+        "error_code": c.error_code,
+        "error": c.error,
+        "fetched_at": format_instant(c.fetched_at_us),
+    }
