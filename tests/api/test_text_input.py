@@ -341,3 +341,25 @@ def test_the_web_linter_takes_the_same_text(text_server: Server, admin: httpx.Cl
         assert_problem(web.post("/web/lint-spec", json=body), 422, "invalid_characters")
         body = {"spec": SPEC, "close_time": CLOSE, "outcomes": ["Yes", 5]}
         assert_problem(web.post("/web/lint-spec", json=body), 422, "validation_error")
+
+
+def test_signed_text_is_checked_but_kept_as_sent() -> None:
+    """An attestation's statement is signed: NFC or LF would break its signature."""
+    from augury.api.resolution_models import AttestationBody
+
+    sent = {**ATTESTATION, "statement": "Cafe\u0301\r\nyes"}
+    assert AttestationBody.model_validate(sent).statement == "Cafe\u0301\r\nyes"
+    with pytest.raises(ValueError, match="U\\+0000"):
+        AttestationBody.model_validate({**sent, "statement": "a\x00"})
+
+
+def test_a_deep_json_object_is_walked_without_recursion() -> None:
+    from augury.api.text import text_tree
+
+    deep: Any = "e\u0301"
+    for _ in range(5_000):
+        deep = [{"k": deep}]
+    found: Any = text_tree({"root": deep})["root"]
+    for _ in range(5_000):
+        found = found[0]["k"]
+    assert found == "\u00e9"

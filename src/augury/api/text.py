@@ -92,8 +92,8 @@ def _multi_line(text: str, where: str) -> str:
 
 
 def verbatim(text: str) -> str:
-    """Checked as multi-line text, kept exactly as sent."""
-    _refuse(text, _MULTI_LINE_BAD)
+    """Checked as multi-line text (CRLF allowed), kept exactly as sent."""
+    _refuse(text.replace("\r\n", "\n"), _MULTI_LINE_BAD)
     return text
 
 
