@@ -29,8 +29,9 @@ Every other check keeps its defaults, and 5xx is never accepted: the run fails o
 server error or schema violation.
 
 Bounded: 25 examples per operation and phase, and stateful scenarios of at most 10
-steps until 150 calls have been checked or 20 s have passed, per role (4 min 44 s in
-all, measured on the 2-core machine shared with other test runs, load average 13).
+steps until 150 calls have been checked or 20 s have passed, per role (3 to 5 minutes in
+all on the 2-core machine shared with other test runs: 3 min 10 s and 4 min 44 s
+measured under load averages of 11 and 13).
 """
 
 from __future__ import annotations
