@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from augury.api import errors, fast_orders, responses, ws
+from augury.api.clean_target import CleanTarget
 from augury.api.deps import optional_principal
 from augury.api.observer import Observer
 from augury.api.ratelimit import RateLimit
@@ -174,7 +175,8 @@ def create_app(
     # the routers above (which still document them and answer what those hand over).
     fast_orders.install(app, API_PREFIX)
     # The last added runs first: security headers on every answer, then rate limits,
-    # then the body cap.
+    # then the body cap, then the path and query checked for control characters.
+    app.add_middleware(CleanTarget)
     app.add_middleware(BodyLimit, max_bytes=settings.body_max_bytes)
     app.add_middleware(
         RateLimit,

@@ -2,9 +2,11 @@
 
 Every error the API answers goes through :func:`problem`: a domain refusal keeps the
 core's reason code (``augury.domain.rejections.Code``), the API adds its own codes
-(``unauthorized``, ``forbidden``, ``not_found``, ``validation_error``, ...). A catch-all
-handler answers ``internal_error`` and logs the exception: no response ever carries a
-stack trace or an exception's text.
+(``unauthorized``, ``forbidden``, ``not_found``, ``validation_error``, ...); a request
+refused for a character free text may not hold answers ``invalid_characters``
+(``augury.api.text``), named in the detail. A catch-all handler answers
+``internal_error`` and logs the exception: no response ever carries a stack trace or an
+exception's text.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from augury.api.text import INVALID_CHARACTERS
 from augury.domain.rejections import Code
 
 log = logging.getLogger(__name__)
@@ -164,20 +167,23 @@ def install(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        errors = [
+        every = [
             {
                 "loc": [str(part) for part in error.get("loc", ())],
                 "msg": str(error.get("msg", "")),
                 "type": str(error.get("type", "")),
             }
-            for error in exc.errors()[:20]
+            for error in exc.errors()
         ]
-        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        errors = every[:20]
+        # A refused character has its own code (augury.api.text), whatever else is wrong.
+        text = [e for e in every if e["type"] == INVALID_CHARACTERS]
+        first = (text or errors or [{"loc": [], "msg": "invalid request"}])[0]
         where = ".".join(first["loc"][1:] if len(first["loc"]) > 1 else first["loc"])
         detail = f"{where}: {first['msg']}" if where else str(first["msg"])
         return problem(
             422,
-            VALIDATION_ERROR,
+            INVALID_CHARACTERS if text else VALIDATION_ERROR,
             detail,
             instance=request.url.path,
             extra={"errors": errors},

@@ -7,23 +7,32 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints
 
 from augury.api.responses import Amount, Instant, Out
-from augury.api.schemas import SPEC_BYTES_MAX, Body, InstantUs, Micros, ShortText, Username
+from augury.api.schemas import (
+    SPEC_BYTES_MAX,
+    Body,
+    InstantUs,
+    Micros,
+    OutcomeName,
+    ShortText,
+    Username,
+)
+from augury.api.text import MultiLineText, SingleLineText, TextTree, VerbatimText
 
-Reason = Annotated[str, StringConstraints(max_length=2_000)]
+Reason = Annotated[SingleLineText, StringConstraints(max_length=2_000)]
+"""A public reason (one line, as the web forms take it)."""
+RequiredReason = Annotated[SingleLineText, StringConstraints(min_length=3, max_length=2_000)]
 OutcomeIndex = Annotated[int, Field(ge=-1, le=63, description="An outcome index; -1 is void.")]
 
 
 # -- requests ---------------------------------------------------------------------------------
 class SpecBody(Body):
-    spec: dict[str, Any] = Field(description="A resolution spec (docs/resolution.md).")
+    spec: TextTree = Field(description="A resolution spec (docs/resolution.md).")
     reason: Reason = ""
 
 
 class LintBody(Body):
-    spec: dict[str, Any]
-    outcomes: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
-        default=["Yes", "No"], min_length=2, max_length=64
-    )
+    spec: TextTree
+    outcomes: list[OutcomeName] = Field(default=["Yes", "No"], min_length=2, max_length=64)
     close_time: InstantUs
 
 
@@ -44,19 +53,22 @@ class VoteBody(Body):
 
 
 class ClarificationBody(Body):
-    text: Annotated[str, StringConstraints(min_length=1, max_length=4_000)]
+    text: Annotated[MultiLineText, StringConstraints(min_length=1, max_length=4_000)]
     cancel_orders: bool = False
 
 
 class AttestationBody(Body):
-    source_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    statement: Annotated[str, StringConstraints(min_length=1, max_length=4_000)]
-    signed_at: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    """Signed: ``statement`` and ``signed_at`` are kept exactly as sent (their
+    characters are checked, but not normalized, or the signature would not verify)."""
+
+    source_id: Annotated[SingleLineText, StringConstraints(min_length=1, max_length=100)]
+    statement: Annotated[VerbatimText, StringConstraints(min_length=1, max_length=4_000)]
+    signed_at: Annotated[VerbatimText, StringConstraints(min_length=1, max_length=40)]
     signature: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{128}$")]
 
 
 class AffiliationBody(Body):
-    organization: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    organization: Annotated[SingleLineText, StringConstraints(min_length=1, max_length=200)]
     affiliated: bool = True
 
 
@@ -69,11 +81,11 @@ class OverrideBody(Body):
 
     outcome: Annotated[int, Field(ge=0, le=63)] | None = None
     weights: list[Micros] | None = Field(default=None, min_length=2, max_length=64)
-    reason: Annotated[str, StringConstraints(min_length=3, max_length=2_000)]
+    reason: RequiredReason
 
 
 class VoidBody(Body):
-    reason: Annotated[str, StringConstraints(min_length=3, max_length=2_000)]
+    reason: RequiredReason
 
 
 class ReviewBody(Body):

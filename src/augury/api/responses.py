@@ -379,7 +379,9 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     404: _problem("Not found (not_found, unknown_market, ...)"),
     409: _problem("Conflict with the current state (market_halted, ...)"),
     413: _problem("Request body too large"),
-    422: _problem("Invalid request or refused by the exchange (validation_error, ...)"),
+    422: _problem(
+        "Invalid request or refused by the exchange (validation_error, invalid_characters, ...)"
+    ),
     429: _problem("Rate limited (see Retry-After)"),
     503: _problem("The exchange is busy or not running"),
 }

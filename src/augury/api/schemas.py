@@ -1,8 +1,12 @@
-"""Request bodies: strict shapes, bounded strings, amounts as decimal strings.
+"""Request bodies: strict shapes and types, bounded clean strings, amounts as decimal strings.
 
-Amounts (credits, shares, prices) are JSON strings such as ``"12.5"``, parsed to
-integer micros by ``augury.domain.units.parse_micros``: a JSON number is refused, so no
-float ever reaches the exchange. Instants are RFC 3339 strings with a time zone.
+Every model is strict (``Body``): a JSON number is never taken for a boolean or a
+string, nor a string for a number (``"outcome": "1"``, ``"post_only": 0`` and
+``"affiliated": 1`` are refused with ``validation_error``). Free text is checked and
+normalized by ``augury.api.text`` (``invalid_characters``). Amounts (credits, shares,
+prices) are JSON strings such as ``"12.5"``, parsed to integer micros by
+``augury.domain.units.parse_micros``: a JSON number is refused, so no float ever
+reaches the exchange. Instants are RFC 3339 strings with a time zone.
 Unknown fields are refused (``extra="forbid"``), so a typo is an error, not a no-op.
 """
 
@@ -10,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -23,6 +27,7 @@ from pydantic import (
 )
 
 from augury.api.identity import ROLES, SCOPES, USERNAME_RE
+from augury.api.text import MultiLineText, SingleLineText, TextTree
 from augury.domain.units import parse_micros
 from augury.settings import parse_instant_us
 
@@ -60,14 +65,19 @@ InstantUs = Annotated[
 """An RFC 3339 string in the JSON, UTC microseconds in Python."""
 
 Username = Annotated[
-    str, StringConstraints(min_length=3, max_length=32, pattern=f"^{USERNAME_RE.pattern}$")
+    SingleLineText,
+    StringConstraints(min_length=3, max_length=32, pattern=f"^{USERNAME_RE.pattern}$"),
 ]
 Password = Annotated[str, StringConstraints(min_length=10, max_length=256)]
 MarketId = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    SingleLineText,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"),
 ]
-ShortText = Annotated[str, StringConstraints(max_length=200)]
-LongText = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX)]
+ShortText = Annotated[SingleLineText, StringConstraints(max_length=200)]
+"""One line of at most 200 characters (a memo, a note, a halt reason)."""
+LongText = Annotated[MultiLineText, StringConstraints(max_length=DESCRIPTION_MAX)]
+"""A description or rules: newlines and tabs allowed."""
+OutcomeName = Annotated[SingleLineText, StringConstraints(min_length=1, max_length=200)]
 Role = Literal["trader", "market_creator", "resolver", "arbiter", "admin"]
 ScopeName = Literal["read", "trade", "admin"]
 
@@ -75,7 +85,9 @@ assert set(Role.__args__) == set(ROLES) and set(ScopeName.__args__) == set(SCOPE
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """A request body: unknown fields refused, and no type coercion (strict)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Credentials(Body):
@@ -84,32 +96,30 @@ class Credentials(Body):
 
 
 class LoginBody(Body):
-    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    username: Annotated[SingleLineText, StringConstraints(min_length=1, max_length=64)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
 class ApiKeyBody(Body):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    name: Annotated[SingleLineText, StringConstraints(min_length=1, max_length=100)]
     scopes: list[ScopeName] = Field(default=["read"], min_length=1, max_length=3)
 
 
 class MarketBody(Body):
     id: MarketId | None = None
     type: Literal["binary", "categorical"] = "binary"
-    question: Annotated[str, StringConstraints(min_length=1, max_length=4_000)]
+    question: Annotated[SingleLineText, StringConstraints(min_length=1, max_length=4_000)]
     description: LongText = ""
     rules: LongText = ""
-    category: Annotated[str, StringConstraints(max_length=64)] = ""
-    outcomes: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] | None = Field(
-        default=None, max_length=64
-    )
+    category: Annotated[SingleLineText, StringConstraints(max_length=64)] = ""
+    outcomes: list[OutcomeName] | None = Field(default=None, max_length=64)
     close_time: InstantUs
     tick_size: Micros = 1_000
     liquidity: Micros = 0
     fee_bps: int = Field(default=0, ge=0, le=1_000)
-    resolution_spec: dict[str, Any] = Field(default_factory=dict)
+    resolution_spec: TextTree = Field(default_factory=dict)
     block_affiliated_trading: bool = True  # off only with a public reason (the domain checks)
-    affiliated_trading_reason: LongText = ""
+    affiliated_trading_reason: ShortText = ""
 
     @model_validator(mode="after")
     def _outcomes(self) -> MarketBody:
@@ -139,7 +149,10 @@ class OrderBody(Body):
     expires_at: InstantUs | None = None
     post_only: bool = False
     client_order_id: (
-        Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
+        Annotated[
+            SingleLineText,
+            StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$"),
+        ]
         | None
     ) = None
     self_trade: Literal["cancel_resting", "cancel_incoming", "allow"] = "cancel_resting"

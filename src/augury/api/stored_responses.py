@@ -112,14 +112,18 @@ def _derive(secret: bytes, purpose: bytes) -> bytes:
 
 
 def canonical_body(body: bytes) -> bytes:
-    """The JSON body with its keys sorted and no spaces (the raw bytes if not JSON)."""
+    """The JSON body with its keys sorted and no spaces (the raw bytes if not JSON).
+
+    A lone surrogate (``"\\ud800"`` in the JSON) is encoded as such ("surrogatepass"):
+    the body is refused later, but its fingerprint must not fail first."""
     if not body:
         return b""
     try:
         value = json.loads(body)
     except ValueError:
         return body
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8", "surrogatepass")
 
 
 class StoredResponses:

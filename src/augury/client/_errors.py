@@ -9,7 +9,13 @@ from typing import Any
 
 # 422 codes that mean "the request itself is malformed" rather than "the exchange said no".
 _VALIDATION_CODES = frozenset(
-    {"validation_error", "invalid_cursor", "invalid_idempotency_key", "idempotency_key_reused"}
+    {
+        "validation_error",
+        "invalid_characters",
+        "invalid_cursor",
+        "invalid_idempotency_key",
+        "idempotency_key_reused",
+    }
 )
 # Status of the codes a WebSocket error message carries (it has no HTTP status).
 _WS_STATUS = {
@@ -79,7 +85,8 @@ class PayloadTooLarge(AuguryError):
 
 
 class ValidationError(AuguryError):
-    """422: the request is malformed (``validation_error``, ``invalid_cursor``, ...).
+    """422: the request is malformed (``validation_error``, ``invalid_characters``: a
+    control character or bidirectional override in free text, ``invalid_cursor``, ...).
 
     ``errors`` holds the server's ``[{loc, msg, type}]`` when it sent them."""
 

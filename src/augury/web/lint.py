@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from augury.api.deps import CurrentUser
+from augury.api.text import SingleLineText, TextTree
 from augury.domain.resolution.lint import lint
 from augury.domain.resolution.spec import SpecError, decode_spec
 from augury.settings import parse_instant_us
@@ -25,10 +26,10 @@ router = APIRouter(include_in_schema=False)
 
 
 class LintBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    spec: dict[str, Any]
-    outcomes: Annotated[list[str], Field(min_length=2, max_length=64)]
+    spec: TextTree
+    outcomes: Annotated[list[SingleLineText], Field(min_length=2, max_length=64)]
     close_time: Annotated[str, Field(max_length=40)]
 
 

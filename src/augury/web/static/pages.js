@@ -89,7 +89,7 @@
       let parsed;
       try { parsed = spec(); } catch (err) { showError(error, "The resolution spec is not JSON: " + err.message); return; }
       const body = {
-        type: type(), question: create.question.value.trim(), category: create.category.value.trim(),
+        type: type(), question: create.question.value.replace(/\s*[\r\n]+\s*/g, " ").trim(), category: create.category.value.trim(),
         description: create.description.value.trim(), rules: create.rules.value.trim(),
         close_time: closeTime(), liquidity: create.liquidity.value.trim() || "0",
         tick_size: create.tick_size.value.trim() || "0.001", fee_bps: Number(create.fee_bps.value || 0),
