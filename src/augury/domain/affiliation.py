@@ -21,7 +21,7 @@ from augury.domain.rejections import Code, Rejected
 from augury.domain.resolution.spec import norm_org
 
 if TYPE_CHECKING:
-    from augury.domain.exchange import Exchange
+    from augury.domain.state import State
 
 
 def setting(c: cmd.CreateMarket, limits: Limits) -> str:
@@ -48,7 +48,7 @@ def setting(c: cmd.CreateMarket, limits: Limits) -> str:
     return reason
 
 
-def affiliated_trading_conflict(ex: Exchange, market: Market, account: str) -> str | None:
+def affiliated_trading_conflict(ex: State, market: Market, account: str) -> str | None:
     """Why ``account`` may not trade ``market`` for a conflict of interest, or None.
 
     The one home of the rule: when the market blocks affiliated trading (the default),
@@ -80,7 +80,7 @@ def affiliated_trading_conflict(ex: Exchange, market: Market, account: str) -> s
     return None
 
 
-def require_unaffiliated(ex: Exchange, market: Market, account: str) -> None:
+def require_unaffiliated(ex: State, market: Market, account: str) -> None:
     """Refuse (``affiliated_account``) if :func:`affiliated_trading_conflict` finds one."""
     if not ex.affiliations:  # nobody declared an affiliation: nothing to look up
         return

@@ -16,7 +16,7 @@ from augury.domain import router as rt
 from augury.domain import views
 from augury.domain.book import BUY_YES, SELL_YES, Order, pays_cash
 from augury.domain.commands import PlaceOrder
-from augury.domain.exchange import Exchange
+from augury.domain.state import State
 from augury.domain.trading import new_order
 from augury.domain.units import ONE, Micros
 
@@ -45,7 +45,7 @@ class Preview:
     self_trade_stopped: bool
 
 
-def preview(ex: Exchange, c: PlaceOrder, now: int) -> Preview:
+def preview(ex: State, c: PlaceOrder, now: int) -> Preview:
     """The plan of ``c`` now, summed up (raises ``Rejected`` as placing ``c`` would)."""
     market, order, _side, _token = new_order(ex, c, now)
     steps = rt.plan(market, order, now)

@@ -17,7 +17,7 @@ from augury.domain.trading import cancel_market_orders
 from augury.domain.units import ONE
 
 if TYPE_CHECKING:
-    from augury.domain.exchange import Exchange
+    from augury.domain.state import State
 
 
 def payout_of(market: Market, held: list[int], weights: tuple[int, ...]) -> int:
@@ -30,7 +30,7 @@ def payout_of(market: Market, held: list[int], weights: tuple[int, ...]) -> int:
 
 
 def settle(
-    ex: Exchange, market: Market, weights: tuple[int, ...], reason: str, out: list[ev.Event]
+    ex: State, market: Market, weights: tuple[int, ...], reason: str, out: list[ev.Event]
 ) -> None:
     """Pay every holder by ``weights``; the maker's remainder goes to the creator."""
     cancel_market_orders(ex, market, "market_settled", out)
@@ -60,7 +60,7 @@ def settle(
     )
 
 
-def void(ex: Exchange, market: Market, reason: str, out: list[ev.Event]) -> None:
+def void(ex: State, market: Market, reason: str, out: list[ev.Event]) -> None:
     """Give every account back its net cash contribution to the market.
 
     The pool (collateral plus the maker's cash) always equals the sum of all net

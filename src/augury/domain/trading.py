@@ -28,7 +28,7 @@ from augury.domain.rejections import Code, Rejected
 from augury.domain.units import ONE, div_up
 
 if TYPE_CHECKING:
-    from augury.domain.exchange import Exchange
+    from augury.domain.state import State
 
 UNCROSS_MAX: Final = 10_000
 """Bound on maker-versus-book fills after one command."""
@@ -76,7 +76,7 @@ def require_open(market: Market, now: int) -> None:
         raise Rejected(Code.MARKET_CLOSED, "the market's close time has passed")
 
 
-def handle_place(ex: Exchange, c: PlaceOrder, now: int, out: list[ev.Event]) -> None:
+def handle_place(ex: State, c: PlaceOrder, now: int, out: list[ev.Event]) -> None:
     market, order, side, token = new_order(ex, c, now)
     postings, shares = _reservation(ex, market, order)
     qty, tif, has_maker = order.qty, order.tif, market.has_maker
@@ -106,7 +106,7 @@ def handle_place(ex: Exchange, c: PlaceOrder, now: int, out: list[ev.Event]) -> 
         uncross(ex, market, now, out)
 
 
-def new_order(ex: Exchange, c: PlaceOrder, now: int) -> tuple[Market, Order, str, str]:
+def new_order(ex: State, c: PlaceOrder, now: int) -> tuple[Market, Order, str, str]:
     """Check everything about ``c`` but its account's limits; return its market, the
     order it makes (not yet accepted), and its side and token."""
     fields: _Place = _ASTUPLE(c)  # every field at once: far cheaper than one by one
@@ -164,7 +164,7 @@ def new_order(ex: Exchange, c: PlaceOrder, now: int) -> tuple[Market, Order, str
 
 
 def _validate_shape(
-    ex: Exchange,
+    ex: State,
     market: Market,
     intent: int,
     qty: int | None,
@@ -239,7 +239,7 @@ def _escrow_needed(market: Market, intent: int, own_ticks: int, qty: int, budget
 
 
 def _reservation(
-    ex: Exchange, market: Market, order: Order
+    ex: State, market: Market, order: Order
 ) -> tuple[tuple[ev.Posting, ...], tuple[ev.ShareMove, ...]]:
     """Check the account's limits for a new order; return the postings or share moves
     that reserve its escrow."""
@@ -273,7 +273,7 @@ def _reservation(
     return (), ((account, token, -escrow),)
 
 
-def _match_book(ex: Exchange, market: Market, order: Order, now: int, out: list[ev.Event]) -> bool:
+def _match_book(ex: State, market: Market, order: Order, now: int, out: list[ev.Event]) -> bool:
     """Trade an order sized by qty against a book without maker, best price first.
 
     Exactly what executing ``rt.plan`` does for such an order (expire, cancel own
@@ -318,7 +318,7 @@ def _match_book(ex: Exchange, market: Market, order: Order, now: int, out: list[
 
 
 def _execute(
-    ex: Exchange, market: Market, order: Order, steps: list[rt.Step], now: int, out: list[ev.Event]
+    ex: State, market: Market, order: Order, steps: list[rt.Step], now: int, out: list[ev.Event]
 ) -> bool:
     """Carry out a plan; True if self-trade prevention stopped the incoming order."""
     for step in steps:
@@ -347,7 +347,7 @@ def _execute(
 
 
 def book_fill(
-    ex: Exchange, market: Market, taker: Order, resting: Order, qty: int, out: list[ev.Event]
+    ex: State, market: Market, taker: Order, resting: Order, qty: int, out: list[ev.Event]
 ) -> None:
     """Fill ``qty`` between a taking and a resting order at the resting order's price."""
     price = resting.price
@@ -393,7 +393,7 @@ def book_fill(
 
 
 def _fill_leg(
-    ex: Exchange,
+    ex: State,
     market: Market,
     order: Order,
     buys: bool,
@@ -421,7 +421,7 @@ def _fill_leg(
 
 
 def maker_fill(
-    ex: Exchange,
+    ex: State,
     market: Market,
     order: Order,
     qty: int,
@@ -475,12 +475,12 @@ def maker_fill(
     )
 
 
-def close_order(ex: Exchange, order: Order, reason: str, out: list[ev.Event]) -> None:
+def close_order(ex: State, order: Order, reason: str, out: list[ev.Event]) -> None:
     """Take an order off the book and give back whatever it still reserves."""
     _close(ex, ex.markets[order.market], order, reason, out)
 
 
-def _close(ex: Exchange, market: Market, order: Order, reason: str, out: list[ev.Event]) -> None:
+def _close(ex: State, market: Market, order: Order, reason: str, out: list[ev.Event]) -> None:
     """:func:`close_order` of an order of ``market``."""
     released = order.escrow
     account = order.account
@@ -495,7 +495,7 @@ def _close(ex: Exchange, market: Market, order: Order, reason: str, out: list[ev
     ex.emit_closed(order, market, reason, released, postings, shares, out)
 
 
-def uncross(ex: Exchange, market: Market, now: int, out: list[ev.Event]) -> None:
+def uncross(ex: State, market: Market, now: int, out: list[ev.Event]) -> None:
     """Fill resting orders that the maker's price has moved through (bounded)."""
     for _ in range(UNCROSS_MAX):
         found = rt.next_cross(market, now)
@@ -509,7 +509,7 @@ def uncross(ex: Exchange, market: Market, now: int, out: list[ev.Event]) -> None
     raise AssertionError("uncrossing did not converge")
 
 
-def handle_cancel(ex: Exchange, c: cmd.CancelOrder, now: int, out: list[ev.Event]) -> None:
+def handle_cancel(ex: State, c: cmd.CancelOrder, now: int, out: list[ev.Event]) -> None:
     ex.require_account(c.account)
     order = ex.open_orders[c.account].get(c.order_id)
     if order is None:  # another account's order is as unknown as a missing one
@@ -517,7 +517,7 @@ def handle_cancel(ex: Exchange, c: cmd.CancelOrder, now: int, out: list[ev.Event
     close_order(ex, order, "cancelled", out)
 
 
-def handle_cancel_all(ex: Exchange, c: cmd.CancelAll, now: int, out: list[ev.Event]) -> None:
+def handle_cancel_all(ex: State, c: cmd.CancelAll, now: int, out: list[ev.Event]) -> None:
     ex.require_account(c.account)
     if c.market is not None:
         ex.require_market(c.market)
@@ -526,7 +526,7 @@ def handle_cancel_all(ex: Exchange, c: cmd.CancelAll, now: int, out: list[ev.Eve
             close_order(ex, order, "cancelled", out)
 
 
-def handle_tick(ex: Exchange, c: cmd.Tick, now: int, out: list[ev.Event]) -> None:
+def handle_tick(ex: State, c: cmd.Tick, now: int, out: list[ev.Event]) -> None:
     """Expire GTD orders and close markets whose time has come, in time order."""
     expiries = ex.expiries
     while expiries and expiries[0][0] <= now:
@@ -539,12 +539,12 @@ def handle_tick(ex: Exchange, c: cmd.Tick, now: int, out: list[ev.Event]) -> Non
             close_market(ex, market, "close time reached", out)
 
 
-def close_market(ex: Exchange, market: Market, reason: str, out: list[ev.Event]) -> None:
+def close_market(ex: State, market: Market, reason: str, out: list[ev.Event]) -> None:
     cancel_market_orders(ex, market, "market_closed", out)
     ex.emit(ev.MarketStatusChanged(market.id, Status.CLOSED.value, reason), out)
 
 
-def cancel_market_orders(ex: Exchange, market: Market, reason: str, out: list[ev.Event]) -> None:
+def cancel_market_orders(ex: State, market: Market, reason: str, out: list[ev.Event]) -> None:
     for book in market.books:
         for order in list(book.orders()):
             _close(ex, market, order, reason, out)

@@ -20,6 +20,7 @@ from augury.journal.errors import (
     NotWriter,
     SchemaError,
     SnapshotError,
+    TailReport,
     TornTail,
 )
 from augury.journal.export import FileJournalReader, export_journal
@@ -47,7 +48,7 @@ from augury.journal.signing import (
     verify_checkpoint,
 )
 from augury.journal.sqlite_store import SqliteJournalStore
-from augury.journal.store import GROUP_RECORDS_MAX, JournalStore, Snapshot, TailReport
+from augury.journal.store import GROUP_RECORDS_MAX, JournalStore, Snapshot
 from augury.journal.verify import VerifyReport, confirm_checkpoint, verify_journal
 
 __all__ = [

@@ -13,17 +13,16 @@ The hierarchy::
     ├── ExportFormatError         an export file is malformed or truncated; carries .seq
     └── SchemaError               the database holds an unknown or foreign layout
 
-This module must never import anything from the rest of the package except for
-type checking, so that every other module can import it.
+It also holds ``TailReport``, what a tail check found (a ``TornTail`` carries one). This
+module imports nothing from the rest of the package, so that every other module can
+import it.
 """
 
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from augury.journal.store import TailReport
+import msgspec
 
 
 class ChainFault(enum.Enum):
@@ -104,3 +103,27 @@ class ExportFormatError(JournalError):
 
 class SchemaError(JournalError):
     """The database holds tables this version does not understand."""
+
+
+class TailReport(msgspec.Struct, frozen=True):
+    """What check_tail() found, and what (if anything) it dropped.
+
+    ``corrupt_seqs`` is the suffix after the last record that verifies (empty when the
+    tail is sound). ``repairable`` says whether that suffix lies inside the last group
+    written, the only place a torn write can be. ``dropped_seqs`` is non-empty only after
+    repair=True, and then equals ``corrupt_seqs``.
+    """
+
+    checked_from_seq: int
+    head_seq: int
+    verified_seq: int
+    corrupt_seqs: tuple[int, ...] = ()
+    dropped_seqs: tuple[int, ...] = ()
+    fault: ChainFault | None = None
+    detail: str = ""
+    repairable: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when every checked record verified (nothing corrupt was found)."""
+        return not self.corrupt_seqs

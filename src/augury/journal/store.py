@@ -36,6 +36,7 @@ from augury.journal.errors import (
     JournalLocked,
     NotWriter,
     SnapshotError,
+    TailReport,
     TornTail,
 )
 from augury.journal.records import (
@@ -72,30 +73,6 @@ class Snapshot(msgspec.Struct, frozen=True):
     record_hash: bytes
     state: bytes
     state_sha256: bytes
-
-
-class TailReport(msgspec.Struct, frozen=True):
-    """What check_tail() found, and what (if anything) it dropped.
-
-    ``corrupt_seqs`` is the suffix after the last record that verifies (empty when the
-    tail is sound). ``repairable`` says whether that suffix lies inside the last group
-    written, the only place a torn write can be. ``dropped_seqs`` is non-empty only after
-    repair=True, and then equals ``corrupt_seqs``.
-    """
-
-    checked_from_seq: int
-    head_seq: int
-    verified_seq: int
-    corrupt_seqs: tuple[int, ...] = ()
-    dropped_seqs: tuple[int, ...] = ()
-    fault: ChainFault | None = None
-    detail: str = ""
-    repairable: bool = False
-
-    @property
-    def ok(self) -> bool:
-        """True when every checked record verified (nothing corrupt was found)."""
-        return not self.corrupt_seqs
 
 
 class JournalStore(abc.ABC):

@@ -54,7 +54,7 @@ from augury.domain.resolution.timing import not_before, require_time_has_come, r
 from augury.domain.units import ONE, format_micros
 
 if TYPE_CHECKING:
-    from augury.domain.exchange import Exchange
+    from augury.domain.state import State
 
 VOID = -1
 """The outcome index that means "void the market" in proposals and votes."""
@@ -89,7 +89,7 @@ def spec_of(r: MarketResolution) -> ResolutionSpec | None:
 
 # -- specs ---------------------------------------------------------------------------------
 def checked_spec(
-    ex: Exchange, text: str, outcomes: tuple[str, ...], close_at: int, creator: str
+    ex: State, text: str, outcomes: tuple[str, ...], close_at: int, creator: str
 ) -> tuple[ResolutionSpec, tuple[str, ...]]:
     """Decode and lint ``text``; refuse on any lint error, return the warnings."""
     if len(text.encode()) > ex.limits.spec_bytes_max:
@@ -122,7 +122,7 @@ def spec_event(
     )
 
 
-def handle_set_spec(ex: Exchange, c: cmd.SetResolutionSpec, now: int, out: list[ev.Event]) -> None:
+def handle_set_spec(ex: State, c: cmd.SetResolutionSpec, now: int, out: list[ev.Event]) -> None:
     market = ex.require_market(c.market)
     ex.require_account(c.account)
     r = _live_record(ex, market)
@@ -135,9 +135,7 @@ def handle_set_spec(ex: Exchange, c: cmd.SetResolutionSpec, now: int, out: list[
     ex.emit(spec_event(market.id, r.spec_version + 1, spec, c.account, c.reason, warnings), out)
 
 
-def handle_affiliation(
-    ex: Exchange, c: cmd.DeclareAffiliation, now: int, out: list[ev.Event]
-) -> None:
+def handle_affiliation(ex: State, c: cmd.DeclareAffiliation, now: int, out: list[ev.Event]) -> None:
     ex.require_account(c.account)
     org = " ".join(c.organization.split())
     if not 0 < len(org) <= 200:
@@ -149,9 +147,7 @@ def handle_affiliation(
 
 
 # -- evidence ------------------------------------------------------------------------------
-def handle_observation(
-    ex: Exchange, c: cmd.RecordObservation, now: int, out: list[ev.Event]
-) -> None:
+def handle_observation(ex: State, c: cmd.RecordObservation, now: int, out: list[ev.Event]) -> None:
     market = ex.require_market(c.market)
     r = _live_record(ex, market)
     spec = spec_of(r)
@@ -200,7 +196,7 @@ def handle_observation(
 
 
 # -- the rules' own progress ---------------------------------------------------------------
-def next_timer(ex: Exchange, market: Market) -> int | None:
+def next_timer(ex: State, market: Market) -> int | None:
     """When the market's resolution next needs a tick (a deadline or a challenge end)."""
     r = ex.resolutions[market.id]
     if market.status in TERMINAL:
@@ -213,7 +209,7 @@ def next_timer(ex: Exchange, market: Market) -> int | None:
     return None
 
 
-def advance(ex: Exchange, market: Market, now: int, out: list[ev.Event]) -> None:
+def advance(ex: State, market: Market, now: int, out: list[ev.Event]) -> None:
     """Do what the rules say at ``now``: propose, hold, void, extend, or finalize."""
     r = ex.resolutions[market.id]
     if market.status in TERMINAL:
@@ -259,7 +255,7 @@ def advance(ex: Exchange, market: Market, now: int, out: list[ev.Event]) -> None
 
 # -- people: proposals, disputes, votes ------------------------------------------------------
 def _decision(
-    ex: Exchange, market: str, r: MarketResolution, spec: ResolutionSpec, now: int
+    ex: State, market: str, r: MarketResolution, spec: ResolutionSpec, now: int
 ) -> Decision:
     """``evaluate(spec, r.observations, now)``, incrementally: the market's Evaluator is
     fed the observations recorded since it last looked (rebuilt for a new spec)."""
@@ -282,7 +278,7 @@ def _decision(
 _CANNOT = "so it cannot judge its resolution."
 
 
-def conflict(ex: Exchange, market: Market, account: str) -> str | None:
+def conflict(ex: State, market: Market, account: str) -> str | None:
     """Why ``account`` may not judge ``market``, or None."""
     held = market.positions.get(account)
     if held is not None and any(held):
@@ -301,7 +297,7 @@ def conflict(ex: Exchange, market: Market, account: str) -> str | None:
     return None
 
 
-def _require_no_conflict(ex: Exchange, market: Market, account: str) -> None:
+def _require_no_conflict(ex: State, market: Market, account: str) -> None:
     why = conflict(ex, market, account)
     if why is not None:
         raise Rejected(Code.CONFLICT_OF_INTEREST, why)
@@ -314,7 +310,7 @@ def _params(r: MarketResolution) -> tuple[Bonds, int, int]:
     return spec.bonds, spec.challenge_window_hours, spec.arbiters
 
 
-def handle_propose(ex: Exchange, c: cmd.ProposeOutcome, now: int, out: list[ev.Event]) -> None:
+def handle_propose(ex: State, c: cmd.ProposeOutcome, now: int, out: list[ev.Event]) -> None:
     market = ex.require_market(c.market)
     ex.require_account(c.account)
     r = _live_record(ex, market)
@@ -342,7 +338,7 @@ def handle_propose(ex: Exchange, c: cmd.ProposeOutcome, now: int, out: list[ev.E
     )
 
 
-def handle_dispute(ex: Exchange, c: cmd.DisputeProposal, now: int, out: list[ev.Event]) -> None:
+def handle_dispute(ex: State, c: cmd.DisputeProposal, now: int, out: list[ev.Event]) -> None:
     market = ex.require_market(c.market)
     ex.require_account(c.account)
     r = _live_record(ex, market)
@@ -362,7 +358,7 @@ def handle_dispute(ex: Exchange, c: cmd.DisputeProposal, now: int, out: list[ev.
     ex.emit(ev.ProposalDisputed(market.id, c.account, c.bond, now, c.reason, postings), out)
 
 
-def handle_vote(ex: Exchange, c: cmd.CastVote, now: int, out: list[ev.Event]) -> None:
+def handle_vote(ex: State, c: cmd.CastVote, now: int, out: list[ev.Event]) -> None:
     market = ex.require_market(c.market)
     ex.require_account(c.account)
     r = _live_record(ex, market)
@@ -400,7 +396,7 @@ def clarification_hash(prev: str, market: str, version: int, author: str, text: 
     return hashlib.sha256(data).hexdigest()
 
 
-def handle_clarify(ex: Exchange, c: cmd.PostClarification, now: int, out: list[ev.Event]) -> None:
+def handle_clarify(ex: State, c: cmd.PostClarification, now: int, out: list[ev.Event]) -> None:
     market = ex.require_market(c.market)
     ex.require_account(c.account)
     r = _live_record(ex, market)
@@ -422,7 +418,7 @@ def handle_clarify(ex: Exchange, c: cmd.PostClarification, now: int, out: list[e
 
 
 # -- surveillance holds ------------------------------------------------------------------------
-def handle_alert(ex: Exchange, c: cmd.RaiseAlert, now: int, out: list[ev.Event]) -> None:
+def handle_alert(ex: State, c: cmd.RaiseAlert, now: int, out: list[ev.Event]) -> None:
     market = ex.require_market(c.market)
     r = ex.resolutions[market.id]
     if not _DETECTOR.fullmatch(c.detector):
@@ -458,7 +454,7 @@ def handle_alert(ex: Exchange, c: cmd.RaiseAlert, now: int, out: list[ev.Event])
     )
 
 
-def handle_review(ex: Exchange, c: cmd.ReviewAlert, now: int, out: list[ev.Event]) -> None:
+def handle_review(ex: State, c: cmd.ReviewAlert, now: int, out: list[ev.Event]) -> None:
     ex.require_account(c.account)
     alert = ex.alerts.get(c.alert_id)
     if alert is None:
@@ -489,7 +485,7 @@ def weights_of(market: Market, outcome: int) -> tuple[int, ...]:
 
 
 def _finalize(
-    ex: Exchange,
+    ex: State,
     market: Market,
     outcome: int,
     by: str,
@@ -506,7 +502,7 @@ def _finalize(
 
 
 def finalize_by_admin(
-    ex: Exchange,
+    ex: State,
     market: Market,
     weights: tuple[int, ...] | None,
     reason: str,
@@ -528,7 +524,7 @@ def finalize_by_admin(
 
 
 def bond_payouts(
-    ex: Exchange, market: Market, outcome: int | None, voters: tuple[str, ...]
+    ex: State, market: Market, outcome: int | None, voters: tuple[str, ...]
 ) -> tuple[ev.Posting, ...]:
     """Empty the market's bond account: each side right gets its bond back plus its share
     of the losing side's; the rest to ``voters``. ``outcome`` None refunds every bond."""
@@ -568,7 +564,7 @@ def bond_payouts(
 
 
 # -- checks ------------------------------------------------------------------------------------
-def _live_record(ex: Exchange, market: Market) -> MarketResolution:
+def _live_record(ex: State, market: Market) -> MarketResolution:
     if market.status is Status.RESOLVED:
         raise Rejected(Code.MARKET_RESOLVED, "The market is already resolved.")
     if market.status is Status.VOIDED:
@@ -583,7 +579,7 @@ def _require_outcome(market: Market, outcome: int) -> None:
         )
 
 
-def _require_bond(ex: Exchange, account: str, bond: int, minimum: int) -> None:
+def _require_bond(ex: State, account: str, bond: int, minimum: int) -> None:
     if bond < minimum:
         raise Rejected(
             Code.BOND_TOO_SMALL, f"The bond must be at least {format_micros(minimum)} credits."
