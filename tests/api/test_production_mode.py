@@ -150,6 +150,19 @@ def test_the_docs_can_be_for_admins_only(prod_admin_docs: Server) -> None:
 # -- SSRF refusals: the addresses stay with the admins ------------------------------------------
 
 
+def _observed(client: httpx.Client, market: str) -> dict[str, Any]:
+    """Observe the market now (202 and a job) and wait for the job to finish."""
+    started = client.post(f"/markets/{market}/observe")
+    assert started.status_code == 202, started.text
+    deadline = time.monotonic() + 30
+    job: dict[str, Any] = started.json()
+    while job["status"] in ("pending", "running"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.1)
+        job = client.get(started.headers["Location"].removeprefix("/api/v1")).json()
+    return job
+
+
 def test_a_refused_fetch_shows_no_address_to_the_public(prod: Server) -> None:
     admin = prod.admin()
     market = "internal"
@@ -176,8 +189,7 @@ def test_a_refused_fetch_shows_no_address_to_the_public(prod: Server) -> None:
     }
     created = admin.post("/markets", json=body)
     assert created.status_code == 201, created.text
-    seen = admin.post(f"/markets/{market}/observe")
-    assert seen.status_code == 200, seen.text
+    assert _observed(admin, market)["status"] == "done"
 
     # The admin reads the reason as journaled: the host and the address it resolved to.
     for item in admin.get(f"/markets/{market}/observations").json()["items"]:
@@ -194,7 +206,9 @@ def test_a_refused_fetch_shows_no_address_to_the_public(prod: Server) -> None:
     answers = {
         "anonymous": prod.client().get(f"/markets/{market}/observations").json()["items"],
         "a trader": trader.get(f"/markets/{market}/observations").json()["items"],
-        "a resolver observing": resolver.post(f"/markets/{market}/observe").json()["items"],
+        "a resolver observing": _observed(resolver, market)
+        and resolver.get(f"/markets/{market}/observations").json()["items"],
+        "a run of captures": trader.get(f"/markets/{market}/observations/runs").json()["items"],
     }
     for who, items in answers.items():
         assert len(items) >= 2, who
