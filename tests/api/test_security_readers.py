@@ -62,8 +62,9 @@ def warm(live: Server, sources: FixtureSources) -> None:
     admin = live.admin()
     page = page_source(sources.base, "warm", r"side (\w)")
     assert create(admin, "warm", page, sources.base).status_code == 201
-    answer = admin.post("/markets/warm/observe", timeout=300)
-    assert [o["value"] for o in answer.json()["items"]] == ["A", "A"], answer.text
+    observe(admin, "warm")()
+    items = admin.get("/markets/warm/observations").json()["items"]
+    assert [o["value"] for o in items] == ["A", "A"], items
 
 
 def spec(first: dict[str, Any], base: str, market: str) -> dict[str, Any]:
@@ -134,7 +135,21 @@ def health_while(live: Server, request: Callable[[], httpx.Response]) -> list[fl
 
 
 def observe(admin: httpx.Client, market: str) -> Callable[[], httpx.Response]:
-    return lambda: admin.post(f"/markets/{market}/observe", timeout=300)
+    """Observe now: the server answers 202 with a job; poll it until it is finished and
+    answer the job's last state (200)."""
+
+    def run() -> httpx.Response:
+        started = admin.post(f"/markets/{market}/observe")
+        assert started.status_code == 202, started.text
+        deadline = time.monotonic() + 300
+        while True:
+            job = admin.get(started.headers["Location"].removeprefix("/api/v1"))
+            if job.json()["status"] not in ("pending", "running"):
+                return job
+            assert time.monotonic() < deadline, job.text
+            time.sleep(0.05)
+
+    return run
 
 
 def report(name: str, latencies: list[float]) -> str:
@@ -228,9 +243,9 @@ def test_a_capture_over_the_readers_size_limit_is_a_failed_observation(
         "url": f"{sources.base}/{market}/huge.json", "path": "$.control.side", "expect": EXPECT,
     }  # fmt: skip
     assert create(admin, market, huge, sources.base).status_code == 201
-    answer = admin.post(f"/markets/{market}/observe", timeout=300)
-    assert answer.status_code == 200, answer.text
-    seen = {o["source_id"]: o for o in answer.json()["items"]}
+    assert observe(admin, market)().json()["status"] == "done"
+    items = admin.get(f"/markets/{market}/observations").json()["items"]
+    seen = {o["source_id"]: o for o in items}
     assert (seen["huge"]["ok"], seen["huge"]["value"]) == (False, None)
     assert seen["huge"]["error_code"] == "read_too_large"
     assert seen["huge"]["error"] == (

@@ -157,11 +157,14 @@ class Services:
         return services
 
     def stop(self) -> None:
-        """Close the engine (finishing what is queued), the projector (process or thread,
-        after it has applied the rest of the journal), the DB."""
+        """Close the observer's reader processes, the engine (finishing what is queued),
+        the projector (process or thread, after it has applied the rest of the journal),
+        the DB."""
         if self.stopped:
             return
         self.stopped = True
+        if self.observer is not None:  # one made on demand (no lifespan) holds reader processes
+            self.observer.readers.close()
         if self.watch is not None:
             self.watch.stop()
         self.engine.close()
