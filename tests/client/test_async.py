@@ -52,6 +52,7 @@ def test_every_endpoint_async(backend: Server, called: set[str]) -> None:
         ):
             assert (await anon.health()).status == "ok"
             assert len((await anon.journal()).public_key) == 64
+            assert (await anon.ledger()).conserved
             await admin.login("admin", server.admin_password)
             alice_name, session = await _trader(server, "aa")
             created = await session.create_api_key("bot", ["read", "trade"])

@@ -45,7 +45,7 @@ EXPORTED = {
     "MakerQuote", "Trade", "Fill", "Candle", "Candles", "Order", "PlacedFill", "Placement",
     "Preview", "Cancelled", "CancelledAll", "Minted", "Redeemed", "Converted", "Balances",
     "Position", "MarketProfit", "Settlement", "Grant", "ClockAdvanced", "Health",
-    "JournalHead", "WsMessage",
+    "JournalHead", "Ledger", "WsMessage",
     "LintFinding", "LintResult", "Proposal", "Dispute", "Vote", "Clarification",
     "StoryEntry", "Resolution", "Observation", "Affiliations", "Alert",
     "ObservationRun", "ObserveJob", "JobCapture", "ResolutionChange",

@@ -71,6 +71,8 @@ def test_every_endpoint(backend: Server, admin: Client, connect: Connect, called
     anon = connect()
     assert anon.health().status == "ok"
     assert anon.journal().signature_algorithm == "ed25519"
+    ledger = anon.ledger()
+    assert ledger.conserved and ledger.credits_minted >= ledger.balances >= 0
 
     alice_name = unique("sa")
     assert anon.register(alice_name, PASSWORD).roles == ["trader"]

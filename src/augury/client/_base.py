@@ -113,6 +113,7 @@ ENDPOINTS: Final[dict[str, Endpoint]] = {
     "advance_clock": Endpoint("POST", "/admin/clock", True),
     "health": Endpoint("GET", "/health"),
     "journal": Endpoint("GET", "/journal"),
+    "ledger": Endpoint("GET", "/ledger"),
 }
 """Every operation of the API by SDK method name (a test compares it with /openapi.json)."""
 

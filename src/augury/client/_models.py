@@ -578,6 +578,26 @@ class Health(Model):
     journal_head: int
 
 
+class Ledger(Model):
+    """Where every credit is (``GET /ledger``): integer micro-credits, not decimal strings;
+    ``credits_minted = balances + order_escrow + share_collateral + dispute_bonds +
+    maker_cash + fees + rounding``, and ``conserved`` says it holds at journal ``seq``."""
+
+    seq: int
+    conserved: bool
+    unit: str
+    credits_minted: int
+    balances: int
+    order_escrow: int
+    share_collateral: int
+    dispute_bonds: int
+    maker_cash: int
+    maker_subsidy: int
+    maker_result: int
+    fees: int
+    rounding: int
+
+
 class JournalHead(Model):
     """The journal's head and the operator's public key that signs its checkpoints."""
 

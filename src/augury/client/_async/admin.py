@@ -51,6 +51,10 @@ class AdminMethods(Core):
     async def health(self) -> m.Health:
         return await self._call(self._req("health"), m.Health)
 
+    async def ledger(self) -> m.Ledger:
+        """The public ledger: where every credit is, and whether they all add up."""
+        return await self._call(self._req("ledger"), m.Ledger)
+
     async def journal(self) -> m.JournalHead:
         """The journal's head and the key to verify an export's checkpoints with."""
         return await self._call(self._req("journal"), m.JournalHead)

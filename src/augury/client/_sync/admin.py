@@ -52,6 +52,10 @@ class AdminMethods(Core):
     def health(self) -> m.Health:
         return self._call(self._req("health"), m.Health)
 
+    def ledger(self) -> m.Ledger:
+        """The public ledger: where every credit is, and whether they all add up."""
+        return self._call(self._req("ledger"), m.Ledger)
+
     def journal(self) -> m.JournalHead:
         """The journal's head and the key to verify an export's checkpoints with."""
         return self._call(self._req("journal"), m.JournalHead)
