@@ -25,7 +25,7 @@ from augury.domain.book import BUY_NO, BUY_YES, SELL_NO, SELL_YES, Order, pays_c
 from augury.domain.commands import PlaceOrder, Token
 from augury.domain.market import Market, Status
 from augury.domain.rejections import Code, Rejected
-from augury.domain.units import ONE, div_up
+from augury.domain.units import ONE
 
 if TYPE_CHECKING:
     from augury.domain.state import State
@@ -235,7 +235,7 @@ def _escrow_needed(market: Market, intent: int, own_ticks: int, qty: int, budget
         return budget
     value = qty * own_ticks * market.tick // ONE
     fee_bps = market.fee_bps
-    return value + div_up(value * fee_bps, 10_000) if fee_bps else value
+    return value + rt.cumulative_fee(0, 0, value, fee_bps)  # the fee rule, reserved
 
 
 def _reservation(

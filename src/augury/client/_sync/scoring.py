@@ -3,36 +3,36 @@
 
 from __future__ import annotations
 
-from augury.client import _models as m
+from augury.client import _scoring_models as sm
 from augury.client._sync.base import Core, RankBy, Window
 
 
 class ScoringMethods(Core):
     """The client's methods for scores, calibration and the leaderboard."""
 
-    def market_score(self, market: str) -> m.MarketScore:
+    def market_score(self, market: str) -> sm.MarketScore:
         """A resolved market's probability over time and its scores (``Conflict``
         ``market_not_resolved`` otherwise)."""
-        return self._call(self._req("market_score", path={"market": market}), m.MarketScore)
+        return self._call(self._req("market_score", path={"market": market}), sm.MarketScore)
 
     def calibration(
         self, *, buckets: int | None = None, samples: int | None = None
-    ) -> m.Calibration:
+    ) -> sm.Calibration:
         """Calibration across resolved markets (``samples`` instants per market)."""
         params = {"buckets": buckets, "samples": samples}
-        return self._call(self._req("calibration", params=params), m.Calibration)
+        return self._call(self._req("calibration", params=params), sm.Calibration)
 
     def leaderboard(
         self, *, by: RankBy = "profit", window: Window = "all", limit: int | None = None
-    ) -> m.Leaderboard:
+    ) -> sm.Leaderboard:
         """Traders ranked by profit or score over markets settled in the window."""
         params = {"by": by, "window": window, "limit": limit}
-        return self._call(self._req("leaderboard", params=params), m.Leaderboard)
+        return self._call(self._req("leaderboard", params=params), sm.Leaderboard)
 
     def trader_score(
         self, account: str, *, window: Window = "all", buckets: int | None = None
-    ) -> m.TraderScore:
+    ) -> sm.TraderScore:
         """A trader's profit, return, score and calibration."""
         params = {"window": window, "buckets": buckets}
         req = self._req("trader_score", path={"account": account}, params=params)
-        return self._call(req, m.TraderScore)
+        return self._call(req, sm.TraderScore)

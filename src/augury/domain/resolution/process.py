@@ -35,6 +35,7 @@ from augury.domain import ledger, settlement, trading
 from augury.domain.market import TERMINAL, Market, Status
 from augury.domain.rejections import Code, Rejected
 from augury.domain.resolution._wording import vote_reason, wrong_phase
+from augury.domain.resolution.bonds import bond_payouts
 from augury.domain.resolution.evaluate import Decision, evaluate
 from augury.domain.resolution.evaluate import Status as Verdict
 from augury.domain.resolution.incremental import Evaluator
@@ -493,7 +494,7 @@ def _finalize(
     voters: tuple[str, ...],
     out: list[ev.Event],
 ) -> None:
-    postings = bond_payouts(ex, market, outcome, voters)
+    postings = bond_payouts(ex, market, _params(ex.resolutions[market.id])[0], outcome, voters)
     ex.emit(ev.ResolutionFinalized(market.id, outcome, by, reason, voters, postings), out)
     if outcome == VOID:
         settlement.void(ex, market, reason, out)
@@ -519,48 +520,8 @@ def finalize_by_admin(
         require_time_has_come(spec, market.id, "an operator's resolve", now)
         winners = [j for j, w in enumerate(weights) if w == ONE]
         outcome = winners[0] if winners else FRACTIONAL
-    postings = bond_payouts(ex, market, None, ())
+    postings = bond_payouts(ex, market, _params(ex.resolutions[market.id])[0], None, ())
     ex.emit(ev.ResolutionFinalized(market.id, outcome, "admin", reason, (), postings), out)
-
-
-def bond_payouts(
-    ex: State, market: Market, outcome: int | None, voters: tuple[str, ...]
-) -> tuple[ev.Posting, ...]:
-    """Empty the market's bond account: each side right gets its bond back plus its share
-    of the losing side's; the rest to ``voters``. ``outcome`` None refunds every bond."""
-    pool = ex.ledger.balance(ledger.bonds(market.id))
-    if not pool:
-        return ()
-    r = ex.resolutions[market.id]
-    bonds, _, _ = _params(r)
-    sides: list[tuple[str, int, bool]] = []
-    p, d = r.proposal, r.dispute
-    if p is not None and p.proposer and p.bond:
-        sides.append((p.proposer, p.bond, outcome is None or p.outcome == outcome))
-    if d is not None and d.bond:
-        right = outcome is None or p is None or p.outcome != outcome
-        sides.append((d.disputer, d.bond, right))
-    assert sum(b for _, b, _ in sides) == pool, "bonds posted do not match the bond account"
-    paid: dict[str, int] = {}
-    lost = sum(b for _, b, right in sides if not right)
-    winners = [(a, b) for a, b, right in sides if right]
-    for account, bond in winners:
-        paid[account] = paid.get(account, 0) + bond
-    if winners and lost:
-        share = lost * bonds.winner_share_bps // 10_000 // len(winners)
-        for account, _ in winners:
-            paid[account] += share
-        lost -= share * len(winners)
-    if lost and voters:
-        each = lost // len(voters)
-        for v in voters:
-            paid[v] = paid.get(v, 0) + each
-        lost -= each * len(voters)
-    postings: list[ev.Posting] = [(ledger.bonds(market.id), -pool)]
-    postings.extend((ledger.cash(a), amount) for a, amount in sorted(paid.items()) if amount)
-    if lost:  # a division's remainder, or a lost bond with no arbiter to reward
-        postings.append((ledger.ROUNDING if voters else ledger.FEES, lost))
-    return tuple(postings)
 
 
 # -- checks ------------------------------------------------------------------------------------
