@@ -71,6 +71,7 @@ def test_public_surface() -> None:
         "incremental",
         "timing",
         "patterns",
+        "bonds",
     }
     assert exported == set(resolution.__all__)
     assert callable(resolution.evaluate) and callable(resolution.lint)
