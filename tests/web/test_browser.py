@@ -40,6 +40,20 @@ def sign_up(page: Page) -> str:
     return username
 
 
+def client_notice(web_server: WebServer, username: str) -> str:
+    """The newest security notice of ``username``, as the API lists it."""
+    with httpx.Client(base_url=web_server.base_url + "/api/v1") as client:
+        login = client.post(
+            "/auth/login",
+            json={"username": username, "password": "another horse battery staple"},
+        )
+        assert login.status_code == 200, login.text
+        notices = client.get("/auth/me").json()["security_notices"]
+    assert notices, "a password change leaves a notice"
+    detail: str = notices[0]["detail"]
+    return detail
+
+
 def log_in(page: Page, username: str, password: str) -> None:
     page.goto("/login")
     page.get_by_label("Username").fill(username)
@@ -262,7 +276,7 @@ def test_admin_grants_and_creates_a_market(page: Page, web_server: WebServer) ->
 
 
 def test_api_keys_page(page: Page, web_server: WebServer) -> None:
-    sign_up(page)
+    username = sign_up(page)
     page.get_by_role("link", name="API keys").click()
     page.get_by_label("Name").fill("my bot")
     page.get_by_label("trade").check()
@@ -274,6 +288,21 @@ def test_api_keys_page(page: Page, web_server: WebServer) -> None:
     shot(page, "keys")
     page.get_by_role("button", name="Revoke key my bot").click()
     expect(page.locator("#keys")).to_contain_text("No keys yet")
+    expect(page.locator("#notices")).to_contain_text("No notices")
+    # a password change (here through the API) leaves a notice the owner sees here
+    with httpx.Client(base_url=web_server.base_url + "/api/v1") as client:
+        login = client.post("/auth/login", json={"username": username, "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        changed = client.post(
+            "/auth/password",
+            json={"current_password": PASSWORD, "new_password": "another horse battery staple"},
+            headers={"X-CSRF-Token": login.json()["csrf_token"]},
+        )
+        assert changed.status_code == 204, changed.text
+    notice = client_notice(web_server, username)
+    log_in(page, username, "another horse battery staple")  # the change ended the session
+    page.goto("/keys")
+    expect(page.locator("#notices li")).to_contain_text(notice)
 
 
 def test_pages_need_a_login_and_unknown_markets_are_404(web_server: WebServer) -> None:

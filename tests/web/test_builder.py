@@ -136,3 +136,30 @@ def test_the_builder_keeps_a_hand_edit_until_touched_again(
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
     shot(page, "create-builder-phone")
+
+
+def test_the_builder_asks_why_one_source_is_enough(page: Page, web_server: WebServer) -> None:
+    """One source is refused by the linter until the form says why it is enough; then
+    it is a warning, and the reason is in the spec."""
+    log_in(page, "admin", web_server.admin_password)
+    page.goto("/create")
+    page.get_by_label("Question").fill(f"Does one wire decide? {uuid.uuid4().hex[:6]}")
+    page.get_by_label("Closes (UTC)").fill(CLOSE)
+    only = _source(page, 0)
+    only.get_by_label("Kind").select_option("http_json")
+    only.get_by_label("Source id").fill("wire")
+    only.get_by_label("Owner (organization)").fill("Wire Agency")
+    only.get_by_label("URL").fill("https://api.wire.example.com/towns/myrnohrad")
+    only.get_by_label("JSON path").fill("$.control.side")
+    only.get_by_label("Yes", exact=True).fill("A")
+    only.get_by_label("No", exact=True).fill("B")
+    assert "single_source_reason" not in _spec(page)
+    page.get_by_role("button", name="Check the spec").click()
+    expect(page.locator("#spec-findings li.error")).to_contain_text("single_source")
+
+    reason = "The agency is the only one with a reporter in the town."
+    page.get_by_label("Why one source (or one owner) is enough").fill(reason)
+    assert _spec(page)["single_source_reason"] == reason
+    page.get_by_role("button", name="Check the spec").click()
+    expect(page.locator("#spec-findings li.error")).to_have_count(0)
+    expect(page.locator("#spec-findings li.warning")).to_contain_text(reason)

@@ -19,6 +19,7 @@
   const extendField = document.getElementById("b-extend-field");
   const extendHours = document.getElementById("b-extend");
   const challenge = document.getElementById("b-challenge");
+  const singleReason = document.getElementById("b-single-reason");
   const status = document.getElementById("b-status");
   const close = form.close_time;
 
@@ -169,6 +170,8 @@
     spec.quorum = integer(quorum, Math.max(1, distinctOwners()));
     spec.fallback = fallback.value === "extend" ? { kind: "extend", by_hours: integer(extendHours, 24) } : { kind: fallback.value };
     spec.challenge_window_hours = integer(challenge, 48);
+    const reason = singleReason.value.trim();
+    if (reason) spec.single_source_reason = reason;
     return JSON.stringify(spec, null, 2);
   }
 

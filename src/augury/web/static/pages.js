@@ -34,6 +34,14 @@
       } catch (err) { showError(error, err); }
     });
     load().catch((err) => list.replaceChildren(el("p", { class: "error", text: message(err) })));
+    const notices = document.getElementById("notices");
+    api("GET", "/auth/me").then((me) => {
+      const items = me.security_notices || [];
+      notices.replaceChildren(items.length
+        ? el("ul", {}, ...items.map((n) => el("li", {},
+          el("time", { datetime: n.created_at, text: Augury.time(n.created_at) }), " ", n.detail)))
+        : el("p", { class: "muted", text: "No notices." }));
+    }).catch((err) => notices.replaceChildren(el("p", { class: "error", text: message(err) })));
   }
 
   // -- create market -------------------------------------------------------------------
