@@ -57,7 +57,7 @@ test: lint typecheck pytest test-compiled
 $(COMPILED)/.installed: pyproject.toml setup.py $(SOURCES)
 	$(PYTHON) -m venv $(COMPILED)
 	$(COMPILED)/bin/pip install -q --upgrade pip 'setuptools>=77,<81' wheel 'mypy>=1.10,<3' \
-		'msgspec>=0.19,<0.23' 'pytest>=8.0,<10' 'hypothesis>=6.100,<7'
+		'msgspec>=0.19,<0.23' 'google-re2>=1.1,<2' 'pytest>=8.0,<10' 'hypothesis>=6.100,<7'
 	AUGURY_COMPILE=1 $(COMPILED)/bin/pip install -q --no-build-isolation .
 	touch $@
 
