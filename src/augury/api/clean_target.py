@@ -21,8 +21,12 @@ from augury.api.text import INVALID_CHARACTERS, single_line
 
 def _refusal(scope: Scope) -> str | None:
     """What is wrong with the target (a problem detail), or None."""
-    checks = [("path", str(scope.get("path", "")))]
-    query = scope.get("query_string", b"").decode("latin-1")
+    path = str(scope.get("path", ""))
+    raw_query: bytes = scope.get("query_string", b"")
+    if not raw_query and path.isascii() and path.isprintable():
+        return None  # printable ASCII holds none of the refused characters: the common case
+    checks = [("path", path)]
+    query = raw_query.decode("latin-1")
     for name, value in parse_qsl(query, keep_blank_values=True):
         checks += [("query parameter name", name), (f"query parameter {name!r}", value)]
     for where, text in checks:
