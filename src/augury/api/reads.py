@@ -20,7 +20,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from augury.api.errors import INVALID_CURSOR, ApiError
 from augury.api.identity import market_meta
-from augury.domain.units import ONE, format_micros
+from augury.domain import views
+from augury.domain.units import format_micros
 from augury.projections import tables as t
 from augury.settings import format_instant
 
@@ -136,15 +137,13 @@ def list_markets(
 
 # -- orders ----------------------------------------------------------------------------
 def order_view(row: Any, tick: int) -> dict[str, Any]:
-    top = ONE // tick
-    own_ticks = row.price if row.token == "yes" else top - row.price
     return {
         "id": row.order_id,
         "market": row.market,
         "outcome": row.outcome,
         "side": row.side,
         "token": row.token,
-        "price": format_micros(own_ticks * tick),
+        "price": format_micros(views.own_price(row.price, tick, row.token == "yes")),
         "qty": format_micros(row.qty),
         "budget": format_micros(row.budget) if row.budget else None,
         "tif": row.tif,

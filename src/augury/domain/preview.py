@@ -60,7 +60,7 @@ def preview(ex: State, c: PlaceOrder, now: int) -> Preview:
             assert isinstance(resting, Order) and isinstance(take, int)
             yes_value = take * resting.price * market.tick // ONE
             step_value = yes_value if yes else take - yes_value
-            price = (resting.price if yes else market.top - resting.price) * market.tick
+            price = views.own_price(resting.price, market.tick, yes)
             fills.append(PlannedFill("book", take, price))
         elif kind == "maker":
             take, charge = step[1], step[3]

@@ -47,10 +47,15 @@ def maker_fill_yes_price(event: ev.MakerFill) -> Micros:
     return own if maker_fill_is_yes(event) else ONE - own
 
 
+def own_price(yes_ticks: int, tick: Micros, yes: bool) -> Micros:
+    """A price journaled in YES ticks, as a YES (``yes``) or a NO order of its outcome
+    sees it: the ticks (or one credit less them) times the tick size."""
+    return (yes_ticks if yes else ONE // tick - yes_ticks) * tick
+
+
 def book_fill_price(event: ev.BookFill, tick: Micros, yes: bool) -> Micros:
     """A book fill's price for a YES (``yes``) or a NO order of its outcome."""
-    top = ONE // tick
-    return (event.price if yes else top - event.price) * tick
+    return own_price(event.price, tick, yes)
 
 
 def book_fill_fee(event: ev.BookFill, order_id: int) -> Micros:
@@ -65,4 +70,5 @@ __all__ = [
     "maker_fill_is_yes",
     "maker_fill_price",
     "maker_fill_yes_price",
+    "own_price",
 ]

@@ -29,7 +29,7 @@ from augury.domain import events as ev
 from augury.domain import views
 from augury.domain.exchange import Exchange, Result
 from augury.domain.rejections import Rejected
-from augury.domain.units import ONE, format_micros, notional
+from augury.domain.units import format_micros, notional
 from augury.settings import format_instant
 
 router = APIRouter(tags=["trading"])
@@ -62,7 +62,6 @@ def _placement(result: Result, tick: int, order_type: str) -> dict[str, Any]:
     """The order as this command left it, read from the command's own events."""
     accepted = next(e for e in result.events if isinstance(e, ev.OrderAccepted))
     order_id = accepted.order_id
-    top = ONE // tick
     yes = accepted.token == "yes"
     status = "open"
     filled = value = fees = 0
@@ -82,8 +81,8 @@ def _placement(result: Result, tick: int, order_type: str) -> dict[str, Any]:
             status = "resting"
         elif isinstance(event, ev.OrderClosed) and event.order_id == order_id:
             status = event.reason
-    own_ticks = accepted.price if yes else top - accepted.price
     qty = accepted.qty
+    average = views.average_price(value, filled)
     return {
         "id": order_id,
         "market": accepted.market,
@@ -91,7 +90,7 @@ def _placement(result: Result, tick: int, order_type: str) -> dict[str, Any]:
         "side": accepted.side,
         "token": accepted.token,
         "type": order_type,
-        "price": format_micros(own_ticks * tick),
+        "price": format_micros(views.own_price(accepted.price, tick, yes)),
         "qty": format_micros(qty),
         "budget": format_micros(accepted.budget) if accepted.budget else None,
         "tif": accepted.tif,
@@ -104,13 +103,9 @@ def _placement(result: Result, tick: int, order_type: str) -> dict[str, Any]:
         "remaining": format_micros(max(qty - filled, 0)),
         "value": format_micros(value),
         "fees": format_micros(fees),
-        "average_price": _micros_or_none(views.average_price(value, filled)),
+        "average_price": None if average is None else format_micros(average),
         "fills": fills,
     }
-
-
-def _micros_or_none(micros: int | None) -> str | None:
-    return None if micros is None else format_micros(micros)
 
 
 @router.post("/orders", status_code=201, summary="Place an order", response_model=r.PlacementOut)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from augury.api.errors import ApiError
 from augury.api.ws.limits import BOOK_DEPTH, Levels, Message
 from augury.domain import events as ev
+from augury.domain import views
 from augury.domain.exchange import Exchange
-from augury.domain.units import ONE, format_micros
+from augury.domain.units import format_micros
 from augury.settings import format_instant
 
 
@@ -55,14 +56,13 @@ def book_target(ex: Exchange, rest: str) -> tuple[str, int]:
 
 
 def accepted_view(event: ev.OrderAccepted, tick: int) -> Message:
-    own_ticks = event.price if event.token == "yes" else ONE // tick - event.price
     return {
         "id": event.order_id,
         "market": event.market,
         "outcome": event.outcome,
         "side": event.side,
         "token": event.token,
-        "price": format_micros(own_ticks * tick),
+        "price": format_micros(views.own_price(event.price, tick, event.token == "yes")),
         "qty": format_micros(event.qty),
         "budget": format_micros(event.budget) if event.budget else None,
         "tif": event.tif,
