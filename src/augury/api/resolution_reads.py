@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select, tuple_
 from starlette.concurrency import run_in_threadpool
 
 from augury.api.errors import refused
-from augury.api.evidence_trail import OBSERVATION_PAGE_MAX, dedupe, observation_page
+from augury.api.evidence_trail import dedupe
 from augury.api.services import Services
 from augury.domain.exchange import Exchange
 from augury.domain.market import Market
@@ -218,19 +218,6 @@ def shown_captures(items: list[dict[str, Any]], reveal: bool) -> list[dict[str, 
         {**item, "error": public_error(item["error"])} if item.get("error") else item
         for item in items
     ]
-
-
-async def observations(services: Services, market: str, *, reveal: bool) -> list[dict[str, Any]]:
-    """The market's first ``OBSERVATION_PAGE_MAX`` captures, oldest first (errors without
-    network addresses unless ``reveal``, for an admin)."""
-    await services.query(lambda ex: market_of(ex, market))
-    await services.barrier()
-    items, _ = await run_in_threadpool(
-        lambda: observation_page(
-            services.projector.engine, market, size_of(services), limit=OBSERVATION_PAGE_MAX
-        )
-    )
-    return shown_captures(items, reveal)
 
 
 def alerts(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import socket
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -110,6 +110,14 @@ def _session(url: str, username: str, password: str) -> Iterator[Client]:
         finally:
             with suppress(Exception):  # the session expires by itself; the outcome stands
                 client.logout()
+
+
+def _keys_session(
+    url: str, username: str | None, password_stdin: bool
+) -> AbstractContextManager[Client]:
+    """A session for managing keys: the given (or the stored login's) user, with the
+    password asked for (or read from stdin)."""
+    return _session(url, _username(username, url), _password(password_stdin))
 
 
 def _login(
@@ -283,8 +291,7 @@ def keys_create(
     """Create an API key; the key is printed this once (it is not stored)."""
     with _guard("keys create", json_out):
         scopes = _scopes(scope)
-        user = _username(username, url)
-        with _session(url, user, _password(password_stdin)) as client:
+        with _keys_session(url, username, password_stdin) as client:
             created = client.create_api_key(name, scopes)
         if json_out:
             _print_json(created.to_dict())
@@ -303,8 +310,7 @@ def keys_list(
 ) -> None:
     """My API keys (live and revoked)."""
     with _guard("keys list", json_out):
-        user = _username(username, url)
-        with _session(url, user, _password(password_stdin)) as client:
+        with _keys_session(url, username, password_stdin) as client:
             keys = client.list_api_keys()
         if json_out:
             _print_json({"items": [k.to_dict() for k in keys]})
@@ -326,8 +332,7 @@ def keys_revoke(
 ) -> None:
     """Revoke one of my API keys (by its id, as keys list shows it)."""
     with _guard("keys revoke", json_out):
-        user = _username(username, url)
-        with _session(url, user, _password(password_stdin)) as client:
+        with _keys_session(url, username, password_stdin) as client:
             client.revoke_api_key(key_id)
         stored = credentials.load(url)
         if stored is not None and stored.key_id == key_id:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from fastapi import APIRouter
 from pydantic import ConfigDict
 
@@ -50,21 +51,7 @@ class LedgerOut(Out):
 
 def ledger_view(seq: int, totals: LedgerTotals) -> dict[str, Any]:
     """The answer of ``GET /ledger`` (also what the web UI's panel shows)."""
-    return {
-        "seq": seq,
-        "conserved": totals.conserved,
-        "unit": "micros",
-        "credits_minted": totals.credits_minted,
-        "balances": totals.balances,
-        "order_escrow": totals.order_escrow,
-        "share_collateral": totals.share_collateral,
-        "dispute_bonds": totals.dispute_bonds,
-        "maker_cash": totals.maker_cash,
-        "maker_subsidy": totals.maker_subsidy,
-        "maker_result": totals.maker_result,
-        "fees": totals.fees,
-        "rounding": totals.rounding,
-    }
+    return {"seq": seq, "unit": "micros", **msgspec.structs.asdict(totals)}
 
 
 def live_ledger(engine: Engine) -> Any:
