@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,8 +23,9 @@ import pytest
 
 from augury.api.evidence_trail import collapse, observation_item
 
-from .conftest import START, Server, assert_clean_exit, assert_problem, start_server
+from .conftest import Server, assert_problem
 from .fixture_sources import FixtureSources, war_map, wire
+from .helpers import observer_server, ok
 
 HOUR = 3_600
 T_US = 1_763_164_800_000_000  # START + 24h: the observation time and the close
@@ -84,11 +84,6 @@ def serve(sources: FixtureSources, h: int) -> None:
             sources.set(f"/{market}/wire.json", wire(wire_side))
 
 
-def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
 @pytest.fixture(scope="module")
 def sources() -> Iterator[FixtureSources]:
     with FixtureSources() as running:
@@ -97,14 +92,7 @@ def sources() -> Iterator[FixtureSources]:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    env = {"AUGURY_EVIDENCE_ALLOW_HOSTS": '["127.0.0.1"]', "AUGURY_OBSERVER_INTERVAL_S": "0"}
-    running = start_server(
-        Path(tmp_path_factory.mktemp("trail")) / "data",
-        "--clock", "simulated", "--start", START,
-        env=env,
-    )  # fmt: skip
-    yield running
-    assert_clean_exit(running)
+    yield from observer_server(tmp_path_factory, "trail")
 
 
 class World:

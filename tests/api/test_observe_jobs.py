@@ -26,8 +26,8 @@ import pytest
 
 from augury.api.observe_jobs import ACTIVE_MAX
 
-from .conftest import START, Server, assert_clean_exit, assert_problem, start_server
-from .helpers import local_app
+from .conftest import Server, assert_problem
+from .helpers import finished_job, local_app, observer_server, ok
 
 T_US = 1_763_164_800_000_000  # START + 24h
 CLOSE = "2025-11-15T00:00:00Z"
@@ -84,19 +84,7 @@ def sources() -> Iterator[SlowSources]:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    env = {"AUGURY_EVIDENCE_ALLOW_HOSTS": '["127.0.0.1"]', "AUGURY_OBSERVER_INTERVAL_S": "0"}
-    running = start_server(
-        Path(tmp_path_factory.mktemp("jobs")) / "data",
-        "--clock", "simulated", "--start", START,
-        env=env,
-    )  # fmt: skip
-    yield running
-    assert_clean_exit(running)
-
-
-def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
+    yield from observer_server(tmp_path_factory, "jobs")
 
 
 def market(admin: httpx.Client, url: str) -> str:
@@ -109,13 +97,8 @@ def market(admin: httpx.Client, url: str) -> str:
 
 
 def poll(client: httpx.Client, location: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        job: dict[str, Any] = ok(client.get(location.removeprefix("/api/v1")))
-        if job["status"] in ("done", "failed"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"the job never finished: {job}")
+    job: dict[str, Any] = finished_job(client, location).json()
+    return job
 
 
 def test_observe_answers_202_at_once_and_the_job_reports_the_captures(

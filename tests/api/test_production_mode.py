@@ -24,6 +24,7 @@ import pytest
 from augury.settings import Settings
 
 from .conftest import Server, assert_clean_exit, assert_problem, start_server
+from .helpers import observe_now
 
 ADDRESS = re.compile(r"127\.0\.0\.1|::1\b")
 """What ``localhost`` resolves to: it must not reach the public."""
@@ -151,15 +152,7 @@ def test_the_docs_can_be_for_admins_only(prod_admin_docs: Server) -> None:
 
 
 def _observed(client: httpx.Client, market: str) -> dict[str, Any]:
-    """Observe the market now (202 and a job) and wait for the job to finish."""
-    started = client.post(f"/markets/{market}/observe")
-    assert started.status_code == 202, started.text
-    deadline = time.monotonic() + 30
-    job: dict[str, Any] = started.json()
-    while job["status"] in ("pending", "running"):
-        assert time.monotonic() < deadline, job
-        time.sleep(0.1)
-        job = client.get(started.headers["Location"].removeprefix("/api/v1")).json()
+    job: dict[str, Any] = observe_now(client, market).json()
     return job
 
 

@@ -40,14 +40,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from .conftest import START, Server, assert_clean_exit, assert_problem, start_server
+from .conftest import Server, assert_problem
 from .fixture_sources import FixtureSources, war_map, wire
+from .helpers import observer_server, ok
 
 HOUR = 3_600
 T_US = 1_763_164_800_000_000  # 2025-11-15T00:00:00Z: START + 24h
@@ -107,14 +107,7 @@ def sources() -> Iterator[FixtureSources]:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    env = {"AUGURY_EVIDENCE_ALLOW_HOSTS": '["127.0.0.1"]', "AUGURY_OBSERVER_INTERVAL_S": "0"}
-    running = start_server(
-        Path(tmp_path_factory.mktemp("resolution")) / "data",
-        "--clock", "simulated", "--start", START,
-        env=env,
-    )  # fmt: skip
-    yield running
-    assert_clean_exit(running)
+    yield from observer_server(tmp_path_factory, "resolution")
 
 
 def serve_hour(sources: FixtureSources, h: int) -> None:
@@ -131,11 +124,6 @@ def wait_for_unconfirmed(admin: httpx.Client) -> None:
     while not ok(admin.get("/alerts", params=params))["items"]:
         assert time.monotonic() < deadline, "no high unconfirmed alert"
         time.sleep(0.2)
-
-
-def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 def with_roles(live: Server, admin: httpx.Client, prefix: str, *roles: str) -> httpx.Client:

@@ -13,14 +13,14 @@ import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from .conftest import START, Server, assert_clean_exit, assert_problem, start_server
+from .conftest import Server, assert_problem
 from .fixture_sources import FixtureSources, wire
+from .helpers import observe_now, observer_server
 
 CLOSE = "2025-11-15T00:00:00Z"
 T_US = 1_763_164_800_000_000
@@ -39,18 +39,9 @@ def sources() -> Iterator[FixtureSources]:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    env = {
-        "AUGURY_EVIDENCE_ALLOW_HOSTS": '["127.0.0.1"]',
-        "AUGURY_OBSERVER_INTERVAL_S": "0",
-        "AUGURY_EVIDENCE_READ_MAX_BYTES": str(READ_MAX_BYTES),
-    }
-    running = start_server(
-        Path(tmp_path_factory.mktemp("readers")) / "data",
-        "--clock", "simulated", "--start", START,
-        env=env,
-    )  # fmt: skip
-    yield running
-    assert_clean_exit(running)
+    yield from observer_server(
+        tmp_path_factory, "readers", AUGURY_EVIDENCE_READ_MAX_BYTES=str(READ_MAX_BYTES)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -135,21 +126,8 @@ def health_while(live: Server, request: Callable[[], httpx.Response]) -> list[fl
 
 
 def observe(admin: httpx.Client, market: str) -> Callable[[], httpx.Response]:
-    """Observe now: the server answers 202 with a job; poll it until it is finished and
-    answer the job's last state (200)."""
-
-    def run() -> httpx.Response:
-        started = admin.post(f"/markets/{market}/observe")
-        assert started.status_code == 202, started.text
-        deadline = time.monotonic() + 300
-        while True:
-            job = admin.get(started.headers["Location"].removeprefix("/api/v1"))
-            if job.json()["status"] not in ("pending", "running"):
-                return job
-            assert time.monotonic() < deadline, job.text
-            time.sleep(0.05)
-
-    return run
+    """Observe now, to run beside the health checks: the finished job's answer."""
+    return lambda: observe_now(admin, market, timeout_s=300)
 
 
 def report(name: str, latencies: list[float]) -> str:
