@@ -96,6 +96,16 @@ class Settings(BaseSettings):
     at most 10 s, then 503) until the load eases. 0 (the default) keeps them fresher:
     on PostgreSQL, a minute of saturating load left them 1.9 s behind at 0 and 9-11 s
     at 5 or 10 (docs/benchmarks.md)."""
+    nats_url: str | None = None
+    """The bus between the roles (``nats://host:4222``): ``augury engine``, ``augury api``
+    and ``augury follow`` need it; ``augury serve`` runs everything in one process and
+    does not (docs/architecture.md)."""
+    bus_prefix: str = Field(default="augury", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    """The subjects' prefix on the bus, so several exchanges can share one NATS server."""
+    node_name: str | None = None
+    """This API node's name on the bus (default: host name and process id)."""
+    min_seq_wait_s: float = Field(default=2.0, gt=0, le=30)
+    """How long a read naming ``Augury-Min-Seq`` waits for this node's replica, then 503."""
     api_docs: Literal["off", "admin", "public"] | None = None
     """Who may read the API's documentation (``/docs`` and ``/openapi.json``): nobody,
     an authenticated admin, or anyone. Default: anyone in development, nobody in

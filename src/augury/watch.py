@@ -28,6 +28,7 @@ import queue
 import signal
 import threading
 import time
+from collections.abc import Iterable
 from multiprocessing.context import SpawnProcess
 from multiprocessing.synchronize import Event
 from typing import Any
@@ -38,7 +39,7 @@ from augury.domain import commands as dc
 from augury.domain.surveillance import Alert, StreamItem, Surveillance
 from augury.engine import Engine
 from augury.engine.entry import decode_entry
-from augury.journal import open_store
+from augury.journal import JournalRecord, open_store
 from augury.journal.records import KIND_COMMAND
 from augury.priority import lower_priority
 
@@ -91,14 +92,19 @@ class Follower:
     def read(self, store: Any) -> bool:
         """Feed every record after ``seq``; True if there was any."""
         progressed = False
-        feed = self.surveillance.feed
         for record in store.read(from_seq=self.seq + 1):
+            self.feed((record,))
+            progressed = True
+        return progressed
+
+    def feed(self, records: Iterable[JournalRecord]) -> None:
+        """Feed records that follow ``seq`` (from the journal or the record stream)."""
+        feed = self.surveillance.feed
+        for record in records:
             if record.kind == KIND_COMMAND:
                 for event in decode_entry(record.body).events:
                     feed(StreamItem(record.seq, record.ts_us, event))
             self.seq = record.seq
-            progressed = True
-        return progressed
 
     def new_alerts(self) -> list[dc.RaiseAlert]:
         found = []

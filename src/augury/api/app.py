@@ -10,7 +10,7 @@ development, off in production).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -36,7 +36,9 @@ from augury.api.routes import (
     scoring,
     trading,
 )
+from augury.api.seq import SeqMiddleware
 from augury.api.services import AdminCallback, Services, print_admin
+from augury.roles.node_engine import NodeEngine
 from augury.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -117,32 +119,51 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+NodeFactory = Callable[[], Awaitable[NodeEngine]]
+"""Opens an API node's engine on the app's event loop (``augury.roles.node.open_node``)."""
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     on_admin_created: AdminCallback = print_admin,
     services: Services | None = None,
+    node: NodeFactory | None = None,
 ) -> FastAPI:
     """The Augury API; ``settings`` default to the environment (``AUGURY_*``).
 
     The engine is opened when the app starts, unless ``services`` already opened it
     (``augury serve`` does, to report a locked journal in one line); either way the
-    app closes it when it stops.
+    app closes it when it stops. With ``node`` (``augury api``) the app is an API node:
+    ``node()`` opens its bus connection and replica when the app starts.
     """
     settings = settings if settings is not None else Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        started = services if services is not None else Services.start(settings, on_admin_created)
+        if node is not None:
+            engine = await node()
+            try:
+                started = Services.start_node(settings, engine)
+                await started.abootstrap_admin(on_admin_created)
+            except BaseException:
+                await engine.aclose()
+                raise
+        elif services is not None:
+            started = services
+        else:
+            started = Services.start(settings, on_admin_created)
         app.state.services = started
         app.state.hub = ws.Hub(started, asyncio.get_running_loop())
         started.observer = Observer(started)
-        started.observer.start(settings.observer_interval_s)
+        started.observer.start(settings.observer_interval_s if started.runs_observer else 0)
         try:
             yield
         finally:
             await started.observer.stop()
             started.stop()
+            if isinstance(started.engine, NodeEngine):
+                await started.engine.aclose()
 
     app = FastAPI(
         title="Augury",
@@ -187,6 +208,7 @@ def create_app(
         password_rate_per_s=settings.rate_limit_password_per_s,
         password_burst=settings.rate_limit_password_burst,
     )
+    app.add_middleware(SeqMiddleware)
     app.add_middleware(SecurityHeaders)
     app.state.settings = settings
     _document_problems(app)

@@ -351,12 +351,25 @@ class ClockOut(Out):
     events: int
 
 
+class NodeStatusOut(Out):
+    node: str
+    replica_seq: int
+    replica_age_s: float
+    feed_errors: int
+    resent: int
+
+
 class HealthOut(Out):
     status: str
+    """``ok``; on an API node ``behind`` when its replica has heard nothing for 5 s."""
     mode: str
     clock: str
     time: Instant
     journal_head: int
+    """The journal head this process's state holds (an API node: its replica's)."""
+    role: str = "serve"
+    """``serve`` (one process) or ``api`` (an API node of ``augury api``)."""
+    node: NodeStatusOut | None = None
 
 
 class JournalOut(Out):

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from augury.api.errors import OVERLOADED, UNAVAILABLE, ApiError, refused
 from augury.api.identity import IdentityStore
 from augury.api.projector_process import ProcessFollower
+from augury.api.seq import note_seq
 from augury.api.stored_responses import StoredResponses
 from augury.domain import commands as dc
 from augury.domain.exchange import Exchange, Result
@@ -37,6 +38,8 @@ from augury.engine.entry import Entry
 from augury.journal import JournalStore
 from augury.projections import BATCH_RECORDS_DEFAULT, Projector
 from augury.projections.projector import Item
+from augury.roles.node_engine import NodeEngine
+from augury.roles.read_models import ReadModelsPoller
 from augury.settings import Settings
 
 if TYPE_CHECKING:
@@ -77,10 +80,12 @@ def print_admin(username: str, password: str) -> None:
 @dataclass
 class Services:
     settings: Settings
-    engine: Engine
+    engine: Engine | NodeEngine
+    """The exchange: an in-process engine (``augury serve``), or an API node's
+    ``NodeEngine`` (commands over the bus, reads from its replica: ``augury api``)."""
     projector: Projector
     identity: IdentityStore
-    follower: Follower | ProcessFollower
+    follower: Follower | ProcessFollower | ReadModelsPoller
     stored_responses: StoredResponses
     """The answers kept for Idempotency-Key on the routes that are not one engine command."""
     ticks: dict[str, int] = field(default_factory=dict)
@@ -91,7 +96,9 @@ class Services:
     watch: Watch | None = None
     """Surveillance on the live journal (a thread), unless settings turn it off."""
     stopped: bool = False
-    """(account, Idempotency-Key) of the requests running now (event loop only)."""
+    runs_observer: bool = True
+    """Whether the app's observer polls sources on its own schedule (``augury serve``);
+    an API node observes only on demand (``augury follow --role observe`` polls)."""
 
     @classmethod
     def start(cls, settings: Settings, on_admin_created: AdminCallback = print_admin) -> Services:
@@ -156,6 +163,56 @@ class Services:
             raise
         return services
 
+    @classmethod
+    def start_node(cls, settings: Settings, engine: NodeEngine) -> Services:
+        """An API node's services: ``engine`` is its NodeEngine (started on this event
+        loop); the read models and identity tables are the shared database's. The first
+        admin is made by :meth:`abootstrap_admin` (it needs the event loop)."""
+        projections_url = settings.database_url or str(settings.data_dir / "projections.db")
+        projector = Projector(projections_url, namespace=settings.projections_namespace)
+        try:
+            identity = IdentityStore(
+                projector.engine,
+                settings.secret_key,
+                time_cost=settings.argon2_time_cost,
+                memory_kib=settings.argon2_memory_kib,
+            )
+            stored = StoredResponses(projector.engine, settings.secret_key)
+        except BaseException:
+            projector.close()
+            raise
+        follower = ReadModelsPoller(projector, engine.replica)
+        services = cls(settings, engine, projector, identity, follower, stored)
+        services.runs_observer = False
+        return services
+
+    async def abootstrap_admin(self, on_admin_created: AdminCallback = print_admin) -> None:
+        """On an empty database, make the first admin (several nodes may race: the
+        username is unique, the account's commands are keyed: one wins, none doubles)."""
+        if self.identity.count_users():
+            return
+        username = self.settings.admin_username
+        password = secrets.token_urlsafe(18)
+        hashed = self.identity.hash_password(password)
+        if self.identity.create_user(username, hashed, ("admin", "market_creator")) is None:
+            return  # another node made it
+        await self.open_account(username)
+        on_admin_created(username, password)
+
+    async def wait_for_seq(self, seq: int, timeout_s: float) -> bool:
+        """True once this process's state holds ``seq`` (read-your-writes); False after
+        ``timeout_s``. An in-process engine's state always holds what it acknowledged."""
+        engine = self.engine
+        if isinstance(engine, NodeEngine):
+            return await engine.replica.wait_for(seq, timeout_s)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while engine.head[0] < seq:
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.01)
+        return True
+
     def stop(self) -> None:
         """Close the observer's reader processes, the engine (finishing what is queued),
         the projector (process or thread, after it has applied the rest of the journal),
@@ -181,14 +238,18 @@ class Services:
 
     async def submit_raw(self, command: dc.Command, account: str = "", key: str = "") -> Result:
         try:
-            return await self.engine.asubmit(command, account=account, key=key)
+            result, seq = await self.engine.asubmit_seq(command, account=account, key=key)
         except EngineOverloaded:
             raise ApiError(
                 503, OVERLOADED, "the exchange is busy; retry shortly", headers={"Retry-After": "1"}
             ) from None
         except EngineStopped:
             log.exception("the engine has stopped")
-            raise ApiError(503, UNAVAILABLE, "the exchange is not running") from None
+            raise ApiError(
+                503, UNAVAILABLE, "the exchange is not running", headers={"Retry-After": "1"}
+            ) from None
+        note_seq(seq)
+        return result
 
     async def query(self, fn: Callable[[Exchange], T]) -> T:
         """Run ``fn`` on the engine thread (a consistent view between command groups)."""
@@ -375,7 +436,7 @@ class Follower:
             future.get_loop().call_soon_threadsafe(_wake, future)
 
 
-def subscribe(engine: Engine, callback: Subscriber, *, reads_state: bool) -> None:
+def subscribe(engine: Engine | NodeEngine, callback: Subscriber, *, reads_state: bool) -> None:
     """``engine.subscribe``; ``reads_state=False`` (it touches only its arguments) lets an
     engine that pipelines keep running ahead while the callback runs on its writer."""
     if "reads_state" in inspect.signature(engine.subscribe).parameters:

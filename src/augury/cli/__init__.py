@@ -35,7 +35,7 @@ Exit codes: 0 success; 1 the journal failed verification (one line names the seq
 from __future__ import annotations
 
 # The command modules register their commands on ``app`` when imported.
-from augury.cli import account, demo, journal_tools, serve, trading
+from augury.cli import account, demo, journal_tools, roles, serve, trading
 from augury.cli._common import EXIT_ERROR, EXIT_OK, EXIT_VERIFY_FAILED, _err, app
 from augury.cli.serve import _seed_if_empty
 from augury.cli.trading import parse_duration
@@ -51,6 +51,7 @@ __all__ = [
     "journal_tools",
     "main",
     "parse_duration",
+    "roles",
     "serve",
     "trading",
 ]

@@ -41,6 +41,30 @@ class Lookup:
         self.command = command
 
 
+class Sequenced:
+    """An asyncio future answered with ``(Result, seq)``: the seq of the command's record
+    (accepted), of the original record (a duplicate of a keyed command) or 0 (refused).
+    The engine sets ``seq``; the answering code treats it as the future it wraps."""
+
+    __slots__ = ("future", "seq")
+
+    def __init__(self, future: Any) -> None:
+        self.future = future
+        self.seq = 0
+
+    def get_loop(self) -> Any:
+        return self.future.get_loop()
+
+    def done(self) -> bool:
+        return bool(self.future.done())
+
+    def set_result(self, value: Any) -> None:
+        self.future.set_result((value, self.seq))
+
+    def set_exception(self, error: BaseException) -> None:
+        self.future.set_exception(error)
+
+
 class Batch:
     """One group built by the engine thread, handed to the writer thread as a unit."""
 

@@ -50,7 +50,7 @@ from augury.domain.exchange import Exchange, Result
 from augury.domain.rejections import Code
 from augury.engine.ack import Ack
 from augury.engine.answers import Subscriber, fail, resolve
-from augury.engine.batch import STOP, Batch, Control, Item, Lookup
+from augury.engine.batch import STOP, Batch, Control, Item, Lookup, Sequenced
 from augury.engine.clock import Clock, SimulatedClock
 from augury.engine.entry import AdvanceClock, Entry, execute_entry
 from augury.engine.errors import (
@@ -177,6 +177,7 @@ class Engine(WriterSide):
         self._handed: deque[Batch] = deque()  # engine thread: handed, not yet reaped
         self._state_subscribers: tuple[Subscriber, ...] = ()  # engine thread, drained
         self._pure_subscribers: tuple[Subscriber, ...] = ()  # writer thread
+        self._record_subscribers: tuple[Callable[[list[JournalRecord]], None], ...] = ()
         self._building: Batch | None = None
         self._taken: list[Item] = []
         self._thread = threading.Thread(target=self._run, name="augury-engine", daemon=True)
@@ -217,6 +218,33 @@ class Engine(WriterSide):
         self._put((command, account, key, future))
         return await future
 
+    async def asubmit_seq(
+        self, command: dc.Command, account: str = "", key: str = ""
+    ) -> tuple[Result, int]:
+        """``asubmit``, answered with ``(Result, seq)`` (see ``Sequenced``)."""
+        future: asyncio.Future[tuple[Result, int]] = asyncio.get_running_loop().create_future()
+        self._put((command, account, key, Sequenced(future)))
+        return await future
+
+    def submit_many(
+        self, requests: list[tuple[dc.Command, str, str]]
+    ) -> list[asyncio.Future[tuple[Result, int]]]:
+        """Queue (command, account, key) requests at once (all or none: EngineOverloaded
+        if they do not fit), each answered as by ``asubmit_seq``: a batch from the bus."""
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in requests]
+        items = [(c, a, k, Sequenced(f)) for (c, a, k), f in zip(requests, futures, strict=True)]
+        with self._gate:
+            if self._stopped is not None:
+                raise EngineStopped(str(self._stopped)) from self._stopped
+            if len(self._inbox) + len(items) > self._queue_max:
+                raise EngineOverloaded(f"{self._queue_max} commands already queued")
+            self._inbox.extend(items)
+            if self._engine_idle:
+                self._engine_idle = False
+                self._inbox_ready.notify()
+        return futures
+
     def checkpoint(self) -> Future[int]:
         """Append a signed checkpoint of the head now; resolves to its seq once durable."""
         future: Future[int] = Future()
@@ -254,6 +282,12 @@ class Engine(WriterSide):
             self._state_subscribers = (*self._state_subscribers, callback)
         else:
             self._pure_subscribers = (*self._pure_subscribers, callback)
+
+    def subscribe_records(self, callback: Callable[[list[JournalRecord]], None]) -> None:
+        """Call ``callback(records)`` on the writer thread with each durable group's
+        records (commands and checkpoints: the chain, contiguous), after its answers.
+        It must only hand them over (the sequencer role publishes them on the bus)."""
+        self._record_subscribers = (*self._record_subscribers, callback)
 
     def close(self, timeout_s: float | None = None) -> None:
         """Finish what is queued, stop the threads, release the journal. Idempotent."""
@@ -376,6 +410,8 @@ class Engine(WriterSide):
                     self._record(batch, now, command, result, account, key)
                 else:
                     stats.rejected += 1
+            if result.ok and type(target) is Sequenced:
+                target.seq = self._exec_head[0]
             targets.append(target)
             values.append(result)
         batch.items += count
@@ -472,6 +508,8 @@ class Engine(WriterSide):
         if seq is None:
             return False
         self.stats.duplicates += 1
+        if type(target) is Sequenced:
+            target.seq = seq
         # Answered with this batch, so never before the original (an earlier or the
         # same batch) is durable.
         pending = self._recent.get(seq)

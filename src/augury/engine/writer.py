@@ -27,6 +27,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
@@ -37,7 +38,7 @@ from augury.engine.batch import Batch, Control, Item, Lookup
 from augury.engine.entry import decode_entry
 from augury.engine.errors import EngineStopped, key_reused, same_command
 from augury.engine.stats import EngineStats
-from augury.journal import Head, JournalStore
+from augury.journal import Head, JournalRecord, JournalStore
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class WriterSide:
     _handed: deque[Batch]
     _state_subscribers: tuple[Subscriber, ...]
     _pure_subscribers: tuple[Subscriber, ...]
+    _record_subscribers: tuple[Callable[[list[JournalRecord]], None], ...]
     _building: Batch | None
     _taken: list[Item]
     _writer: threading.Thread
@@ -183,6 +185,13 @@ class WriterSide:
         if subscribers:
             for batch in batches:
                 publish(subscribers, batch)
+        for callback in self._record_subscribers:
+            for batch in batches:
+                if batch.records:
+                    try:
+                        callback(batch.records)
+                    except Exception:
+                        log.exception("record subscriber %r failed; ignored", callback)
         stop = False
         for batch in batches:
             for seq, digest, state, future in batch.snapshots:

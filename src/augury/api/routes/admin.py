@@ -18,8 +18,11 @@ from augury.domain import commands as dc
 from augury.domain.units import format_micros
 from augury.engine import AdvanceClock, SimulatedClock
 from augury.journal.signing import load_or_create_key, public_key_hex
+from augury.roles.node_engine import NodeEngine
 from augury.settings import format_instant
 
+REPLICA_STALE_S = 5.0
+"""An API node whose replica has heard nothing for this long says ``behind`` in /health."""
 router = APIRouter(tags=["admin"])
 health_router = APIRouter(tags=["health"])
 
@@ -29,13 +32,19 @@ async def health(services: ServicesDep) -> dict[str, Any]:
     engine = services.engine
     if not engine.running:
         raise ApiError(503, "unavailable", "the exchange is not running")
-    return {
+    answer: dict[str, Any] = {
         "status": "ok",
         "mode": services.settings.mode,
         "clock": services.settings.clock,
         "time": format_instant(services.now_us()),
         "journal_head": engine.head[0],
+        "role": "serve",
     }
+    if isinstance(engine, NodeEngine):  # an API node: how fresh its replica is
+        answer.update(role="api", node=engine.status())
+        if engine.replica.lag_s() > REPLICA_STALE_S:
+            answer["status"] = "behind"
+    return answer
 
 
 @health_router.get(

@@ -20,6 +20,7 @@ from augury.api.responses import Out
 from augury.domain.exchange import Exchange
 from augury.domain.ledger_report import LedgerTotals, report
 from augury.engine import Engine
+from augury.roles.node_engine import NodeEngine
 
 router = APIRouter(tags=["ledger"])
 
@@ -54,7 +55,7 @@ def ledger_view(seq: int, totals: LedgerTotals) -> dict[str, Any]:
     return {"seq": seq, "unit": "micros", **msgspec.structs.asdict(totals)}
 
 
-def live_ledger(engine: Engine) -> Any:
+def live_ledger(engine: Engine | NodeEngine) -> Any:
     """A query for ``engine.query``: (seq, totals) of the state at the durable head."""
 
     def query(exchange: Exchange) -> tuple[int, LedgerTotals]:
