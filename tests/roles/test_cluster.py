@@ -7,6 +7,7 @@ and the ledger conserves."""
 from __future__ import annotations
 
 import collections
+import json
 import threading
 import time
 import uuid
@@ -97,6 +98,27 @@ def test_writes_through_one_node_are_read_through_another_with_min_seq(cluster: 
     health = httpx.get(b.url + "/health").json()
     assert health["role"] == "api" and health["node"]["node"] == "node-b"
     _conserved(b, key)
+
+
+def test_websocket_streams_on_one_node_follow_writes_through_another(cluster: Cluster) -> None:
+    from websockets.sync.client import connect
+
+    a, b = cluster.api("node-a"), cluster.api("node-b")
+    key = cluster.admin_key(a)
+    with _client(a, key) as via_a:
+        market = _market(via_a)
+        url = f"ws://127.0.0.1:{b.port}/api/v1/ws"
+        with connect(url, additional_headers={"X-API-Key": key}, open_timeout=30) as ws:
+            ws.send(json.dumps({"op": "subscribe", "channel": f"book:{market}"}))
+            assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
+            ws.send(json.dumps({"op": "subscribe", "channel": "orders"}))
+            assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
+            placed = via_a.post("/orders", json=_order(market, 4)).json()
+            got = [json.loads(ws.recv(timeout=10)) for _ in range(3)]
+    delta = next(m for m in got if m["type"] == "book_delta")
+    assert delta["bids"] == [{"price": "0.05", "qty": "1", "orders": 1}]
+    accepted = next(m for m in got if m.get("event") == "accepted")
+    assert accepted["order_id"] == placed["id"]
 
 
 class RoundRobin(httpx.BaseTransport):
