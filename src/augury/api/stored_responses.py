@@ -5,7 +5,8 @@ Most state-changing routes submit one engine command, and the engine journals th
 creation, advancing the simulated clock, observing a market's sources now) keep the
 answer of the first request with a key here, and a retry gets that answer back without
 running again: one SQL table, ``api_stored_responses``, next to the identity tables
-(same database, created on startup like them, never touched by the projector).
+(same database, migrated with them by ``augury.api.migrate``, never touched by the
+projector).
 
 A row is (scope, key, fingerprint, status, payload, created time):
 
@@ -127,7 +128,7 @@ def canonical_body(body: bytes) -> bytes:
 
 
 class StoredResponses:
-    """The stored responses in ``engine``'s database (the table created if absent).
+    """The stored responses in ``engine``'s database (migrated by ``augury.api.migrate``).
 
     ``now_us`` (wall-clock microseconds) and ``ttl_s`` can be injected for tests.
     """
@@ -147,7 +148,6 @@ class StoredResponses:
         self._aead = AESGCM(_derive(secret, b"augury stored responses v1"))
         self._fingerprint_key = _derive(secret, b"augury idempotency fingerprint v1")
         self._purged_at = float("-inf")
-        metadata.create_all(engine)
 
     # -- the request -------------------------------------------------------------------
     def fingerprint(self, method: str, path: str, body: bytes) -> str:

@@ -11,6 +11,12 @@ journal.
 
 ``upgrade(engine)`` runs the Alembic migrations shipped in ``migrations/`` inside one
 transaction, through Alembic's API: no ini file, no ``alembic`` command needed.
+``run_serialized`` is how every chain of ours runs (these and ``augury.api.migrate``'s):
+several processes starting at once on one database (an engine and API nodes on
+PostgreSQL, or ``augury serve --workers N`` on one SQLite file) migrate one after the
+other, never side by side: on PostgreSQL the transaction first takes an advisory lock
+(``pg_advisory_xact_lock``, released when it ends), on SQLite it begins ``IMMEDIATE``
+(the database's write lock). The next process then finds the chain at its head.
 """
 
 from __future__ import annotations
@@ -21,11 +27,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 DEFAULT_NAMESPACE = "augury_projections"
 """PostgreSQL schema of the read models when none is given (the journal's is "augury")."""
+MIGRATION_LOCK_ID = 0x61756775_72790001
+"""The PostgreSQL advisory lock every migration of ours holds (one for the database)."""
 WAL_AUTOCHECKPOINT_PAGES = 10_000
 """SQLite: pages in the WAL (4 KiB each, ~40 MB) before it is copied back to the database."""
 
@@ -47,6 +55,9 @@ def projection_engine(url: str | Path, namespace: str = DEFAULT_NAMESPACE) -> En
             connect_args={"options": options, "connect_timeout": 10},
         )
         with engine.begin() as conn:
+            # CREATE SCHEMA IF NOT EXISTS is not safe against another process doing the
+            # same at the same moment (a unique violation): serialized like migrations
+            _lock(conn)
             conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{namespace}"')
         return engine
     if text.startswith(_SQLITE_PREFIX):
@@ -83,7 +94,20 @@ def alembic_config() -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the read models of ``engine`` to ``revision`` in one transaction."""
-    config = alembic_config()
+    run_serialized(engine, alembic_config(), revision)
+
+
+def run_serialized(engine: Engine, config: Config, revision: str = "head") -> None:
+    """``alembic upgrade`` of ``config``'s chain in one transaction holding the lock."""
     with engine.begin() as conn:
+        _lock(conn)
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+
+
+def _lock(conn: Connection) -> None:
+    """Take the migrations' lock for the rest of ``conn``'s transaction."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
