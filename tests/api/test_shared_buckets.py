@@ -141,6 +141,25 @@ def test_buckets_are_taken_in_order_and_idle_ones_expire() -> None:
     asyncio.run(run())
 
 
+def test_concurrent_requests_go_to_redis_together() -> None:
+    name = f"test:{uuid.uuid4().hex}"
+
+    async def run() -> tuple[list[float | None], int]:
+        shared = SharedBuckets(LOCAL_REDIS)
+        try:
+            answers = await asyncio.gather(
+                *(shared.take([(name, 0.01, 10)], now_us=0) for _ in range(40))
+            )
+            return list(answers), shared.calls
+        finally:
+            await shared._client.delete(KEY_PREFIX + name)
+            await shared.close()
+
+    answers, calls = asyncio.run(run())
+    assert answers == [0.0] * 10 + [100.0] * 30  # in the order they were asked
+    assert calls <= 2
+
+
 # -- two API nodes, one Redis ---------------------------------------------------------------
 def _nodes(
     tmp_path: Path, url: str | None, **limits: float

@@ -11,11 +11,13 @@ token from each of its buckets in order, stopping at the first that is empty.
 Why a script of our own over the ``redis`` client rather than the ``limits`` library:
 ``limits`` offers fixed, moving and sliding windows, not token buckets, so a burst
 would then be followed by a wait of the whole window instead of one token's refill:
-a change of the documented limits. The script is short, runs atomically in Redis
-(every bucket of a request in one round trip, no lost update between nodes), keeps
-time by Redis's clock (``TIME``: the nodes' clocks need not agree) and is checked
-against the in-process buckets step by step (tests/api/test_shared_buckets.py). An idle
-bucket expires once it would be full again, so Redis holds only the buckets in use.
+a change of the documented limits. The script is short, runs atomically in Redis (no
+lost update between nodes; the buckets of every request waiting on a node go in one
+round trip, so under load one call serves many requests), keeps time by Redis's clock
+(``TIME``: the nodes' clocks need not agree) and is checked against the in-process
+buckets step by step (tests/api/test_shared_buckets.py). An idle bucket expires once it
+would be full again, so Redis holds only the buckets in use. One Redis (or a primary
+with replicas), not a Redis Cluster: a batch's keys are not in one hash slot.
 
 When Redis cannot be reached (down, restarting, too slow: ``TIMEOUT_S``), requests are
 neither refused nor let through unlimited: this node counts in its own in-process
@@ -27,6 +29,7 @@ the recovery are each logged once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -41,56 +44,73 @@ TIMEOUT_S = 0.25
 """How long a request waits for Redis (connect or answer) before counting locally."""
 RETRY_S = 1.0
 """After a failure, how long this node counts locally before asking Redis again."""
+BATCH_MAX = 256
+"""Requests in one call to Redis at most (the script holds Redis while it runs)."""
 KEY_PREFIX = "augury:rl:"
 
 Take = tuple[str, float, int]
 """One bucket a request takes a token from: (its key, rate per second, burst)."""
 
-# KEYS: the buckets, in order. ARGV[1]: now in microseconds ("": Redis's clock);
-# ARGV[2i], ARGV[2i+1]: the rate per second and the burst of KEYS[i].
+# A batch of requests in one call. KEYS: every request's buckets, request after request.
+# ARGV, per request: its now in microseconds ("": Redis's clock), its number of buckets
+# n, then n pairs (rate per second, burst), one for each of its KEYS in order.
 # A bucket is a hash: t = tokens, u = when it was last updated (microseconds).
-# Answers "0" (every bucket gave a token) or the seconds to wait for the first that
-# had none (the buckets before it gave theirs, as in the in-process middleware).
+# Answers one string per request: "0" (each of its buckets gave a token) or the seconds
+# to wait for the first bucket that had none (those before it gave theirs; those after
+# it are not touched, as in the in-process middleware).
 TOKEN_BUCKETS_LUA = """
-local now
-if ARGV[1] == '' then
-  local clock = redis.call('TIME')
-  now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-else
-  now = tonumber(ARGV[1])
-end
-for i, key in ipairs(KEYS) do
-  local rate = tonumber(ARGV[2 * i])
-  local burst = tonumber(ARGV[2 * i + 1])
-  local state = redis.call('HMGET', key, 't', 'u')
-  local tokens = tonumber(state[1])
-  if tokens == nil then
-    tokens = burst
-  else
-    local elapsed = math.max(0, now - tonumber(state[2])) / 1000000
-    tokens = math.min(burst, tokens + elapsed * rate)
+local clock = nil
+local answers = {}
+local k, a = 1, 1
+while a <= #ARGV do
+  local now = tonumber(ARGV[a])
+  if now == nil then
+    if clock == nil then
+      local t = redis.call('TIME')
+      clock = tonumber(t[1]) * 1000000 + tonumber(t[2])
+    end
+    now = clock
   end
+  local count = tonumber(ARGV[a + 1])
+  a = a + 2
   local wait = 0
-  if tokens >= 1 then
-    tokens = tokens - 1
-  else
-    wait = (1 - tokens) / rate
+  for _ = 1, count do
+    local key, rate, burst = KEYS[k], tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+    k, a = k + 1, a + 2
+    if wait == 0 then
+      local state = redis.call('HMGET', key, 't', 'u')
+      local tokens = tonumber(state[1])
+      if tokens == nil then
+        tokens = burst
+      else
+        local elapsed = math.max(0, now - tonumber(state[2])) / 1000000
+        tokens = math.min(burst, tokens + elapsed * rate)
+      end
+      if tokens >= 1 then
+        tokens = tokens - 1
+      else
+        wait = (1 - tokens) / rate
+      end
+      redis.call('HSET', key, 't', string.format('%.17g', tokens), 'u', string.format('%d', now))
+      redis.call('PEXPIRE', key, math.ceil(burst / rate * 1000) + 1000)
+    end
   end
-  redis.call('HSET', key, 't', string.format('%.17g', tokens), 'u', string.format('%d', now))
-  redis.call('PEXPIRE', key, math.ceil(burst / rate * 1000) + 1000)
-  if wait > 0 then
-    return string.format('%.17g', wait)
-  end
+  answers[#answers + 1] = string.format('%.17g', wait)
 end
-return '0'
+return answers
 """
+
+_Pending = tuple[Sequence[Take], int | None, "asyncio.Future[float | None]"]
 
 
 class SharedBuckets:
     """Token buckets in the Redis at ``url`` (see the module docstring).
 
     ``take`` answers 0.0 (allowed) or the seconds to wait, like the in-process buckets,
-    or None when Redis could not be asked: the caller then counts locally."""
+    or None when Redis could not be asked: the caller then counts locally. Requests
+    that arrive while a call to Redis is out wait for it and go together in the next
+    one (at most ``BATCH_MAX``): one round trip for many requests under load, none
+    added when idle. Used from one event loop."""
 
     def __init__(self, url: str, *, timeout_s: float = TIMEOUT_S, retry_s: float = RETRY_S) -> None:
         self.url = url
@@ -104,8 +124,12 @@ class SharedBuckets:
         self._script: Any = self._client.register_script(TOKEN_BUCKETS_LUA)
         self._down_until = float("-inf")
         self._shared = True  # the last time Redis was asked, it answered
+        self._pending: list[_Pending] = []
+        self._sender: asyncio.Task[None] | None = None
         self.failures = 0
         """Times Redis could not be asked (each starts ``retry_s`` of local counting)."""
+        self.calls = 0
+        """Calls made to Redis (each for a batch of requests)."""
 
     @property
     def down(self) -> bool:
@@ -116,11 +140,42 @@ class SharedBuckets:
         """Take a token from each bucket in order; ``now_us`` replaces Redis's clock."""
         if self.down:
             return None
-        args: list[str | float | int] = ["" if now_us is None else str(now_us)]
-        for _, rate, burst in takes:
-            args += [repr(rate), burst]
+        future: asyncio.Future[float | None] = asyncio.get_running_loop().create_future()
+        self._pending.append((takes, now_us, future))
+        if self._sender is None:
+            self._sender = asyncio.create_task(self._send())
+        return await future
+
+    async def _send(self) -> None:
+        """Send the pending requests, batch after batch, until none is left (or Redis
+        failed: those left count locally)."""
+        batch: list[_Pending] = []
         try:
-            answer = await self._script(keys=[KEY_PREFIX + key for key, _, _ in takes], args=args)
+            while self._pending and not self.down:
+                batch, self._pending = self._pending[:BATCH_MAX], self._pending[BATCH_MAX:]
+                answers = await self._ask(batch)
+                for (_, _, future), answer in zip(batch, answers, strict=True):
+                    if not future.done():  # its request may have been cancelled
+                        future.set_result(answer)
+                batch = []
+        finally:
+            self._sender = None
+            for _, _, future in batch + self._pending:
+                if not future.done():
+                    future.set_result(None)
+            self._pending = []
+
+    async def _ask(self, batch: list[_Pending]) -> list[float | None]:
+        keys: list[str] = []
+        args: list[str | int] = []
+        for takes, now_us, _ in batch:
+            args += ["" if now_us is None else str(now_us), len(takes)]
+            for key, rate, burst in takes:
+                keys.append(KEY_PREFIX + key)
+                args += [repr(rate), burst]
+        self.calls += 1
+        try:
+            answers = await self._script(keys=keys, args=args)
         except (RedisError, OSError) as exc:
             self.failures += 1
             self._down_until = time.monotonic() + self.retry_s
@@ -132,13 +187,15 @@ class SharedBuckets:
                     type(exc).__name__,
                 )
             self._shared = False
-            return None
+            return [None] * len(batch)
         if not self._shared:
             self._shared = True
             log.warning("rate limits: Redis at %s answers again; shared", _safe(self.url))
-        return float(answer)
+        return [float(answer) for answer in answers]
 
     async def close(self) -> None:
+        if self._sender is not None:
+            self._sender.cancel()
         await self._client.aclose()
 
 
