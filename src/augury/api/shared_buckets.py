@@ -40,10 +40,11 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
-TIMEOUT_S = 0.25
+TIMEOUT_S = 0.5
 """How long a request waits for Redis (connect or answer) before counting locally."""
-RETRY_S = 1.0
-"""After a failure, how long this node counts locally before asking Redis again."""
+RETRY_S = 5.0
+"""After a failure, how long this node counts locally before asking Redis again (a
+Redis that hangs rather than refuses stalls the requests of one ``TIMEOUT_S`` in each)."""
 BATCH_MAX = 256
 """Requests in one call to Redis at most (the script holds Redis while it runs)."""
 KEY_PREFIX = "augury:rl:"
