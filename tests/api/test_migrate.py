@@ -113,106 +113,111 @@ def _assert_matches_the_stores(engine: Engine) -> None:
     assert heads == [("0001",)]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An empty database: a SQLite file, or a fresh PostgreSQL schema (dropped after)."""
-    if request.param == "sqlite":
-        engine = db.projection_engine(tmp_path / "projections.db")
-        yield engine
-        engine.dispose()
-        return
-    dsn, namespace = _pg_dsn(), f"t_mig_{uuid.uuid4().hex[:12]}"
-    engine = db.projection_engine(dsn, namespace)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {namespace} CASCADE")
-
-
-def test_a_fresh_database_migrates_to_the_stores_tables(database: Engine) -> None:
-    migrate.upgrade(database)
-    db.upgrade(database)  # the read models' chain beside it, each with its version table
-    migrate.upgrade(database)  # at its head: nothing to do
-    _assert_matches_the_stores(database)
-    assert inspect(database).has_table("alembic_version")
-    store = IdentityStore(database, SECRET, time_cost=1, memory_kib=1024)
+def test_a_fresh_database_migrates_to_the_stores_tables(empty_database: Engine) -> None:
+    migrate.upgrade(empty_database)
+    db.upgrade(empty_database)  # the read models' chain beside it, each with its version table
+    migrate.upgrade(empty_database)  # at its head: nothing to do
+    _assert_matches_the_stores(empty_database)
+    assert inspect(empty_database).has_table("alembic_version")
+    store = IdentityStore(empty_database, SECRET, time_cost=1, memory_kib=1024)
     user = store.create_user("ann", store.hash_password("x" * 12), ("trader",))
     assert user is not None and store.session_user(store.create_session(user, 60)) == user
 
 
-def test_tables_made_by_create_all_are_adopted_with_their_rows(database: Engine) -> None:
-    with database.begin() as conn:
-        for statement in _old_ddl(database.dialect.name):
+def test_tables_made_by_create_all_are_adopted_with_their_rows(empty_database: Engine) -> None:
+    with empty_database.begin() as conn:
+        for statement in _old_ddl(empty_database.dialect.name):
             conn.exec_driver_sql(statement)
-    old = IdentityStore(database, SECRET, time_cost=1, memory_kib=1024)
+    old = IdentityStore(empty_database, SECRET, time_cost=1, memory_kib=1024)
     ann = old.create_user("ann", old.hash_password("x" * 12), ("trader",))
     assert ann is not None
     token = old.create_session(ann, 3600)
     key, _ = old.create_api_key(ann, "bot", ("read",)) or ("", None)
-    responses = StoredResponses(database, SECRET)
+    responses = StoredResponses(empty_database, SECRET)
     fingerprint = responses.fingerprint("POST", "/x", b"{}")
     assert responses.save("ann", "k1", fingerprint, Stored(201, {"a": 1}))
-    migrate.upgrade(database)
-    _assert_matches_the_stores(database)
-    store = IdentityStore(database, SECRET, time_cost=1, memory_kib=1024)
+    migrate.upgrade(empty_database)
+    _assert_matches_the_stores(empty_database)
+    store = IdentityStore(empty_database, SECRET, time_cost=1, memory_kib=1024)
     assert store.session_user(token) == ann
     assert store.api_key_user(key) == (ann, ("read",))
-    assert StoredResponses(database, SECRET).find("ann", "k1", fingerprint) == Stored(201, {"a": 1})
+    assert StoredResponses(empty_database, SECRET).find("ann", "k1", fingerprint) == Stored(
+        201, {"a": 1}
+    )
     bob = store.create_user("bob", store.hash_password("y" * 12), ("trader",))
     assert bob is not None and bob.id == ann.id + 1  # the id sequence goes on
 
 
 def test_the_first_login_failures_table_is_replaced_a_foreign_one_refused(
-    database: Engine,
+    empty_database: Engine,
 ) -> None:
-    with database.begin() as conn:
-        for statement in _old_ddl(database.dialect.name):
+    with empty_database.begin() as conn:
+        for statement in _old_ddl(empty_database.dialect.name):
             conn.exec_driver_sql(statement)
         conn.exec_driver_sql("DROP TABLE api_login_failures")
         conn.exec_driver_sql(OLD_LOGIN_FAILURES)
         conn.exec_driver_sql("INSERT INTO api_login_failures VALUES (1, 3, 5, 6)")
-    migrate.upgrade(database)
-    _assert_matches_the_stores(database)
-    with database.begin() as conn:
+    migrate.upgrade(empty_database)
+    _assert_matches_the_stores(empty_database)
+    with empty_database.begin() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM api_login_failures").scalar() == 0
         conn.exec_driver_sql("DROP TABLE api_stored_responses")
         conn.exec_driver_sql(f"DELETE FROM {migrate.VERSION_TABLE}")
         conn.exec_driver_sql("CREATE TABLE api_stored_responses (scope TEXT, other TEXT)")
     with pytest.raises(RuntimeError, match="api_stored_responses exists without the columns"):
-        migrate.upgrade(database)
-    with database.connect() as conn:  # one transaction: nothing was half done
+        migrate.upgrade(empty_database)
+    with empty_database.connect() as conn:  # one transaction: nothing was half done
         assert conn.exec_driver_sql(f"SELECT count(*) FROM {migrate.VERSION_TABLE}").scalar() == 0
 
 
 # -- several processes at once ---------------------------------------------------------------
 MIGRATE_SCRIPT = """
 import sys, time
+from pathlib import Path
 from augury.api import migrate
 from augury.projections import db
-url, namespace, at = sys.argv[1], sys.argv[2], float(sys.argv[3])
+url, namespace, ready, go = sys.argv[1], sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
 engine = db.projection_engine(url, namespace)
-time.sleep(max(0.0, at - time.time()))  # start together
+ready.touch()  # imported and connected: a slow start of Python is not the race
+while not go.exists():
+    time.sleep(0.005)
 db.upgrade(engine)
 migrate.upgrade(engine)
 print("migrated", flush=True)
 """
 
 
-def _start(url: str, namespace: str, at: float) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-c", MIGRATE_SCRIPT, url, namespace, str(at)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=os.environ.copy(),
-    )
+def _start(url: str, namespace: str, signals: Path, count: int) -> list[subprocess.Popen[str]]:
+    """``count`` processes that migrate once ``signals/go`` exists, each having made
+    ``signals/ready-<i>`` when it is ready to (see :func:`_ready`)."""
+    signals.mkdir(exist_ok=True)
+    return [
+        subprocess.Popen(
+            [sys.executable, "-c", MIGRATE_SCRIPT, url, namespace, *_paths(signals, i)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=os.environ.copy(),
+        )
+        for i in range(count)
+    ]
+
+
+def _paths(signals: Path, i: int) -> tuple[str, str]:
+    return str(signals / f"ready-{i}"), str(signals / "go")
+
+
+def _ready(signals: Path, processes: list[subprocess.Popen[str]]) -> None:
+    deadline = time.monotonic() + 300
+    while len(list(signals.glob("ready-*"))) < len(processes):
+        assert all(p.poll() is None for p in processes), [p.communicate() for p in processes]
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
 
 
 def _all_migrated(processes: list[subprocess.Popen[str]]) -> None:
     for process in processes:
-        out, err = process.communicate(timeout=60)
+        out, err = process.communicate(timeout=300)
         assert process.returncode == 0, err
         assert out.strip() == "migrated"
 
@@ -229,29 +234,33 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[
         conn.execute(f"DROP SCHEMA IF EXISTS {namespace} CASCADE")
 
 
-def test_a_migration_waits_for_the_lock(empty_url: tuple[str, str]) -> None:
+def test_a_migration_waits_for_the_lock(empty_url: tuple[str, str], tmp_path: Path) -> None:
     """While another transaction holds the migrations' lock, a process cannot migrate."""
     url, namespace = empty_url
     holder = db.projection_engine(url, namespace)
+    processes = _start(url, namespace, tmp_path / "signals", 1)
+    _ready(tmp_path / "signals", processes)
     with holder.connect() as conn:
         conn.begin()
         db._lock(conn)
-        process = _start(url, namespace, time.time())
+        (tmp_path / "signals" / "go").touch()
         time.sleep(3.0)
-        assert process.poll() is None  # waiting on the lock
+        assert processes[0].poll() is None  # waiting on the lock
         assert not inspect(conn).has_table("api_users")
         conn.rollback()
-    _all_migrated([process])
+    _all_migrated(processes)
     _assert_matches_the_stores(holder)
     holder.dispose()
 
 
 def test_processes_migrating_one_empty_database_at_once_take_turns(
-    empty_url: tuple[str, str],
+    empty_url: tuple[str, str], tmp_path: Path
 ) -> None:
     url, namespace = empty_url
-    at = time.time() + 2.0  # after every interpreter has started
-    _all_migrated([_start(url, namespace, at) for _ in range(4)])
+    processes = _start(url, namespace, tmp_path / "signals", 4)
+    _ready(tmp_path / "signals", processes)
+    (tmp_path / "signals" / "go").touch()
+    _all_migrated(processes)
     engine = db.projection_engine(url, namespace)
     _assert_matches_the_stores(engine)
     engine.dispose()

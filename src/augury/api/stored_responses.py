@@ -29,6 +29,13 @@ A row is (scope, key, fingerprint, status, payload, created time):
 Only successes are stored: a request refused with 4xx (or failing with 5xx) is not,
 so it can be retried with the same key once its cause is fixed.
 
+While a request with a key runs, its row is a claim (status :data:`CLAIMED`, no
+payload), written before it runs (:meth:`StoredResponses.claim`): a retry through any
+API node that shares the database meanwhile finds it and is refused with 409, instead
+of running a second time on another node. The answer replaces the claim; a request that
+fails releases it. A claim older than :data:`CLAIM_S` (its node died mid-request) is
+taken over by the next request with the key.
+
 Every method is synchronous (call it from a worker thread, not the event loop).
 """
 
@@ -61,6 +68,7 @@ from sqlalchemy import (
     and_,
     delete,
     insert,
+    or_,
     select,
 )
 from sqlalchemy.exc import IntegrityError
@@ -75,6 +83,11 @@ SESSION_SCOPE_PREFIX = "session:"
 PURGE_EVERY_S = 600.0
 """How often (at most) a save also deletes every expired row."""
 NONCE_LEN = 12
+CLAIMED = 0
+"""The status of a claim: a request with the key is running (no HTTP status is 0)."""
+CLAIM_S = 120
+"""How long a claim holds its key (a login or a registration waits for argon2id at
+worst some seconds); an older one is a request whose node died, and is taken over."""
 
 metadata = MetaData()
 
@@ -176,7 +189,7 @@ class StoredResponses:
                     stored_responses.c.created_us > self._cutoff(),
                 )
             ).first()
-        if row is None:
+        if row is None or row.status == CLAIMED:
             return None
         if not hmac.compare_digest(row.fingerprint, fingerprint):
             raise KeyReused(key)
@@ -205,11 +218,12 @@ class StoredResponses:
             with self.engine.begin() as conn:
                 conn.execute(
                     delete(stored_responses).where(
-                        and_(
-                            stored_responses.c.scope == scope,
-                            stored_responses.c.key == key,
+                        stored_responses.c.scope == scope,
+                        stored_responses.c.key == key,
+                        or_(
                             stored_responses.c.created_us <= self._cutoff(),
-                        )
+                            stored_responses.c.status == CLAIMED,
+                        ),
                     )
                 )
                 conn.execute(
@@ -227,6 +241,64 @@ class StoredResponses:
         finally:
             self._maybe_purge()
         return True
+
+    def claim(self, scope: str, key: str, fingerprint: str) -> int | None:
+        """Claim (scope, key) for a request about to run: the claim's time (give it to
+        :meth:`release`), 0 if an answer is stored already (:meth:`find` replays it or
+        refuses the key), or None if another request holds the key now, on any node."""
+        for _ in range(3):
+            now = self._now_us()
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        delete(stored_responses).where(
+                            stored_responses.c.scope == scope,
+                            stored_responses.c.key == key,
+                            or_(
+                                stored_responses.c.created_us <= self._cutoff(),
+                                and_(
+                                    stored_responses.c.status == CLAIMED,
+                                    stored_responses.c.created_us <= now - CLAIM_S * 1_000_000,
+                                ),
+                            ),
+                        )
+                    )
+                    conn.execute(
+                        insert(stored_responses).values(
+                            scope=scope,
+                            key=key,
+                            fingerprint=fingerprint,
+                            status=CLAIMED,
+                            payload=b"",
+                            created_us=now,
+                        )
+                    )
+                return now
+            except IntegrityError:
+                pass
+            with self.engine.connect() as conn:
+                status = conn.execute(
+                    select(stored_responses.c.status).where(
+                        stored_responses.c.scope == scope, stored_responses.c.key == key
+                    )
+                ).scalar()
+            if status is not None:
+                return None if status == CLAIMED else 0
+            # released meanwhile: try again
+        return None
+
+    def release(self, scope: str, key: str, claimed_us: int) -> None:
+        """Drop the claim made at ``claimed_us`` if it is still a claim (not an answer,
+        nor another request's claim since)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(stored_responses).where(
+                    stored_responses.c.scope == scope,
+                    stored_responses.c.key == key,
+                    stored_responses.c.status == CLAIMED,
+                    stored_responses.c.created_us == claimed_us,
+                )
+            )
 
     def purge(self) -> int:
         """Delete every expired row; how many."""

@@ -34,6 +34,8 @@ DEFAULT_NAMESPACE = "augury_projections"
 """PostgreSQL schema of the read models when none is given (the journal's is "augury")."""
 MIGRATION_LOCK_ID = 0x61756775_72790001
 """The PostgreSQL advisory lock every migration of ours holds (one for the database)."""
+MIGRATION_WAIT_S = 120
+"""SQLite: how long a migration waits for another process's (PostgreSQL waits on)."""
 WAL_AUTOCHECKPOINT_PAGES = 10_000
 """SQLite: pages in the WAL (4 KiB each, ~40 MB) before it is copied back to the database."""
 
@@ -99,10 +101,21 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def run_serialized(engine: Engine, config: Config, revision: str = "head") -> None:
     """``alembic upgrade`` of ``config``'s chain in one transaction holding the lock."""
-    with engine.begin() as conn:
-        _lock(conn)
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+    with engine.connect() as conn:
+        waited = None
+        if conn.dialect.name == "sqlite":  # wait for the others' migrations, not 10 s
+            waited = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {MIGRATION_WAIT_S * 1000}")
+            conn.commit()  # (SQLAlchemy began one: nothing is written)
+        try:
+            with conn.begin():
+                _lock(conn)
+                config.attributes["connection"] = conn
+                command.upgrade(config, revision)
+        finally:
+            if waited is not None:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(waited)}")
+                conn.commit()
 
 
 def _lock(conn: Connection) -> None:

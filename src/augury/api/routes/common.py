@@ -36,18 +36,22 @@ IDEMPOTENCY_KEY_LEN_MAX = 100
 PAGE_SIZE_DEFAULT = 50
 
 
+def in_flight_error() -> ApiError:
+    return ApiError(
+        409,
+        IDEMPOTENCY_KEY_IN_FLIGHT,
+        "a request with this Idempotency-Key is still running; retry shortly",
+        headers={"Retry-After": "1"},
+    )
+
+
 @contextmanager
 def held(services: Services, pair: tuple[str, str]) -> Iterator[None]:
     """Hold (scope, Idempotency-Key) while a request runs: another request with the same
     pair meanwhile is refused with 409 (this server process keeps the set)."""
     in_flight = services.in_flight
     if pair in in_flight:
-        raise ApiError(
-            409,
-            IDEMPOTENCY_KEY_IN_FLIGHT,
-            "a request with this Idempotency-Key is still running; retry shortly",
-            headers={"Retry-After": "1"},
-        )
+        raise in_flight_error()
     in_flight.add(pair)
     try:
         yield
@@ -162,7 +166,15 @@ async def _hold(
     pair = (scope, key)
     with held(services, pair):
         fingerprint = store.fingerprint(request.method, request.url.path, await request.body())
-        yield Replayable(store, scope, key, fingerprint)
+        # held by this process above; by the database for every API node here
+        claimed = await run_in_threadpool(store.claim, scope, key, fingerprint)
+        if claimed is None:
+            raise in_flight_error()
+        try:
+            yield Replayable(store, scope, key, fingerprint)
+        finally:
+            if claimed:
+                await run_in_threadpool(store.release, scope, key, claimed)
 
 
 async def stored_for_account(
