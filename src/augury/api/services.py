@@ -173,6 +173,7 @@ class Services:
         projections_url = settings.database_url or str(settings.data_dir / "projections.db")
         projector = Projector(projections_url, namespace=settings.projections_namespace)
         try:
+            migrate.upgrade(projector.engine)  # the API's tables (augury.api.migrate)
             identity = IdentityStore(
                 projector.engine,
                 settings.secret_key,
