@@ -38,11 +38,21 @@ NODE_B_ANSWER = {
 }
 
 
-def test_a_claim_holds_the_key_on_every_node(empty_database: Engine) -> None:
+Nodes = tuple[StoredResponses, StoredResponses, list[int]]
+
+
+@pytest.fixture
+def nodes(empty_database: Engine) -> Nodes:
+    """Two nodes' stores on one database (each backend in turn), and their clock."""
     migrate.upgrade(empty_database)
     now = [1_700_000_000_000_000]
     a = StoredResponses(empty_database, SECRET, now_us=lambda: now[0])
     b = StoredResponses(empty_database, SECRET, now_us=lambda: now[0])
+    return a, b, now
+
+
+def test_a_claim_holds_the_key_on_every_node(nodes: Nodes) -> None:
+    a, b, _ = nodes
     fp = a.fingerprint("POST", "/api/v1/auth/register", b'{"username":"ann"}')
     claimed = a.claim("s", "k", fp)
     assert claimed
@@ -60,11 +70,8 @@ def test_a_claim_holds_the_key_on_every_node(empty_database: Engine) -> None:
     assert b.claim("s", "k2", fp)
 
 
-def test_a_claim_of_a_dead_node_is_taken_over(empty_database: Engine) -> None:
-    migrate.upgrade(empty_database)
-    now = [1_700_000_000_000_000]
-    a = StoredResponses(empty_database, SECRET, now_us=lambda: now[0])
-    b = StoredResponses(empty_database, SECRET, now_us=lambda: now[0])
+def test_a_claim_of_a_dead_node_is_taken_over(nodes: Nodes) -> None:
+    a, b, now = nodes
     fp = a.fingerprint("POST", "/x", b"{}")
     first = a.claim("s", "k", fp)
     assert first

@@ -72,6 +72,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,8 @@ stored_responses = Table(
     Column("created_us", BigInteger, nullable=False),
     Index("ix_api_stored_responses_created", "created_us"),
 )
+
+CLAIMED_ROW = stored_responses.c.status == CLAIMED
 
 
 class KeyReused(Exception):
@@ -215,27 +218,8 @@ class StoredResponses:
             nonce, plain, self._aad(scope, key, fingerprint, stored.status)
         )
         try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    delete(stored_responses).where(
-                        stored_responses.c.scope == scope,
-                        stored_responses.c.key == key,
-                        or_(
-                            stored_responses.c.created_us <= self._cutoff(),
-                            stored_responses.c.status == CLAIMED,
-                        ),
-                    )
-                )
-                conn.execute(
-                    insert(stored_responses).values(
-                        scope=scope,
-                        key=key,
-                        fingerprint=fingerprint,
-                        status=stored.status,
-                        payload=sealed,
-                        created_us=now,
-                    )
-                )
+            # the answer replaces the request's claim (or a claim taken for dead)
+            self._put(scope, key, fingerprint, stored.status, sealed, now, CLAIMED_ROW)
         except IntegrityError:
             return False  # another process stored its answer first
         finally:
@@ -248,31 +232,9 @@ class StoredResponses:
         refuses the key), or None if another request holds the key now, on any node."""
         for _ in range(3):
             now = self._now_us()
+            stale = and_(CLAIMED_ROW, stored_responses.c.created_us <= now - CLAIM_S * 1_000_000)
             try:
-                with self.engine.begin() as conn:
-                    conn.execute(
-                        delete(stored_responses).where(
-                            stored_responses.c.scope == scope,
-                            stored_responses.c.key == key,
-                            or_(
-                                stored_responses.c.created_us <= self._cutoff(),
-                                and_(
-                                    stored_responses.c.status == CLAIMED,
-                                    stored_responses.c.created_us <= now - CLAIM_S * 1_000_000,
-                                ),
-                            ),
-                        )
-                    )
-                    conn.execute(
-                        insert(stored_responses).values(
-                            scope=scope,
-                            key=key,
-                            fingerprint=fingerprint,
-                            status=CLAIMED,
-                            payload=b"",
-                            created_us=now,
-                        )
-                    )
+                self._put(scope, key, fingerprint, CLAIMED, b"", now, stale)
                 return now
             except IntegrityError:
                 pass
@@ -287,6 +249,37 @@ class StoredResponses:
             # released meanwhile: try again
         return None
 
+    def _put(
+        self,
+        scope: str,
+        key: str,
+        fingerprint: str,
+        status: int,
+        payload: bytes,
+        now: int,
+        replaces: ColumnElement[bool],
+    ) -> None:
+        """Insert a row for (scope, key) where none is, or an expired one, or one that
+        ``replaces`` holds for; IntegrityError if a row is live there."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(stored_responses).where(
+                    stored_responses.c.scope == scope,
+                    stored_responses.c.key == key,
+                    or_(stored_responses.c.created_us <= self._cutoff(), replaces),
+                )
+            )
+            conn.execute(
+                insert(stored_responses).values(
+                    scope=scope,
+                    key=key,
+                    fingerprint=fingerprint,
+                    status=status,
+                    payload=payload,
+                    created_us=now,
+                )
+            )
+
     def release(self, scope: str, key: str, claimed_us: int) -> None:
         """Drop the claim made at ``claimed_us`` if it is still a claim (not an answer,
         nor another request's claim since)."""
@@ -295,7 +288,7 @@ class StoredResponses:
                 delete(stored_responses).where(
                     stored_responses.c.scope == scope,
                     stored_responses.c.key == key,
-                    stored_responses.c.status == CLAIMED,
+                    CLAIMED_ROW,
                     stored_responses.c.created_us == claimed_us,
                 )
             )

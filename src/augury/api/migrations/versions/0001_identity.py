@@ -25,10 +25,6 @@ branch_labels = None
 depends_on = None
 
 
-def _big(name: str, nullable: bool = False) -> sa.Column[int]:
-    return sa.Column(name, sa.BigInteger(), nullable=nullable)
-
-
 def _tables() -> list[tuple[sa.Table, list[sa.Index]]]:
     """The tables (each with its indexes) in the order they are created."""
     m = sa.MetaData()
@@ -39,7 +35,7 @@ def _tables() -> list[tuple[sa.Table, list[sa.Index]]]:
         sa.Column("username", sa.String(32), nullable=False, unique=True),
         sa.Column("password_hash", sa.String(200), nullable=False),
         sa.Column("roles", sa.String(200), nullable=False),
-        _big("created_us"),
+        sa.Column("created_us", sa.BigInteger(), nullable=False),
         sa.Column("disabled", sa.Boolean(), nullable=False),
     )
     sessions = sa.Table(
@@ -47,8 +43,8 @@ def _tables() -> list[tuple[sa.Table, list[sa.Index]]]:
         m,
         sa.Column("token_hash", sa.String(64), primary_key=True),
         sa.Column("user_id", sa.Integer(), sa.ForeignKey("api_users.id"), nullable=False),
-        _big("created_us"),
-        _big("expires_us"),
+        sa.Column("created_us", sa.BigInteger(), nullable=False),
+        sa.Column("expires_us", sa.BigInteger(), nullable=False),
     )
     keys = sa.Table(
         "api_keys",
@@ -59,8 +55,8 @@ def _tables() -> list[tuple[sa.Table, list[sa.Index]]]:
         sa.Column("prefix", sa.String(16), nullable=False),
         sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
         sa.Column("scopes", sa.String(100), nullable=False),
-        _big("created_us"),
-        _big("revoked_us", nullable=True),
+        sa.Column("created_us", sa.BigInteger(), nullable=False),
+        sa.Column("revoked_us", sa.BigInteger(), nullable=True),
     )
     meta = sa.Table(
         "api_market_meta",
@@ -78,8 +74,8 @@ def _tables() -> list[tuple[sa.Table, list[sa.Index]]]:
         sa.Column("subject", sa.String(100), primary_key=True),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
-        _big("last_failure_us"),
-        _big("locked_until_us"),
+        sa.Column("last_failure_us", sa.BigInteger(), nullable=False),
+        sa.Column("locked_until_us", sa.BigInteger(), nullable=False),
     )
     notices = sa.Table(
         "api_security_notices",
@@ -88,7 +84,7 @@ def _tables() -> list[tuple[sa.Table, list[sa.Index]]]:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("detail", sa.Text(), nullable=False),
-        _big("created_us"),
+        sa.Column("created_us", sa.BigInteger(), nullable=False),
     )
     stored = sa.Table(
         "api_stored_responses",
@@ -98,7 +94,7 @@ def _tables() -> list[tuple[sa.Table, list[sa.Index]]]:
         sa.Column("fingerprint", sa.String(64), nullable=False),
         sa.Column("status", sa.Integer(), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
-        _big("created_us"),
+        sa.Column("created_us", sa.BigInteger(), nullable=False),
     )
     return [
         (users, []),
