@@ -30,7 +30,7 @@ from augury.api import create_app
 from augury.api.ratelimit import RateLimit, TokenBuckets
 from augury.api.shared_buckets import KEY_PREFIX, SharedBuckets
 from augury.settings import Settings
-from tests.api.conftest import assert_problem, free_port
+from tests.api.conftest import assert_clean_exit, assert_problem, free_port, start_server
 
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 RETRY_S = 1.0
@@ -306,3 +306,26 @@ def test_the_url_must_name_redis(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="rate_limit_url"):
         Settings(data_dir=tmp_path, rate_limit_url="http://127.0.0.1:6379")
     assert Settings(data_dir=tmp_path, rate_limit_url="unix:///run/redis.sock").rate_limit_url
+
+
+def test_augury_serve_keeps_its_buckets_in_the_redis_it_is_given(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """The setting end to end: ``AUGURY_RATE_LIMIT_URL`` in the environment of a real
+    server, the buckets in that Redis, and the connections closed on a clean stop."""
+    env = {
+        "AUGURY_RATE_LIMIT_URL": redis_server.url,
+        "AUGURY_RATE_LIMIT_IP_PER_S": "0.01",
+        "AUGURY_RATE_LIMIT_IP_BURST": "5",
+        "AUGURY_SURVEILLANCE": "false",
+    }
+    server = start_server(tmp_path / "data", env=env, startup_s=120.0)
+    try:
+        client = server.client()
+        statuses = [client.get("/markets").status_code for _ in range(8)]
+        keys = redis.Redis.from_url(redis_server.url).keys(KEY_PREFIX + "*")
+    finally:
+        server.stop()
+    assert statuses == [200] * 5 + [429] * 3
+    assert keys == [(KEY_PREFIX + "ip:127.0.0.1").encode()]
+    assert_clean_exit(server)
