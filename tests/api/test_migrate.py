@@ -22,7 +22,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, MetaData, inspect
 
-from augury.api import identity, login_guard, migrate, stored_responses
+from augury.api import identity, login_guard, migrate, observe_job_rows, stored_responses
 from augury.api.identity import IdentityStore
 from augury.api.stored_responses import Stored, StoredResponses
 from augury.projections import db
@@ -74,6 +74,7 @@ TABLES = {
     "api_login_failures",
     "api_security_notices",
     "api_stored_responses",
+    "api_observe_jobs",
 }
 
 
@@ -89,7 +90,7 @@ def _old_ddl(dialect: str) -> list[str]:
 def _target() -> MetaData:
     """Every table the stores query, as their modules declare them."""
     union = MetaData()
-    for module in (identity, login_guard, stored_responses):
+    for module in (identity, login_guard, stored_responses, observe_job_rows):
         for table in module.metadata.tables.values():
             table.to_metadata(union)
     return union
@@ -110,7 +111,7 @@ def _assert_matches_the_stores(engine: Engine) -> None:
         diffs = compare_metadata(context, _target())
         heads = conn.exec_driver_sql(f"SELECT version_num FROM {migrate.VERSION_TABLE}").all()
     assert diffs == []
-    assert heads == [("0001",)]
+    assert heads == [("0002",)]
 
 
 def test_a_fresh_database_migrates_to_the_stores_tables(empty_database: Engine) -> None:
