@@ -207,6 +207,7 @@ def create_app(
         key_burst=settings.rate_limit_key_burst,
         password_rate_per_s=settings.rate_limit_password_per_s,
         password_burst=settings.rate_limit_password_burst,
+        shared_url=settings.rate_limit_url,
     )
     app.add_middleware(SeqMiddleware)
     app.add_middleware(SecurityHeaders)

@@ -7,7 +7,10 @@ on purpose); a request with an API key takes one from that key's bucket (the key
 identified by a hash of the header, before any database lookup, so a flood of bogus keys
 costs no queries). A bucket holds ``burst`` tokens and refills at ``rate`` per second.
 Buckets live in this process, at most ``BUCKETS_MAX`` per kind (least recently used
-dropped). Guessing one account's password from many IPs is slowed per account instead
+dropped), unless ``AUGURY_RATE_LIMIT_URL`` names a Redis that every API node shares
+(``augury.api.shared_buckets``: the same buckets, held there, so N nodes give the
+limit once; while that Redis cannot be reached, these in-process buckets count).
+Guessing one account's password from many IPs is slowed per account instead
 (``augury.api.login_guard``).
 
 This module never looks at what a request asks for: it only counts.
@@ -22,9 +25,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from augury.api import errors
+from augury.api.shared_buckets import SharedBuckets, Take
 
 BUCKETS_MAX = 100_000
 EXEMPT_PATHS = frozenset({"/api/v1/health"})
@@ -71,7 +75,10 @@ class TokenBuckets:
 
 
 class RateLimit:
-    """ASGI middleware applying the IP and API-key buckets (a rate of 0 turns one off)."""
+    """ASGI middleware applying the IP and API-key buckets (a rate of 0 turns one off).
+
+    With ``shared_url``, the buckets are held in that Redis (the in-process ones count
+    while it cannot be reached); its connections close when the app shuts down."""
 
     def __init__(
         self,
@@ -84,8 +91,10 @@ class RateLimit:
         password_rate_per_s: float = 0.0,
         password_burst: int = 1,
         clock: Callable[[], float] = time.monotonic,
+        shared_url: str | None = None,
     ) -> None:
         self.app = app
+        self.shared = None if shared_url is None else SharedBuckets(shared_url)
         self.by_ip_password = (
             TokenBuckets(password_rate_per_s, password_burst, clock)
             if password_rate_per_s > 0
@@ -98,19 +107,20 @@ class RateLimit:
         path = scope.get("path", "")
         limited = path.startswith("/api/v1") or path in LIMITED_PATHS
         if scope["type"] != "http" or not limited or path in EXEMPT_PATHS:
+            if scope["type"] == "lifespan" and self.shared is not None:
+                send = self._closing(send, self.shared)
             await self.app(scope, receive, send)
             return
-        wait_s = 0.0
         client = scope.get("client")
         ip = client[0] if client else "?"
-        if self.by_ip is not None:
-            wait_s = self.by_ip.take(ip)
-        if wait_s == 0.0 and self.by_ip_password is not None and path in PASSWORD_PATHS:
-            wait_s = self.by_ip_password.take(ip)
-        if wait_s == 0.0 and self.by_key is not None:
-            key = _api_key(scope)
-            if key is not None:
-                wait_s = self.by_key.take(hashlib.sha256(key).hexdigest())
+        key = _api_key(scope) if self.by_key is not None else None
+        digest = None if key is None else hashlib.sha256(key).hexdigest()
+        wait_s = None
+        if self.shared is not None:
+            takes = self._takes(path, ip, digest)
+            wait_s = await self.shared.take(takes) if takes else 0.0
+        if wait_s is None:  # in this process (no Redis, or Redis unreachable)
+            wait_s = self._take_here(path, ip, digest)
         if wait_s > 0.0:
             retry_after = str(max(1, math.ceil(wait_s)))
             response = errors.problem(
@@ -123,6 +133,39 @@ class RateLimit:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    def _take_here(self, path: str, ip: str, digest: str | None) -> float:
+        wait_s = 0.0
+        if self.by_ip is not None:
+            wait_s = self.by_ip.take(ip)
+        if wait_s == 0.0 and self.by_ip_password is not None and path in PASSWORD_PATHS:
+            wait_s = self.by_ip_password.take(ip)
+        if wait_s == 0.0 and self.by_key is not None and digest is not None:
+            wait_s = self.by_key.take(digest)
+        return wait_s
+
+    def _takes(self, path: str, ip: str, digest: str | None) -> list[Take]:
+        """The shared buckets of a request, in the order the in-process ones are taken."""
+        takes: list[Take] = []
+        if self.by_ip is not None:
+            takes.append(("ip:" + ip, self.by_ip.rate_per_s, self.by_ip.burst))
+        password = self.by_ip_password
+        if password is not None and path in PASSWORD_PATHS:
+            takes.append(("password:" + ip, password.rate_per_s, password.burst))
+        if self.by_key is not None and digest is not None:
+            takes.append(("key:" + digest, self.by_key.rate_per_s, self.by_key.burst))
+        return takes
+
+    @staticmethod
+    def _closing(send: Send, shared: SharedBuckets) -> Send:
+        """``send`` for the lifespan: the Redis connections close once the app has."""
+
+        async def closing(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                await shared.close()
+            await send(message)
+
+        return closing
 
 
 def _api_key(scope: Scope) -> bytes | None:
