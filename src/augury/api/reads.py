@@ -106,9 +106,26 @@ def list_markets(
     sort: MarketSort,
     cursor: str | None,
     limit: int,
+    ids: tuple[str, ...] | None = None,
+    categories: tuple[str, ...] | None = None,
+    statuses: tuple[str, ...] | None = None,
+    close_from_us: int | None = None,
+    close_to_us: int | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of markets; ``ids``, ``categories`` and ``statuses`` keep those in the
+    tuples, ``close_from_us``/``close_to_us`` those closing in [from, to]."""
     m = t.markets
     query = _market_select()
+    if ids is not None:
+        query = query.where(m.c.market.in_(ids))
+    if categories is not None:
+        query = query.where(func.coalesce(market_meta.c.category, "").in_(categories))
+    if statuses is not None:
+        query = query.where(m.c.status.in_(statuses))
+    if close_from_us is not None:
+        query = query.where(m.c.close_at >= close_from_us)
+    if close_to_us is not None:
+        query = query.where(m.c.close_at <= close_to_us)
     if q:
         query = query.where(func.lower(m.c.question).contains(q.lower(), autoescape=True))
     if category:
@@ -297,6 +314,85 @@ def candles(
         }
         for r in rows
     ]
+
+
+def tape(
+    engine: Engine,
+    market: str,
+    *,
+    outcome: int | None,
+    from_us: int | None,
+    to_us: int | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Trades, newest first, each with its taker's ``taker_side`` and ``taker_token``
+    (the taker order's); times in [from_us, to_us] when given."""
+    f, o = t.fills, t.orders
+    query = (
+        select(f, o.c.side.label("taker_side"), o.c.token.label("taker_token"))
+        .select_from(f.join(o, o.c.order_id == f.c.taker_order))
+        .where(f.c.market == market)
+    )
+    if outcome is not None:
+        query = query.where(f.c.outcome == outcome)
+    if from_us is not None:
+        query = query.where(f.c.ts_us >= from_us)
+    if to_us is not None:
+        query = query.where(f.c.ts_us <= to_us)
+    if cursor is not None:
+        seq, idx = decode_cursor(cursor, (int, int))
+        query = query.where(tuple_(f.c.seq, f.c.idx) < tuple_(seq, idx))
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(f.c.seq.desc(), f.c.idx.desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor([rows[-1].seq, rows[-1].idx]) if more else None
+    items = []
+    for row in rows:
+        view = _fill_view(row, None)
+        view.update(taker_side=row.taker_side, taker_token=row.taker_token)
+        items.append(view)
+    return items, next_cursor
+
+
+def trade_stats(
+    engine: Engine, markets: list[str], since_us: int
+) -> dict[tuple[str, int], dict[str, str]]:
+    """(market, outcome) -> ``volume``, ``volume_since`` (traded at or after
+    ``since_us``) and ``last_price`` (the newest trade's), of the ``markets`` that traded."""
+    f = t.fills
+    recent = case((f.c.ts_us >= since_us, f.c.qty), else_=0)
+    with engine.connect() as conn:
+        totals = conn.execute(
+            select(f.c.market, f.c.outcome, func.sum(f.c.qty), func.sum(recent), func.max(f.c.seq))
+            .where(f.c.market.in_(markets))
+            .group_by(f.c.market, f.c.outcome)
+        ).all()
+        lasts = conn.execute(
+            select(f.c.market, f.c.outcome, f.c.seq, f.c.price).where(
+                f.c.market.in_(markets), f.c.seq.in_([row[4] for row in totals])
+            )
+        ).all()
+    newest = {(r.market, r.outcome, r.seq): r.price for r in lasts}
+    return {
+        (market, outcome): {
+            "volume": format_micros(int(volume or 0)),
+            "volume_since": format_micros(int(since or 0)),
+            "last_price": format_micros(newest.get((market, outcome, seq), 0)),
+        }
+        for market, outcome, volume, since, seq in totals
+    }
+
+
+def categories(engine: Engine) -> list[str]:
+    """Every market category in use ("" for markets without one), sorted."""
+    m, meta = t.markets, market_meta
+    query = select(func.coalesce(meta.c.category, "").distinct()).select_from(
+        m.outerjoin(meta, meta.c.market == m.c.market)
+    )
+    with engine.connect() as conn:
+        return sorted(str(row[0]) for row in conn.execute(query))
 
 
 def cost_basis(engine: Engine, account: str) -> dict[tuple[str, int], int]:
