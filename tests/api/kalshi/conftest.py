@@ -22,9 +22,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from tests.api.conftest import Server
+from tests.api.conftest import START, Server, assert_clean_exit, start_server
 
 CLIENT_VERSION = "3.34.0"
+STARTUP_S = 180.0
+"""The facade's tests start their own server and give it longer to come up (the other
+suites' servers share the machine's cores)."""
 PYTHON_ENV = "AUGURY_PYTHON313"
 VENV_ENV = "AUGURY_KALSHI_VENV"
 
@@ -139,6 +142,21 @@ def signing_trader(server: Server, scopes: list[str] | None = None, kind: str = 
     assert response.status_code == 201, response.text
     assert response.json()["key_type"] == kind
     return Trader(username, session, response.json()["id"], private_pem)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A SQLite server on simulated time for the facade's tests."""
+    running = start_server(
+        tmp_path_factory.mktemp("kalshi") / "data",
+        "--clock",
+        "simulated",
+        "--start",
+        START,
+        startup_s=STARTUP_S,
+    )
+    yield running
+    assert_clean_exit(running)
 
 
 @pytest.fixture

@@ -317,5 +317,6 @@ async def revoke_api_key(
                 403, FORBIDDEN, "an API key without the 'admin' scope can revoke only itself"
             )
     revoked = await run_in_threadpool(services.identity.revoke_api_key, principal.user, key_id)
+    public_keys_of(request.app.state, services.identity.engine).forget(key_id)
     if not revoked:
         raise not_found("API key")
