@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
-from augury.api.kalshi import key_routes, market_routes, portfolio_routes
+from augury.api.kalshi import key_routes, market_routes, portfolio_routes, ws
 from augury.api.kalshi.errors import KalshiError, KalshiRoute, response
 
 PREFIX = "/trade-api/v2"
@@ -36,4 +36,5 @@ def install(app: FastAPI) -> None:
     document of Augury's own API)."""
     for module in (market_routes, portfolio_routes, key_routes):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
+    app.include_router(ws.router)
     app.include_router(_fallback, prefix=PREFIX)
