@@ -66,6 +66,17 @@ def from_api_error(error: ApiError) -> KalshiError:
     return KalshiError(status, code, str(error.detail), headers=error.headers)
 
 
+def rate_limited(retry_after: str) -> Response:
+    """The 429 of the shared limiter (``augury.api.ratelimit``), in Kalshi's shape."""
+    error = KalshiError(
+        429,
+        "rate_limited",
+        f"too many requests; retry in {retry_after} s",
+        headers={"Retry-After": retry_after},
+    )
+    return response(error)
+
+
 def not_found(what: str) -> KalshiError:
     return KalshiError(404, "not_found", f"no such {what}")
 
