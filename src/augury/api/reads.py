@@ -395,6 +395,27 @@ def categories(engine: Engine) -> list[str]:
         return sorted(str(row[0]) for row in conn.execute(query))
 
 
+def order_fill_totals(engine: Engine, order_ids: list[int]) -> dict[int, dict[str, str]]:
+    """Per order that traded: ``taker_qty``, ``taker_yes_value`` (shares times the YES
+    price), ``taker_fees``, and the same ``maker_`` totals of its fills as the resting
+    order (which pays no fee)."""
+    f = t.fills
+    out: dict[int, dict[str, str]] = {}
+    with engine.connect() as conn:
+        for role, column in (("taker", f.c.taker_order), ("maker", f.c.resting_order)):
+            rows = conn.execute(
+                select(column, func.sum(f.c.qty), func.sum(f.c.qty * f.c.price), func.sum(f.c.fee))
+                .where(column.in_(order_ids))
+                .group_by(column)
+            ).all()
+            for order_id, qty, value, fee in rows:
+                totals = out.setdefault(int(order_id), {})
+                totals[f"{role}_qty"] = format_micros(int(qty or 0))
+                totals[f"{role}_yes_value"] = format_micros(int(value or 0) // 1_000_000)
+                totals[f"{role}_fees"] = format_micros(int(fee or 0) if role == "taker" else 0)
+    return out
+
+
 def cost_basis(engine: Engine, account: str) -> dict[tuple[str, int], int]:
     """(market, token) -> cost basis in micros of what ``account`` holds."""
     p = t.positions

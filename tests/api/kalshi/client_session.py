@@ -107,14 +107,24 @@ def trade_phase(s: dict[str, Any]) -> dict[str, Any]:
     # a filled order, and its client_order_id sent again
     filled = k.create_order_v2(**order(m1, "bid", "3", "0.60", "fill-1"))
     assert filled.fill_count == "3.00" and filled.average_fill_price == "0.6000", filled
+    assert filled.average_fee_paid == "0.0060", filled  # 1% of 0.60 a contract
     again = k.create_order_v2(**order(m1, "bid", "3", "0.60", "fill-1"))
     assert again.order_id == filled.order_id, (again, filled)
+    executed = k.get_order(filled.order_id).order
+    assert executed.status == "executed" and executed.fill_count_fp == "3.00", executed
+    assert (
+        executed.taker_fill_cost_dollars == "1.8000"
+        and executed.maker_fill_cost_dollars == "0.0000"
+    )
+    assert executed.taker_fees_dollars == "0.0180"
     after = k.get_balance()
-    assert after.balance == start.balance - 180, (after, start)
+    # 1.80 and a 0.018 fee: 998.182 credits, 99818 whole cents
+    assert after.balance == start.balance - 182 and after.balance_dollars == "998.1820", after
     fills = k.get_fills(ticker=m1).fills
     assert len(fills) == 1 and fills[0].order_id == filled.order_id, fills
     assert fills[0].count_fp == "3.00" and fills[0].yes_price_dollars == "0.6000"
     assert fills[0].is_taker is True and fills[0].book_side == "bid"
+    assert fills[0].fee_cost == "0.0180"
     positions = k.get_positions().market_positions
     assert [(p.ticker, p.position_fp) for p in positions] == [(m1, "3.00")], positions
     trades = k.get_trades(ticker=m1).trades

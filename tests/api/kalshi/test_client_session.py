@@ -54,7 +54,8 @@ def test_a_whole_session_through_the_kalshi_client(server: Server, kalshi_python
     category = new_category()
     base = f"kx{uuid.uuid4().hex[:6]}"
     binary = [f"{base}-{i}" for i in range(5)]
-    for market_id in binary:
+    make_market(admin, category, binary[0], fee_bps=100)  # a 1% taker fee: Augury's rule
+    for market_id in binary[1:]:
         make_market(admin, category, market_id)
     event_id = f"{base}-cat"
     make_market(admin, category, event_id, type="categorical", outcomes=["Red", "Green", "Blue"])

@@ -28,6 +28,7 @@ from augury.api.services import Services
 from augury.domain import commands as dc
 from augury.domain import fixed, views, yes_book
 from augury.domain.exchange import Exchange
+from augury.domain.units import ONE
 
 KEY_PREFIX = "kalshi-order:"
 
@@ -278,33 +279,41 @@ async def decrease(
     }
 
 
-def kalshi_order(order: dict[str, Any], shape: Shape, user_id: str) -> km.Order:
-    """An Augury order view (live or read model) as Kalshi's Order."""
+def fill_cost(totals: dict[str, str], role: str, token: str) -> int:
+    """What an order paid or got for its fills of ``role`` (taker, maker), in its token."""
+    qty = mapping.micros(totals.get(f"{role}_qty"))
+    yes_value = mapping.micros(totals.get(f"{role}_yes_value"))
+    return yes_value if token == "yes" else qty - yes_value
+
+
+def kalshi_order(
+    order: dict[str, Any], shape: Shape, user_id: str, totals: dict[str, str]
+) -> km.Order:
+    """An Augury order view (live or read model) and its fills' totals
+    (``reads.order_fill_totals``) as Kalshi's Order."""
     own = mapping.micros(order["price"])
     yes = yes_book.yes_price(own, order["token"])
-    filled = mapping.micros(order["filled"])
-    qty = mapping.micros(order["qty"])
-    value = mapping.micros(order.get("value")) if order.get("value") else filled * own // 1_000_000
+    token = order["token"]
     return km.Order(
         order_id=str(order["id"]),
         user_id=user_id,
         client_order_id=order["client_order_id"] or "",
         ticker=mapping.market_ticker(shape.market, shape.categorical, order["outcome"]),
-        outcome_side=order["token"],
-        book_side=yes_book.yes_book_side(order["side"], order["token"]),
-        side=order["token"],
+        outcome_side=token,
+        book_side=yes_book.yes_book_side(order["side"], token),
+        side=token,
         action=order["side"],
         type="limit",
         status=mapping.ORDER_STATUS.get(order["status"], "canceled"),
         yes_price_dollars=fixed.dollars(yes),
-        no_price_dollars=fixed.dollars(1_000_000 - yes),
-        fill_count_fp=fixed.count(filled),
+        no_price_dollars=fixed.dollars(ONE - yes),
+        fill_count_fp=fixed.count(mapping.micros(order["filled"])),
         remaining_count_fp=fixed.count(mapping.micros(order["remaining"])),
-        initial_count_fp=fixed.count(qty),
-        taker_fill_cost_dollars=fixed.dollars(value),
-        maker_fill_cost_dollars=fixed.dollars(0),
-        taker_fees_dollars=fixed.dollars(0),
-        maker_fees_dollars=fixed.dollars(0),
+        initial_count_fp=fixed.count(mapping.micros(order["qty"])),
+        taker_fill_cost_dollars=fixed.dollars(fill_cost(totals, "taker", token)),
+        maker_fill_cost_dollars=fixed.dollars(fill_cost(totals, "maker", token)),
+        taker_fees_dollars=fixed.dollars(mapping.micros(totals.get("taker_fees"))),
+        maker_fees_dollars=fixed.dollars(mapping.micros(totals.get("maker_fees"))),
         expiration_time=order["expires_at"],
         created_time=order.get("created_at"),
         last_update_time=order.get("updated_at"),

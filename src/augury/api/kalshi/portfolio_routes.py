@@ -131,12 +131,19 @@ def _instant(us: int) -> str:
     return format_instant(us)
 
 
-async def _order_for_kalshi(
-    request: Request, services: Services, order: dict[str, Any], user_id: str
-) -> km.Order:
-    shape = await shapes_of(request).of(services, order["market"])
-    assert shape is not None
-    return orders.kalshi_order(order, shape, user_id)
+async def _orders_for_kalshi(
+    request: Request, services: Services, found: list[dict[str, Any]], user_id: str
+) -> list[km.Order]:
+    """Kalshi's view of Augury orders, with their fills' totals (after a barrier)."""
+    await services.barrier()
+    ids = [int(o["id"]) for o in found]
+    totals = await run_in_threadpool(reads.order_fill_totals, services.projector.engine, ids)
+    out = []
+    for order in found:
+        shape = await shapes_of(request).of(services, order["market"])
+        assert shape is not None
+        out.append(orders.kalshi_order(order, shape, user_id, totals.get(int(order["id"]), {})))
+    return out
 
 
 @router.get("/portfolio/fills")
@@ -283,11 +290,8 @@ async def get_orders(
         )
     )
     user_id = str(principal.user.id)
-    out = [
-        await _order_for_kalshi(request, services, o, user_id)
-        for o in items
-        if wanted is None or o["status"] in wanted
-    ]
+    chosen = [o for o in items if wanted is None or o["status"] in wanted]
+    out = await _orders_for_kalshi(request, services, chosen, user_id)
     if ticker:
         out = [o for o in out if o.ticker == ticker]
     return answer({"orders": out, "cursor": next_cursor or ""})
@@ -305,9 +309,8 @@ async def get_order(request: Request, order_id: str) -> Response:
         found = await run_in_threadpool(reads.get_order, services.projector.engine, account, oid)
     if found is None:
         raise not_found("order")
-    return answer(
-        {"order": await _order_for_kalshi(request, services, found, str(principal.user.id))}
-    )
+    (order,) = await _orders_for_kalshi(request, services, [found], str(principal.user.id))
+    return answer({"order": order})
 
 
 # -- V2 order writes -------------------------------------------------------------------
