@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from augury.domain.commands import Side, Token
 from augury.domain.units import ONE
-from augury.domain.yes_book import from_yes_book, net_position, yes_book_side, yes_price
+from augury.domain.yes_book import BookSide, from_yes_book, net_position, yes_book_side, yes_price
 
 
 def test_a_bid_buys_yes_unless_it_closes_a_no_holding() -> None:
@@ -30,7 +30,7 @@ amounts = st.integers(min_value=0, max_value=10 * ONE)
 def test_the_order_stands_on_the_side_and_yes_price_it_was_given(
     side: str, price: int, qty: int, held_yes: int, held_no: int
 ) -> None:
-    book_side = "bid" if side == "bid" else "ask"
+    book_side: BookSide = "bid" if side == "bid" else "ask"
     got_side, token, own = from_yes_book(book_side, price, qty, held_yes, held_no)
     assert yes_book_side(got_side, token) == book_side
     assert yes_price(own, token) == price

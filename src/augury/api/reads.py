@@ -13,6 +13,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
+from functools import partial
 from typing import Any, Literal
 
 from sqlalchemy import Engine, and_, case, func, or_, select, tuple_
@@ -246,13 +248,13 @@ def _fill_view(row: Any, account: str | None) -> dict[str, Any]:
 
 def _fill_page(
     engine: Engine,
-    where: ColumnElement[bool],
-    account: str | None,
+    query: Any,
+    view: Callable[[Any], dict[str, Any]],
     cursor: str | None,
     limit: int,
 ) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of ``query``'s fills (a select of ``fills``), newest first, each as ``view``."""
     f = t.fills
-    query = select(f).where(where)
     if cursor is not None:
         seq, idx = decode_cursor(cursor, (int, int))
         query = query.where(tuple_(f.c.seq, f.c.idx) < tuple_(seq, idx))
@@ -261,7 +263,7 @@ def _fill_page(
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor([rows[-1].seq, rows[-1].idx]) if more else None
-    return [_fill_view(r, account) for r in rows], next_cursor
+    return [view(r) for r in rows], next_cursor
 
 
 def list_fills(
@@ -271,7 +273,9 @@ def list_fills(
     where = or_(f.c.taker_account == account, f.c.resting_account == account)
     if market:
         where = and_(where, f.c.market == market)
-    return _fill_page(engine, where, account, cursor, limit)
+    return _fill_page(
+        engine, select(f).where(where), partial(_fill_view, account=account), cursor, limit
+    )
 
 
 def recent_trades(
@@ -281,7 +285,9 @@ def recent_trades(
     where: ColumnElement[bool] = f.c.market == market
     if outcome is not None:
         where = and_(where, f.c.outcome == outcome)
-    return _fill_page(engine, where, None, cursor, limit)
+    return _fill_page(
+        engine, select(f).where(where), partial(_fill_view, account=None), cursor, limit
+    )
 
 
 def candles(
@@ -340,20 +346,13 @@ def tape(
         query = query.where(f.c.ts_us >= from_us)
     if to_us is not None:
         query = query.where(f.c.ts_us <= to_us)
-    if cursor is not None:
-        seq, idx = decode_cursor(cursor, (int, int))
-        query = query.where(tuple_(f.c.seq, f.c.idx) < tuple_(seq, idx))
-    with engine.connect() as conn:
-        rows = conn.execute(query.order_by(f.c.seq.desc(), f.c.idx.desc()).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor([rows[-1].seq, rows[-1].idx]) if more else None
-    items = []
-    for row in rows:
-        view = _fill_view(row, None)
-        view.update(taker_side=row.taker_side, taker_token=row.taker_token)
-        items.append(view)
-    return items, next_cursor
+    return _fill_page(engine, query, _tape_view, cursor, limit)
+
+
+def _tape_view(row: Any) -> dict[str, Any]:
+    view = _fill_view(row, None)
+    view.update(taker_side=row.taker_side, taker_token=row.taker_token)
+    return view
 
 
 def trade_stats(

@@ -13,9 +13,12 @@ import json
 import sys
 from typing import Any
 
-from kalshi_python_sync import Configuration, KalshiClient
-from kalshi_python_sync.exceptions import ApiException
-from kalshi_python_sync.models import BatchCancelOrdersV2RequestOrdersInner, CreateOrderV2Request
+from kalshi_python_sync import Configuration, KalshiClient  # type: ignore[import-not-found]
+from kalshi_python_sync.exceptions import ApiException  # type: ignore[import-not-found]
+from kalshi_python_sync.models import (  # type: ignore[import-not-found]
+    BatchCancelOrdersV2RequestOrdersInner,
+    CreateOrderV2Request,
+)
 
 
 def client(host: str, key_id: str, private_pem: str) -> KalshiClient:

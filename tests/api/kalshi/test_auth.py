@@ -8,6 +8,7 @@ import time
 
 import httpx
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from augury.api.kalshi.auth import WINDOW_MS
 from tests.api.conftest import Server
@@ -23,7 +24,11 @@ def signed_headers(
     private = serialization.load_pem_private_key(trader.private_pem.encode(), password=None)
     timestamp = str(ts_ms if ts_ms is not None else time.time_ns() // 1_000_000)
     message = (timestamp + method + path.split("?")[0]).encode()
-    signature = kalshi_rsa_sign(private, message)  # type: ignore[arg-type]
+    if isinstance(private, ed25519.Ed25519PrivateKey):
+        signature = private.sign(message)
+    else:
+        assert isinstance(private, rsa.RSAPrivateKey)
+        signature = kalshi_rsa_sign(private, message)
     return {
         "KALSHI-ACCESS-KEY": trader.key_id,
         "KALSHI-ACCESS-TIMESTAMP": timestamp,

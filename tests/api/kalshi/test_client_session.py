@@ -13,10 +13,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.api.conftest import START, Server
-from tests.api.kalshi.conftest import ed25519_pair, new_category, rsa_pair, signing_trader
 from augury.api.kalshi import mapping
 from augury.settings import parse_instant_us
+from tests.api.conftest import START, Server
+from tests.api.kalshi.conftest import ed25519_pair, new_category, rsa_pair, signing_trader
 
 SCRIPT = Path(__file__).with_name("client_session.py")
 

@@ -48,13 +48,12 @@ def book_from(messages: list[dict[str, Any]], sid: int) -> dict[str, dict[str, s
             for side in ("yes", "no"):
                 book[side] = {p: mapping.micros(c) for p, c in msg[f"{side}_dollars_fp"]}
         elif message["type"] == "orderbook_delta":
-            side = book[msg["side"]]
-            side[msg["price_dollars"]] = side.get(msg["price_dollars"], 0) + mapping.micros(
-                msg["delta_fp"]
-            )
-            if side[msg["price_dollars"]] == 0:
-                del side[msg["price_dollars"]]
-    return {s: {p: str(c) for p, c in levels.items()} for s, levels in book.items()}
+            levels = book[msg["side"]]
+            price = msg["price_dollars"]
+            levels[price] = levels.get(price, 0) + mapping.micros(msg["delta_fp"])
+            if levels[price] == 0:
+                del levels[price]
+    return {s: {p: str(c) for p, c in found.items()} for s, found in book.items()}
 
 
 def rest_book(server: Server, ticker: str) -> dict[str, dict[str, str]]:

@@ -57,9 +57,7 @@ def from_api_error(error: ApiError) -> KalshiError:
     code = str(error.code)
     if code in NOT_FOUND_CODES:
         status = 404
-    elif error.status in PASSED_STATUSES:
-        status = error.status
-    elif error.status >= 500:
+    elif error.status in PASSED_STATUSES or error.status >= 500:
         status = error.status
     else:
         status = 400

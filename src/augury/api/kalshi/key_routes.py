@@ -17,7 +17,7 @@ from starlette.responses import Response
 from augury.api.kalshi import models as km
 from augury.api.kalshi.common import answer, caller, decode, facade_of, services_of
 from augury.api.kalshi.errors import KalshiError, KalshiRoute, bad_request, not_found
-from augury.api.public_keys import generate_pair, load_public_key
+from augury.api.public_keys import KeyType, generate_pair, load_public_key
 
 router = APIRouter(route_class=KalshiRoute)
 
@@ -81,7 +81,7 @@ async def create_key(request: Request) -> Response:
 async def generate_key(request: Request) -> Response:
     """The private key is in this answer only; the server keeps the public half."""
     body = decode(await request.body(), km.GenerateApiKey)
-    key_type = body.key_type or "rsa"
+    key_type: KeyType = body.key_type or "rsa"
     private_pem, public_pem = await run_in_threadpool(generate_pair, key_type)
     key_id = await _create(request, body.name, public_pem, body.scopes)
     result: dict[str, Any] = {

@@ -15,7 +15,7 @@ live reads as Augury's own API shows them, reformatted by ``augury.domain.fixed`
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from augury.api.kalshi import models as km
 from augury.domain import fixed
@@ -52,8 +52,12 @@ TIME_IN_FORCE = {
     "good_till_canceled": TimeInForce.GTC,
     "immediate_or_cancel": TimeInForce.IOC,
 }
-SELF_TRADE = {"taker_at_cross": SelfTrade.CANCEL_INCOMING, "maker": SelfTrade.CANCEL_RESTING}
-SELF_TRADE_NAME = {str(v): k for k, v in SELF_TRADE.items()}
+SelfTradeName = Literal["taker_at_cross", "maker"]
+SELF_TRADE: dict[SelfTradeName, SelfTrade] = {
+    "taker_at_cross": SelfTrade.CANCEL_INCOMING,
+    "maker": SelfTrade.CANCEL_RESTING,
+}
+SELF_TRADE_NAME: dict[str, SelfTradeName] = {str(v): k for k, v in SELF_TRADE.items()}
 _SERIES_RE = re.compile(r"[^A-Z0-9]+")
 
 

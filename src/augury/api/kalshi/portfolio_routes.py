@@ -14,10 +14,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from augury.api import live, reads
+from augury.api.errors import ApiError
 from augury.api.kalshi import mapping, orders
 from augury.api.kalshi import models as km
 from augury.api.kalshi.common import answer, caller, decode, facade_of, services_of
-from augury.api.kalshi.errors import KalshiError, KalshiRoute, not_found
+from augury.api.kalshi.errors import KalshiError, KalshiRoute, from_api_error, not_found
 from augury.api.services import Services
 from augury.domain import commands as dc
 from augury.domain import fixed, yes_book
@@ -146,6 +147,14 @@ async def _orders_for_kalshi(
     return out
 
 
+async def _market_id(request: Request, services: Services, ticker: str | None) -> str | None:
+    """The Augury market of a ``ticker`` filter (None: no filter); 404 if none."""
+    if not ticker:
+        return None
+    shape, _ = await shapes_of(request).by_ticker(services, ticker)
+    return shape.market
+
+
 @router.get("/portfolio/fills")
 async def fills(
     request: Request,
@@ -156,10 +165,7 @@ async def fills(
 ) -> Response:
     principal = await caller(request, "read")
     services = services_of(request)
-    market = None
-    if ticker:
-        shape, _ = await shapes_of(request).by_ticker(services, ticker)
-        market = shape.market
+    market = await _market_id(request, services, ticker)
     await services.barrier()
     engine = services.projector.engine
     items, next_cursor = await run_in_threadpool(
@@ -183,10 +189,12 @@ async def fills(
         order = order_views[oid]
         if order is None or (order_id and str(oid) != order_id):
             continue
-        shape = await shapes_of(request).of(services, item["market"])
-        assert shape is not None
+        fill_shape = await shapes_of(request).of(services, item["market"])
+        assert fill_shape is not None
         name = mapping.market_ticker(
-            shape.market, shape.categorical, item["outcome"] if shape.categorical else 0
+            fill_shape.market,
+            fill_shape.categorical,
+            item["outcome"] if fill_shape.categorical else 0,
         )
         if ticker and name != ticker:
             continue
@@ -267,10 +275,7 @@ async def get_orders(
 ) -> Response:
     principal = await caller(request, "read")
     services = services_of(request)
-    market = None
-    if ticker:
-        shape, _ = await shapes_of(request).by_ticker(services, ticker)
-        market = shape.market
+    market = await _market_id(request, services, ticker)
     if status is not None and status not in mapping.ORDER_STATUS_FILTER:
         raise KalshiError(400, "invalid_parameters", "status: resting, canceled or executed")
     wanted = None if status is None else mapping.ORDER_STATUS_FILTER[status]
@@ -337,9 +342,9 @@ async def batch_create(request: Request) -> Response:
             )
         except KalshiError as error:
             out.append({"client_order_id": item.client_order_id, "error": _error(error)})
-        except Exception as error:  # noqa: BLE001 - an ApiError or a refusal: this order's
+        except ApiError as error:
             out.append(
-                {"client_order_id": item.client_order_id, "error": _error(_as_kalshi(error))}
+                {"client_order_id": item.client_order_id, "error": _error(from_api_error(error))}
             )
     return answer({"orders": out}, 201)
 
@@ -395,12 +400,3 @@ async def decrease_order(request: Request, order_id: str) -> Response:
 
 def _error(error: KalshiError) -> dict[str, str]:
     return {"code": error.code, "message": error.message, "details": error.details}
-
-
-def _as_kalshi(error: Exception) -> KalshiError:
-    from augury.api.errors import ApiError
-    from augury.api.kalshi.errors import from_api_error
-
-    if isinstance(error, ApiError):
-        return from_api_error(error)
-    raise error

@@ -284,13 +284,15 @@ class Session:
         else:
             self.error(request_id, 1, "cmd: subscribe, unsubscribe or update_subscription")
 
-    def _tickers(self, params: Message) -> list[str]:
+    def _tickers(self, request_id: Any, params: Message) -> list[str] | None:
+        """The request's market tickers (None, after an error answer, if malformed)."""
         found = params.get("market_tickers") or []
         one = params.get("market_ticker")
-        if isinstance(one, str):
+        if isinstance(one, str) and isinstance(found, list):
             found = [*found, one]
         if not isinstance(found, list) or not all(isinstance(t, str) for t in found):
-            raise KalshiError(400, "8", "market_tickers must be a list of tickers")
+            self.error(request_id, 8, "market_tickers must be a list of tickers")
+            return None
         return list(dict.fromkeys(found))[:TICKERS_MAX]
 
     async def _subscribe(self, request_id: Any, params: Message) -> None:
@@ -298,10 +300,8 @@ class Session:
         if not isinstance(channels, list) or not channels:
             self.error(request_id, 3, "channels: a list of channel names")
             return
-        try:
-            tickers = self._tickers(params)
-        except KalshiError as error:
-            self.error(request_id, 8, error.message)
+        tickers = self._tickers(request_id, params)
+        if tickers is None:
             return
         for channel in channels:
             if channel not in CHANNELS:
@@ -376,10 +376,8 @@ class Session:
         if sub is None or sub.channel not in MARKET_CHANNELS:
             self.error(request_id, 6, "update_subscription: one sid of a market channel")
             return
-        try:
-            tickers = self._tickers(params)
-        except KalshiError as error:
-            self.error(request_id, 8, error.message)
+        tickers = self._tickers(request_id, params)
+        if tickers is None:
             return
         action = params.get("action")
         if action == "add_markets":
