@@ -131,9 +131,16 @@ def _tops(ex: Exchange, wanted: list[tuple[str, int, int]]) -> list[dict[str, An
                 "ask": mapping.micros(asks[0]["price"]) if asks else None,
                 "ask_qty": mapping.micros(asks[0]["qty"]) if asks else 0,
                 "open_interest": live.outstanding(ex, market_id, token),
+                "phase": _phase(ex, market_id),
             }
         )
     return out
+
+
+def _phase(ex: Exchange, market_id: str) -> str:
+    """Where the market's resolution stands (collecting, proposed, disputed, held, final)."""
+    found = ex.resolutions.get(market_id)
+    return "" if found is None else str(found.phase.value)
 
 
 async def kalshi_markets(

@@ -32,6 +32,9 @@ MARKET_STATUS = {
     "voided": "finalized",
 }
 """Augury's market status -> Kalshi's market status."""
+RESOLUTION_STATUS = {"proposed": "determined", "disputed": "disputed", "held": "disputed"}
+"""A market not yet settled whose resolution is proposed (the challenge window runs),
+disputed, or held (the arbiters vote): Kalshi's status says so."""
 STATUS_FILTER = {
     "unopened": (),
     "open": ("open",),
@@ -127,6 +130,13 @@ def series_ticker(category: str) -> str:
     return slug[:64] or GENERAL_SERIES
 
 
+def market_status(status: str, phase: str) -> str:
+    """Kalshi's status of a market of Augury ``status`` whose resolution is at ``phase``."""
+    if status in ("resolved", "voided"):
+        return MARKET_STATUS[status]
+    return RESOLUTION_STATUS.get(phase, MARKET_STATUS[status])
+
+
 def micros(text: str | None) -> int:
     """A decimal string of Augury's answers as micros (0 for None)."""
     return 0 if text is None else parse_micros(text)
@@ -178,7 +188,7 @@ def kalshi_market(
         expected_expiration_time=view["close_time"],
         latest_expiration_time=view["close_time"],
         settlement_timer_seconds=0,
-        status=MARKET_STATUS[view["status"]],
+        status=market_status(view["status"], live.get("phase", "")),
         yes_bid_dollars=fixed.dollars(yes_bid),
         yes_bid_size_fp=fixed.count(live["bid_qty"]),
         yes_ask_dollars=fixed.dollars(yes_ask),
