@@ -8,8 +8,9 @@ scopes). The private key never reaches the server unless the server generated th
 
 The table is separate from ``api_keys`` (one row per key that has a public key), so
 adding it changes no existing table; it is created if absent, like the identity
-tables. Revoking the API key revokes its public key with it (the lookup joins the live
-key). Every method is synchronous (call it from a worker thread).
+tables (it is on their ``metadata``, for the move of the identity tables to Alembic).
+Revoking the API key revokes its public key with it (the lookup joins the live key).
+Every method is synchronous (call it from a worker thread).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, Literal
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-from sqlalchemy import BigInteger, Column, Engine, ForeignKey, String, Table, Text, insert, select
+from sqlalchemy import BigInteger, Column, Engine, String, Table, Text, insert, select
 
 from augury.api.errors import ApiError
 from augury.api.identity import User, _user, api_keys, metadata, users
@@ -37,7 +38,9 @@ CACHE_MAX = 10_000
 public_keys = Table(
     "api_key_public_keys",
     metadata,
-    Column("key_id", String(32), ForeignKey("api_keys.id"), primary_key=True),
+    # the api_keys row's id; no foreign key, so that deleting a user's keys (identity.py)
+    # needs no change: a public key whose API key is gone is never found (the join)
+    Column("key_id", String(32), primary_key=True),
     Column("key_type", String(16), nullable=False),
     Column("pem", Text, nullable=False),
     Column("created_us", BigInteger, nullable=False),
