@@ -28,6 +28,7 @@ from augury.api.kalshi.common import (
 )
 from augury.api.kalshi.errors import KalshiRoute, bad_request, not_found
 from augury.domain import fixed
+from augury.domain.exchange import Exchange
 from augury.domain.units import ONE
 
 router = APIRouter(route_class=KalshiRoute)
@@ -42,9 +43,13 @@ CANDLES_MAX = 5_000
 
 @router.get("/exchange/status")
 async def exchange_status(request: Request) -> Response:
-    services = services_of(request)
-    running = not services.stopped
+    """Active when the engine answers (a stopped or overloaded one is a 503)."""
+    running = await services_of(request).query(_running)
     return answer({"exchange_active": running, "trading_active": running})
+
+
+def _running(_exchange: Exchange) -> bool:
+    return True
 
 
 @router.get("/exchange/schedule")
