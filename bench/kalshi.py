@@ -1,12 +1,14 @@
 """Orders through the Kalshi facade beside Augury's own ``POST /api/v1/orders``, same run.
 
 Usage: .venv/bin/python bench/kalshi.py [--clients N] [--seconds S] [--warmup S]
-       [--repeat R]
+       [--repeat R] [--key-type ed25519|rsa]
 
 One server (``bench/service.py``'s: the app of ``augury serve``, rate limits off, SQLite,
 system clock) and one book-only binary market with a tick of 0.01. Each client is a
-trader with one API key that has an Ed25519 public key too (Ed25519: signing costs the
-load generator little). The two targets take turns, ``--repeat`` times each:
+trader with one API key that has a public key too: Ed25519 by default (signing costs the
+load generator little), or RSA 2048 (``--key-type rsa``, Kalshi's default: cheaper for
+the server to verify on this machine, dearer for the load generator to sign). The two
+targets take turns, ``--repeat`` times each:
 
 * ``augury``: ``POST /api/v1/orders`` with ``X-API-Key``, buy YES or buy NO at 0.50
   alternating (``bench/service.py``'s orders);
@@ -35,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
 from augury.api.kalshi import mapping
 from service import BUILD, PASSWORD, PG_DSN_DEFAULT, Server
@@ -46,7 +48,9 @@ AUGURY_PATH = "/api/v1/orders"
 
 
 class Trader:
-    def __init__(self, key: str, key_id: str, private: ed25519.Ed25519PrivateKey) -> None:
+    def __init__(
+        self, key: str, key_id: str, private: ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
+    ) -> None:
         self.key, self.key_id, self.private = key, key_id, private
         self.last_ms = 0
 
@@ -55,14 +59,21 @@ class Trader:
         now = max(time.time_ns() // 1_000_000, self.last_ms + 1)
         self.last_ms = now
         stamp = str(now)
-        signature = self.private.sign((stamp + "POST" + KALSHI_PATH).encode())
+        message = (stamp + "POST" + KALSHI_PATH).encode()
+        if isinstance(self.private, rsa.RSAPrivateKey):
+            pss = padding.PSS(
+                mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH
+            )
+            signature = self.private.sign(message, pss, hashes.SHA256())
+        else:
+            signature = self.private.sign(message)
         return (
             f"KALSHI-ACCESS-KEY: {self.key_id}\r\nKALSHI-ACCESS-TIMESTAMP: {stamp}\r\n"
             f"KALSHI-ACCESS-SIGNATURE: {base64.b64encode(signature).decode()}\r\n"
         )
 
 
-def setup(server: Server, clients: int) -> tuple[str, list[Trader]]:
+def setup(server: Server, clients: int, key_type: str = "ed25519") -> tuple[str, list[Trader]]:
     api = server.base_url + "/api/v1"
     with httpx.Client(base_url=api, timeout=30) as admin:
         login = {"username": "admin", "password": server.admin_password}
@@ -80,7 +91,11 @@ def setup(server: Server, clients: int) -> tuple[str, list[Trader]]:
     traders = []
     for _ in range(clients):
         username = f"k{uuid.uuid4().hex[:12]}"
-        private = ed25519.Ed25519PrivateKey.generate()
+        private: ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey = (
+            rsa.generate_private_key(public_exponent=65_537, key_size=2_048)
+            if key_type == "rsa"
+            else ed25519.Ed25519PrivateKey.generate()
+        )
         public_pem = (
             private.public_key()
             .public_bytes(
@@ -209,11 +224,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--key-type", choices=("ed25519", "rsa"), default="ed25519")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="augury-bench-kalshi-") as workdir:
         server = Server("sqlite", Path(workdir), PG_DSN_DEFAULT)
         try:
-            market, traders = setup(server, args.clients)
+            market, traders = setup(server, args.clients, args.key_type)
             rows: dict[str, list[dict[str, Any]]] = {"augury": [], "kalshi": []}
             for _ in range(args.repeat):
                 for target in ("augury", "kalshi"):
@@ -224,7 +240,12 @@ def main() -> None:
                     print(json.dumps(row), flush=True)
         finally:
             server.stop()
-    summary: dict[str, Any] = {"summary": True, "build": BUILD, "clients": args.clients}
+    summary: dict[str, Any] = {
+        "summary": True,
+        "build": BUILD,
+        "clients": args.clients,
+        "key_type": args.key_type,
+    }
     for target, found in rows.items():
         for field in ("ops_per_s", "p50_ms", "p99_ms", "server_cpu_us_per_op"):
             values = [r[field] for r in found if r[field] is not None]

@@ -91,20 +91,27 @@ def _validation(error: RequestValidationError) -> KalshiError:
     return KalshiError(400, "invalid_parameters", "; ".join(parts) or "invalid parameters")
 
 
+Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+def guard(handler: Endpoint) -> Endpoint:
+    """``handler`` answering every failure (validation included) in Kalshi's shape."""
+
+    async def guarded(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except KalshiError as error:
+            return response(error)
+        except ApiError as error:
+            return response(from_api_error(error))
+        except RequestValidationError as error:
+            return response(_validation(error))
+
+    return guarded
+
+
 class KalshiRoute(APIRoute):
     """A route whose every failure (validation included) answers in Kalshi's shape."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def guarded(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except KalshiError as error:
-                return response(error)
-            except ApiError as error:
-                return response(from_api_error(error))
-            except RequestValidationError as error:
-                return response(_validation(error))
-
-        return guarded
+    def get_route_handler(self) -> Endpoint:
+        return guard(super().get_route_handler())
