@@ -50,6 +50,15 @@ def make_market(admin: Any, category: str, market_id: str, **extra: Any) -> None
 
 
 def test_a_whole_session_through_the_kalshi_client(server: Server, kalshi_python: Path) -> None:
+    whole_session(server, kalshi_python)
+
+
+def test_a_whole_session_on_postgresql(pg_server: Server, kalshi_python: Path) -> None:
+    """The same on PostgreSQL (the read models' sums and pages are SQL)."""
+    whole_session(pg_server, kalshi_python)
+
+
+def whole_session(server: Server, kalshi_python: Path) -> None:
     admin = server.admin()
     category = new_category()
     base = f"kx{uuid.uuid4().hex[:6]}"
