@@ -192,6 +192,9 @@ def create_app(
     from augury.web import mount as mount_web  # the pages at / (docs/web.md)
 
     mount_web(app)
+    from augury.api import kalshi  # the Kalshi-compatible facade (docs/kalshi.md)
+
+    kalshi.install(app)
     # POST /orders and DELETE /orders/{id} are served by plain ASGI routes matched before
     # the routers above (which still document them and answer what those hand over).
     fast_orders.install(app, API_PREFIX)

@@ -34,6 +34,10 @@ BUCKETS_MAX = 100_000
 EXEMPT_PATHS = frozenset({"/api/v1/health"})
 LIMITED_PATHS = frozenset({"/web/lint-spec"})
 """Routes outside ``/api/v1`` that are limited like API routes (they work on input)."""
+KALSHI_PREFIX = "/trade-api/"
+"""The Kalshi facade (docs/kalshi.md): limited like ``/api/v1``, by IP and by signing key
+(its id and the client's IP: the id is not a secret, so a request naming another's key
+cannot use up that key's bucket), answered in Kalshi's error shape."""
 PASSWORD_PATHS = frozenset({"/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/auth/password"})
 """Routes that hash a password (argon2id: costly on purpose): a bucket of their own."""
 
@@ -105,7 +109,8 @@ class RateLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        limited = path.startswith("/api/v1") or path in LIMITED_PATHS
+        kalshi = path.startswith(KALSHI_PREFIX)
+        limited = path.startswith("/api/v1") or kalshi or path in LIMITED_PATHS
         if scope["type"] != "http" or not limited or path in EXEMPT_PATHS:
             if scope["type"] == "lifespan" and self.shared is not None:
                 send = self._closing(send, self.shared)
@@ -114,6 +119,8 @@ class RateLimit:
         client = scope.get("client")
         ip = client[0] if client else "?"
         key = _api_key(scope) if self.by_key is not None else None
+        if kalshi and self.by_key is not None:
+            key = _kalshi_key(scope, ip)
         digest = None if key is None else hashlib.sha256(key).hexdigest()
         wait_s = None
         if self.shared is not None:
@@ -123,6 +130,11 @@ class RateLimit:
             wait_s = self._take_here(path, ip, digest)
         if wait_s > 0.0:
             retry_after = str(max(1, math.ceil(wait_s)))
+            if kalshi:
+                from augury.api.kalshi.errors import rate_limited
+
+                await rate_limited(retry_after)(scope, receive, send)
+                return
             response = errors.problem(
                 429,
                 errors.RATE_LIMITED,
@@ -174,4 +186,11 @@ def _api_key(scope: Scope) -> bytes | None:
             return bytes(value)
         if name == b"authorization" and value[:7].lower() == b"bearer ":
             return bytes(value[7:].strip())
+    return None
+
+
+def _kalshi_key(scope: Scope, ip: str) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == b"kalshi-access-key":
+            return b"kalshi:" + bytes(value) + b"@" + ip.encode()
     return None
