@@ -22,7 +22,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, MetaData, inspect
 
-from augury.api import identity, login_guard, migrate, observe_job_rows, stored_responses
+from augury.api import (
+    identity,
+    login_guard,
+    migrate,
+    observe_job_rows,
+    public_keys,  # noqa: F401  (its table joins identity's metadata)
+    stored_responses,
+)
 from augury.api.identity import IdentityStore
 from augury.api.stored_responses import Stored, StoredResponses
 from augury.projections import db
@@ -75,6 +82,7 @@ TABLES = {
     "api_security_notices",
     "api_stored_responses",
     "api_observe_jobs",
+    "api_key_public_keys",
 }
 
 
@@ -111,7 +119,7 @@ def _assert_matches_the_stores(engine: Engine) -> None:
         diffs = compare_metadata(context, _target())
         heads = conn.exec_driver_sql(f"SELECT version_num FROM {migrate.VERSION_TABLE}").all()
     assert diffs == []
-    assert heads == [("0002",)]
+    assert heads == [("0003",)]
 
 
 def test_a_fresh_database_migrates_to_the_stores_tables(empty_database: Engine) -> None:

@@ -7,8 +7,7 @@ scopes). The private key never reaches the server unless the server generated th
 (Kalshi's ``/api_keys/generate``), and then it is answered once and not kept.
 
 The table is separate from ``api_keys`` (one row per key that has a public key), so
-adding it changes no existing table; it is created if absent, like the identity
-tables (it is on their ``metadata``, for the move of the identity tables to Alembic).
+adding it changed no existing table; migration 0003 of the API's chain makes it.
 Revoking the API key revokes its public key with it (the lookup joins the live key).
 Every method is synchronous (call it from a worker thread).
 """
