@@ -69,6 +69,7 @@ def test_public_surface() -> None:
         "process",
         "record",
         "incremental",
+        "numeric",
         "timing",
         "patterns",
         "bonds",
