@@ -76,6 +76,12 @@ def test_index_of_is_the_nearest_grid_point(r: ScalarRange, value: int) -> None:
     assert abs(grid - scalar.clamp(r, value)) * 2 <= r.step
 
 
+@given(ranges(), values)
+def test_the_weights_give_back_the_grid_value(r: ScalarRange, value: int) -> None:
+    grid = scalar.value_at(r, scalar.index_of(r, value))
+    assert scalar.value_of_weight(r, scalar.weights(r, grid)[0]) == grid
+
+
 def test_parse_value_reads_numbers_as_sources_write_them() -> None:
     assert scalar.parse_value("1,234.5 ships") == 1_234_500_000
     assert scalar.parse_value("about 1 234 transits") == 1_234_000_000

@@ -15,12 +15,14 @@ import binascii
 import json
 from typing import Any, Literal
 
+import msgspec
 from sqlalchemy import Engine, and_, case, func, or_, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from augury.api.errors import INVALID_CURSOR, ApiError
 from augury.api.identity import market_meta
-from augury.domain import views
+from augury.domain import scalar, views
+from augury.domain.scalar import ScalarRange
 from augury.domain.units import format_micros
 from augury.projections import tables as t
 from augury.settings import format_instant
@@ -63,6 +65,8 @@ def market_view(row: Any) -> dict[str, Any]:
         "category": row.category or "",
         "outcomes": json.loads(row.outcomes),
         "categorical": row.categorical,
+        "type": "scalar" if row.scalar else "categorical" if row.categorical else "binary",
+        "scalar": scalar_view(row.scalar, weights),
         "status": row.status,
         "status_reason": row.status_reason,
         "close_time": format_instant(row.close_at),
@@ -77,6 +81,21 @@ def market_view(row: Any) -> dict[str, Any]:
         "affiliated_trading_reason": row.affiliated_trading_reason,
         "weights": None if weights is None else [format_micros(w) for w in weights],
         "created_at": format_instant(row.created_us),
+    }
+
+
+def scalar_view(raw: str | None, weights: list[int] | None) -> dict[str, Any] | None:
+    """A scalar market's range in the question's units, and the value it resolved to."""
+    if not raw:
+        return None
+    rng = msgspec.json.decode(raw, type=ScalarRange)
+    value = None if weights is None else scalar.value_of_weight(rng, weights[0])
+    return {
+        "low": format_micros(rng.low),
+        "high": format_micros(rng.high),
+        "step": format_micros(rng.step),
+        "units": rng.units,
+        "resolved_value": None if value is None else format_micros(value),
     }
 
 

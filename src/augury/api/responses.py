@@ -6,7 +6,7 @@ Amounts are decimal strings, instants RFC 3339 strings, exactly as in the reques
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -82,6 +82,17 @@ class ApiKeyList(Out):
     items: list[ApiKeyOut]
 
 
+class ScalarOut(Out):
+    """A scalar market's range, step and units; values in the question's units."""
+
+    low: Amount
+    high: Amount
+    step: Amount
+    units: str
+    resolved_value: Amount | None
+    """The value the market resolved to (None until it is)."""
+
+
 class MarketOut(Out):
     id: str
     question: str
@@ -90,6 +101,10 @@ class MarketOut(Out):
     category: str
     outcomes: list[str]
     categorical: bool
+    type: Literal["binary", "categorical", "scalar"]
+    """A scalar market's outcomes are LONG (traded as YES) and SHORT (as NO)."""
+    scalar: ScalarOut | None
+    """A scalar market's range (None for the others)."""
     status: str
     status_reason: str
     close_time: Instant
@@ -117,6 +132,8 @@ class Level(Out):
     price: Amount
     qty: Amount
     orders: int
+    implied_value: Amount | None = None
+    """A scalar market: the value this LONG price implies, in the question's units."""
 
 
 class BookOut(Out):
@@ -132,6 +149,8 @@ class MakerQuoteOut(Out):
     status: str
     liquidity: Amount
     prices: list[Amount] | None
+    implied_value: Amount | None = None
+    """A scalar market: the value LONG's price implies, in the question's units."""
 
 
 class TradeOut(Out):

@@ -57,6 +57,25 @@ Micros = Annotated[
 ]
 """A decimal string in the JSON, integer micros in Python."""
 
+VALUE_RE = re.compile(r"-?\d{1,13}(\.\d{1,6})?")
+
+
+def _value(value: object) -> int:
+    if not isinstance(value, str) or not VALUE_RE.fullmatch(value):
+        raise ValueError('must be a decimal string such as "-12.5" (at most 6 decimals)')
+    return parse_micros(value)
+
+
+Value = Annotated[
+    int,
+    BeforeValidator(_value),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^-?\d{1,13}(\.\d{1,6})?$", "examples": ["1250"]}
+    ),
+]
+"""A signed decimal string in the question's units (a scalar market's number), micros in
+Python."""
+
 InstantUs = Annotated[
     int,
     BeforeValidator(_instant),
@@ -105,9 +124,19 @@ class ApiKeyBody(Body):
     scopes: list[ScopeName] = Field(default=["read"], min_length=1, max_length=3)
 
 
+class ScalarBody(Body):
+    """A scalar market's range: ``low`` < ``high`` and ``step`` in the question's units
+    (the step divides ``high - low``), ``units`` for humans ("ships")."""
+
+    low: Value
+    high: Value
+    step: Micros
+    units: Annotated[SingleLineText, StringConstraints(min_length=1, max_length=40)]
+
+
 class MarketBody(Body):
     id: MarketId | None = None
-    type: Literal["binary", "categorical"] = "binary"
+    type: Literal["binary", "categorical", "scalar"] = "binary"
     question: Annotated[SingleLineText, StringConstraints(min_length=1, max_length=4_000)]
     description: LongText = ""
     rules: LongText = ""
@@ -120,9 +149,15 @@ class MarketBody(Body):
     resolution_spec: TextTree = Field(default_factory=dict)
     block_affiliated_trading: bool = True  # off only with a public reason (the domain checks)
     affiliated_trading_reason: ShortText = ""
+    scalar: ScalarBody | None = None
+    """A scalar market's range, step and units (``type`` scalar only)."""
 
     @model_validator(mode="after")
     def _outcomes(self) -> MarketBody:
+        if (self.type == "scalar") != (self.scalar is not None):
+            raise ValueError("a scalar market (and only one) gives its scalar range")
+        if self.type == "scalar" and self.outcomes is not None:
+            raise ValueError("a scalar market's outcomes are LONG and SHORT; give none")
         if self.type == "binary" and self.outcomes is not None and len(self.outcomes) != 2:
             raise ValueError("a binary market has exactly two outcomes (default: Yes, No)")
         if self.type == "categorical" and (self.outcomes is None or len(self.outcomes) < 3):

@@ -111,6 +111,16 @@ def implied_value(r: ScalarRange, price: int) -> int:
     return r.low + price * (r.high - r.low) // ONE
 
 
+def value_of_weight(r: ScalarRange, long_weight: int) -> int:
+    """The grid value whose LONG payout is ``long_weight`` (the value a settlement's
+    weights say the market resolved to): the one grid point ``v`` with
+    ``long_payout(v) == long_weight``, as there is at most one (a step is at least
+    ``(high - low) / ONE``: at most ``STEPS_MAX`` steps)."""
+    width = r.high - r.low
+    index = -(-long_weight * width // (ONE * r.step))  # ceil
+    return value_at(r, min(index, steps(r)))
+
+
 def price_of(r: ScalarRange, value: int) -> int:
     """The LONG price at which the implied value is ``value`` (the payout of ``value``)."""
     return long_payout(r, value)

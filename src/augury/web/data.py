@@ -284,7 +284,7 @@ def _name(outcomes: tuple[str, ...], index: int) -> str:
 def waiting(ex: Exchange, now_us: int) -> list[Waiting]:
     """Markets with a resolution still to decide (engine thread), oldest close first:
     closed ones collecting evidence (for resolvers), and proposed, disputed or held ones."""
-    from augury.domain.resolution.evaluate import evaluate
+    from augury.domain.resolution.numeric import evaluate_any
     from augury.domain.resolution.process import spec_of
 
     out = []
@@ -299,7 +299,7 @@ def waiting(ex: Exchange, now_us: int) -> list[Waiting]:
         spec = spec_of(r)
         rules_say = ""
         if spec is not None and phase == "collecting":
-            rules_say = evaluate(spec, r.observations, now_us).explanation
+            rules_say = evaluate_any(spec, r.observations, now_us, market.scalar).explanation
         p, d = r.proposal, r.dispute
         proposal = ""
         if p is not None:

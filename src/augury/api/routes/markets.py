@@ -22,6 +22,7 @@ from augury.api.services import Services
 from augury.domain import commands as dc
 from augury.domain.exchange import Exchange
 from augury.domain.rejections import Code, Rejected
+from augury.domain.scalar import ScalarRange
 from augury.settings import parse_instant_us
 
 router = APIRouter(tags=["markets"])
@@ -52,6 +53,11 @@ async def create_market(
     """The creator funds the maker's subsidy (``ceil(b ln n)``) from its own credits."""
     market_id = body.id or _market_id(principal.account, key)
     outcomes = tuple(body.outcomes) if body.outcomes else ("Yes", "No")
+    scalar_range = None
+    if body.scalar is not None:  # the domain checks the range (invalid_market)
+        sb = body.scalar
+        scalar_range = ScalarRange(sb.low, sb.high, sb.step, sb.units)
+        outcomes = ()
     identity = services.identity
     reserved = await run_in_threadpool(
         partial(
@@ -81,6 +87,7 @@ async def create_market(
         else "",
         block_affiliated_trading=body.block_affiliated_trading,
         affiliated_trading_reason=body.affiliated_trading_reason,
+        scalar=scalar_range,
     )
     try:
         await services.submit(command, principal.account, key)

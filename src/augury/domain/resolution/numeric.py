@@ -47,6 +47,7 @@ from augury.domain.resolution.evaluate import (
     _hours,
     _key,
     _rel,
+    evaluate,
     pending_or_fallback,
     settles_at,
     unsettled,
@@ -211,3 +212,16 @@ def _decide_numeric(
         )
         return Decision(Status.HOLD, sources=verdicts, explanation=why)
     return pending_or_fallback(spec, verdicts, now_us, told)
+
+
+def evaluate_any(
+    spec: ResolutionSpec,
+    observations: Iterable[Observation],
+    now_us: int,
+    rng: ScalarRange | None = None,
+) -> Decision:
+    """The rules' decision for any spec: numeric (this module) or by expect tables
+    (:func:`.evaluate.evaluate`). Adapters that explain a market's rules call this."""
+    if spec.numeric is not None:
+        return evaluate_numeric(spec, observations, now_us, rng)
+    return evaluate(spec, observations, now_us)
