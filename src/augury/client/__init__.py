@@ -39,6 +39,7 @@ This package only talks to a server: it never imports the exchange itself.
 """
 
 from augury.client._async import AsyncClient
+from augury.client._base import ScalarRange
 from augury.client._errors import (
     AuguryError,
     Conflict,
@@ -94,6 +95,7 @@ from augury.client._models import (
     Redeemed,
     Resolution,
     ResolutionChange,
+    Scalar,
     Settlement,
     StoryEntry,
     Trade,
@@ -175,6 +177,8 @@ __all__ = [
     "Rejected",
     "Resolution",
     "ResolutionChange",
+    "Scalar",
+    "ScalarRange",
     "ServerError",
     "Settlement",
     "StoryEntry",
