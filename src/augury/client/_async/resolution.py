@@ -24,14 +24,16 @@ class ResolutionMethods(Core):
         close_time: b.Instant,
         *,
         outcomes: Sequence[str] | None = None,
+        scalar: b.ScalarRange | None = None,
     ) -> m.LintResult:
         """What the linter says about ``spec`` for a market with these outcomes (default
-        Yes/No) and close time; nothing is stored. An undecodable spec raises
-        ``Rejected`` (``invalid_spec``)."""
+        Yes/No; a scalar market: its ``scalar`` range) and close time; nothing is stored.
+        An undecodable spec raises ``Rejected`` (``invalid_spec``)."""
         body = b.body(
             spec=dict(spec),
             outcomes=list(outcomes) if outcomes is not None else None,
             close_time=b.instant(close_time),
+            scalar=None if scalar is None else b.scalar_body(scalar),
         )
         return await self._call(self._req("lint_spec", body=body), m.LintResult)
 
