@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.api.conftest import Server, assert_problem
 from tests.api.helpers import create_market, place
 
@@ -106,3 +108,55 @@ def test_an_operator_resolves_a_scalar_market_to_a_value(server: Server) -> None
     assert after["scalar"]["resolved_value"] == "1235"
     both = admin.post(f"/markets/{mid}/resolve", json={"value": "1", "outcome": 0, "reason": "x"})
     assert_problem(both, 422, "validation_error")
+
+
+def test_a_bucketed_market_from_the_same_numeric_spec(server: Server) -> None:
+    """A categorical market of four ranges of the range, its spec's numeric buckets set
+    from them, resolved by the same numeric sources."""
+    spec = {
+        "sources": [
+            {"kind": "csv", "id": "t", "owner": "Ship Tracker",
+             "url": "https://tracker.example.com/m.csv", "column": "transits"},
+            {"kind": "http_json", "id": "p", "owner": "Port Authority",
+             "url": "https://port.example.org/api", "path": "$.transits"},
+        ],
+        "observation_at_us": 1_782_864_000_000_000,
+        "persistence": {"hours": 12},
+        "quorum": 2,
+        "numeric": {"units": "ships", "tolerance": 5_000_000},
+    }  # fmt: skip
+    market = create_market(
+        server.admin(), type="categorical", scalar=SHIPS, buckets=4, resolution_spec=spec
+    )
+    assert market["type"] == "categorical" and market["outcomes"] == [
+        "under 500 ships",
+        "500 to under 1000 ships",
+        "1000 to under 1500 ships",
+        "1500 ships or more",
+    ]
+    assert market["resolution_spec"]["numeric"]["buckets"] == [
+        500_000_000,
+        1_000_000_000,
+        1_500_000_000,
+    ]
+    admin = server.admin()
+    too_many = {"question": "?", "close_time": "2026-06-30T00:00:00Z", "type": "categorical",
+                "scalar": {**SHIPS, "high": "2"}, "buckets": 4}  # fmt: skip
+    assert_problem(admin.post("/markets", json=too_many), 422, "invalid_market")
+
+
+def test_a_resolved_scalar_market_is_scored_as_a_number(server: Server) -> None:
+    market = scalar_market(server)
+    mid = market["id"]
+    _, bob = server.user("bob")
+    place(bob, market=mid, side="buy", type="market", qty="10")
+    admin = server.admin()
+    resolved = admin.post(f"/markets/{mid}/resolve", json={"value": "1500", "reason": "count"})
+    assert resolved.status_code == 200, resolved.text
+    score = admin.get(f"/scoring/markets/{mid}").json()
+    numeric = score["numeric"]
+    assert numeric["units"] == "ships" and numeric["resolved_value"] == "1500"
+    assert score["points"] >= 1  # the candle of the trade: its implied value is scored
+    close = float(numeric["close_value"])  # a statistic, not a balance
+    assert 1000 < close < 2000
+    assert float(numeric["absolute_error_close"]) == pytest.approx(abs(close - 1500))

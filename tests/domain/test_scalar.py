@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import hypothesis.strategies as st
 from hypothesis import given, settings
 
@@ -214,3 +216,24 @@ def test_random_trading_then_scalar_settlement_conserves_credits(
     assert 0 <= settled.residue < len(ex.markets["s"].positions) + 2
     assert -ex.ledger.balance(ledger.ISSUANCE) == minted
     assert sum(ex.ledger.balances.values()) == 0
+
+
+def test_buckets_from_a_range() -> None:
+    names, bounds = scalar.buckets(SHIPS, 4)
+    assert bounds == (500 * ONE, 1_000 * ONE, 1_500 * ONE)
+    assert names == (
+        "under 500 ships",
+        "500 to under 1000 ships",
+        "1000 to under 1500 ships",
+        "1500 ships or more",
+    )
+
+
+@given(ranges(), st.integers(3, 64))
+def test_buckets_rise_on_the_grid(r: ScalarRange, n: int) -> None:
+    if scalar.steps(r) < n:
+        return
+    names, bounds = scalar.buckets(r, n)
+    assert len(names) == n == len(set(names)) and len(bounds) == n - 1
+    assert all(a < b for a, b in itertools.pairwise(bounds))
+    assert all((b - r.low) % r.step == 0 and r.low < b < r.high for b in bounds)

@@ -150,17 +150,28 @@ class MarketBody(Body):
     block_affiliated_trading: bool = True  # off only with a public reason (the domain checks)
     affiliated_trading_reason: ShortText = ""
     scalar: ScalarBody | None = None
-    """A scalar market's range, step and units (``type`` scalar only)."""
+    """A scalar market's range, step and units (``type`` scalar), or with ``buckets`` the
+    range a bucketed categorical market cuts into ``buckets`` ranges."""
+    buckets: int | None = Field(default=None, ge=3, le=64)
+    """A bucketed market (``type`` categorical): its outcomes are ``buckets`` ranges of
+    ``scalar``, and its numeric spec's ``buckets`` their boundaries."""
 
     @model_validator(mode="after")
     def _outcomes(self) -> MarketBody:
-        if (self.type == "scalar") != (self.scalar is not None):
-            raise ValueError("a scalar market (and only one) gives its scalar range")
-        if self.type == "scalar" and self.outcomes is not None:
-            raise ValueError("a scalar market's outcomes are LONG and SHORT; give none")
+        bucketed = self.type == "categorical" and self.buckets is not None
+        if (self.type == "scalar" or bucketed) != (self.scalar is not None):
+            raise ValueError("a scalar or bucketed market (and only one) gives a scalar range")
+        if self.buckets is not None and self.type != "categorical":
+            raise ValueError("only a categorical market is bucketed")
+        if self.scalar is not None and self.outcomes is not None:
+            raise ValueError("a scalar or bucketed market's outcomes come from its range")
         if self.type == "binary" and self.outcomes is not None and len(self.outcomes) != 2:
             raise ValueError("a binary market has exactly two outcomes (default: Yes, No)")
-        if self.type == "categorical" and (self.outcomes is None or len(self.outcomes) < 3):
+        if (
+            self.type == "categorical"
+            and not bucketed
+            and (self.outcomes is None or len(self.outcomes) < 3)
+        ):
             raise ValueError("a categorical market needs 3..64 outcomes")
         if len(json.dumps(self.resolution_spec)) > SPEC_BYTES_MAX:
             raise ValueError(f"resolution_spec may be at most {SPEC_BYTES_MAX} bytes of JSON")

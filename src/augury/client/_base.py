@@ -299,6 +299,7 @@ def market_body(
     fee_bps: int | None,
     resolution_spec: dict[str, Any] | None,
     scalar: ScalarRange | None = None,
+    buckets: int | None = None,
 ) -> dict[str, Any]:
     return body(
         id=id,
@@ -314,4 +315,5 @@ def market_body(
         fee_bps=fee_bps,
         resolution_spec=resolution_spec,
         scalar=None if scalar is None else scalar_body(scalar),
+        buckets=buckets,
     )

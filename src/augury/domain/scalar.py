@@ -28,6 +28,7 @@ units, shown next to the price.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Annotated
 
@@ -124,6 +125,34 @@ def value_of_weight(r: ScalarRange, long_weight: int) -> int:
 def price_of(r: ScalarRange, value: int) -> int:
     """The LONG price at which the implied value is ``value`` (the payout of ``value``)."""
     return long_payout(r, value)
+
+
+BUCKETS_MIN = 3
+BUCKETS_MAX = 64
+
+
+def buckets(r: ScalarRange, n: int) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """A bucketed market from a scalar range: ``n`` outcome names and the ``n - 1``
+    rising boundaries of its ranges (for a numeric spec's ``buckets``).
+
+    The range is cut into ``n`` ranges of equal width, each boundary rounded down to the
+    step grid; the first range is open below ("under 500 ships") and the last above
+    ("1500 ships or more"), so every reading falls in exactly one. Raises ValueError
+    when ``n`` is outside 3..64 or the range has fewer than ``n`` steps.
+    """
+    if not BUCKETS_MIN <= n <= BUCKETS_MAX:
+        raise ValueError(f"a bucketed market has {BUCKETS_MIN}..{BUCKETS_MAX} ranges")
+    if steps(r) < n:
+        raise ValueError(f"the range has {steps(r)} steps, fewer than {n} ranges")
+    total = steps(r)
+    bounds = tuple(value_at(r, i * total // n) for i in range(1, n))
+    names = [f"under {format_value(r, bounds[0])}"]
+    names += [
+        f"{format_micros(lo)} to under {format_value(r, hi)}"
+        for lo, hi in itertools.pairwise(bounds)
+    ]
+    names.append(f"{format_value(r, bounds[-1])} or more")
+    return tuple(names), bounds
 
 
 _NUMBER = re.compile(r"[-+\u2212]?(?:\d{1,3}(?:[,\u00a0\u202f ]\d{3})+|\d+)(?:\.\d+)?")

@@ -29,13 +29,15 @@ class MarketMethods(Core):
         fee_bps: int | None = None,
         resolution_spec: dict[str, Any] | None = None,
         scalar: b.ScalarRange | None = None,
+        buckets: int | None = None,
         idempotency_key: str | None = None,
     ) -> m.Market:
         """``scalar``: a scalar market's range (with ``type="scalar"``; its outcomes are
-        LONG and SHORT)."""
+        LONG and SHORT); with ``type="categorical"`` and ``buckets`` N, a bucketed market
+        of N ranges of it, resolved by the numeric spec's sources."""
         body = b.market_body(
             question, close_time, id, type, outcomes, description, rules, category,
-            tick_size, liquidity, fee_bps, resolution_spec, scalar,
+            tick_size, liquidity, fee_bps, resolution_spec, scalar, buckets,
         )  # fmt: skip
         req = self._req("create_market", body=body, idempotency_key=idempotency_key)
         return await self._call(req, m.Market)
