@@ -4,6 +4,7 @@ price; bad ranges are problem+json and change nothing; an operator resolves to a
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -50,6 +51,9 @@ def test_the_implied_value_is_shown_next_to_the_price(server: Server) -> None:
     place(bob, market=mid, side="buy", type="market", qty="10")  # LONG up: the value rises
     after = bob.get(f"/markets/{mid}/quote").json()
     assert float(after["implied_value"]) > 1000  # a test's reading, not a balance
+    (candle,) = bob.get(f"/markets/{mid}/candles").json()["items"]
+    for k in ("open", "high", "low", "close"):  # the chart in ships
+        assert Decimal(candle["implied"][k]) == Decimal(candle[k]) * 2000
 
 
 def test_bad_scalar_specs_are_problems_that_change_nothing(server: Server) -> None:

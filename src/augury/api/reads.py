@@ -23,7 +23,7 @@ from augury.api.errors import INVALID_CURSOR, ApiError
 from augury.api.identity import market_meta
 from augury.domain import scalar, views
 from augury.domain.scalar import ScalarRange
-from augury.domain.units import format_micros
+from augury.domain.units import format_micros, parse_micros
 from augury.projections import tables as t
 from augury.settings import format_instant
 
@@ -97,6 +97,16 @@ def scalar_view(raw: str | None, weights: list[int] | None) -> dict[str, Any] | 
         "units": rng.units,
         "resolved_value": None if value is None else format_micros(value),
     }
+
+
+def scalar_range(view: dict[str, Any]) -> ScalarRange | None:
+    """The range of a market view (``market_view``), or None for a binary or
+    categorical market."""
+    found = view.get("scalar")
+    if not found:
+        return None
+    low, high, step = (parse_micros(found[k]) for k in ("low", "high", "step"))
+    return ScalarRange(low, high, step, found["units"])
 
 
 def _market_select() -> Any:
@@ -295,7 +305,10 @@ def candles(
     from_us: int | None,
     to_us: int | None,
     limit: int,
+    rng: ScalarRange | None = None,
 ) -> list[dict[str, Any]]:
+    """``rng``: a scalar market's range; each candle then has its prices in the question's
+    units too (``implied``, :func:`augury.domain.scalar.implied_value`)."""
     c = t.candles
     query = select(c).where(c.c.market == market, c.c.outcome == outcome, c.c.interval == interval)
     if from_us is not None:
@@ -313,6 +326,12 @@ def candles(
             "close": format_micros(r.close),
             "volume": format_micros(r.volume),
             "trades": r.trades,
+            "implied": None
+            if rng is None
+            else {
+                k: format_micros(scalar.implied_value(rng, getattr(r, k)))
+                for k in ("open", "high", "low", "close")
+            },
         }
         for r in rows
     ]

@@ -181,6 +181,15 @@ class FillPage(Out):
     next_cursor: str | None
 
 
+class ImpliedCandle(Out):
+    """A scalar market's candle in the question's units (its LONG prices' implied values)."""
+
+    open: Amount
+    high: Amount
+    low: Amount
+    close: Amount
+
+
 class Candle(Out):
     start: Instant
     open: Amount
@@ -189,6 +198,8 @@ class Candle(Out):
     close: Amount
     volume: Amount
     trades: int
+    implied: ImpliedCandle | None = None
+    """A scalar market: the candle in the question's units."""
 
 
 class CandlesOut(Out):

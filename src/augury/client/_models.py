@@ -155,6 +155,15 @@ class Fill(Trade):
     fee: Decimal
 
 
+class ImpliedCandle(Model):
+    """A scalar market's candle in the question's units."""
+
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+
+
 class Candle(Model):
     start: datetime
     open: Decimal
@@ -163,6 +172,8 @@ class Candle(Model):
     close: Decimal
     volume: Decimal
     trades: int
+    implied: ImpliedCandle | None = None
+    """A scalar market: the candle in the question's units."""
 
 
 class Candles(Model):

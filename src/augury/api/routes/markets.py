@@ -253,10 +253,11 @@ async def candles(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=CANDLES_MAX)] = 500,
 ) -> dict[str, Any]:
-    """Buckets start on UTC minute/hour/day boundaries; prices are YES prices."""
+    """Buckets start on UTC minute/hour/day boundaries; prices are YES prices (a scalar
+    market's LONG prices, each candle also in the question's units: ``implied``)."""
     from_us = _instant_param(start, "from")
     to_us = _instant_param(end, "to")
-    await _market_or_404(services, market)
+    view = await _market_or_404(services, market)
     items = await run_in_threadpool(
         partial(
             reads.candles,
@@ -267,6 +268,7 @@ async def candles(
             from_us=from_us,
             to_us=to_us,
             limit=limit,
+            rng=reads.scalar_range(view),
         )
     )
     return {"market": market, "outcome": outcome, "interval": interval, "items": items}
