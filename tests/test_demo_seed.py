@@ -105,7 +105,7 @@ def test_serve_demo_seeds_only_an_empty_journal(
     _seed_if_empty(Settings(data_dir=tmp_path))
     _seed_if_empty(Settings(data_dir=tmp_path))  # not empty any more
     assert calls == [tmp_path]
-    assert "seeded 12 markets" in capsys.readouterr().out
+    assert "seeded 14 markets" in capsys.readouterr().out
     _seed_if_empty(Settings(data_dir=tmp_path / "p", mode="production", secret_key="y" * 40))
     assert calls == [tmp_path]
     assert "ignored in production" in capsys.readouterr().err

@@ -13,6 +13,19 @@ from tests.api.conftest import Server, assert_problem
 from tests.api.helpers import create_market, place
 
 SHIPS = {"low": "0", "high": "2000", "step": "1", "units": "ships"}
+SPEC: dict[str, Any] = {
+    "sources": [
+        {"kind": "csv", "id": "t", "owner": "Ship Tracker",
+         "url": "https://tracker.example.com/m.csv", "column": "transits"},
+        {"kind": "http_json", "id": "p", "owner": "Port Authority",
+         "url": "https://port.example.org/api", "path": "$.transits"},
+    ],
+    "observation_at_us": 1_782_864_000_000_000,
+    "persistence": {"hours": 12},
+    "quorum": 2,
+    "numeric": {"units": "ships", "tolerance": 5_000_000},
+}  # fmt: skip
+"""Two owners count ships (a CSV series, a JSON API), within 5 ships."""
 
 
 def scalar_market(server: Server, **fields: Any) -> dict[str, Any]:
@@ -76,18 +89,7 @@ def test_bad_scalar_specs_are_problems_that_change_nothing(server: Server) -> No
 
 def test_the_linter_checks_a_scalar_spec(server: Server) -> None:
     admin = server.admin()
-    spec = {
-        "sources": [
-            {"kind": "csv", "id": "t", "owner": "Ship Tracker",
-             "url": "https://tracker.example.com/m.csv", "column": "transits"},
-            {"kind": "http_json", "id": "p", "owner": "Port Authority",
-             "url": "https://port.example.org/api", "path": "$.transits"},
-        ],
-        "observation_at_us": 1_782_864_000_000_000,
-        "persistence": {"hours": 12},
-        "quorum": 2,
-        "numeric": {"units": "km", "tolerance": 5_000_000},
-    }  # fmt: skip
+    spec: dict[str, Any] = {**SPEC, "numeric": {"units": "km", "tolerance": 5_000_000}}
     body = {"spec": spec, "close_time": "2026-06-30T00:00:00Z", "scalar": SHIPS}
     found = admin.post("/resolution/lint", json=body).json()
     assert not found["acceptable"]
@@ -117,20 +119,8 @@ def test_an_operator_resolves_a_scalar_market_to_a_value(server: Server) -> None
 def test_a_bucketed_market_from_the_same_numeric_spec(server: Server) -> None:
     """A categorical market of four ranges of the range, its spec's numeric buckets set
     from them, resolved by the same numeric sources."""
-    spec = {
-        "sources": [
-            {"kind": "csv", "id": "t", "owner": "Ship Tracker",
-             "url": "https://tracker.example.com/m.csv", "column": "transits"},
-            {"kind": "http_json", "id": "p", "owner": "Port Authority",
-             "url": "https://port.example.org/api", "path": "$.transits"},
-        ],
-        "observation_at_us": 1_782_864_000_000_000,
-        "persistence": {"hours": 12},
-        "quorum": 2,
-        "numeric": {"units": "ships", "tolerance": 5_000_000},
-    }  # fmt: skip
     market = create_market(
-        server.admin(), type="categorical", scalar=SHIPS, buckets=4, resolution_spec=spec
+        server.admin(), type="categorical", scalar=SHIPS, buckets=4, resolution_spec=SPEC
     )
     assert market["type"] == "categorical" and market["outcomes"] == [
         "under 500 ships",

@@ -220,8 +220,11 @@ def holding(
     return unsettled(source_id, note)
 
 
-def evaluate(spec: ResolutionSpec, observations: Iterable[Observation], now_us: int) -> Decision:
-    """What the rules say at ``now_us`` given every observation so far."""
+def by_source(
+    spec: ResolutionSpec, observations: Iterable[Observation], now_us: int
+) -> list[tuple[AnySource, list[Observation]]]:
+    """Each source (by id) with its successful observations up to ``min(now, deadline)``,
+    sorted by :func:`_key`: what every evaluation reads (numeric specs too)."""
     ids = [s.id for s in spec.sources]
     if len(set(ids)) != len(ids):
         # One source's observations would count twice towards the quorum; lint rejects it.
@@ -230,10 +233,15 @@ def evaluate(spec: ResolutionSpec, observations: Iterable[Observation], now_us: 
     if len(obs) > OBSERVATIONS_MAX:
         raise ValueError(f"more than {OBSERVATIONS_MAX} observations")
     cutoff = min(now_us, spec.deadline_us)
-    verdicts = []
-    for src in sorted(spec.sources, key=lambda s: s.id):
-        mine = [o for o in obs if o.source_id == src.id and o.ok and o.fetched_at_us <= cutoff]
-        verdicts.append(settle(spec, src, mine))
+    return [
+        (src, [o for o in obs if o.source_id == src.id and o.ok and o.fetched_at_us <= cutoff])
+        for src in sorted(spec.sources, key=lambda s: s.id)
+    ]
+
+
+def evaluate(spec: ResolutionSpec, observations: Iterable[Observation], now_us: int) -> Decision:
+    """What the rules say at ``now_us`` given every observation so far."""
+    verdicts = [settle(spec, src, mine) for src, mine in by_source(spec, observations, now_us)]
     return _decide(spec, tuple(verdicts), now_us)
 
 

@@ -38,15 +38,14 @@ from augury.domain.resolution.evaluate import (
     NO_OBSERVATION,
     NO_RUN,
     NO_VALUE,
-    OBSERVATIONS_MAX,
     Decision,
     Observation,
     SourceVerdict,
     Status,
     _by_instant,
     _hours,
-    _key,
     _rel,
+    by_source,
     evaluate,
     pending_or_fallback,
     settles_at,
@@ -152,18 +151,11 @@ def evaluate_numeric(
     numeric = spec.numeric
     if numeric is None:
         raise ValueError("not a numeric spec")
-    ids = [s.id for s in spec.sources]
-    if len(set(ids)) != len(ids):
-        raise ValueError("resolution spec has duplicate source ids; lint it first")
-    obs = sorted(observations, key=_key)
-    if len(obs) > OBSERVATIONS_MAX:
-        raise ValueError(f"more than {OBSERVATIONS_MAX} observations")
-    cutoff = min(now_us, spec.deadline_us)
-    verdicts = []
-    for src in sorted(spec.sources, key=lambda s: s.id):
-        mine = [o for o in obs if o.source_id == src.id and o.ok and o.fetched_at_us <= cutoff]
-        verdicts.append(settle_numeric(spec, numeric, src, mine))
-    return _decide_numeric(spec, numeric, tuple(verdicts), now_us, rng)
+    verdicts = tuple(
+        settle_numeric(spec, numeric, src, mine)
+        for src, mine in by_source(spec, observations, now_us)
+    )
+    return _decide_numeric(spec, numeric, verdicts, now_us, rng)
 
 
 def _decide_numeric(

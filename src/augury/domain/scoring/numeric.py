@@ -24,12 +24,11 @@ the time before the first price is not scored).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Final, NamedTuple
 
 from augury.domain.scalar import ScalarRange, clamp
-from augury.domain.scoring.forecast import PathPoint
+from augury.domain.scoring.forecast import PathPoint, time_average
 from augury.domain.units import ONE
 
 INTERVAL_HOURS: Final = 24
@@ -86,21 +85,10 @@ def score_numeric(
         return NumericScore(0, None, value, None, None, None, None, None, None)
     values = [implied(rng, p.probs[0]) for p in live]
     close = values[-1]
-    squared_parts: list[float] = []
-    absolute_parts: list[float] = []
-    span = end_us - live[0].t_us
-    for i, point in enumerate(live):
-        until = live[i + 1].t_us if i + 1 < len(live) else end_us
-        stood = until - point.t_us
-        if stood:
-            squared_parts.append(stood * squared_error(rng, values[i], value))
-            absolute_parts.append(stood * abs(values[i] - value))
     squared_close, absolute_close = squared_error(rng, close, value), abs(close - value)
-    if span:
-        squared_avg = math.fsum(squared_parts) / span
-        absolute_avg = math.fsum(absolute_parts) / span
-    else:
-        squared_avg, absolute_avg = squared_close, absolute_close
+    squared = [squared_error(rng, v, value) for v in values]
+    squared_avg = time_average(live, end_us, squared, squared_close)
+    absolute_avg = time_average(live, end_us, [abs(v - value) for v in values], absolute_close)
     since = end_us - INTERVAL_HOURS * _HOUR_US
     recent = [v for p, v in zip(live, values, strict=True) if p.t_us >= since] or [close]
     lower, upper = min(recent), max(recent)
