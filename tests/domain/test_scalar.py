@@ -7,13 +7,14 @@ import itertools
 import hypothesis.strategies as st
 from hypothesis import given, settings
 
+from augury.domain import codec, ledger, scalar
 from augury.domain import commands as cmd
 from augury.domain import events as ev
-from augury.domain import ledger, scalar
 from augury.domain.exchange import Exchange
 from augury.domain.fingerprint import fingerprint
 from augury.domain.scalar import ScalarRange
 from augury.domain.snapshot import dump, load
+from augury.domain.state import State
 from augury.domain.units import ONE
 
 from .conftest import CLOSE, T0, cash, held, of_type, open_account, reject, run
@@ -237,3 +238,27 @@ def test_buckets_rise_on_the_grid(r: ScalarRange, n: int) -> None:
     assert len(names) == n == len(set(names)) and len(bounds) == n - 1
     assert all(a < b for a, b in itertools.pairwise(bounds))
     assert all((b - r.low) % r.step == 0 and r.low < b < r.high for b in bounds)
+
+
+def test_voiding_a_scalar_market_refunds_and_replays() -> None:
+    """A void refunds contributions like any market's; the events (the range on
+    MarketCreated included) replay to the same state."""
+    ex = Exchange()
+    log: list[ev.Event] = []
+    for command, now in (
+        (cmd.OpenAccount("creator"), T0),
+        (cmd.GrantCredits("creator", 1_000 * ONE), T0),
+        (cmd.CreateMarket("s", "creator", "Ships?", (), CLOSE, 20 * ONE, scalar=SHIPS), T0),
+        (cmd.OpenAccount("alice"), T0),
+        (cmd.GrantCredits("alice", 100 * ONE), T0),
+        (cmd.PlaceOrder("alice", "s", 0, cmd.Side.BUY, qty=5 * ONE, price=900_000), T0),
+        (cmd.VoidMarket("s", "the port stopped publishing"), CLOSE),
+    ):
+        log.extend(run(ex, command, now))
+    assert cash(ex, "alice") == 100 * ONE
+    replayed = State()
+    for e in codec.decode_events(codec.encode(log)):
+        replayed.apply(e)
+    assert fingerprint(replayed) == fingerprint(ex)
+    created = next(e for e in log if isinstance(e, ev.MarketCreated))
+    assert created.scalar == SHIPS and b'"scalar"' in codec.encode([created])
