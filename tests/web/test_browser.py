@@ -92,7 +92,7 @@ def test_markets_list_search_and_phone_width(page: Page, web_server: WebServer) 
     page.get_by_label("Category").select_option("economics")  # applies on change
     expect(page.locator(".market-row")).to_have_count(0)
     page.goto("/?sort=closing&status=open")
-    expect(rows).to_have_count(11)  # two closed during the history
+    expect(rows).to_have_count(13)  # two closed during the history
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/")
     width = page.evaluate("document.documentElement.scrollWidth")
@@ -223,9 +223,12 @@ def test_a_scalar_market_page(page: Page, web_server: WebServer) -> None:
     expect(rules.nth(1)).to_contain_text("always pay exactly 1 credit")
     expect(page.locator(".spec-words")).to_contain_text("median of the independent owners")
     shot(page, "market-scalar")
-    bars = int(page.locator("#chart").get_attribute("data-live") or 0)
+    seen = page.locator("#chart").get_attribute("data-live") or "0"
     _trade_as_new_user(web_server, "300", market="demo-hormuz-transits")
-    expect(page.locator("#chart")).to_have_attribute("data-live", str(bars + 1))
+    expect(page.locator("#chart")).not_to_have_attribute("data-live", seen)  # its fills
+    with httpx.Client(base_url=web_server.base_url + "/api/v1") as api:  # LONG bought: up
+        after = api.get("/markets/demo-hormuz-transits/candles").json()["items"][-1]
+    expect(page.locator("#chart")).to_have_attribute("data-last", after["implied"]["close"])
     expect(page.locator("#chart-legend")).to_contain_text("ships")
 
 
