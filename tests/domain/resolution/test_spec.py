@@ -70,6 +70,7 @@ def test_public_surface() -> None:
         "record",
         "incremental",
         "numeric",
+        "outcomes",
         "timing",
         "patterns",
         "bonds",

@@ -31,7 +31,7 @@ from msgspec.structs import replace
 
 from augury.domain import commands as cmd
 from augury.domain import events as ev
-from augury.domain import ledger, scalar, settlement, trading
+from augury.domain import ledger, settlement, trading
 from augury.domain.market import TERMINAL, Market, Status
 from augury.domain.rejections import Code, Rejected
 from augury.domain.resolution._wording import vote_reason, wrong_phase
@@ -41,6 +41,7 @@ from augury.domain.resolution.evaluate import Status as Verdict
 from augury.domain.resolution.incremental import Evaluator
 from augury.domain.resolution.lint import Severity, lint
 from augury.domain.resolution.numeric import evaluate_numeric
+from augury.domain.resolution.outcomes import VOID, named_value, outcome_of, weights_of
 from augury.domain.resolution.record import MarketResolution, Phase
 from augury.domain.resolution.spec import (
     HOUR_US,
@@ -59,8 +60,6 @@ from augury.domain.units import ONE, format_micros
 if TYPE_CHECKING:
     from augury.domain.state import State
 
-VOID = -1
-"""The outcome index that means "void the market" in proposals and votes."""
 FRACTIONAL = -2
 """The outcome recorded when an admin resolves with fractional weights."""
 DEFAULT_BONDS = Bonds()
@@ -334,7 +333,7 @@ def handle_propose(ex: State, c: cmd.ProposeOutcome, now: int, out: list[ev.Even
     require_time_has_come(spec_of(r), market.id, "a proposal", now)
     if r.phase is not Phase.COLLECTING:
         raise wrong_phase("An outcome can no longer be proposed", r.phase)
-    outcome = _outcome_of(market, c.outcome, c.value)
+    outcome = outcome_of(market, c.outcome, c.value)
     _require_text(c.reason, ex.limits.text_length_max, "reason", allow_empty=True)
     bonds, hours, _ = _params(r)
     _require_bond(ex, c.account, c.bond, bonds.proposal)
@@ -365,10 +364,7 @@ def handle_dispute(ex: State, c: cmd.DisputeProposal, now: int, out: list[ev.Eve
     if c.account == r.proposal.proposer:
         raise Rejected(Code.CONFLICT_OF_INTEREST, "You cannot dispute your own proposal.")
     _require_text(c.reason, ex.limits.text_length_max, "reason", allow_empty=True)
-    value = None
-    if c.value is not None:  # the disputer's number, on the market's grid
-        rng = _scalar_of(market)
-        value = scalar.value_at(rng, _outcome_of(market, 0, c.value))
+    value = None if c.value is None else named_value(market, c.value)  # the disputer's
     bonds, _, _ = _params(r)
     _require_bond(ex, c.account, c.bond, bonds.dispute)
     postings = ((ledger.cash(c.account), -c.bond), (ledger.bonds(market.id), c.bond))
@@ -384,7 +380,7 @@ def handle_vote(ex: State, c: cmd.CastVote, now: int, out: list[ev.Event]) -> No
     require_time_has_come(spec_of(r), market.id, "a vote", now)
     if r.phase not in (Phase.DISPUTED, Phase.HELD):
         raise wrong_phase("No vote is open", r.phase)
-    outcome = _outcome_of(market, c.outcome, c.value)
+    outcome = outcome_of(market, c.outcome, c.value)
     _require_text(c.reason, ex.limits.text_length_max, "reason", allow_empty=True)
     parties = {r.proposal.proposer if r.proposal else "", r.dispute.disputer if r.dispute else ""}
     if c.account in parties:
@@ -497,14 +493,6 @@ def handle_review(ex: State, c: cmd.ReviewAlert, now: int, out: list[ev.Event]) 
 
 
 # -- the end: bonds and settlement -------------------------------------------------------------
-def weights_of(market: Market, outcome: int) -> tuple[int, ...]:
-    """The settlement weights of a decided outcome; in a scalar market the outcome is the
-    resolved value's grid index (:mod:`augury.domain.scalar`)."""
-    if market.scalar is not None:
-        return scalar.weights(market.scalar, scalar.value_at(market.scalar, outcome))
-    return tuple(ONE if j == outcome else 0 for j in range(market.n))
-
-
 def _finalize(
     ex: State,
     market: Market,
@@ -555,39 +543,6 @@ def _live_record(ex: State, market: Market) -> MarketResolution:
     if market.status is Status.VOIDED:
         raise Rejected(Code.MARKET_VOIDED, "The market is already voided.")
     return ex.resolutions[market.id]
-
-
-def _scalar_of(market: Market) -> ScalarRange:
-    if market.scalar is None:
-        raise Rejected(Code.INVALID_OUTCOME, "Only a scalar market is resolved to a value.")
-    return market.scalar
-
-
-def _outcome_of(market: Market, outcome: int, value: int | None) -> int:
-    """The outcome a proposal or a vote names: ``outcome``, or in a scalar market the grid
-    index of ``value`` (clamped to the range, rounded to the nearest step)."""
-    if value is None:
-        _require_outcome(market, outcome)
-        return outcome
-    rng = _scalar_of(market)
-    if abs(value) > scalar.VALUE_MAX:
-        raise Rejected(Code.INVALID_OUTCOME, f"The value must be within +-{scalar.VALUE_MAX}.")
-    return scalar.index_of(rng, value)
-
-
-def _require_outcome(market: Market, outcome: int) -> None:
-    if market.scalar is not None:
-        last = scalar.steps(market.scalar)
-        if not VOID <= outcome <= last:
-            raise Rejected(
-                Code.INVALID_OUTCOME,
-                f"Give a value, or a step index 0 to {last}, or -1 for void.",
-            )
-        return
-    if not VOID <= outcome < market.n:
-        raise Rejected(
-            Code.INVALID_OUTCOME, f"The outcome must be 0 to {market.n - 1}, or -1 for void."
-        )
 
 
 def _require_bond(ex: State, account: str, bond: int, minimum: int) -> None:
