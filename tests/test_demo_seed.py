@@ -39,7 +39,7 @@ def _commands(data_dir: Path) -> list[tuple[int, bytes]]:
 def test_seed_journals_a_living_demo_once(tmp_path: Path) -> None:
     assert journal_is_empty(Settings(data_dir=tmp_path))
     report = _seed(tmp_path)
-    assert report.seeded and report.markets == len(STORIES) + 1 == 13
+    assert report.seeded and report.markets == len(STORIES) + 1 == 15
     assert report.commands > 500
     assert report.end == "2026-03-01T12:00:00Z"
     assert not journal_is_empty(Settings(data_dir=tmp_path))
@@ -47,6 +47,8 @@ def test_seed_journals_a_living_demo_once(tmp_path: Path) -> None:
         markets = dict(db.execute("SELECT market, categorical FROM markets").fetchall())
         assert set(markets) == {s.id for s in STORIES} | {EDITED}
         assert sum(markets.values()) >= 3  # some categorical
+        scalars = dict(db.execute("SELECT market, scalar FROM markets WHERE scalar IS NOT NULL"))
+        assert set(scalars) == {"demo-hormuz-transits", "demo-frontline-length"}
         categories = {c for (c,) in db.execute("SELECT category FROM api_market_meta")}
         assert {"conflict", "east-asia", "economics"} <= categories
         traded = dict(db.execute("SELECT market, count(*) FROM fills GROUP BY market").fetchall())
@@ -77,7 +79,7 @@ def test_the_cli_seeds_and_refuses_production(
 ) -> None:
     assert main(["demo", "seed", "--data-dir", str(tmp_path), "--days", "1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert out["seeded"] is True and out["markets"] == 12  # one day: no edited-map story
+    assert out["seeded"] is True and out["markets"] == 14  # one day: no edited-map story
     assert main(["demo", "seed", "--data-dir", str(tmp_path), "--days", "1"]) == 0
     assert "already there" in capsys.readouterr().out
     monkeypatch.setenv("AUGURY_MODE", "production")
@@ -103,7 +105,7 @@ def test_serve_demo_seeds_only_an_empty_journal(
     _seed_if_empty(Settings(data_dir=tmp_path))
     _seed_if_empty(Settings(data_dir=tmp_path))  # not empty any more
     assert calls == [tmp_path]
-    assert "seeded 12 markets" in capsys.readouterr().out
+    assert "seeded 14 markets" in capsys.readouterr().out
     _seed_if_empty(Settings(data_dir=tmp_path / "p", mode="production", secret_key="y" * 40))
     assert calls == [tmp_path]
     assert "ignored in production" in capsys.readouterr().err

@@ -51,6 +51,8 @@ EXPORTED = {
     "ObservationRun", "ObserveJob", "JobCapture", "ResolutionChange",
     "ProbabilityPoint", "MarketScore", "CalibrationBucket", "Calibration", "TraderStats",
     "LeaderboardEntry", "Leaderboard", "TraderScore",
+    # scalar markets
+    "Scalar", "ScalarRange", "ImpliedCandle", "NumericScore",
 }  # fmt: skip
 
 
@@ -246,6 +248,7 @@ def test_amounts_and_instants() -> None:
         "price": "0.5",
         "qty": "2",
         "orders": 1,
+        "implied_value": None,  # a scalar market's only
     }
 
 

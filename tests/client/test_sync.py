@@ -20,6 +20,7 @@ from augury.client import (
     Placement,
     RateLimited,
     Rejected,
+    ScalarRange,
     Subscription,
     TransportError,
     Unauthorized,
@@ -478,3 +479,23 @@ def test_rate_limited(limited: Server) -> None:
             client.me()
     assert (caught.value.status, caught.value.code) == (429, "rate_limited")
     assert caught.value.retry_after is not None and caught.value.retry_after >= 1
+
+
+def test_scalar_markets(admin: Client, connect: Connect) -> None:
+    """A scalar market through the SDK: its type, range and implied value, and an
+    operator's resolution to a value."""
+    ships = ScalarRange(low=0, high=2000, step=1, units="ships")
+    market = admin.create_market(
+        "How many ships transit the strait?", CLOSE, type="scalar", scalar=ships, liquidity="50"
+    )
+    assert (market.type, market.outcomes) == ("scalar", ["LONG", "SHORT"])
+    assert market.scalar is not None and market.scalar.units == "ships"
+    assert (market.scalar.low, market.scalar.high) == (Decimal(0), Decimal(2000))
+    assert admin.quote(market.id).implied_value == Decimal(1000)
+    _, bob = trader(connect, "sc")
+    bob.place_order(market.id, "buy", qty="2", price="0.25")
+    assert bob.book(market.id).bids[0].implied_value == Decimal(500)
+    admin.resolve_market(market.id, "port statistics", value="1500")
+    resolved = admin.get_market(market.id)
+    assert resolved.scalar is not None and resolved.scalar.resolved_value == Decimal(1500)
+    assert resolved.weights == [Decimal("0.75"), Decimal("0.25")]

@@ -77,7 +77,7 @@ def test_unknown_version_is_refused() -> None:
 MARKET_FIELDS = {
     "books", "categorical", "close_at", "contrib", "creator", "fee_bps", "id", "liquidity",
     "lot", "maker_sets", "outcomes", "positions", "q", "question", "settlement", "status",
-    "subsidy", "tick", "block_affiliated_trading", "affiliated_trading_reason",
+    "subsidy", "tick", "block_affiliated_trading", "affiliated_trading_reason", "scalar",
 }  # fmt: skip
 MARKET_DERIVED = {"n", "top", "collateral_key", "maker_key"}  # computed by Market()
 ORDER_FIELDS = {

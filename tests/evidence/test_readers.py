@@ -14,12 +14,14 @@ from hypothesis import strategies as st
 
 from augury.domain.resolution.spec import (
     AttestationSource,
+    CsvSource,
     Expect,
     GeoJsonSource,
     HtmlSource,
     HttpJsonSource,
     Location,
 )
+from augury.domain.scalar import parse_value
 from augury.evidence.readers import (
     ReadError,
     Segment,
@@ -350,3 +352,44 @@ def test_malformed_attestations() -> None:
     assert code_of(attest_source("12" * 31), json.dumps(signed).encode()) == "bad_public_key"
     with pytest.raises(ReadError, match="bad_attestation"):
         sign_attestation(key, "ref", "A", "2025-11-15\nT00:00:00Z")
+
+
+# --- CSV cells, and numbers from every kind ---------------------------------------------------
+SERIES = b'date,transits,note\n2026-03-01,40,\n2026-03-02,"1,199",revised\n\n'
+
+
+def csv_source(column: str, row: int = -1) -> CsvSource:
+    return CsvSource(id="tracker", owner="T", url="https://x/m.csv", column=column, row=row)
+
+
+def test_csv_cell_by_column_and_row() -> None:
+    assert read_value(csv_source("transits"), SERIES) == "1,199"  # the latest line
+    assert read_value(csv_source("transits", 0), SERIES) == "40"
+    assert read_value(csv_source("note", 1), "\ufeff".encode() + SERIES) == "revised"
+
+
+@pytest.mark.parametrize(
+    ("column", "row", "content", "code"),
+    [
+        ("ships", -1, SERIES, "missing"),
+        ("transits", 5, SERIES, "index_out_of_range"),
+        ("transits", 0, b"", "bad_csv"),
+        ("note", 0, b"date,transits,note\n2026-03-01,40\n", "missing"),
+    ],
+)
+def test_csv_refusals(column: str, row: int, content: bytes, code: str) -> None:
+    with pytest.raises(ReadError) as info:
+        read_value(csv_source(column, row), content)
+    assert info.value.code == code
+
+
+def test_every_kind_gives_a_number_the_numeric_rules_read() -> None:
+    """A JSON number, a CSV cell, an HTML text and a regex capture all parse alike."""
+    json_value = read_value(json_source("$.n"), b'{"n": 1199.0}')
+    html = HtmlSource(id="h", owner="H", url="https://x/", selector="#n")
+    html_value = read_value(html, b"<p id='n'>1,199 ships</p>")
+    rx = HtmlSource(id="r", owner="R", url="https://x/", regex=r"count: ([\d,]+)")
+    regex_value = read_value(rx, b"<p>count: 1,199</p>")
+    csv_value = read_value(csv_source("transits"), SERIES)
+    values = [parse_value(v) for v in (json_value, html_value, regex_value, csv_value)]
+    assert values == [1_199_000_000] * 4

@@ -62,14 +62,14 @@ def log_in(page: Page, username: str, password: str) -> None:
     expect(page.locator("#logout")).to_contain_text(username)
 
 
-def _trade_as_new_user(web_server: WebServer, budget: str) -> None:
-    """Register someone and buy YES in MARKET for ``budget`` credits (over the API)."""
+def _trade_as_new_user(web_server: WebServer, budget: str, market: str = MARKET) -> None:
+    """Register someone and buy YES in ``market`` for ``budget`` credits (over the API)."""
     with httpx.Client(base_url=web_server.base_url + "/api/v1", timeout=30) as api:
         username = f"bot{uuid.uuid4().hex[:10]}"
         credentials = {"username": username, "password": PASSWORD}
         assert api.post("/auth/register", json=credentials).status_code == 201
         api.headers["X-CSRF-Token"] = api.post("/auth/login", json=credentials).json()["csrf_token"]
-        order = {"market": MARKET, "side": "buy", "type": "market", "budget": budget}
+        order = {"market": market, "side": "buy", "type": "market", "budget": budget}
         placed = api.post("/orders", json=order)
         assert placed.status_code == 201 and placed.json()["status"] == "filled", placed.text
 
@@ -77,7 +77,7 @@ def _trade_as_new_user(web_server: WebServer, budget: str) -> None:
 def test_markets_list_search_and_phone_width(page: Page, web_server: WebServer) -> None:
     page.goto("/")
     rows = page.locator('.market-row[data-market^="demo-"]')  # other tests add markets
-    expect(rows).to_have_count(13)  # twelve stories and the edited-map replay
+    expect(rows).to_have_count(15)  # fourteen stories (two scalar) and the edited-map replay
     expect(rows.first.locator("polyline")).to_have_count(1)  # the sparkline
     expect(rows.first.locator("[data-prob]")).to_have_text(re.compile(r"\d+(\.\d)?%"))
     shot(page, "markets")
@@ -92,7 +92,7 @@ def test_markets_list_search_and_phone_width(page: Page, web_server: WebServer) 
     page.get_by_label("Category").select_option("economics")  # applies on change
     expect(page.locator(".market-row")).to_have_count(0)
     page.goto("/?sort=closing&status=open")
-    expect(rows).to_have_count(11)  # two closed during the history
+    expect(rows).to_have_count(13)  # two closed during the history
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/")
     width = page.evaluate("document.documentElement.scrollWidth")
@@ -195,6 +195,41 @@ def test_a_categorical_market_page(page: Page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the market page scrolls sideways on a phone ({width}px)"
     shot(page, "market-phone")
+
+
+def test_a_scalar_market_page(page: Page, web_server: WebServer) -> None:
+    """The scalar demo market: its type, the expected value in ships next to LONG's
+    price, the chart in ships (the server's implied values), the rules panel's range and
+    payout line, and a trade that moves the chart, still in ships."""
+    page.goto("/markets/demo-hormuz-transits")
+    expect(page.locator("#market-type")).to_have_text("scalar")
+    expect(page.locator("#chart")).to_have_attribute("data-ready", "yes")
+    expect(page.locator("#chart")).to_have_attribute("aria-label", re.compile("in ships"))
+    expect(page.locator("#chart-h")).to_have_text("Expected value (ships)")
+    expect(page.locator("#implied-value")).to_have_text(re.compile(r"^[\d,.]+ ships$"))
+    with httpx.Client(base_url=web_server.base_url + "/api/v1") as api:
+        candles = api.get("/markets/demo-hormuz-transits/candles").json()["items"]
+        quote = api.get("/markets/demo-hormuz-transits/quote").json()
+    last = float(candles[-1]["implied"]["close"])  # the chart's last bar, in ships
+    assert 0 < last < 3000
+    bar = float(page.locator("#chart").get_attribute("data-last") or "nan")
+    assert bar == last
+    shown = page.locator("#implied-value").inner_text()
+    assert shown == f"{float(quote['implied_value']):,.2f}".rstrip("0").rstrip(".") + " ships"
+    expect(page.locator("#chart-legend")).to_contain_text("ships")
+    rules = page.locator("#scalar-rules li")
+    expect(rules.first).to_contain_text("Range: 0 to 3000 ships, in steps of 1 ships")
+    expect(rules.nth(1)).to_contain_text("A LONG share pays (value - 0) / (3000 - 0) credits")
+    expect(rules.nth(1)).to_contain_text("always pay exactly 1 credit")
+    expect(page.locator(".spec-words")).to_contain_text("median of the independent owners")
+    shot(page, "market-scalar")
+    seen = page.locator("#chart").get_attribute("data-live") or "0"
+    _trade_as_new_user(web_server, "300", market="demo-hormuz-transits")
+    expect(page.locator("#chart")).not_to_have_attribute("data-live", seen)  # its fills
+    with httpx.Client(base_url=web_server.base_url + "/api/v1") as api:  # LONG bought: up
+        after = api.get("/markets/demo-hormuz-transits/candles").json()["items"][-1]
+    expect(page.locator("#chart")).to_have_attribute("data-last", after["implied"]["close"])
+    expect(page.locator("#chart-legend")).to_contain_text("ships")
 
 
 def test_the_evidence_trail_renders_as_a_timeline(page: Page) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from augury.domain import ledger, lmsr
+from augury.domain import ledger, lmsr, scalar
 from augury.domain.book import BUY_YES, SELL_YES, Order, pays_cash
 from augury.domain.commands import PlaceOrder
 from augury.domain.exchange import Exchange
@@ -45,9 +45,18 @@ def book(ex: Exchange, market_id: str, outcome: int, depth: int) -> dict[str, An
     levels = market.books[index]
     tick = market.tick
 
+    rng = market.scalar
+
     def side(bid: bool) -> list[dict[str, Any]]:
         return [
-            {"price": format_micros(price * tick), "qty": format_micros(qty), "orders": count}
+            {
+                "price": format_micros(price * tick),
+                "qty": format_micros(qty),
+                "orders": count,
+                "implied_value": None
+                if rng is None
+                else format_micros(scalar.implied_value(rng, price * tick)),
+            }
             for price, qty, count in levels.levels(bid, depth)
         ]
 
@@ -64,11 +73,15 @@ def maker_quote(ex: Exchange, market_id: str) -> dict[str, Any]:
     """The LMSR maker's marginal price of every outcome (None without a maker)."""
     market = _market(ex, market_id)
     prices = lmsr.marginal_prices(market.liquidity, market.q) if market.has_maker else None
+    implied = None
+    if prices is not None and market.scalar is not None:
+        implied = format_micros(scalar.implied_value(market.scalar, prices[0]))
     return {
         "market": market.id,
         "status": market.status.value,
         "liquidity": format_micros(market.liquidity),
         "prices": None if prices is None else [format_micros(p) for p in prices],
+        "implied_value": implied,
     }
 
 

@@ -17,13 +17,15 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, Literal
 
+import msgspec
 from sqlalchemy import Engine, and_, case, func, or_, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from augury.api.errors import INVALID_CURSOR, ApiError
 from augury.api.identity import market_meta
-from augury.domain import views
-from augury.domain.units import format_micros
+from augury.domain import scalar, views
+from augury.domain.scalar import ScalarRange
+from augury.domain.units import format_micros, parse_micros
 from augury.projections import tables as t
 from augury.settings import format_instant
 
@@ -65,6 +67,8 @@ def market_view(row: Any) -> dict[str, Any]:
         "category": row.category or "",
         "outcomes": json.loads(row.outcomes),
         "categorical": row.categorical,
+        "type": "scalar" if row.scalar else "categorical" if row.categorical else "binary",
+        "scalar": scalar_view(row.scalar, weights),
         "status": row.status,
         "status_reason": row.status_reason,
         "close_time": format_instant(row.close_at),
@@ -80,6 +84,31 @@ def market_view(row: Any) -> dict[str, Any]:
         "weights": None if weights is None else [format_micros(w) for w in weights],
         "created_at": format_instant(row.created_us),
     }
+
+
+def scalar_view(raw: str | None, weights: list[int] | None) -> dict[str, Any] | None:
+    """A scalar market's range in the question's units, and the value it resolved to."""
+    if not raw:
+        return None
+    rng = msgspec.json.decode(raw, type=ScalarRange)
+    value = None if weights is None else scalar.value_of_weight(rng, weights[0])
+    return {
+        "low": format_micros(rng.low),
+        "high": format_micros(rng.high),
+        "step": format_micros(rng.step),
+        "units": rng.units,
+        "resolved_value": None if value is None else format_micros(value),
+    }
+
+
+def scalar_range(view: dict[str, Any]) -> ScalarRange | None:
+    """The range of a market view (``market_view``), or None for a binary or
+    categorical market."""
+    found = view.get("scalar")
+    if not found:
+        return None
+    low, high, step = (parse_micros(found[k]) for k in ("low", "high", "step"))
+    return ScalarRange(low, high, step, found["units"])
 
 
 def _market_select() -> Any:
@@ -299,7 +328,10 @@ def candles(
     from_us: int | None,
     to_us: int | None,
     limit: int,
+    rng: ScalarRange | None = None,
 ) -> list[dict[str, Any]]:
+    """``rng``: a scalar market's range; each candle then has its prices in the question's
+    units too (``implied``, :func:`augury.domain.scalar.implied_value`)."""
     c = t.candles
     query = select(c).where(c.c.market == market, c.c.outcome == outcome, c.c.interval == interval)
     if from_us is not None:
@@ -317,6 +349,12 @@ def candles(
             "close": format_micros(r.close),
             "volume": format_micros(r.volume),
             "trades": r.trades,
+            "implied": None
+            if rng is None
+            else {
+                k: format_micros(scalar.implied_value(rng, getattr(r, k)))
+                for k in ("open", "high", "low", "close")
+            },
         }
         for r in rows
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
 from augury.api.responses import Amount, Instant, Out
 from augury.api.schemas import (
@@ -13,8 +13,10 @@ from augury.api.schemas import (
     InstantUs,
     Micros,
     OutcomeName,
+    ScalarBody,
     ShortText,
     Username,
+    Value,
 )
 from augury.api.text import MultiLineText, SingleLineText, TextTree, VerbatimText
 
@@ -34,22 +36,48 @@ class LintBody(Body):
     spec: TextTree
     outcomes: list[OutcomeName] = Field(default=["Yes", "No"], min_length=2, max_length=64)
     close_time: InstantUs
+    scalar: ScalarBody | None = None
+    """A scalar market's range (its outcomes are then LONG and SHORT)."""
+
+
+def _one_of(outcome: int | None, value: int | None) -> None:
+    if (outcome is None) == (value is None):
+        raise ValueError("give exactly one of outcome and value (a scalar market's number)")
 
 
 class ProposalBody(Body):
-    outcome: OutcomeIndex
+    """An outcome, or in a scalar market a ``value`` in its units."""
+
+    outcome: OutcomeIndex | None = None
     bond: Micros
     reason: Reason = ""
+    value: Value | None = None
+
+    @model_validator(mode="after")
+    def _either(self) -> ProposalBody:
+        _one_of(self.outcome, self.value)
+        return self
 
 
 class DisputeBody(Body):
+    """``value``: in a scalar market, the number the disputer says is right."""
+
     bond: Micros
     reason: Reason = ""
+    value: Value | None = None
 
 
 class VoteBody(Body):
-    outcome: OutcomeIndex
+    """An outcome, or in a scalar market a ``value`` in its units."""
+
+    outcome: OutcomeIndex | None = None
     reason: Reason = ""
+    value: Value | None = None
+
+    @model_validator(mode="after")
+    def _either(self) -> VoteBody:
+        _one_of(self.outcome, self.value)
+        return self
 
 
 class ClarificationBody(Body):
@@ -82,6 +110,8 @@ class OverrideBody(Body):
     outcome: Annotated[int, Field(ge=0, le=63)] | None = None
     weights: list[Micros] | None = Field(default=None, min_length=2, max_length=64)
     reason: RequiredReason
+    value: Value | None = None
+    """A scalar market: the value it resolves to, in its units (instead of the others)."""
 
 
 class VoidBody(Body):
@@ -121,6 +151,9 @@ class StoryEntry(Out):
 class ProposalOut(Out):
     proposer: str
     outcome: int
+    """A scalar market: the grid index of ``value``; -1 proposes void."""
+    value: Amount | None = None
+    """A scalar market: the proposed value, in its units."""
     bond: Amount
     proposed_at: Instant
     challenge_ends_at: Instant
@@ -133,11 +166,15 @@ class DisputeOut(Out):
     bond: Amount
     disputed_at: Instant
     reason: str
+    value: Amount | None = None
+    """A scalar market: the number the disputer says is right."""
 
 
 class VoteOut(Out):
     arbiter: str
     outcome: int
+    value: Amount | None = None
+    """A scalar market: the value voted for, in its units."""
 
 
 class ClarificationOut(Out):

@@ -13,11 +13,12 @@ from starlette.concurrency import run_in_threadpool
 from augury.api.errors import refused
 from augury.api.evidence_trail import dedupe
 from augury.api.services import Services
+from augury.domain import scalar
 from augury.domain.exchange import Exchange
 from augury.domain.market import Market
 from augury.domain.rejections import Code
-from augury.domain.resolution.evaluate import evaluate
 from augury.domain.resolution.lint import Severity, lint
+from augury.domain.resolution.numeric import evaluate_any
 from augury.domain.resolution.process import spec_of
 from augury.domain.resolution.spec import ResolutionSpec
 from augury.domain.units import format_micros
@@ -43,7 +44,8 @@ def spec_warnings(
     """The linter's warnings on the market's current spec, as the API shows findings."""
     if spec is None:
         return []
-    found = lint(spec, market.outcomes, market.close_at, ex.affiliations.get(market.creator, ()))
+    orgs = ex.affiliations.get(market.creator, ())
+    found = lint(spec, market.outcomes, market.close_at, orgs, market.scalar)
     return [
         {"severity": f.severity.value, "code": f.code.value, "message": f.message, "where": f.where}
         for f in found
@@ -59,13 +61,20 @@ def market_spec_warnings(ex: Exchange, market: str) -> list[dict[str, str]]:
     return spec_warnings(ex, found, spec_of(ex.resolutions[market]))
 
 
+def _value(market: Market, outcome: int) -> str | None:
+    """A scalar market's proposed or voted value (its outcome is the value's grid index)."""
+    if market.scalar is None or outcome < 0:
+        return None
+    return format_micros(scalar.value_at(market.scalar, outcome))
+
+
 def _live(ex: Exchange, market: str, now: int) -> dict[str, Any]:
     found = market_of(ex, market)
     r = ex.resolutions[market]
     spec = spec_of(r)
     decision = ""
     if spec is not None and r.phase.value == "collecting":
-        decision = evaluate(spec, r.observations, now).explanation
+        decision = evaluate_any(spec, r.observations, now, found.scalar).explanation
     p, d = r.proposal, r.dispute
     return {
         "market": market,
@@ -84,6 +93,7 @@ def _live(ex: Exchange, market: str, now: int) -> dict[str, Any]:
         else {
             "proposer": p.proposer,
             "outcome": p.outcome,
+            "value": _value(found, p.outcome),
             "bond": format_micros(p.bond),
             "proposed_at": format_instant(p.at_us),
             "challenge_ends_at": format_instant(p.challenge_ends_at),
@@ -97,8 +107,9 @@ def _live(ex: Exchange, market: str, now: int) -> dict[str, Any]:
             "bond": format_micros(d.bond),
             "disputed_at": format_instant(d.at_us),
             "reason": d.reason,
+            "value": None if d.value is None else format_micros(d.value),
         },
-        "votes": [{"arbiter": a, "outcome": o} for a, o in r.votes],
+        "votes": [{"arbiter": a, "outcome": o, "value": _value(found, o)} for a, o in r.votes],
         "held_reason": r.held_reason,
         "holding_alerts": list(r.holding_alerts),
         "clarifications": [

@@ -6,7 +6,7 @@ Amounts are decimal strings, instants RFC 3339 strings, exactly as in the reques
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -84,6 +84,17 @@ class ApiKeyList(Out):
     items: list[ApiKeyOut]
 
 
+class ScalarOut(Out):
+    """A scalar market's range, step and units; values in the question's units."""
+
+    low: Amount
+    high: Amount
+    step: Amount
+    units: str
+    resolved_value: Amount | None
+    """The value the market resolved to (None until it is)."""
+
+
 class MarketOut(Out):
     id: str
     question: str
@@ -92,6 +103,10 @@ class MarketOut(Out):
     category: str
     outcomes: list[str]
     categorical: bool
+    type: Literal["binary", "categorical", "scalar"]
+    """A scalar market's outcomes are LONG (traded as YES) and SHORT (as NO)."""
+    scalar: ScalarOut | None
+    """A scalar market's range (None for the others)."""
     status: str
     status_reason: str
     close_time: Instant
@@ -119,6 +134,8 @@ class Level(Out):
     price: Amount
     qty: Amount
     orders: int
+    implied_value: Amount | None = None
+    """A scalar market: the value this LONG price implies, in the question's units."""
 
 
 class BookOut(Out):
@@ -134,6 +151,8 @@ class MakerQuoteOut(Out):
     status: str
     liquidity: Amount
     prices: list[Amount] | None
+    implied_value: Amount | None = None
+    """A scalar market: the value LONG's price implies, in the question's units."""
 
 
 class TradeOut(Out):
@@ -164,6 +183,15 @@ class FillPage(Out):
     next_cursor: str | None
 
 
+class ImpliedCandle(Out):
+    """A scalar market's candle in the question's units (its LONG prices' implied values)."""
+
+    open: Amount
+    high: Amount
+    low: Amount
+    close: Amount
+
+
 class Candle(Out):
     start: Instant
     open: Amount
@@ -172,6 +200,8 @@ class Candle(Out):
     close: Amount
     volume: Amount
     trades: int
+    implied: ImpliedCandle | None = None
+    """A scalar market: the candle in the question's units."""
 
 
 class CandlesOut(Out):

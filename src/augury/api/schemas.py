@@ -57,6 +57,25 @@ Micros = Annotated[
 ]
 """A decimal string in the JSON, integer micros in Python."""
 
+VALUE_RE = re.compile(r"-?\d{1,13}(\.\d{1,6})?")
+
+
+def _value(value: object) -> int:
+    if not isinstance(value, str) or not VALUE_RE.fullmatch(value):
+        raise ValueError('must be a decimal string such as "-12.5" (at most 6 decimals)')
+    return parse_micros(value)
+
+
+Value = Annotated[
+    int,
+    BeforeValidator(_value),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^-?\d{1,13}(\.\d{1,6})?$", "examples": ["1250"]}
+    ),
+]
+"""A signed decimal string in the question's units (a scalar market's number), micros in
+Python."""
+
 InstantUs = Annotated[
     int,
     BeforeValidator(_instant),
@@ -107,9 +126,19 @@ class ApiKeyBody(Body):
     """An RSA or Ed25519 public key (PEM) for signed requests (docs/kalshi.md)."""
 
 
+class ScalarBody(Body):
+    """A scalar market's range: ``low`` < ``high`` and ``step`` in the question's units
+    (the step divides ``high - low``), ``units`` for humans ("ships")."""
+
+    low: Value
+    high: Value
+    step: Micros
+    units: Annotated[SingleLineText, StringConstraints(min_length=1, max_length=40)]
+
+
 class MarketBody(Body):
     id: MarketId | None = None
-    type: Literal["binary", "categorical"] = "binary"
+    type: Literal["binary", "categorical", "scalar"] = "binary"
     question: Annotated[SingleLineText, StringConstraints(min_length=1, max_length=4_000)]
     description: LongText = ""
     rules: LongText = ""
@@ -122,12 +151,29 @@ class MarketBody(Body):
     resolution_spec: TextTree = Field(default_factory=dict)
     block_affiliated_trading: bool = True  # off only with a public reason (the domain checks)
     affiliated_trading_reason: ShortText = ""
+    scalar: ScalarBody | None = None
+    """A scalar market's range, step and units (``type`` scalar), or with ``buckets`` the
+    range a bucketed categorical market cuts into ``buckets`` ranges."""
+    buckets: int | None = Field(default=None, ge=3, le=64)
+    """A bucketed market (``type`` categorical): its outcomes are ``buckets`` ranges of
+    ``scalar``, and its numeric spec's ``buckets`` their boundaries."""
 
     @model_validator(mode="after")
     def _outcomes(self) -> MarketBody:
+        bucketed = self.type == "categorical" and self.buckets is not None
+        if (self.type == "scalar" or bucketed) != (self.scalar is not None):
+            raise ValueError("a scalar or bucketed market (and only one) gives a scalar range")
+        if self.buckets is not None and self.type != "categorical":
+            raise ValueError("only a categorical market is bucketed")
+        if self.scalar is not None and self.outcomes is not None:
+            raise ValueError("a scalar or bucketed market's outcomes come from its range")
         if self.type == "binary" and self.outcomes is not None and len(self.outcomes) != 2:
             raise ValueError("a binary market has exactly two outcomes (default: Yes, No)")
-        if self.type == "categorical" and (self.outcomes is None or len(self.outcomes) < 3):
+        if (
+            self.type == "categorical"
+            and not bucketed
+            and (self.outcomes is None or len(self.outcomes) < 3)
+        ):
             raise ValueError("a categorical market needs 3..64 outcomes")
         if len(json.dumps(self.resolution_spec)) > SPEC_BYTES_MAX:
             raise ValueError(f"resolution_spec may be at most {SPEC_BYTES_MAX} bytes of JSON")

@@ -19,6 +19,23 @@ class ProbabilityPoint(Out):
     probabilities: list[Decimal6]
 
 
+class NumericScoreOut(Out):
+    """A scalar market's numeric scores (lower is better; docs/scoring.md)."""
+
+    units: str
+    close_value: Decimal6 | None
+    resolved_value: Decimal6
+    squared_error_close: Decimal6 | None
+    """((implied - resolved) / (high - low))^2: proper for the mean; LONG's Brier score."""
+    absolute_error_close: Decimal6 | None
+    """|implied - resolved| in units: the CRPS of the implied value as a point forecast."""
+    squared_error_time_avg: Decimal6 | None
+    absolute_error_time_avg: Decimal6 | None
+    interval: list[Decimal6] | None
+    """The implied values' range over the last day: a 50% interval."""
+    interval_score: Decimal6 | None
+
+
 class MarketScoreOut(Out):
     market: str
     question: str
@@ -34,6 +51,8 @@ class MarketScoreOut(Out):
     log_close: Decimal6 | None
     brier_time_avg: Decimal6 | None
     log_time_avg: Decimal6 | None
+    numeric: NumericScoreOut | None = None
+    """A scalar market: its implied value scored against the resolved value."""
     series: list[ProbabilityPoint]
     series_thinned: bool
 

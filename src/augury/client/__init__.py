@@ -39,6 +39,7 @@ This package only talks to a server: it never imports the exchange itself.
 """
 
 from augury.client._async import AsyncClient
+from augury.client._base import ScalarRange
 from augury.client._errors import (
     AuguryError,
     Conflict,
@@ -72,6 +73,7 @@ from augury.client._models import (
     Fill,
     Grant,
     Health,
+    ImpliedCandle,
     JournalHead,
     Ledger,
     Level,
@@ -94,6 +96,7 @@ from augury.client._models import (
     Redeemed,
     Resolution,
     ResolutionChange,
+    Scalar,
     Settlement,
     StoryEntry,
     Trade,
@@ -107,6 +110,7 @@ from augury.client._scoring_models import (
     Leaderboard,
     LeaderboardEntry,
     MarketScore,
+    NumericScore,
     ProbabilityPoint,
     TraderScore,
     TraderStats,
@@ -141,6 +145,7 @@ __all__ = [
     "Forbidden",
     "Grant",
     "Health",
+    "ImpliedCandle",
     "InvalidResponse",
     "JobCapture",
     "JournalHead",
@@ -158,6 +163,7 @@ __all__ = [
     "Me",
     "Minted",
     "NotFound",
+    "NumericScore",
     "Observation",
     "ObservationRun",
     "ObserveJob",
@@ -175,6 +181,8 @@ __all__ = [
     "Rejected",
     "Resolution",
     "ResolutionChange",
+    "Scalar",
+    "ScalarRange",
     "ServerError",
     "Settlement",
     "StoryEntry",

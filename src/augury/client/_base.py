@@ -173,6 +173,24 @@ def amount(value: Amount | None) -> str | None:
     return str(value)
 
 
+class ScalarRange(NamedTuple):
+    """A scalar market's range, step and units (values in the question's units)."""
+
+    low: Amount
+    high: Amount
+    step: Amount
+    units: str
+
+
+def scalar_body(r: ScalarRange) -> dict[str, Any]:
+    return {
+        "low": amount(r.low),
+        "high": amount(r.high),
+        "step": amount(r.step),
+        "units": r.units,
+    }
+
+
 def instant(value: Instant | None) -> str | None:
     """An RFC 3339 string (a naive datetime is refused: it names no instant)."""
     if value is None or isinstance(value, str):
@@ -294,6 +312,8 @@ def market_body(
     liquidity: Amount | None,
     fee_bps: int | None,
     resolution_spec: dict[str, Any] | None,
+    scalar: ScalarRange | None = None,
+    buckets: int | None = None,
 ) -> dict[str, Any]:
     return body(
         id=id,
@@ -308,4 +328,6 @@ def market_body(
         liquidity=amount(liquidity),
         fee_bps=fee_bps,
         resolution_spec=resolution_spec,
+        scalar=None if scalar is None else scalar_body(scalar),
+        buckets=buckets,
     )

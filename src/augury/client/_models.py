@@ -78,6 +78,16 @@ class ApiKeyList(Model):
 
 
 # -- markets and market data ------------------------------------------------------------
+class Scalar(Model):
+    """A scalar market's range, step and units; values in the question's units."""
+
+    low: Decimal
+    high: Decimal
+    step: Decimal
+    units: str
+    resolved_value: Decimal | None = None
+
+
 class Market(Model):
     id: str
     question: str
@@ -98,12 +108,18 @@ class Market(Model):
     resolution_spec: dict[str, Any]
     weights: list[Decimal] | None
     created_at: datetime
+    type: str = "binary"
+    """binary, categorical or scalar (LONG traded as YES, SHORT as NO)."""
+    scalar: Scalar | None = None
+    """A scalar market's range (None for the others)."""
 
 
 class Level(Model):
     price: Decimal
     qty: Decimal
     orders: int
+    implied_value: Decimal | None = None
+    """A scalar market: the value this LONG price implies, in the question's units."""
 
 
 class Book(Model):
@@ -119,6 +135,8 @@ class MakerQuote(Model):
     status: str
     liquidity: Decimal
     prices: list[Decimal] | None
+    implied_value: Decimal | None = None
+    """A scalar market: the value LONG's price implies, in the question's units."""
 
 
 class Trade(Model):
@@ -139,6 +157,15 @@ class Fill(Trade):
     fee: Decimal
 
 
+class ImpliedCandle(Model):
+    """A scalar market's candle in the question's units."""
+
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+
+
 class Candle(Model):
     start: datetime
     open: Decimal
@@ -147,6 +174,8 @@ class Candle(Model):
     close: Decimal
     volume: Decimal
     trades: int
+    implied: ImpliedCandle | None = None
+    """A scalar market: the candle in the question's units."""
 
 
 class Candles(Model):
@@ -344,6 +373,8 @@ class Proposal(Model):
     evidence: list[str]
     """The SHA-256 of the observations the proposal rests on."""
     reason: str
+    value: Decimal | None = None
+    """A scalar market: the proposed value (``outcome`` is its step index)."""
 
 
 class Dispute(Model):
@@ -351,11 +382,15 @@ class Dispute(Model):
     bond: Decimal
     disputed_at: datetime
     reason: str
+    value: Decimal | None = None
+    """A scalar market: the number the disputer says is right."""
 
 
 class Vote(Model):
     arbiter: str
     outcome: int
+    value: Decimal | None = None
+    """A scalar market: the value voted for."""
 
 
 class Clarification(Model):

@@ -16,6 +16,23 @@ class ProbabilityPoint(Model):
     probabilities: list[Decimal]
 
 
+class NumericScore(Model):
+    """A scalar market's numeric scores, lower is better: the squared error of the
+    implied value over the range squared (proper for the mean), the absolute error in
+    units (the CRPS of a point forecast), and the interval score of the last day's range
+    of implied values as a 50% interval."""
+
+    units: str
+    close_value: Decimal | None
+    resolved_value: Decimal
+    squared_error_close: Decimal | None
+    absolute_error_close: Decimal | None
+    squared_error_time_avg: Decimal | None
+    absolute_error_time_avg: Decimal | None
+    interval: list[Decimal] | None
+    interval_score: Decimal | None
+
+
 class MarketScore(Model):
     """A resolved market's probability over time and its Brier and log scores (lower is
     better); probabilities and scores are Decimals rounded to 6 decimals."""
@@ -36,6 +53,8 @@ class MarketScore(Model):
     log_time_avg: Decimal | None
     series: list[ProbabilityPoint]
     series_thinned: bool
+    numeric: NumericScore | None = None
+    """A scalar market: its implied value scored against the resolved value."""
 
 
 class CalibrationBucket(Model):

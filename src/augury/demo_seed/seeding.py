@@ -25,6 +25,7 @@ from augury.demo_seed.stories import (
 )
 from augury.demo_seed.traders import simulate
 from augury.domain import commands as dc
+from augury.domain.scalar import ScalarRange
 from augury.domain.units import ONE
 from augury.settings import Settings, format_instant
 
@@ -138,10 +139,13 @@ def _spec(story: Story, close_us: int) -> dict[str, Any]:
             source["path"] = "$.result"
         elif kind == "html":
             source["selector"] = "#result"
+        elif kind == "csv":
+            source["column"] = "value"
         elif kind == "geojson":
             source["at"] = {"lon": 37.18, "lat": 48.28, "place": "Pokrovsk"}
             source["property"] = "controlled_by"
-        source["expect"] = expect
+        if story.scalar is None:  # a scalar market's sources read numbers
+            source["expect"] = expect
         sources.append(source)
     spec: dict[str, Any] = {
         "sources": sources,
@@ -150,6 +154,9 @@ def _spec(story: Story, close_us: int) -> dict[str, Any]:
         "fallback": {"kind": "hold"},
         "challenge_window_hours": 48,
     }
+    if story.scalar is not None:
+        low, high, _, units = story.scalar
+        spec["numeric"] = {"units": units, "tolerance": (high - low) * ONE // 200}
     if any(kind == "geojson" for kind, _, _ in story.sources):
         # two of the maps' daily updates: a live map's answer must survive the next one
         spec["persistence"] = {
@@ -160,6 +167,13 @@ def _spec(story: Story, close_us: int) -> dict[str, Any]:
     else:
         spec["persistence"] = {"hours": 12}
     return spec
+
+
+def _scalar(story: Story) -> ScalarRange | None:
+    if story.scalar is None:
+        return None
+    low, high, step, units = story.scalar
+    return ScalarRange(low * ONE, high * ONE, step * ONE, units)
 
 
 def _markets(s: Seeder) -> None:
@@ -184,11 +198,12 @@ def _markets(s: Seeder) -> None:
                 market=story.id,
                 creator=DESK,
                 question=question,
-                outcomes=story.outcomes,
+                outcomes=() if story.scalar else story.outcomes,
                 close_at=close_us,
                 liquidity=story.liquidity * ONE,
                 tick=TICK,
                 categorical=story.categorical,
+                scalar=_scalar(story),
             ),
             DESK,
         )

@@ -49,6 +49,10 @@ class Story:
     the resolution flow: a closed market awaits its resolvers)."""
     sources: tuple[tuple[str, str, str], ...] = ()
     """(kind, owner, url) of the resolution sources."""
+    scalar: tuple[int, int, int, str] | None = None
+    """A scalar market's (low, high, step, units), in whole units; its outcomes are LONG
+    and SHORT and its probabilities are LONG's price: where the expected value lies in
+    the range (0.6 of 0..3000 ships is 1,800 ships)."""
 
     @property
     def categorical(self) -> bool:
@@ -281,5 +285,46 @@ STORIES: tuple[Story, ...] = (
             _src("html", "Bank of Korea", "https://bok.example.kr/decisions"),
             _src("http_json", "Wire Agency", "https://api.wire.example.com/bok"),
         ),
+    ),
+    Story(
+        "demo-hormuz-transits",
+        "How many commercial ships will transit the Strait of Hormuz in {month}?",
+        "economics",
+        ("LONG", "SHORT"),
+        (0.5, 0.5),
+        (0.57, 0.43),
+        45,
+        900,
+        1.8,
+        "A scalar market: the number of commercial transits counted over the month.",
+        "Resolved to the monthly count of the port authority's feed, a ship tracker's CSV "
+        "series and a wire report, taking the median of the three within 15 ships.",
+        news=((0.5, (0.49, 0.51)),),
+        sources=(
+            _src("http_json", "Port Authority", "https://port.example.org/api/transits"),
+            _src("csv", "Ship Tracker", "https://tracker.example.com/hormuz.csv"),
+            _src("html", "Wire Agency", "https://wire.example.com/hormuz"),
+        ),
+        scalar=(0, 3_000, 1, "ships"),
+    ),
+    Story(
+        "demo-frontline-length",
+        "How long will the front line in Ukraine be on {close}, in kilometres?",
+        "conflict",
+        ("LONG", "SHORT"),
+        (0.5, 0.5),
+        (0.62, 0.38),
+        80,
+        700,
+        1.4,
+        "A scalar market on the war maps: the length of the active front line.",
+        "Resolved to the front line's length the maps publish at the observation time, the "
+        "median of the three within 4 km, holding for 12 hours.",
+        sources=(
+            _src("http_json", "Institute for Maps", "https://maps.example.org/front/length"),
+            _src("html", "Open Conflict Monitor", "https://ocm.example.net/front"),
+            _src("http_json", "Defence Analysts", "https://da.example.com/front.json"),
+        ),
+        scalar=(800, 1_600, 1, "km"),
     ),
 )

@@ -12,6 +12,8 @@ from enum import StrEnum
 
 import msgspec
 
+from augury.domain.scalar import ScalarRange
+
 
 class Side(StrEnum):
     BUY = "buy"
@@ -73,6 +75,8 @@ class CreateMarket(Command, frozen=True, tag="create_market"):
     # creator's organizations may not trade; off only with a public reason
     block_affiliated_trading: bool = True
     affiliated_trading_reason: str = ""
+    # a scalar market (docs/domain.md, "Scalar markets"): outcomes LONG and SHORT
+    scalar: ScalarRange | None = None
 
 
 class HaltMarket(Command, frozen=True, tag="halt_market"):
@@ -156,6 +160,7 @@ class ResolveMarket(Command, frozen=True, tag="resolve_market"):
     market: str
     weights: tuple[int, ...]
     reason: str = ""
+    value: int | None = None  # a scalar market: the value (micros of its unit); weights ()
 
 
 class VoidMarket(Command, frozen=True, tag="void_market"):
@@ -199,29 +204,36 @@ class RecordObservation(Command, frozen=True, tag="record_observation"):
 
 
 class ProposeOutcome(Command, frozen=True, tag="propose_outcome"):
-    """A resolver proposes an outcome (-1: void) with a bond."""
+    """A resolver proposes an outcome (-1: void) with a bond; in a scalar market a
+    ``value`` (micros of its unit) instead of an outcome."""
 
     market: str
     account: str
     outcome: int
     bond: int
     reason: str = ""
+    value: int | None = None
 
 
 class DisputeProposal(Command, frozen=True, tag="dispute_proposal"):
+    """``value``: in a scalar market, the number the disputer says is right."""
+
     market: str
     account: str
     bond: int
     reason: str = ""
+    value: int | None = None
 
 
 class CastVote(Command, frozen=True, tag="cast_vote"):
-    """An arbiter's vote on a disputed or held market (outcome -1: void)."""
+    """An arbiter's vote on a disputed or held market (outcome -1: void); in a scalar
+    market a ``value`` (micros of its unit) instead of an outcome."""
 
     market: str
     account: str
     outcome: int
     reason: str = ""
+    value: int | None = None
 
 
 class PostClarification(Command, frozen=True, tag="post_clarification"):

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import msgspec
 
+from augury.domain.scalar import ScalarRange
+
 Posting = tuple[str, int]
 ShareMove = tuple[str, int, int]
 Contribution = tuple[str, int]
@@ -58,6 +60,7 @@ class MarketCreated(Event, frozen=True, tag="market_created", omit_defaults=True
     contrib: tuple[Contribution, ...]
     block_affiliated_trading: bool = True
     affiliated_trading_reason: str = ""
+    scalar: ScalarRange | None = None  # written only for a scalar market
 
 
 class MarketStatusChanged(Event, frozen=True, tag="market_status_changed"):
@@ -230,13 +233,16 @@ class OutcomeProposed(Event, frozen=True, tag="outcome_proposed"):
     postings: tuple[Posting, ...]
 
 
-class ProposalDisputed(Event, frozen=True, tag="proposal_disputed"):
+class ProposalDisputed(Event, frozen=True, tag="proposal_disputed", omit_defaults=True):
+    """``value``: in a scalar market, the disputer's number (written only when given)."""
+
     market: str
     disputer: str
     bond: int
     at_us: int
     reason: str
     postings: tuple[Posting, ...]
+    value: int | None = None
 
 
 class ResolutionHeld(Event, frozen=True, tag="resolution_held"):

@@ -13,7 +13,7 @@ from typing import Final
 
 import msgspec
 
-from augury.domain import affiliation, ledger, lmsr, settlement, trading
+from augury.domain import affiliation, ledger, lmsr, scalar, settlement, trading
 from augury.domain import commands as cmd
 from augury.domain import events as ev
 from augury.domain.commands import PlaceOrder
@@ -179,12 +179,15 @@ def _create_market(ex: Exchange, c: cmd.CreateMarket, now: int, out: list[ev.Eve
     if c.market in ex.markets:
         raise Rejected(Code.MARKET_EXISTS, f"market {c.market!r} exists")
     ex.require_account(c.creator)
-    n = len(c.outcomes)
+    outcomes = c.outcomes
+    if c.scalar is not None:
+        outcomes = _scalar_outcomes(c)
+    n = len(outcomes)
     if c.categorical and not 3 <= n <= limits.outcomes_max:
         raise Rejected(Code.INVALID_MARKET, f"a categorical market has 3..{limits.outcomes_max}")
     if not c.categorical and n != 2:
         raise Rejected(Code.INVALID_MARKET, "a binary market has exactly two outcomes")
-    names = [name.strip() for name in c.outcomes]
+    names = [name.strip() for name in outcomes]
     if any(not 0 < len(name) <= 200 for name in names) or len(set(names)) != n:
         raise Rejected(Code.INVALID_MARKET, "outcome names must be distinct, 1..200 characters")
     if not 0 < len(c.question.strip()) <= limits.text_length_max:
@@ -204,7 +207,9 @@ def _create_market(ex: Exchange, c: cmd.CreateMarket, now: int, out: list[ev.Eve
         raise Rejected(Code.INVALID_MARKET, f"liquidity must be 0 or {lot}..{limits.liquidity_max}")
     spec = None
     if c.spec:
-        spec, warnings = process.checked_spec(ex, c.spec, tuple(names), c.close_at, c.creator)
+        spec, warnings = process.checked_spec(
+            ex, c.spec, tuple(names), c.close_at, c.creator, c.scalar
+        )
     subsidy = lmsr.subsidy(c.liquidity, n) if c.liquidity else 0
     available = ex.ledger.balance(ledger.cash(c.creator))
     if available < subsidy:
@@ -233,11 +238,25 @@ def _create_market(ex: Exchange, c: cmd.CreateMarket, now: int, out: list[ev.Eve
             contrib=contrib,
             block_affiliated_trading=c.block_affiliated_trading,
             affiliated_trading_reason=reason,
+            scalar=c.scalar,
         ),
         out,
     )
     if spec is not None:
         ex.emit(process.spec_event(c.market, 1, spec, c.creator, "", warnings), out)
+
+
+def _scalar_outcomes(c: cmd.CreateMarket) -> tuple[str, ...]:
+    """A scalar market's outcomes (LONG, SHORT), once its range is checked."""
+    assert c.scalar is not None
+    if c.categorical:
+        raise Rejected(Code.INVALID_MARKET, "a scalar market is not categorical")
+    if c.outcomes not in ((), scalar.OUTCOMES):
+        raise Rejected(Code.INVALID_MARKET, "a scalar market's outcomes are LONG and SHORT")
+    found = scalar.problem(c.scalar)
+    if found is not None:
+        raise Rejected(Code.INVALID_MARKET, f"{found[1]} [{found[0]}]")
+    return scalar.OUTCOMES
 
 
 def _halt(ex: Exchange, c: cmd.HaltMarket, now: int, out: list[ev.Event]) -> None:
@@ -331,6 +350,16 @@ def _resolve(ex: Exchange, c: cmd.ResolveMarket, now: int, out: list[ev.Event]) 
     market = ex.require_market(c.market)
     _require_live(market)
     weights = tuple(c.weights)
+    if c.value is not None:
+        if market.scalar is None or weights:
+            raise Rejected(Code.INVALID_WEIGHTS, "a value (no weights) resolves a scalar market")
+        if abs(c.value) > scalar.VALUE_MAX:
+            raise Rejected(Code.INVALID_WEIGHTS, f"the value must be within +-{scalar.VALUE_MAX}")
+        grid = scalar.index_of(market.scalar, c.value)
+        weights = scalar.weights(market.scalar, scalar.value_at(market.scalar, grid))
+        process.finalize_by_admin(ex, market, weights, c.reason, now, out, grid)
+        settlement.settle(ex, market, weights, c.reason, out)
+        return
     if len(weights) != market.n or any(not 0 <= w <= ONE for w in weights):
         raise Rejected(Code.INVALID_WEIGHTS, f"give {market.n} weights, each 0..{ONE}")
     if sum(weights) != ONE:

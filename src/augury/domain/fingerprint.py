@@ -25,6 +25,7 @@ def fingerprint(state: State) -> dict[str, Any]:
             "settlement": market.settlement,
             "block_affiliated_trading": market.block_affiliated_trading,
             "affiliated_trading_reason": market.affiliated_trading_reason,
+            "scalar": msgspec.to_builtins(market.scalar),
             "books": [
                 {
                     "bids": [o.id for o in book.orders() if o.bid],

@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from augury.domain.book import BUY_YES, SELL_YES, Book
 from augury.domain.ledger import collateral, maker
+from augury.domain.scalar import ScalarRange
 from augury.domain.units import ONE
 
 
@@ -53,6 +54,7 @@ class Market:
         "positions",
         "q",
         "question",
+        "scalar",
         "settlement",
         "status",
         "subsidy",
@@ -75,6 +77,7 @@ class Market:
         subsidy: int,
         block_affiliated_trading: bool = True,
         affiliated_trading_reason: str = "",
+        scalar: ScalarRange | None = None,
     ) -> None:
         assert len(outcomes) >= 2
         assert ONE % tick == 0
@@ -97,6 +100,8 @@ class Market:
         # trade it (trading.affiliated_trading_conflict); off only with a public reason
         self.block_affiliated_trading = block_affiliated_trading
         self.affiliated_trading_reason = affiliated_trading_reason
+        # a scalar market's range (outcomes LONG and SHORT, traded as YES and NO)
+        self.scalar = scalar
         self.status = Status.OPEN
         self.books = [Book(self.top) for _ in range(self.n if categorical else 1)]
         self.q = [0] * self.n
@@ -108,6 +113,13 @@ class Market:
     @property
     def tokens(self) -> int:
         return 2 * self.n if self.categorical else 2
+
+    @property
+    def kind(self) -> str:
+        """``binary``, ``categorical`` or ``scalar`` (what the API calls its ``type``)."""
+        if self.scalar is not None:
+            return "scalar"
+        return "categorical" if self.categorical else "binary"
 
     @property
     def has_maker(self) -> bool:

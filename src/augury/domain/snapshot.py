@@ -27,6 +27,7 @@ from augury.domain.exchange import Exchange
 from augury.domain.limits import DEFAULT_LIMITS, Limits
 from augury.domain.market import Market, Status
 from augury.domain.resolution.record import Alert, MarketResolution
+from augury.domain.scalar import ScalarRange
 
 SNAPSHOT_VERSION = 2
 
@@ -67,8 +68,9 @@ class _Book(msgspec.Struct, frozen=True):
 
 
 class _Market(msgspec.Struct, frozen=True, omit_defaults=True):
-    """``omit_defaults``: only the trading-block fields have defaults; a market that
-    blocks affiliated trading dumps as it did before they existed."""
+    """``omit_defaults``: only the trading-block fields and the scalar range have
+    defaults; a binary or categorical market that blocks affiliated trading dumps as it
+    did before they existed."""
 
     id: str
     creator: str
@@ -90,6 +92,7 @@ class _Market(msgspec.Struct, frozen=True, omit_defaults=True):
     books: list[_Book]
     block_affiliated_trading: bool = True
     affiliated_trading_reason: str = ""
+    scalar: ScalarRange | None = None
 
 
 class _State(msgspec.Struct, frozen=True):
@@ -248,6 +251,7 @@ def _dump_market(m: Market) -> _Market:
         books=books,
         block_affiliated_trading=m.block_affiliated_trading,
         affiliated_trading_reason=m.affiliated_trading_reason,
+        scalar=m.scalar,
     )
 
 
@@ -266,6 +270,7 @@ def _load_market(d: _Market, orders: dict[int, Order]) -> Market:
         d.subsidy,
         d.block_affiliated_trading,
         d.affiliated_trading_reason,
+        d.scalar,
     )
     m.status = Status(d.status)
     m.q = list(d.q)

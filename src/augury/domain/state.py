@@ -266,6 +266,7 @@ class State:
             e.subsidy,
             e.block_affiliated_trading,
             e.affiliated_trading_reason,
+            e.scalar,
         )
         self.markets[e.market] = market
         self.resolutions[e.market] = MarketResolution(e.market)

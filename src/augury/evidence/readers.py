@@ -9,7 +9,11 @@ One function, :func:`read_value`, dispatches on the source kind:
   (its first group, or the whole match) over the page decoded as UTF-8, run by RE2
   (linear time: :mod:`augury.domain.resolution.patterns`);
 - ``geojson``: the ``property`` of the feature whose geometry covers the point;
-- ``attestation``: an Ed25519-signed statement (see :func:`attestation_message`).
+- ``attestation``: an Ed25519-signed statement (see :func:`attestation_message`);
+- ``csv``: the cell of a named column in one data row (negative rows count from the end).
+
+A numeric spec (scalar and bucketed markets) reads its number from the value any of
+these give (:func:`augury.domain.scalar.parse_value`), so every kind reads numbers alike.
 
 Anything that does not yield exactly one value raises :class:`ReadError` with a stable
 code: a read that fails is never an answer. These functions run on the caller's thread;
@@ -19,6 +23,8 @@ the server runs them in a worker process with a time and a size limit
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -36,6 +42,7 @@ from augury.domain.resolution.patterns import PatternError, first_group_or_match
 from augury.domain.resolution.spec import (
     AnySource,
     AttestationSource,
+    CsvSource,
     GeoJsonSource,
     HtmlSource,
     HttpJsonSource,
@@ -313,6 +320,32 @@ def read_attestation(content: bytes, source_id: str, public_key_hex: str) -> str
     return doc.statement
 
 
+# --- CSV ----------------------------------------------------------------------------
+
+
+def read_csv_cell(content: bytes, column: str, row: int) -> str:
+    """The cell of ``column`` (a header name) in data row ``row`` (0: the first after
+    the header; negative counts from the end), stripped, of a UTF-8 CSV document."""
+    text = content.decode("utf-8-sig", errors="replace")
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in r)]
+    except csv.Error as exc:
+        raise ReadError("bad_csv", f"not a CSV document: {exc}") from exc
+    if not rows:
+        raise ReadError("bad_csv", "the CSV document is empty")
+    header = [name.strip() for name in rows[0]]
+    if column not in header:
+        raise ReadError("missing", f"the CSV header has no column {column!r}")
+    data = rows[1:]
+    if not -len(data) <= row < len(data):
+        raise ReadError("index_out_of_range", f"row {row} outside {len(data)} data rows")
+    line = data[row]
+    at = header.index(column)
+    if at >= len(line):
+        raise ReadError("missing", f"row {row} has no cell for column {column!r}")
+    return line[at].strip()
+
+
 # --- dispatch -----------------------------------------------------------------------
 
 
@@ -326,4 +359,6 @@ def read_value(source: AnySource, content: bytes) -> str:
         return read_geojson(content, source.at.lon, source.at.lat, source.property)
     if isinstance(source, AttestationSource):
         return read_attestation(content, source.id, source.public_key)
+    if isinstance(source, CsvSource):
+        return read_csv_cell(content, source.column, source.row)
     raise TypeError(f"unknown source kind {type(source).__name__}")

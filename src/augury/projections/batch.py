@@ -254,6 +254,7 @@ class Batch:
                 "rules_version": 1,
                 "block_affiliated_trading": e.block_affiliated_trading,
                 "affiliated_trading_reason": e.affiliated_trading_reason,
+                "scalar": None if e.scalar is None else msgspec.json.encode(e.scalar).decode(),
                 "created_seq": self.seq,
                 "created_us": self.ts_us,
                 "updated_seq": self.seq,

@@ -48,6 +48,8 @@ markets = Table(
     # trading by affiliates of the sources' owners and the creator's organizations
     Column("block_affiliated_trading", Boolean, nullable=False, server_default=true()),
     Column("affiliated_trading_reason", Text, nullable=False, server_default=""),  # if allowed
+    # a scalar market's range: JSON {"low", "high", "step" (micros of the unit), "units"}
+    Column("scalar", Text, nullable=True),
     Column("created_seq", BigInteger, nullable=False),
     Column("created_us", BigInteger, nullable=False),
     Column("updated_seq", BigInteger, nullable=False),

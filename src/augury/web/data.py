@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 
 from augury.domain import lmsr
 from augury.domain.exchange import Exchange
-from augury.domain.units import ONE
+from augury.domain.units import ONE, format_micros
 from augury.projections import tables as t
 from augury.settings import parse_instant_us
 
@@ -206,7 +206,40 @@ def spec_in_words(spec: dict[str, Any], outcomes: list[str]) -> list[str]:
     window = spec.get("challenge_window_hours")
     if isinstance(window, int):
         words.append(f"A proposed outcome can be challenged for {window} hours.")
+    numeric = spec.get("numeric")
+    if isinstance(numeric, dict):
+        words.append(_numeric_words(numeric))
     return words
+
+
+def _numeric_words(numeric: dict[str, Any]) -> str:
+    """How a numeric spec decides (docs/resolution.md, "Numeric specs")."""
+    units = str(numeric.get("units", ""))
+    tolerance = numeric.get("tolerance", 0)
+    within = f"{format_micros(tolerance)} {units}" if isinstance(tolerance, int) else "?"
+    return (
+        f"Each source reads a number in {units}; the market takes the median of the "
+        f"independent owners' numbers, which must agree within {within}, and a number "
+        f"must stay within {within} through the persistence window."
+    )
+
+
+def scalar_lines(view: dict[str, Any] | None) -> list[str]:
+    """A scalar market's range and payout, as the rules panel shows them."""
+    if not view:
+        return []
+    units, low, high = view["units"], view["low"], view["high"]
+    lines = [
+        f"Range: {low} to {high} {units}, in steps of {view['step']} {units}; "
+        "a value outside the range counts as its nearest end.",
+        f"A LONG share pays (value - {low}) / ({high} - {low}) credits, rounded down to a "
+        "millionth of a credit; a SHORT share pays the rest, so a LONG and a SHORT "
+        "together always pay exactly 1 credit.",
+        f"A LONG price p means the market expects {low} + p x ({high} - {low}) {units}.",
+    ]
+    if view.get("resolved_value") is not None:
+        lines.append(f"Resolved to {view['resolved_value']} {units}.")
+    return lines
 
 
 def _source_words(source: dict[str, Any], outcomes: list[str]) -> str:
@@ -217,6 +250,7 @@ def _source_words(source: dict[str, Any], outcomes: list[str]) -> str:
         "http_json": "data feed",
         "html": "web page",
         "attestation": "signed statement",
+        "csv": "CSV table",
     }.get(str(kind), str(kind))
     place = ""
     at = source.get("at")
@@ -284,7 +318,7 @@ def _name(outcomes: tuple[str, ...], index: int) -> str:
 def waiting(ex: Exchange, now_us: int) -> list[Waiting]:
     """Markets with a resolution still to decide (engine thread), oldest close first:
     closed ones collecting evidence (for resolvers), and proposed, disputed or held ones."""
-    from augury.domain.resolution.evaluate import evaluate
+    from augury.domain.resolution.numeric import evaluate_any
     from augury.domain.resolution.process import spec_of
 
     out = []
@@ -299,7 +333,7 @@ def waiting(ex: Exchange, now_us: int) -> list[Waiting]:
         spec = spec_of(r)
         rules_say = ""
         if spec is not None and phase == "collecting":
-            rules_say = evaluate(spec, r.observations, now_us).explanation
+            rules_say = evaluate_any(spec, r.observations, now_us, market.scalar).explanation
         p, d = r.proposal, r.dispute
         proposal = ""
         if p is not None:

@@ -165,6 +165,7 @@ async def market_page(
             "id": market["id"],
             "outcomes": market["outcomes"],
             "categorical": market["categorical"],
+            "scalar": market["scalar"],  # a scalar market: range, step, units (strings)
             "status": market["status"],
             "tick_size": market["tick_size"],
             "lot_size": market["lot_size"],
@@ -173,6 +174,7 @@ async def market_page(
             "dispute_bond": data.credits(int(bonds.get("dispute", 100_000_000))),
         },
         spec_words=data.spec_in_words(spec, market["outcomes"]),
+        scalar_lines=data.scalar_lines(market["scalar"]),
         spec_json=json.dumps(spec, indent=2, sort_keys=True) if spec else "",
         spec_warnings=[w["message"] for w in spec_warnings],
         by_version=by_version,

@@ -12,6 +12,7 @@ from augury.domain.resolution import (
     Code,
     Extend,
     HtmlSource,
+    Numeric,
     Persistence,
     ResolutionSpec,
     Severity,
@@ -20,6 +21,7 @@ from augury.domain.resolution import (
 )
 from augury.domain.resolution.lint import Finding
 from augury.domain.resolution.spec import Expect, Location
+from augury.domain.scalar import ScalarRange
 
 from .helpers import CLOSE, OUTCOMES, T_OBS, expect_ab, war_map_spec
 
@@ -233,3 +235,60 @@ def test_every_code_is_exercised() -> None:
     source = Path(__file__).read_text(encoding="utf-8")
     missing = [c.name for c in Code if f"Code.{c.name}" not in source]
     assert missing == []
+
+
+# -- numeric specs (scalar and bucketed markets) ---------------------------------------------
+SHIPS = ScalarRange(low=0, high=2_000_000_000, step=1_000_000, units="ships")
+
+
+def numeric_spec(numeric: Numeric | None = None) -> ResolutionSpec:
+    """The war-map sources, reading numbers (expect tables dropped)."""
+    base = war_map_spec()
+    sources = tuple(msgspec.structs.replace(s, expect=()) for s in base.sources)
+    given = numeric if numeric is not None else Numeric(units="ships", tolerance=5_000_000)
+    return msgspec.structs.replace(base, sources=sources, numeric=given)
+
+
+def scalar_lint(spec: ResolutionSpec, rng: ScalarRange = SHIPS) -> list[Finding]:
+    return lint(spec, ("LONG", "SHORT"), CLOSE, (), rng)
+
+
+def test_a_numeric_scalar_spec_is_clean() -> None:
+    assert scalar_lint(numeric_spec()) == []
+
+
+def test_scalar_range_step_and_units() -> None:
+    f = only(scalar_lint(numeric_spec(), ScalarRange(5, 5, 1, "ships")), Code.SCALAR_RANGE)
+    assert f.severity is Severity.ERROR and "low < high" in f.message
+    f = only(scalar_lint(numeric_spec(), ScalarRange(0, 10, 3, "ships")), Code.SCALAR_STEP)
+    assert "divide high - low" in f.message
+    f = only(scalar_lint(numeric_spec(Numeric(units="km"))), Code.SCALAR_UNITS)
+    assert f.where == "$.numeric.units" and "'ships'" in f.message
+
+
+def test_scalar_tolerance() -> None:
+    wide = Numeric(units="ships", tolerance=2_000_000_000)
+    f = only(scalar_lint(numeric_spec(wide)), Code.SCALAR_TOLERANCE)
+    assert f.severity is Severity.ERROR and "less than the range's width" in f.message
+
+
+def test_a_scalar_market_needs_a_numeric_spec() -> None:
+    f = only(scalar_lint(war_map_spec()), Code.NUMERIC_SPEC_REQUIRED)
+    assert f.where == "$.numeric"
+
+
+def test_bad_buckets() -> None:
+    buckets = Numeric(units="ships", buckets=(10, 5))
+    f = only(lint(numeric_spec(buckets), ("a", "b", "c"), CLOSE, ()), Code.BAD_BUCKETS)
+    assert "2 rising boundaries" in f.message
+    ok = Numeric(units="ships", buckets=(5, 10))
+    assert lint(numeric_spec(ok), ("a", "b", "c"), CLOSE, ()) == []
+    f = only(scalar_lint(numeric_spec(ok)), Code.BAD_BUCKETS)
+    assert "not buckets" in f.message
+
+
+def test_numeric_expect_ignored() -> None:
+    spec = msgspec.structs.replace(war_map_spec(), numeric=Numeric(units="ships"))
+    found = [f for f in scalar_lint(spec) if f.code is Code.NUMERIC_EXPECT_IGNORED]
+    assert [f.where for f in found] == ["$.sources[0].expect", "$.sources[1].expect"]
+    assert all(f.severity is Severity.WARNING for f in found)

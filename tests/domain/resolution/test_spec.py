@@ -69,6 +69,8 @@ def test_public_surface() -> None:
         "process",
         "record",
         "incremental",
+        "numeric",
+        "outcomes",
         "timing",
         "patterns",
         "bonds",

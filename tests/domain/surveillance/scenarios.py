@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import msgspec
 
+from augury.domain.scalar import ScalarRange
 from augury.domain.surveillance import Alert, Context, Severity, StreamItem, Surveillance
 from augury.domain.surveillance.model import HOUR_US, MINUTE_US
 from augury.domain.units import ONE
@@ -125,8 +126,17 @@ def detector_of(scenario: str) -> str:
     return DETECTOR.get(scenario, scenario)
 
 
-def build(detector: str, seed: int, plant: bool = True, subtle: bool = False) -> Stream:
+def build(
+    detector: str,
+    seed: int,
+    plant: bool = True,
+    subtle: bool = False,
+    scalar: ScalarRange | None = None,
+) -> Stream:
+    """``scalar``: every market of the scenario is a scalar market of that range (its
+    LONG side traded where the scenario trades YES)."""
     sim = Sim()
+    sim.scalar = scalar
     rng = random.Random(f"{detector}-{seed}")
     planted = SCENARIOS[detector](sim, rng, plant, subtle)
     sim.play()

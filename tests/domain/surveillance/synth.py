@@ -21,6 +21,7 @@ from augury.domain import commands as c
 from augury.domain.commands import SelfTrade, Side, TimeInForce, Token
 from augury.domain.events import Event, OrderAccepted
 from augury.domain.exchange import Exchange
+from augury.domain.scalar import ScalarRange
 from augury.domain.surveillance import AccountInfo, Context, SourceChange, StreamItem
 from augury.domain.surveillance.model import DAY_US, HOUR_US, MINUTE_US, SECOND_US
 from augury.domain.units import ONE
@@ -47,6 +48,7 @@ class Sim:
         self.owners: dict[str, tuple[str, ...]] = {}
         self.changes: list[SourceChange] = []
         self.change_at: dict[int, tuple[str, int]] = {}  # ts -> (market, outcome) to observe
+        self.scalar: ScalarRange | None = None  # set: every market is scalar (LONG = YES)
 
     def run(self, command: c.Command, now: int) -> tuple[Event, ...]:
         result = self.ex.execute(command, now)
@@ -72,8 +74,9 @@ class Sim:
     ) -> None:
         if "creator" not in self.accounts:
             self.account("creator", 400 * DAY_US)
+        outcomes = ("YES", "NO") if self.scalar is None else ()
         command = c.CreateMarket(
-            market, "creator", "Will it?", ("YES", "NO"), CLOSE, liquidity, spec=spec
+            market, "creator", "Will it?", outcomes, CLOSE, liquidity, spec=spec, scalar=self.scalar
         )
         assert self.run(command, T0), f"market {market} refused"
         if owners:

@@ -20,8 +20,10 @@ from augury.api.routes.common import Cursor, IdempotencyKey, Limit, page
 from augury.api.schemas import MarketBody, ReasonBody
 from augury.api.services import Services
 from augury.domain import commands as dc
+from augury.domain import scalar
 from augury.domain.exchange import Exchange
 from augury.domain.rejections import Code, Rejected
+from augury.domain.scalar import ScalarRange
 from augury.settings import parse_instant_us
 
 router = APIRouter(tags=["markets"])
@@ -52,6 +54,15 @@ async def create_market(
     """The creator funds the maker's subsidy (``ceil(b ln n)``) from its own credits."""
     market_id = body.id or _market_id(principal.account, key)
     outcomes = tuple(body.outcomes) if body.outcomes else ("Yes", "No")
+    scalar_range = None
+    spec = body.resolution_spec
+    if body.scalar is not None:  # the domain checks the range (invalid_market)
+        sb = body.scalar
+        scalar_range = ScalarRange(sb.low, sb.high, sb.step, sb.units)
+        outcomes = ()
+        if body.buckets is not None:  # a categorical market of ranges
+            outcomes, spec = _bucketed(scalar_range, body.buckets, spec)
+            scalar_range = None
     identity = services.identity
     reserved = await run_in_threadpool(
         partial(
@@ -60,7 +71,7 @@ async def create_market(
             description=body.description,
             rules=body.rules,
             category=body.category,
-            resolution_spec=body.resolution_spec,
+            resolution_spec=spec,
             created_by=principal.account,
         )
     )
@@ -76,11 +87,10 @@ async def create_market(
         tick=body.tick_size,
         fee_bps=body.fee_bps,
         categorical=body.type == "categorical",
-        spec=json.dumps(body.resolution_spec, separators=(",", ":"))
-        if body.resolution_spec
-        else "",
+        spec=json.dumps(spec, separators=(",", ":")) if spec else "",
         block_affiliated_trading=body.block_affiliated_trading,
         affiliated_trading_reason=body.affiliated_trading_reason,
+        scalar=scalar_range,
     )
     try:
         await services.submit(command, principal.account, key)
@@ -89,6 +99,25 @@ async def create_market(
             await run_in_threadpool(identity.delete_market_meta, market_id)
         raise
     return await _market_or_404(services, market_id)
+
+
+def _bucketed(
+    rng: ScalarRange, n: int, spec: dict[str, Any]
+) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """A bucketed market's outcomes (``scalar.buckets``) and its spec with the ranges'
+    boundaries as ``numeric.buckets`` (a spec without a numeric section is left as is:
+    the linter says what is missing)."""
+    found = scalar.problem(rng)
+    if found is not None:
+        raise refused(Code.INVALID_MARKET.value, f"{found[1]} [{found[0]}]")
+    try:
+        names, bounds = scalar.buckets(rng, n)
+    except ValueError as exc:
+        raise refused(Code.INVALID_MARKET.value, str(exc)) from None
+    numeric = spec.get("numeric")
+    if isinstance(numeric, dict):
+        spec = {**spec, "numeric": {**numeric, "buckets": list(bounds)}}
+    return names, spec
 
 
 def _market_id(account: str, key: str) -> str:
@@ -224,10 +253,11 @@ async def candles(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=CANDLES_MAX)] = 500,
 ) -> dict[str, Any]:
-    """Buckets start on UTC minute/hour/day boundaries; prices are YES prices."""
+    """Buckets start on UTC minute/hour/day boundaries; prices are YES prices (a scalar
+    market's LONG prices, each candle also in the question's units: ``implied``)."""
     from_us = _instant_param(start, "from")
     to_us = _instant_param(end, "to")
-    await _market_or_404(services, market)
+    view = await _market_or_404(services, market)
     items = await run_in_threadpool(
         partial(
             reads.candles,
@@ -238,6 +268,7 @@ async def candles(
             from_us=from_us,
             to_us=to_us,
             limit=limit,
+            rng=reads.scalar_range(view),
         )
     )
     return {"market": market, "outcome": outcome, "interval": interval, "items": items}

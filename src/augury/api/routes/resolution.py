@@ -26,6 +26,7 @@ from augury.api.services import Services
 from augury.domain import commands as dc
 from augury.domain.rejections import Code
 from augury.domain.resolution import SpecError, decode_spec, is_acceptable, lint
+from augury.domain.scalar import OUTCOMES, ScalarRange
 from augury.domain.units import ONE
 
 router = APIRouter(tags=["resolution"])
@@ -65,7 +66,11 @@ async def lint_spec(body: m.LintBody, principal: Reader, services: ServicesDep) 
     except SpecError as exc:
         raise ApiError(422, Code.INVALID_SPEC.value, str(exc)) from None
     orgs = await services.query(lambda ex: ex.affiliations.get(principal.account, ()))
-    findings = await run_in_threadpool(lint, spec, tuple(body.outcomes), body.close_time, orgs)
+    outcomes, rng = tuple(body.outcomes), None
+    if body.scalar is not None:
+        sb = body.scalar
+        outcomes, rng = OUTCOMES, ScalarRange(sb.low, sb.high, sb.step, sb.units)
+    findings = await run_in_threadpool(lint, spec, outcomes, body.close_time, orgs, rng)
     return {
         "acceptable": is_acceptable(findings),
         "findings": [
@@ -137,7 +142,10 @@ async def propose(
     key: IdempotencyKey,
 ) -> dict[str, Any]:
     require_role(principal, "resolver", "admin")
-    command = dc.ProposeOutcome(market, principal.account, body.outcome, body.bond, body.reason)
+    outcome = 0 if body.outcome is None else body.outcome  # or a scalar market's value
+    command = dc.ProposeOutcome(
+        market, principal.account, outcome, body.bond, body.reason, body.value
+    )
     await services.submit(command, principal.account, key)
     return _changed(await rr.state(services, market), "proposal")
 
@@ -155,7 +163,7 @@ async def dispute(
     services: ServicesDep,
     key: IdempotencyKey,
 ) -> dict[str, Any]:
-    command = dc.DisputeProposal(market, principal.account, body.bond, body.reason)
+    command = dc.DisputeProposal(market, principal.account, body.bond, body.reason, body.value)
     await services.submit(command, principal.account, key)
     return _changed(await rr.state(services, market), "dispute")
 
@@ -174,10 +182,12 @@ async def vote(
     key: IdempotencyKey,
 ) -> dict[str, Any]:
     require_role(principal, "arbiter")
-    command = dc.CastVote(market, principal.account, body.outcome, body.reason)
+    outcome = 0 if body.outcome is None else body.outcome  # or a scalar market's value
+    command = dc.CastVote(market, principal.account, outcome, body.reason, body.value)
     await services.submit(command, principal.account, key)
     answer = _changed(await rr.state(services, market), "votes")
-    answer["vote"] = {"arbiter": principal.account, "outcome": body.outcome}
+    mine = [v for v in answer["votes"] if v["arbiter"] == principal.account]
+    answer["vote"] = mine[-1] if mine else {"arbiter": principal.account, "outcome": outcome}
     return answer
 
 
@@ -249,6 +259,13 @@ async def override(
 ) -> dict[str, Any]:
     """Give ``outcome`` or fractional ``weights``; the reason is shown in the market's
     story. Outstanding bonds go back to whoever posted them."""
+    reason = f"admin {principal.account}: {body.reason}"
+    if body.value is not None:  # a scalar market: the domain computes the weights
+        if body.outcome is not None or body.weights is not None:
+            raise ApiError(422, VALIDATION_ERROR, "Give exactly one of outcome, weights, value.")
+        command = dc.ResolveMarket(market, (), reason, body.value)
+        await services.submit(command, principal.account, key)
+        return {**_changed(await rr.state(services, market)), "reason": reason}
     n = len(await services.query(lambda ex: rr.market_of(ex, market).outcomes))
     if (body.outcome is None) == (body.weights is None):
         raise ApiError(422, VALIDATION_ERROR, "Give exactly one of outcome and weights.")

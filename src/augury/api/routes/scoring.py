@@ -18,6 +18,7 @@ from fractions import Fraction
 from functools import partial
 from typing import Annotated, Any, Final
 
+import msgspec
 from fastapi import APIRouter, Path, Query
 from sqlalchemy import Connection, Engine, and_, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -28,6 +29,8 @@ from augury.api.deps import ServicesDep
 from augury.api.errors import ApiError, refused
 from augury.domain import scoring as sc
 from augury.domain.rejections import Code
+from augury.domain.scalar import ScalarRange, value_of_weight
+from augury.domain.scoring.numeric import score_numeric
 from augury.domain.units import ONE, format_micros
 from augury.projections import tables as t
 from augury.settings import PAGE_SIZE_MAX, format_instant
@@ -85,6 +88,27 @@ def _settled(conn: Connection, since: int | None, statuses: Sequence[str] = SETT
     return list(conn.execute(query.order_by(m.c.market)))
 
 
+def _numeric(
+    raw: str | None, path: list[sc.PathPoint], weights: list[int], end: int
+) -> dict[str, Any] | None:
+    """A scalar market's numeric scores (docs/scoring.md, "Numeric forecasts")."""
+    if not raw:
+        return None
+    rng = msgspec.json.decode(raw, type=ScalarRange)
+    s = score_numeric(path, rng, value_of_weight(rng, weights[0]), end)
+    return {
+        "units": rng.units,
+        "close_value": decimal6(s.close_value),
+        "resolved_value": decimal6(s.resolved_value),
+        "squared_error_close": decimal6(s.squared_close),
+        "absolute_error_close": decimal6(s.absolute_close),
+        "squared_error_time_avg": decimal6(s.squared_avg),
+        "absolute_error_time_avg": decimal6(s.absolute_avg),
+        "interval": None if s.interval is None else [decimal6(v) for v in s.interval],
+        "interval_score": decimal6(s.interval_score),
+    }
+
+
 def market_score(engine: Engine, market: str) -> dict[str, Any]:
     with engine.connect() as conn:
         row = conn.execute(select(t.markets).where(t.markets.c.market == market)).first()
@@ -120,6 +144,7 @@ def market_score(engine: Engine, market: str) -> dict[str, Any]:
         "log_close": decimal6(score.log_close),
         "brier_time_avg": decimal6(score.brier_avg),
         "log_time_avg": decimal6(score.log_avg),
+        "numeric": _numeric(row.scalar, path, weights, end),
         "series": [
             {"time": format_instant(p.t_us), "probabilities": _probs(p.probs)} for p in shown
         ],

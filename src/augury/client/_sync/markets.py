@@ -20,7 +20,7 @@ class MarketMethods(Core):
         close_time: b.Instant,
         *,
         id: str | None = None,
-        type: Literal["binary", "categorical"] = "binary",
+        type: Literal["binary", "categorical", "scalar"] = "binary",
         outcomes: Sequence[str] | None = None,
         description: str | None = None,
         rules: str | None = None,
@@ -29,11 +29,16 @@ class MarketMethods(Core):
         liquidity: b.Amount | None = None,
         fee_bps: int | None = None,
         resolution_spec: dict[str, Any] | None = None,
+        scalar: b.ScalarRange | None = None,
+        buckets: int | None = None,
         idempotency_key: str | None = None,
     ) -> m.Market:
+        """``scalar``: a scalar market's range (with ``type="scalar"``; its outcomes are
+        LONG and SHORT); with ``type="categorical"`` and ``buckets`` N, a bucketed market
+        of N ranges of it, resolved by the numeric spec's sources."""
         body = b.market_body(
             question, close_time, id, type, outcomes, description, rules, category,
-            tick_size, liquidity, fee_bps, resolution_spec,
+            tick_size, liquidity, fee_bps, resolution_spec, scalar, buckets,
         )  # fmt: skip
         req = self._req("create_market", body=body, idempotency_key=idempotency_key)
         return self._call(req, m.Market)

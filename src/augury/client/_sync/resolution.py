@@ -24,14 +24,16 @@ class ResolutionMethods(Core):
         close_time: b.Instant,
         *,
         outcomes: Sequence[str] | None = None,
+        scalar: b.ScalarRange | None = None,
     ) -> m.LintResult:
         """What the linter says about ``spec`` for a market with these outcomes (default
-        Yes/No) and close time; nothing is stored. An undecodable spec raises
-        ``Rejected`` (``invalid_spec``)."""
+        Yes/No; a scalar market: its ``scalar`` range) and close time; nothing is stored.
+        An undecodable spec raises ``Rejected`` (``invalid_spec``)."""
         body = b.body(
             spec=dict(spec),
             outcomes=list(outcomes) if outcomes is not None else None,
             close_time=b.instant(close_time),
+            scalar=None if scalar is None else b.scalar_body(scalar),
         )
         return self._call(self._req("lint_spec", body=body), m.LintResult)
 
@@ -153,41 +155,57 @@ class ResolutionMethods(Core):
     def propose(
         self,
         market: str,
-        outcome: int,
+        outcome: int | None,
         bond: b.Amount,
         reason: str = "",
         *,
+        value: b.Amount | None = None,
         idempotency_key: str | None = None,
     ) -> m.ResolutionChange:
-        """Propose an outcome (-1: void) with a bond, once trading has closed (resolver)."""
+        """Propose an outcome (-1: void) with a bond, once trading has closed (resolver);
+        in a scalar market a ``value`` instead (``outcome`` None)."""
         req = self._req(
             "propose",
             path={"market": market},
-            body={"outcome": outcome, "bond": b.amount(bond), "reason": reason},
+            body=b.body(outcome=outcome, bond=b.amount(bond), reason=reason, value=b.amount(value)),
             idempotency_key=idempotency_key,
         )
         return self._call(req, m.ResolutionChange)
 
     def dispute(
-        self, market: str, bond: b.Amount, reason: str = "", *, idempotency_key: str | None = None
+        self,
+        market: str,
+        bond: b.Amount,
+        reason: str = "",
+        *,
+        value: b.Amount | None = None,
+        idempotency_key: str | None = None,
     ) -> m.ResolutionChange:
-        """Dispute the proposed outcome with a bond, during the challenge window."""
+        """Dispute the proposed outcome with a bond, during the challenge window; in a
+        scalar market ``value`` says which number is right."""
         req = self._req(
             "dispute",
             path={"market": market},
-            body={"bond": b.amount(bond), "reason": reason},
+            body=b.body(bond=b.amount(bond), reason=reason, value=b.amount(value)),
             idempotency_key=idempotency_key,
         )
         return self._call(req, m.ResolutionChange)
 
     def vote(
-        self, market: str, outcome: int, reason: str = "", *, idempotency_key: str | None = None
+        self,
+        market: str,
+        outcome: int | None,
+        reason: str = "",
+        *,
+        value: b.Amount | None = None,
+        idempotency_key: str | None = None,
     ) -> m.ResolutionChange:
-        """Vote on a disputed or held market (arbiter; -1 votes to void)."""
+        """Vote on a disputed or held market (arbiter; -1 votes to void); in a scalar
+        market a ``value`` instead (``outcome`` None)."""
         req = self._req(
             "vote",
             path={"market": market},
-            body={"outcome": outcome, "reason": reason},
+            body=b.body(outcome=outcome, reason=reason, value=b.amount(value)),
             idempotency_key=idempotency_key,
         )
         return self._call(req, m.ResolutionChange)
@@ -217,14 +235,17 @@ class ResolutionMethods(Core):
         outcome: int | None = None,
         weights: Sequence[b.Amount] | None = None,
         *,
+        value: b.Amount | None = None,
         idempotency_key: str | None = None,
     ) -> m.ResolutionChange:
-        """Resolve by decision of the operator (admin): give exactly one of ``outcome`` or
-        fractional ``weights`` (one per outcome, summing to 1). Journaled and public."""
+        """Resolve by decision of the operator (admin): give exactly one of ``outcome``,
+        fractional ``weights`` (one per outcome, summing to 1) or, in a scalar market,
+        its ``value``. Journaled and public."""
         body = b.body(
             outcome=outcome,
             weights=[b.amount(w) for w in weights] if weights is not None else None,
             reason=reason,
+            value=b.amount(value),
         )
         req = self._req(
             "resolve_market", path={"market": market}, body=body, idempotency_key=idempotency_key

@@ -14,9 +14,11 @@ from augury.domain.resolution.evaluate import (
     evaluate,
 )
 from augury.domain.resolution.lint import Code, Finding, Severity, is_acceptable, lint
+from augury.domain.resolution.numeric import evaluate_numeric
 from augury.domain.resolution.spec import (
     HOUR_US,
     AttestationSource,
+    CsvSource,
     Expect,
     Extend,
     GeoJsonSource,
@@ -24,6 +26,7 @@ from augury.domain.resolution.spec import (
     HtmlSource,
     HttpJsonSource,
     Location,
+    Numeric,
     Persistence,
     ResolutionSpec,
     SpecError,
@@ -38,6 +41,7 @@ __all__ = [
     "AttestationSource",
     "Change",
     "Code",
+    "CsvSource",
     "Decision",
     "Expect",
     "Extend",
@@ -47,6 +51,7 @@ __all__ = [
     "HtmlSource",
     "HttpJsonSource",
     "Location",
+    "Numeric",
     "Observation",
     "Persistence",
     "ResolutionSpec",
@@ -59,6 +64,7 @@ __all__ = [
     "decode_spec",
     "encode_spec",
     "evaluate",
+    "evaluate_numeric",
     "is_acceptable",
     "lint",
     "spec_hash",

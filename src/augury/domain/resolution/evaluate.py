@@ -70,6 +70,8 @@ class SourceVerdict(msgspec.Struct, frozen=True):
     evidence: tuple[str, ...]
     """Hashes of the observations that support the settlement (f..l), in time order."""
     note: str
+    value: int | None = None
+    """A numeric spec's settled source: the number it held (micros of the unit)."""
 
 
 class Decision(msgspec.Struct, frozen=True):
@@ -83,6 +85,11 @@ class Decision(msgspec.Struct, frozen=True):
     """For ``extend``: the new observation time."""
     sources: tuple[SourceVerdict, ...] = ()
     explanation: str = ""
+    value: int | None = None
+    """A numeric spec's ``propose``: the median value of the agreeing owners (micros of
+    the unit, before clamping to a scalar market's range)."""
+    evidence: tuple[str, ...] = ()
+    """A numeric spec's ``propose``: the hashes of the agreeing sources' evidence."""
 
 
 class Change(msgspec.Struct, frozen=True):
@@ -213,8 +220,11 @@ def holding(
     return unsettled(source_id, note)
 
 
-def evaluate(spec: ResolutionSpec, observations: Iterable[Observation], now_us: int) -> Decision:
-    """What the rules say at ``now_us`` given every observation so far."""
+def by_source(
+    spec: ResolutionSpec, observations: Iterable[Observation], now_us: int
+) -> list[tuple[AnySource, list[Observation]]]:
+    """Each source (by id) with its successful observations up to ``min(now, deadline)``,
+    sorted by :func:`_key`: what every evaluation reads (numeric specs too)."""
     ids = [s.id for s in spec.sources]
     if len(set(ids)) != len(ids):
         # One source's observations would count twice towards the quorum; lint rejects it.
@@ -223,15 +233,20 @@ def evaluate(spec: ResolutionSpec, observations: Iterable[Observation], now_us: 
     if len(obs) > OBSERVATIONS_MAX:
         raise ValueError(f"more than {OBSERVATIONS_MAX} observations")
     cutoff = min(now_us, spec.deadline_us)
-    verdicts = []
-    for src in sorted(spec.sources, key=lambda s: s.id):
-        mine = [o for o in obs if o.source_id == src.id and o.ok and o.fetched_at_us <= cutoff]
-        verdicts.append(settle(spec, src, mine))
+    return [
+        (src, [o for o in obs if o.source_id == src.id and o.ok and o.fetched_at_us <= cutoff])
+        for src in sorted(spec.sources, key=lambda s: s.id)
+    ]
+
+
+def evaluate(spec: ResolutionSpec, observations: Iterable[Observation], now_us: int) -> Decision:
+    """What the rules say at ``now_us`` given every observation so far."""
+    verdicts = [settle(spec, src, mine) for src, mine in by_source(spec, observations, now_us)]
     return _decide(spec, tuple(verdicts), now_us)
 
 
 def _decide(spec: ResolutionSpec, verdicts: tuple[SourceVerdict, ...], now_us: int) -> Decision:
-    k, t = spec.quorum, spec.observation_at_us
+    k = spec.quorum
     # The quorum counts independent owners, not sources: one organization's editor could
     # change all of its sources at once, so two of them agreeing are one vote (its
     # earliest settlement). The linter warns about such specs; this makes them safe.
@@ -255,6 +270,14 @@ def _decide(spec: ResolutionSpec, verdicts: tuple[SourceVerdict, ...], now_us: i
         agree, n = len(settled[outcome]), len(spec.sources)
         why = f"{agree} independent owners of {n} sources settled on outcome {outcome}. {told}"
         return Decision(Status.PROPOSE, outcome, decided, ends, None, verdicts, why)
+    return pending_or_fallback(spec, verdicts, now_us, told)
+
+
+def pending_or_fallback(
+    spec: ResolutionSpec, verdicts: tuple[SourceVerdict, ...], now_us: int, told: str
+) -> Decision:
+    """No quorum yet: wait until the deadline, then the spec's fallback."""
+    k, t = spec.quorum, spec.observation_at_us
     if now_us < spec.deadline_us:
         until = _rel(spec.deadline_us, t)
         why = f"waiting for {k} sources to agree until {until} (T: observation time). {told}"

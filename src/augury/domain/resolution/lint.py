@@ -11,15 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from enum import StrEnum
+from itertools import pairwise
 from urllib.parse import urlsplit
 
 import msgspec
 
+from augury.domain import scalar
 from augury.domain.resolution.patterns import pattern_problem
 from augury.domain.resolution.spec import (
     HOUR_US,
     AnySource,
     AttestationSource,
+    CsvSource,
     Extend,
     GeoJsonSource,
     HtmlSource,
@@ -29,6 +32,7 @@ from augury.domain.resolution.spec import (
     norm_org,
     update_interval_us,
 )
+from augury.domain.scalar import ScalarRange
 
 PERSISTENCE_HOURS_MAX = 30 * 24
 """A window longer than 30 days keeps a market open long after its question."""
@@ -75,6 +79,14 @@ class Code(StrEnum):
     SINGLE_SOURCE = "single_source"
     PERSISTENCE_UNDER_TWO_UPDATES = "persistence_under_two_updates"
     PERSISTENCE_SHORT_FOR_LIVE_SOURCE = "persistence_short_for_live_source"
+    # numeric specs (scalar and bucketed markets): lint_numeric.py
+    SCALAR_RANGE = "scalar_range"
+    SCALAR_STEP = "scalar_step"
+    SCALAR_UNITS = "scalar_units"
+    SCALAR_TOLERANCE = "scalar_tolerance"
+    NUMERIC_SPEC_REQUIRED = "numeric_spec_required"
+    BAD_BUCKETS = "bad_buckets"
+    NUMERIC_EXPECT_IGNORED = "numeric_expect_ignored"
 
 
 class Finding(msgspec.Struct, frozen=True):
@@ -98,13 +110,16 @@ def lint(
     market_outcomes: Sequence[str],
     close_at: int,
     creator_orgs: Sequence[str],
+    scalar_range: ScalarRange | None = None,
 ) -> list[Finding]:
     """Every problem with ``spec`` for a market with these outcomes, closing at
-    ``close_at`` (UTC microseconds), created by someone affiliated with ``creator_orgs``.
-    Errors first, then warnings; within a severity, in spec order."""
+    ``close_at`` (UTC microseconds), created by someone affiliated with ``creator_orgs``
+    (``scalar_range``: a scalar market's range). Errors first, then warnings; within a
+    severity, in spec order."""
     assert len(market_outcomes) >= 2, "a market has at least two outcomes"
     findings: list[Finding] = []
     findings += _lint_sources(spec, len(market_outcomes), creator_orgs)
+    findings += lint_numeric(spec, len(market_outcomes), scalar_range)
     findings += _lint_coverage(spec, market_outcomes)
     findings += _lint_rules(spec, close_at)
     findings += _lint_independence(spec)
@@ -145,7 +160,8 @@ def _lint_sources(
                 "the quorum"
             )
             out.append(_warning(Code.SAME_OWNER, f"{where}.owner", msg))
-        out += _lint_expect(src, where, n_outcomes)
+        if spec.numeric is None:  # a numeric spec's sources read numbers, not a table
+            out += _lint_expect(src, where, n_outcomes)
         out += _lint_reader(src, where)
     return out
 
@@ -202,6 +218,8 @@ def _lint_reader(src: AnySource, where: str) -> list[Finding]:
             code = Code.UNSUPPORTED_REGEX if problem.unsupported else Code.BAD_REGEX
             msg = f"source {src.id!r} has regex {src.regex!r}, which {problem}"
             out.append(_error(code, f"{where}.regex", msg))
+    elif isinstance(src, CsvSource):
+        out += _lint_url(src.id, src.url, where)
     elif isinstance(src, GeoJsonSource):
         out += _lint_url(src.id, src.url, where)
         lon, lat = src.at.lon, src.at.lat
@@ -230,7 +248,7 @@ def _lint_coverage(spec: ResolutionSpec, market_outcomes: Sequence[str]) -> list
         return [_error(Code.NO_SOURCE, "$.sources", msg)]
     reachable = {e.outcome for s in spec.sources for e in s.expect}
     for i, name in enumerate(market_outcomes):
-        if i not in reachable:
+        if i not in reachable and spec.numeric is None:
             msg = (
                 f"no source can ever answer outcome {i} ({name!r}); add the value that "
                 "means it to the sources' expect tables"
@@ -340,4 +358,59 @@ def _lint_persistence(spec: ResolutionSpec) -> list[Finding]:
             f"{LIVE_PERSISTENCE_HOURS_MIN} hours"
         )
         out.append(_warning(Code.PERSISTENCE_SHORT_FOR_LIVE_SOURCE, "$.persistence", msg))
+    return out
+
+
+def lint_numeric(
+    spec: ResolutionSpec, n_outcomes: int, scalar_range: ScalarRange | None
+) -> list[Finding]:
+    """A scalar market's range, step and units, and a numeric spec's units, tolerance
+    and buckets (stable codes ``scalar_range``, ``scalar_step``, ``scalar_units``,
+    ``scalar_tolerance``, ``numeric_spec_required``, ``bad_buckets``)."""
+    out: list[Finding] = []
+    numeric = spec.numeric
+    if scalar_range is not None:
+        found = scalar.problem(scalar_range)
+        if found is not None:
+            out.append(_error(Code(found[0]), "$", f"the market's {found[1]}"))
+        if numeric is None:
+            msg = (
+                "a scalar market's sources read a number: add numeric with its units and tolerance"
+            )
+            return [*out, _error(Code.NUMERIC_SPEC_REQUIRED, "$.numeric", msg)]
+    if numeric is None:
+        return out
+    units = numeric.units
+    if not 0 < len(units) <= scalar.UNITS_MAX or units.strip() != units:
+        msg = f"the units must be 1..{scalar.UNITS_MAX} characters with no outer spaces"
+        out.append(_error(Code.SCALAR_UNITS, "$.numeric.units", msg))
+    elif scalar_range is not None and units != scalar_range.units:
+        msg = f"the spec reads {units!r} but the market's range is in {scalar_range.units!r}"
+        out.append(_error(Code.SCALAR_UNITS, "$.numeric.units", msg))
+    if scalar_range is not None:
+        width = scalar_range.high - scalar_range.low
+        if width > 0 and numeric.tolerance >= width:
+            msg = (
+                f"the tolerance ({numeric.tolerance} micros) must be less than the range's "
+                f"width ({width} micros), or any two readings agree"
+            )
+            out.append(_error(Code.SCALAR_TOLERANCE, "$.numeric.tolerance", msg))
+        if numeric.buckets:
+            msg = "a scalar market has a range, not buckets; remove numeric.buckets"
+            out.append(_error(Code.BAD_BUCKETS, "$.numeric.buckets", msg))
+    else:
+        b = numeric.buckets
+        if len(b) != n_outcomes - 1 or any(x >= y for x, y in pairwise(b)):
+            msg = (
+                f"a bucketed market with {n_outcomes} outcomes needs {n_outcomes - 1} rising "
+                "boundaries in numeric.buckets"
+            )
+            out.append(_error(Code.BAD_BUCKETS, "$.numeric.buckets", msg))
+        elif any(abs(x) > scalar.VALUE_MAX for x in b):
+            msg = f"bucket boundaries must be within +-{scalar.VALUE_MAX} micros"
+            out.append(_error(Code.BAD_BUCKETS, "$.numeric.buckets", msg))
+    for i, src in enumerate(spec.sources):
+        if src.expect:
+            msg = f"source {src.id!r} reads a number; its expect table is ignored"
+            out.append(_warning(Code.NUMERIC_EXPECT_IGNORED, f"$.sources[{i}].expect", msg))
     return out

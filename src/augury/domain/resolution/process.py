@@ -40,6 +40,8 @@ from augury.domain.resolution.evaluate import Decision, evaluate
 from augury.domain.resolution.evaluate import Status as Verdict
 from augury.domain.resolution.incremental import Evaluator
 from augury.domain.resolution.lint import Severity, lint
+from augury.domain.resolution.numeric import evaluate_numeric
+from augury.domain.resolution.outcomes import VOID, named_value, outcome_of, weights_of
 from augury.domain.resolution.record import MarketResolution, Phase
 from augury.domain.resolution.spec import (
     HOUR_US,
@@ -52,13 +54,12 @@ from augury.domain.resolution.spec import (
     spec_hash,
 )
 from augury.domain.resolution.timing import not_before, require_time_has_come, require_void_reason
+from augury.domain.scalar import ScalarRange
 from augury.domain.units import ONE, format_micros
 
 if TYPE_CHECKING:
     from augury.domain.state import State
 
-VOID = -1
-"""The outcome index that means "void the market" in proposals and votes."""
 FRACTIONAL = -2
 """The outcome recorded when an admin resolves with fractional weights."""
 DEFAULT_BONDS = Bonds()
@@ -90,7 +91,12 @@ def spec_of(r: MarketResolution) -> ResolutionSpec | None:
 
 # -- specs ---------------------------------------------------------------------------------
 def checked_spec(
-    ex: State, text: str, outcomes: tuple[str, ...], close_at: int, creator: str
+    ex: State,
+    text: str,
+    outcomes: tuple[str, ...],
+    close_at: int,
+    creator: str,
+    scalar_range: ScalarRange | None = None,
 ) -> tuple[ResolutionSpec, tuple[str, ...]]:
     """Decode and lint ``text``; refuse on any lint error, return the warnings."""
     if len(text.encode()) > ex.limits.spec_bytes_max:
@@ -99,7 +105,7 @@ def checked_spec(
         spec = decode_spec(text)
     except SpecError as exc:
         raise Rejected(Code.INVALID_SPEC, str(exc)) from None
-    findings = lint(spec, outcomes, close_at, ex.affiliations.get(creator, ()))
+    findings = lint(spec, outcomes, close_at, ex.affiliations.get(creator, ()), scalar_range)
     errors = [f for f in findings if f.severity is Severity.ERROR]
     if errors:
         told = "; ".join(f"{f.where}: {f.message} [{f.code.value}]" for f in errors)
@@ -130,7 +136,9 @@ def handle_set_spec(ex: State, c: cmd.SetResolutionSpec, now: int, out: list[ev.
     if r.phase is not Phase.COLLECTING:
         raise wrong_phase("The spec can no longer change", r.phase)
     _require_text(c.reason, ex.limits.text_length_max, "reason", allow_empty=True)
-    spec, warnings = checked_spec(ex, c.spec, market.outcomes, market.close_at, market.creator)
+    spec, warnings = checked_spec(
+        ex, c.spec, market.outcomes, market.close_at, market.creator, market.scalar
+    )
     if spec.observation_at_us < now:
         raise Rejected(Code.INVALID_SPEC, "The new observation time has already passed.")
     ex.emit(spec_event(market.id, r.spec_version + 1, spec, c.account, c.reason, warnings), out)
@@ -228,13 +236,13 @@ def advance(ex: State, market: Market, now: int, out: list[ev.Event]) -> None:
     decision = _decision(ex, market.id, r, spec, now)
     if decision.status is Verdict.PENDING:
         return
-    del ex.evaluators[market.id]  # decided: it leaves COLLECTING (rebuilt if it returns)
+    ex.evaluators.pop(market.id, None)  # decided: it leaves COLLECTING (rebuilt if it returns)
     if market.status in (Status.OPEN, Status.HALTED):
         trading.close_market(ex, market, "close time reached", out)
     why = decision.explanation[:4_000]
     if decision.status is Verdict.PROPOSE:
         assert decision.outcome is not None
-        evidence = tuple(
+        evidence = decision.evidence or tuple(
             h for v in decision.sources if v.outcome == decision.outcome for h in v.evidence
         )
         ends = now + spec.challenge_window_hours * HOUR_US
@@ -259,7 +267,10 @@ def _decision(
     ex: State, market: str, r: MarketResolution, spec: ResolutionSpec, now: int
 ) -> Decision:
     """``evaluate(spec, r.observations, now)``, incrementally: the market's Evaluator is
-    fed the observations recorded since it last looked (rebuilt for a new spec)."""
+    fed the observations recorded since it last looked (rebuilt for a new spec). A
+    numeric spec is evaluated in full (:mod:`.numeric` has no incremental evaluator)."""
+    if spec.numeric is not None:
+        return evaluate_numeric(spec, r.observations, now, ex.markets[market].scalar)
     evaluator: Evaluator | None = ex.evaluators.get(market)
     observations = r.observations
     if (
@@ -322,7 +333,7 @@ def handle_propose(ex: State, c: cmd.ProposeOutcome, now: int, out: list[ev.Even
     require_time_has_come(spec_of(r), market.id, "a proposal", now)
     if r.phase is not Phase.COLLECTING:
         raise wrong_phase("An outcome can no longer be proposed", r.phase)
-    _require_outcome(market, c.outcome)
+    outcome = outcome_of(market, c.outcome, c.value)
     _require_text(c.reason, ex.limits.text_length_max, "reason", allow_empty=True)
     bonds, hours, _ = _params(r)
     _require_bond(ex, c.account, c.bond, bonds.proposal)
@@ -333,7 +344,7 @@ def handle_propose(ex: State, c: cmd.ProposeOutcome, now: int, out: list[ev.Even
     ends = now + hours * HOUR_US
     ex.emit(
         ev.OutcomeProposed(
-            market.id, c.account, c.outcome, c.bond, now, ends, (), c.reason, postings
+            market.id, c.account, outcome, c.bond, now, ends, (), c.reason, postings
         ),
         out,
     )
@@ -353,10 +364,11 @@ def handle_dispute(ex: State, c: cmd.DisputeProposal, now: int, out: list[ev.Eve
     if c.account == r.proposal.proposer:
         raise Rejected(Code.CONFLICT_OF_INTEREST, "You cannot dispute your own proposal.")
     _require_text(c.reason, ex.limits.text_length_max, "reason", allow_empty=True)
+    value = None if c.value is None else named_value(market, c.value)  # the disputer's
     bonds, _, _ = _params(r)
     _require_bond(ex, c.account, c.bond, bonds.dispute)
     postings = ((ledger.cash(c.account), -c.bond), (ledger.bonds(market.id), c.bond))
-    ex.emit(ev.ProposalDisputed(market.id, c.account, c.bond, now, c.reason, postings), out)
+    ex.emit(ev.ProposalDisputed(market.id, c.account, c.bond, now, c.reason, postings, value), out)
 
 
 def handle_vote(ex: State, c: cmd.CastVote, now: int, out: list[ev.Event]) -> None:
@@ -368,7 +380,7 @@ def handle_vote(ex: State, c: cmd.CastVote, now: int, out: list[ev.Event]) -> No
     require_time_has_come(spec_of(r), market.id, "a vote", now)
     if r.phase not in (Phase.DISPUTED, Phase.HELD):
         raise wrong_phase("No vote is open", r.phase)
-    _require_outcome(market, c.outcome)
+    outcome = outcome_of(market, c.outcome, c.value)
     _require_text(c.reason, ex.limits.text_length_max, "reason", allow_empty=True)
     parties = {r.proposal.proposer if r.proposal else "", r.dispute.disputer if r.dispute else ""}
     if c.account in parties:
@@ -381,13 +393,13 @@ def handle_vote(ex: State, c: cmd.CastVote, now: int, out: list[ev.Event]) -> No
             Code.ALREADY_VOTED, f"The account {c.account} has already voted on this market."
         )
     _require_no_conflict(ex, market, c.account)
-    ex.emit(ev.VoteCast(market.id, c.account, c.outcome, c.reason), out)
+    ex.emit(ev.VoteCast(market.id, c.account, outcome, c.reason), out)
     _, _, arbiters = _params(r)
     votes = ex.resolutions[market.id].votes
-    voters = tuple(a for a, o in votes if o == c.outcome)
+    voters = tuple(a for a, o in votes if o == outcome)
     if len(voters) >= arbiters // 2 + 1:
-        why = vote_reason(len(voters), len(votes), arbiters, c.outcome)
-        _finalize(ex, market, c.outcome, "arbiters", why, voters, out)
+        why = vote_reason(len(voters), len(votes), arbiters, outcome)
+        _finalize(ex, market, outcome, "arbiters", why, voters, out)
 
 
 # -- clarifications ----------------------------------------------------------------------------
@@ -481,10 +493,6 @@ def handle_review(ex: State, c: cmd.ReviewAlert, now: int, out: list[ev.Event]) 
 
 
 # -- the end: bonds and settlement -------------------------------------------------------------
-def weights_of(market: Market, outcome: int) -> tuple[int, ...]:
-    return tuple(ONE if j == outcome else 0 for j in range(market.n))
-
-
 def _finalize(
     ex: State,
     market: Market,
@@ -509,9 +517,11 @@ def finalize_by_admin(
     reason: str,
     now: int,
     out: list[ev.Event],
+    grid: int | None = None,
 ) -> None:
     """An operator's override (or void when ``weights`` is None): bonds go back as posted.
-    Refused before the earliest resolution time, except a void with a public reason."""
+    Refused before the earliest resolution time, except a void with a public reason.
+    ``grid``: a scalar market's resolved value's grid index (recorded as the outcome)."""
     spec = spec_of(ex.resolutions[market.id])
     if weights is None:
         require_void_reason(spec, reason, now)
@@ -520,6 +530,8 @@ def finalize_by_admin(
         require_time_has_come(spec, market.id, "an operator's resolve", now)
         winners = [j for j, w in enumerate(weights) if w == ONE]
         outcome = winners[0] if winners else FRACTIONAL
+        if grid is not None:
+            outcome = grid
     postings = bond_payouts(ex, market, _params(ex.resolutions[market.id])[0], None, ())
     ex.emit(ev.ResolutionFinalized(market.id, outcome, "admin", reason, (), postings), out)
 
@@ -531,13 +543,6 @@ def _live_record(ex: State, market: Market) -> MarketResolution:
     if market.status is Status.VOIDED:
         raise Rejected(Code.MARKET_VOIDED, "The market is already voided.")
     return ex.resolutions[market.id]
-
-
-def _require_outcome(market: Market, outcome: int) -> None:
-    if not VOID <= outcome < market.n:
-        raise Rejected(
-            Code.INVALID_OUTCOME, f"The outcome must be 0 to {market.n - 1}, or -1 for void."
-        )
 
 
 def _require_bond(ex: State, account: str, bond: int, minimum: int) -> None:

@@ -35,11 +35,12 @@ class Proposal(msgspec.Struct, frozen=True):
     reason: str
 
 
-class Dispute(msgspec.Struct, frozen=True):
+class Dispute(msgspec.Struct, frozen=True, omit_defaults=True):
     disputer: str
     bond: int
     at_us: int
     reason: str
+    value: int | None = None  # a scalar market: the disputer's number
 
 
 class Clarification(msgspec.Struct, frozen=True):
@@ -119,7 +120,7 @@ def proposed(r: MarketResolution, e: ev.OutcomeProposed) -> MarketResolution:
 
 
 def disputed(r: MarketResolution, e: ev.ProposalDisputed) -> MarketResolution:
-    d = Dispute(e.disputer, e.bond, e.at_us, e.reason)
+    d = Dispute(e.disputer, e.bond, e.at_us, e.reason, e.value)
     return replace(r, phase=Phase.DISPUTED, dispute=d)
 
 

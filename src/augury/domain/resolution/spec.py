@@ -64,7 +64,8 @@ class Source(
 
     id: NonEmpty
     owner: NonEmpty
-    expect: tuple[Expect, ...]
+    expect: tuple[Expect, ...] = ()
+    """Which value means which outcome; empty in a numeric spec (the value is a number)."""
     update_interval_hours: PosHours | None = None
     """How often the source is expected to update; an answer then counts only once a
     capture at least this long after its first appearance still shows it."""
@@ -106,7 +107,17 @@ class AttestationSource(Source, frozen=True, kw_only=True, tag="attestation"):
     public_key: str
 
 
-AnySource = HttpJsonSource | HtmlSource | GeoJsonSource | AttestationSource
+class CsvSource(Source, frozen=True, kw_only=True, tag="csv"):
+    """A CSV document (first line: the header): the cell of ``column`` (a header name) in
+    data row ``row`` (0 is the first after the header; negative counts from the end, so
+    -1 is the latest line of a time series)."""
+
+    url: str
+    column: NonEmpty
+    row: int = -1
+
+
+AnySource = HttpJsonSource | HtmlSource | GeoJsonSource | AttestationSource | CsvSource
 
 
 class Persistence(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -158,6 +169,22 @@ class Bonds(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     winner_share_bps: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 5_000
 
 
+class Numeric(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A numeric question (docs/resolution.md, "Numeric specs"): every source reads a
+    number (:func:`augury.domain.scalar.parse_value`), in micros of ``units``.
+
+    ``tolerance``: how far apart (micros of the unit) the independent owners' values may
+    be and still agree, and how far a source's value may move during the persistence
+    window and still hold. ``buckets``: for a bucketed categorical market, the N - 1
+    rising boundaries of its N ranges (outcome i is ``buckets[i-1] <= value <
+    buckets[i]``, the first and last open-ended); empty for a scalar market, whose range
+    is the market's own."""
+
+    units: str
+    tolerance: Annotated[int, msgspec.Meta(ge=0)] = 0
+    buckets: tuple[int, ...] = ()
+
+
 class ResolutionSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A market's resolution rules. Times are UTC microseconds; durations whole hours."""
 
@@ -182,6 +209,8 @@ class ResolutionSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     single_source_reason: str | None = None
     """Why one source (or sources of one owner) must do: without it the linter refuses
     such a spec; with it, the reason is shown as a warning on the market."""
+    numeric: Numeric | None = None
+    """A numeric question (a scalar or bucketed market): sources read numbers."""
 
     @property
     def earliest_resolution_us(self) -> int:

@@ -123,23 +123,29 @@ def score_market(
     close = live[-1].probs
     brier_close = brier(close, outcome, categorical)
     log_close = log_score(close, outcome)
-    brier_parts: list[float] = []
-    log_parts: list[float] = []
     span = end_us - live[0].t_us
-    for i, point in enumerate(live):
-        until = live[i + 1].t_us if i + 1 < len(live) else end_us
-        stood = until - point.t_us
-        if stood:
-            brier_parts.append(stood * brier(point.probs, outcome, categorical))
-            log_parts.append(stood * log_score(point.probs, outcome))
-    if span:
-        brier_avg = math.fsum(brier_parts) / span
-        log_avg = math.fsum(log_parts) / span
-    else:
-        brier_avg, log_avg = brier_close, log_close
+    brier_avg = time_average(
+        live, end_us, [brier(p.probs, outcome, categorical) for p in live], brier_close
+    )
+    log_avg = time_average(live, end_us, [log_score(p.probs, outcome) for p in live], log_close)
     return MarketScore(
         len(live), live[0].t_us, close, brier_close, log_close, brier_avg, log_avg, span
     )
+
+
+def time_average(
+    live: Sequence[PathPoint], end_us: int, scores: Sequence[float], at_close: float
+) -> float:
+    """The scores of ``live``'s points, each weighed by how long it stood (until the next
+    point, the last until ``end_us``); ``at_close`` when no time passes."""
+    span = end_us - live[0].t_us
+    if not span:
+        return at_close
+    parts = []
+    for i, point in enumerate(live):
+        until = live[i + 1].t_us if i + 1 < len(live) else end_us
+        parts.append((until - point.t_us) * scores[i])
+    return math.fsum(parts) / span
 
 
 def at(path: Sequence[PathPoint], t_us: int) -> Vector | None:

@@ -6,6 +6,8 @@
 (() => {
   const { api, el, pct, num, shortTime, time, table, showError, hide, debounce } = Augury;
   const M = JSON.parse(document.getElementById("market-data").textContent);
+  const S = M.scalar; // a scalar market's range (strings in its units), or null
+  const inUnits = (v) => `${num(v)} ${S.units}`;
   const user = document.body.dataset.user;
   const INTERVAL_S = { "1m": 60, "1h": 3600, "1d": 86400 };
   const state = {
@@ -17,6 +19,7 @@
     book: { bids: new Map(), asks: new Map() },
     bookChannel: null,
     preview: null,
+    implied: null, // a scalar market: the expected value the maker's LONG price implies
   };
   const live = Augury.live();
 
@@ -35,12 +38,15 @@
       const p = priceOf(Number(node.dataset.outcome));
       node.textContent = p === null ? "–" : pct(p);
     }
+    const implied = document.getElementById("implied-value");
+    if (implied) implied.textContent = state.implied === null ? "–" : inUnits(state.implied);
   }
   async function loadQuote() {
     try {
       const quote = await api("GET", `/markets/${M.id}/quote`);
       state.prices = quote.prices;
-    } catch (err) { state.prices = null; }
+      state.implied = quote.implied_value; // the server's: low + price x (high - low)
+    } catch (err) { state.prices = null; state.implied = null; }
     renderPrices();
   }
 
@@ -67,7 +73,9 @@
     line = chart.addSeries(LC.LineSeries, {
       color: "#1d4ed8",
       lineWidth: 2,
-      priceFormat: { type: "custom", minMove: 0.001, formatter: (p) => (p * 100).toFixed(1) + "%" },
+      priceFormat: S
+        ? { type: "custom", minMove: 0.000001, formatter: (v) => inUnits(v) }
+        : { type: "custom", minMove: 0.001, formatter: (p) => (p * 100).toFixed(1) + "%" },
     });
     volume = chart.addSeries(LC.HistogramSeries, {
       color: "#94a3b8",
@@ -84,7 +92,8 @@
     });
   }
   function showBar(t, bar) {
-    legend.textContent = `${shortTime(t * 1000)} · ${pct(bar.value)} · volume ${num(bar.volume, 0)}`;
+    const shown = S ? inUnits(bar.value) : pct(bar.value);
+    legend.textContent = `${shortTime(t * 1000)} · ${shown} · volume ${num(bar.volume, 0)}`;
   }
   function showLatest() {
     const times = [...state.bars.keys()];
@@ -120,15 +129,23 @@
     try {
       const data = await api("GET", `/markets/${M.id}/candles?${params}`);
       for (const c of data.items) {
-        state.bars.set(Date.parse(c.start) / 1000, { value: Number(c.close), volume: Number(c.volume) });
+        const close = S ? c.implied.close : c.close; // a scalar market: in its units
+        state.bars.set(Date.parse(c.start) / 1000, { value: Number(close), volume: Number(c.volume) });
       }
-      note.textContent = data.items.length ? "YES price of " + M.outcomes[state.outcome] + "; bars show traded shares." : "No trades in this range yet.";
+      const what = S ? `Expected value in ${S.units}, implied by the LONG price` : "YES price of " + M.outcomes[state.outcome];
+      note.textContent = data.items.length ? what + "; bars show traded shares." : "No trades in this range yet.";
     } catch (err) { note.textContent = Augury.message(err); }
     drawChart();
   }
+  const reloadCandles = debounce(() => loadCandles(), 500);
   function chartTrade(trade) {
     const outcome = M.categorical ? trade.outcome : 0;
     if (outcome !== state.outcome) return;
+    if (S) { // the server converts prices to units (one home): ask it again
+      chartBox.dataset.live = String(Number(chartBox.dataset.live || 0) + 1);
+      reloadCandles();
+      return;
+    }
     const step = INTERVAL_S[state.interval];
     const t = Math.floor(Date.parse(trade.time) / 1000 / step) * step;
     chartBox.dataset.live = String(Number(chartBox.dataset.live || 0) + 1);
