@@ -5,8 +5,8 @@ from the ``MarketCreated`` event, NULL for a binary or categorical market. Every
 projected before this migration was created before scalar markets existed, so NULL is
 exactly what a replay would give: nothing is replayed.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-07
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
