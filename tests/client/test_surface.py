@@ -51,6 +51,7 @@ EXPORTED = {
     "ObservationRun", "ObserveJob", "JobCapture", "ResolutionChange",
     "ProbabilityPoint", "MarketScore", "CalibrationBucket", "Calibration", "TraderStats",
     "LeaderboardEntry", "Leaderboard", "TraderScore",
+    "Notification", "NotificationPage", "NotificationSettings",
 }  # fmt: skip
 
 

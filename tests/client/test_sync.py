@@ -115,6 +115,7 @@ def test_every_endpoint(backend: Server, admin: Client, connect: Connect, called
     assert held[0, "yes"].qty == Decimal(6) and held[0, "yes"].escrowed == Decimal(2)
     assert [f.role for f in alice.fills().items] == ["maker"]
     assert [f.order_id for f in bob.iter_fills(market=mid)] == [bought.id]
+    notices(alice, bob, bought.id)
 
     cancelled = alice.cancel_order(ask.id)
     assert (cancelled.status, cancelled.released) == ("cancelled", Decimal(2))
@@ -150,6 +151,25 @@ def test_every_endpoint(backend: Server, admin: Client, connect: Connect, called
     with pytest.raises(Unauthorized):
         session.me()
     assert called == set(ENDPOINTS)
+
+
+def notices(alice: Client, bob: Client, bought: int) -> None:
+    """The notification feed: bob's fill, marking read, muting a kind."""
+    page = bob.notifications()
+    assert [n.kind for n in page.items] == ["fill"] and page.unread == 1
+    assert page.items[0].details["order_id"] == bought and page.items[0].market is not None
+    assert [n.id for n in bob.iter_notifications(unread=True, page_size=1)] == [page.items[0].id]
+    assert bob.unread_notifications() == 1
+    assert bob.mark_notification_read(page.items[0].id) == 0
+    with pytest.raises(NotFound):
+        alice.mark_notification_read(page.items[0].id)  # not alice's
+    assert alice.mark_all_notifications_read() == 0
+    assert alice.notification_settings()["fill"] is True
+    assert alice.set_notification_settings({"fill": False})["fill"] is False
+    assert alice.notifications().items == []
+    with pytest.raises(ValidationError) as unknown:
+        alice.set_notification_settings({"nope": True})
+    assert unknown.value.code == "unknown_notification_kind"
 
 
 def resolution_and_scoring(admin: Client, anon: Client, connect: Connect) -> None:

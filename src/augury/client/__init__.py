@@ -101,6 +101,11 @@ from augury.client._models import (
     Vote,
     WsMessage,
 )
+from augury.client._notification_models import (
+    Notification,
+    NotificationPage,
+    NotificationSettings,
+)
 from augury.client._scoring_models import (
     Calibration,
     CalibrationBucket,
@@ -158,6 +163,9 @@ __all__ = [
     "Me",
     "Minted",
     "NotFound",
+    "Notification",
+    "NotificationPage",
+    "NotificationSettings",
     "Observation",
     "ObservationRun",
     "ObserveJob",

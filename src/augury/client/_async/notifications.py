@@ -1,0 +1,50 @@
+"""Notifications: my feed, marking read, the kinds I see."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from augury.client import _notification_models as n
+from augury.client._async.base import Core, awalk
+
+
+class NotificationMethods(Core):
+    """The client's methods for the notification feed (docs/sdk.md, "Notifications")."""
+
+    async def notifications(
+        self, *, unread: bool = False, cursor: str | None = None, limit: int | None = None
+    ) -> n.NotificationPage:
+        """One page of my notifications, newest first (``unread``: only unread ones)."""
+        params = {"unread": "true" if unread else None, "cursor": cursor, "limit": limit}
+        return await self._call(self._req("notifications", params=params), n.NotificationPage)
+
+    def iter_notifications(
+        self, *, unread: bool = False, page_size: int | None = None
+    ) -> AsyncIterator[n.Notification]:
+        """Every notification of mine, newest first, page by page."""
+        return awalk(
+            lambda cursor: self.notifications(unread=unread, cursor=cursor, limit=page_size)
+        )
+
+    async def unread_notifications(self) -> int:
+        """How many of my notifications are unread (muted kinds not counted)."""
+        return (await self._call(self._req("unread_notifications"), n.Unread)).unread
+
+    async def mark_notification_read(self, notification_id: str) -> int:
+        """Mark one notification read; returns how many stay unread."""
+        req = self._req("mark_notification_read", path={"notification": notification_id})
+        return (await self._call(req, n.Unread)).unread
+
+    async def mark_all_notifications_read(self) -> int:
+        """Mark everything in my feed read (later notices are unread); returns 0."""
+        return (await self._call(self._req("mark_all_notifications_read"), n.Unread)).unread
+
+    async def notification_settings(self) -> dict[str, bool]:
+        """Every kind, and whether it shows in my feed."""
+        req = self._req("notification_settings")
+        return (await self._call(req, n.NotificationSettings)).kinds
+
+    async def set_notification_settings(self, kinds: dict[str, bool]) -> dict[str, bool]:
+        """Mute (False) or unmute (True) kinds; the others stay. Returns every kind."""
+        req = self._req("set_notification_settings", body={"kinds": kinds})
+        return (await self._call(req, n.NotificationSettings)).kinds

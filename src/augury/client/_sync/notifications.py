@@ -1,0 +1,51 @@
+# generated from _async/notifications.py by scripts/unasync.py; do not edit
+"""Notifications: my feed, marking read, the kinds I see."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from augury.client import _notification_models as n
+from augury.client._sync.base import Core, walk
+
+
+class NotificationMethods(Core):
+    """The client's methods for the notification feed (docs/sdk.md, "Notifications")."""
+
+    def notifications(
+        self, *, unread: bool = False, cursor: str | None = None, limit: int | None = None
+    ) -> n.NotificationPage:
+        """One page of my notifications, newest first (``unread``: only unread ones)."""
+        params = {"unread": "true" if unread else None, "cursor": cursor, "limit": limit}
+        return self._call(self._req("notifications", params=params), n.NotificationPage)
+
+    def iter_notifications(
+        self, *, unread: bool = False, page_size: int | None = None
+    ) -> Iterator[n.Notification]:
+        """Every notification of mine, newest first, page by page."""
+        return walk(
+            lambda cursor: self.notifications(unread=unread, cursor=cursor, limit=page_size)
+        )
+
+    def unread_notifications(self) -> int:
+        """How many of my notifications are unread (muted kinds not counted)."""
+        return (self._call(self._req("unread_notifications"), n.Unread)).unread
+
+    def mark_notification_read(self, notification_id: str) -> int:
+        """Mark one notification read; returns how many stay unread."""
+        req = self._req("mark_notification_read", path={"notification": notification_id})
+        return (self._call(req, n.Unread)).unread
+
+    def mark_all_notifications_read(self) -> int:
+        """Mark everything in my feed read (later notices are unread); returns 0."""
+        return (self._call(self._req("mark_all_notifications_read"), n.Unread)).unread
+
+    def notification_settings(self) -> dict[str, bool]:
+        """Every kind, and whether it shows in my feed."""
+        req = self._req("notification_settings")
+        return (self._call(req, n.NotificationSettings)).kinds
+
+    def set_notification_settings(self, kinds: dict[str, bool]) -> dict[str, bool]:
+        """Mute (False) or unmute (True) kinds; the others stay. Returns every kind."""
+        req = self._req("set_notification_settings", body={"kinds": kinds})
+        return (self._call(req, n.NotificationSettings)).kinds
