@@ -274,16 +274,26 @@ class NotificationStore:
                 )
         return total
 
-    def after(self, account: str, seq: int, api_id: int) -> list[Item]:
-        """The account's notices newer than journal ``seq`` and API id ``api_id``, oldest
-        first, muted kinds left out (the WebSocket channel's updates)."""
-        hidden, mark = self.muted_kinds(account), self._mark(account)
+    def newer(self, accounts: list[str], seq: int, api_id: int) -> list[Item]:
+        """The notices of ``accounts`` after journal ``seq`` and API id ``api_id``, oldest
+        first, muted or not (the WebSocket channels' poll; ``read`` is False)."""
         n, a = t.notifications.c, api_notices.c
-        journal = self._journal_query(account, hidden, False, mark).where(n.seq > seq)
-        own = self._api_query(account, hidden, False, mark).where(a.id > api_id)
+        unread = literal(False).label("is_read")
+        journal = (
+            select(
+                n.ts_us, n.seq, n.idx, n.sub, n.account, n.kind, n.market, n.text, n.details, unread
+            )
+            .where(n.seq > seq, n.account.in_(accounts))
+            .order_by(n.seq, n.idx, n.sub)
+        )
+        own = (
+            select(a.ts_us, a.id, a.account, a.kind, a.market, a.text, a.details, unread)
+            .where(a.id > api_id, a.account.in_(accounts))
+            .order_by(a.id)
+        )
         with self.engine.connect() as conn:
-            items = [_journal_item(r) for r in conn.execute(journal.limit(1_000))]
-            items += [_api_item(r) for r in conn.execute(own.limit(1_000))]
+            items = [_journal_item(r) for r in conn.execute(journal.limit(10_000))]
+            items += [_api_item(r) for r in conn.execute(own.limit(10_000))]
         items.sort(key=lambda item: item.key)
         return items
 
