@@ -39,6 +39,7 @@ from augury.api.routes import (
     trading,
 )
 from augury.api.services import AdminCallback, Services, print_admin
+from augury.api.webhook_deliverer import WebhookDeliverer
 from augury.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -141,9 +142,12 @@ def create_app(
         app.state.hub = ws.Hub(started, asyncio.get_running_loop())
         started.observer = Observer(started)
         started.observer.start(settings.observer_interval_s)
+        app.state.webhooks = WebhookDeliverer.for_app(app)
+        app.state.webhooks.start()
         try:
             yield
         finally:
+            await app.state.webhooks.stop()
             await started.observer.stop()
             started.stop()
 

@@ -64,6 +64,14 @@ class WebhookList(Out):
     items: list[WebhookOut]
 
 
+class AttemptOut(Out):
+    at: Instant
+    status: int | None
+    """The receiver's HTTP status, if it answered."""
+    error: str
+    duration_ms: int
+
+
 class DeliveryOut(Out):
     id: int
     webhook: str
@@ -77,6 +85,7 @@ class DeliveryOut(Out):
     next_attempt_at: Instant | None
     created_at: Instant
     delivered_at: Instant | None
+    log: list[AttemptOut]
 
 
 class DeliveryPage(Out):
