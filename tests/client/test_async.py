@@ -98,6 +98,11 @@ def test_every_endpoint_async(backend: Server, called: set[str]) -> None:
             assert await bob.mark_all_notifications_read() == 0
             assert (await bob.set_notification_settings({"fill": False}))["fill"] is False
             assert (await bob.notification_settings())["fill"] is False
+            hook = await bob.create_webhook("https://hooks.example.org/a", kinds=["fill"])
+            assert hook.secret and [w.id for w in await bob.list_webhooks()] == [hook.id]
+            assert (await bob.webhook_deliveries(hook.id, limit=5)).items == []
+            await bob.delete_webhook(hook.id)
+            assert await bob.list_webhooks() == []
             assert (await alice.cancel_order(ask.id)).status == "cancelled"
             await alice.place_order(mid, "sell", qty="1", price="0.9")
             assert len((await alice.cancel_all()).cancelled) == 1

@@ -51,7 +51,8 @@ EXPORTED = {
     "ObservationRun", "ObserveJob", "JobCapture", "ResolutionChange",
     "ProbabilityPoint", "MarketScore", "CalibrationBucket", "Calibration", "TraderStats",
     "LeaderboardEntry", "Leaderboard", "TraderScore",
-    "Notification", "NotificationPage", "NotificationSettings",
+    "Notification", "NotificationPage", "NotificationSettings", "Webhook", "Delivery",
+    "DeliveryAttempt",
 }  # fmt: skip
 
 

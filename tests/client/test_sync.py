@@ -170,6 +170,19 @@ def notices(alice: Client, bob: Client, bought: int) -> None:
     with pytest.raises(ValidationError) as unknown:
         alice.set_notification_settings({"nope": True})
     assert unknown.value.code == "unknown_notification_kind"
+    hook = alice.create_webhook("https://hooks.example.org/sdk", kinds=["fill"])
+    assert hook.secret is not None and hook.secret.startswith("whsec_")
+    mine = alice.create_webhook("https://hooks.example.org/own", secret="a secret of my own!")
+    assert mine.secret is None and mine.kinds == []
+    assert [w.id for w in alice.list_webhooks()] == [hook.id, mine.id]
+    assert alice.webhook_deliveries(hook.id).items == []
+    with pytest.raises(ValidationError) as private:
+        alice.create_webhook("http://10.0.0.1/x")
+    assert private.value.code == "invalid_webhook_url"
+    alice.delete_webhook(mine.id)
+    with pytest.raises(NotFound):
+        alice.delete_webhook(mine.id)
+    assert [w.id for w in alice.list_webhooks()] == [hook.id]
 
 
 def resolution_and_scoring(admin: Client, anon: Client, connect: Connect) -> None:

@@ -102,9 +102,12 @@ from augury.client._models import (
     WsMessage,
 )
 from augury.client._notification_models import (
+    Delivery,
+    DeliveryAttempt,
     Notification,
     NotificationPage,
     NotificationSettings,
+    Webhook,
 )
 from augury.client._scoring_models import (
     Calibration,
@@ -141,6 +144,8 @@ __all__ = [
     "ClockAdvanced",
     "Conflict",
     "Converted",
+    "Delivery",
+    "DeliveryAttempt",
     "Dispute",
     "Fill",
     "Forbidden",
@@ -196,5 +201,6 @@ __all__ = [
     "User",
     "ValidationError",
     "Vote",
+    "Webhook",
     "WsMessage",
 ]

@@ -113,6 +113,10 @@ ENDPOINTS: Final[dict[str, Endpoint]] = {
     "mark_all_notifications_read": Endpoint("POST", "/notifications/read"),
     "notification_settings": Endpoint("GET", "/notifications/settings"),
     "set_notification_settings": Endpoint("PUT", "/notifications/settings"),
+    "create_webhook": Endpoint("POST", "/webhooks"),
+    "list_webhooks": Endpoint("GET", "/webhooks"),
+    "delete_webhook": Endpoint("DELETE", "/webhooks/{webhook}"),
+    "webhook_deliveries": Endpoint("GET", "/webhooks/{webhook}/deliveries"),
     # admin and health
     "grant": Endpoint("POST", "/admin/grants", True),
     "list_users": Endpoint("GET", "/admin/users"),

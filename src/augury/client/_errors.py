@@ -17,6 +17,7 @@ _VALIDATION_CODES = frozenset(
         "idempotency_key_reused",
         "invalid_notification_id",
         "unknown_notification_kind",
+        "invalid_webhook_url",
     }
 )
 # Status of the codes a WebSocket error message carries (it has no HTTP status).

@@ -33,3 +33,44 @@ class Unread(Model):
 class NotificationSettings(Model):
     kinds: dict[str, bool]
     """Every kind, and whether it shows in my feed (False: muted)."""
+
+
+class Webhook(Model):
+    """Where my notifications of ``kinds`` (empty: every kind) are POSTed, signed."""
+
+    id: str
+    url: str
+    kinds: list[str]
+    created_at: datetime
+    secret: str | None = None
+    """The signing secret the server made: only in the answer that created it."""
+
+
+class WebhookList(Model):
+    items: list[Webhook]
+
+
+class DeliveryAttempt(Model):
+    at: datetime
+    status: int | None
+    """The receiver's HTTP status, if it answered."""
+    error: str
+    duration_ms: int
+
+
+class Delivery(Model):
+    """One notification sent (or being sent) to one webhook, with every try."""
+
+    id: int
+    webhook: str
+    notification: str
+    kind: str
+    status: str
+    """pending | delivered | failed (after the last try)"""
+    attempts: int
+    last_status: int | None
+    last_error: str
+    next_attempt_at: datetime | None
+    created_at: datetime
+    delivered_at: datetime | None
+    log: list[DeliveryAttempt]

@@ -1,10 +1,12 @@
 # generated from _async/notifications.py by scripts/unasync.py; do not edit
-"""Notifications: my feed, marking read, the kinds I see."""
+"""Notifications: my feed, marking read, the kinds I see, my webhooks and their log."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from augury.client import _base as b
+from augury.client import _models as m
 from augury.client import _notification_models as n
 from augury.client._sync.base import Core, walk
 
@@ -49,3 +51,30 @@ class NotificationMethods(Core):
         """Mute (False) or unmute (True) kinds; the others stay. Returns every kind."""
         req = self._req("set_notification_settings", body={"kinds": kinds})
         return (self._call(req, n.NotificationSettings)).kinds
+
+    def create_webhook(
+        self, url: str, *, kinds: list[str] | None = None, secret: str | None = None
+    ) -> n.Webhook:
+        """POST my notifications of ``kinds`` (None: every kind) to ``url``, signed with
+        ``secret`` (None: the server makes one, returned here only)."""
+        body = {"url": url, "kinds": kinds or [], "secret": secret}
+        req = self._req("create_webhook", body={k: v for k, v in body.items() if v is not None})
+        return self._call(req, n.Webhook)
+
+    def list_webhooks(self) -> list[n.Webhook]:
+        return (self._call(self._req("list_webhooks"), n.WebhookList)).items
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        """Delete one of my webhooks, its pending deliveries and its log."""
+        b.check(self._send(self._req("delete_webhook", path={"webhook": webhook_id})))
+
+    def webhook_deliveries(
+        self, webhook_id: str, *, cursor: str | None = None, limit: int | None = None
+    ) -> m.Page[n.Delivery]:
+        """A webhook's delivery log, newest first, every try of each."""
+        req = self._req(
+            "webhook_deliveries",
+            path={"webhook": webhook_id},
+            params={"cursor": cursor, "limit": limit},
+        )
+        return self._call(req, m.Page[n.Delivery])
