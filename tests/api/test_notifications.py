@@ -93,16 +93,15 @@ def test_settings_mute_a_kind(any_server: Server) -> None:
     assert settings["fill"] is True and set(settings) >= {"new_login", "market_held", "decision"}
     place(bob, market=mid, side="buy", price="0.5", qty="2")
     place(carol, market=mid, side="buy", token="no", price="0.5", qty="1")
-    changed = ok(bob.put("/notifications/settings", json={"kinds": {"fill": False}}))
+    changed = ok(bob.put("/notifications/settings", json={"muted": ["fill", "dispute"]}))
     assert changed["kinds"]["fill"] is False and changed["kinds"]["market_closed"] is True
+    assert changed["muted"] == ["fill", "dispute"]
     assert feed(bob)["items"] == [] and ok(bob.get("/notifications/unread")) == {"unread": 0}
-    ok(bob.put("/notifications/settings", json={"kinds": {"fill": True}}))
+    ok(bob.put("/notifications/settings", json={"muted": []}))
     assert kinds(feed(bob)) == ["fill"]
-    bad = bob.put("/notifications/settings", json={"kinds": {"fills": False}})
-    assert_problem(bad, 422, "unknown_notification_kind")
-    assert ok(bob.get("/notifications/settings"))["kinds"]["fill"] is True  # nothing changed
-    assert_problem(bob.put("/notifications/settings", json={"kinds": {"fill": "no"}}), 422,
-                   "validation_error")  # fmt: skip
+    for bad in ({"muted": ["fills"]}, {"muted": "fill"}, {"kinds": {"fill": False}}):
+        assert_problem(bob.put("/notifications/settings", json=bad), 422, "validation_error")
+    assert ok(bob.get("/notifications/settings"))["muted"] == []  # nothing changed
 
 
 def test_a_login_from_a_new_place(any_server: Server) -> None:

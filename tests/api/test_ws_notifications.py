@@ -32,7 +32,7 @@ def test_the_channel_sends_my_new_notices_only(any_server: Server) -> None:
         assert message["notification"]["kind"] == "fill"
         assert "filled 2 at 0.5" in message["notification"]["text"]
 
-        ok(bob.put("/notifications/settings", json={"kinds": {"fill": False}}))
+        ok(bob.put("/notifications/settings", json={"muted": ["fill"]}))
         place(carol, market=mid, side="buy", token="no", price="0.5", qty="1")  # muted
         ok(bob.get("/notifications"))  # the read models have it (a barrier) ...
         time.sleep(3 * POLL_S)  # ... and the channel's poll has been past it

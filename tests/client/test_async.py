@@ -96,7 +96,7 @@ def test_every_endpoint_async(backend: Server, called: set[str]) -> None:
             assert await bob.unread_notifications() == feed.unread == len(feed.items)
             assert await bob.mark_notification_read(feed.items[0].id) == feed.unread - 1
             assert await bob.mark_all_notifications_read() == 0
-            assert (await bob.set_notification_settings({"fill": False}))["fill"] is False
+            assert (await bob.set_notification_settings(["fill"]))["fill"] is False
             assert (await bob.notification_settings())["fill"] is False
             hook = await bob.create_webhook("https://hooks.example.org/a", kinds=["fill"])
             assert hook.secret and [w.id for w in await bob.list_webhooks()] == [hook.id]

@@ -165,11 +165,11 @@ def notices(alice: Client, bob: Client, bought: int) -> None:
         alice.mark_notification_read(page.items[0].id)  # not alice's
     assert alice.mark_all_notifications_read() == 0
     assert alice.notification_settings()["fill"] is True
-    assert alice.set_notification_settings({"fill": False})["fill"] is False
+    assert alice.set_notification_settings(["fill"])["fill"] is False
     assert alice.notifications().items == []
     with pytest.raises(ValidationError) as unknown:
-        alice.set_notification_settings({"nope": True})
-    assert unknown.value.code == "unknown_notification_kind"
+        alice.set_notification_settings(["nope"])
+    assert unknown.value.code == "validation_error"
     hook = alice.create_webhook("https://hooks.example.org/sdk", kinds=["fill"])
     assert hook.secret is not None and hook.secret.startswith("whsec_")
     mine = alice.create_webhook("https://hooks.example.org/own", secret="a secret of my own!")

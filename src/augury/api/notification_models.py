@@ -3,14 +3,30 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, StringConstraints
 
 from augury.api.responses import Instant, Out
 from augury.api.schemas import Body
+from augury.api.text import SingleLineText
+from augury.projections.notices import KINDS
 
-Kind = Annotated[str, StringConstraints(min_length=1, max_length=32)]
+Kind = Literal[
+    "fill",
+    "order_closed",
+    "market_closed",
+    "market_halted",
+    "market_held",
+    "market_resolved",
+    "market_voided",
+    "clarification",
+    "dispute",
+    "decision",
+    "new_login",
+]
+"""A kind of notification (``augury.projections.notices.KINDS``)."""
+assert get_args(Kind) == KINDS, "Kind lists exactly the kinds of the notification rule"
 
 
 class NotificationOut(Out):
@@ -36,19 +52,21 @@ class UnreadOut(Out):
 class SettingsOut(Out):
     kinds: dict[str, bool]
     """Every kind, and whether it shows in the feed (false: muted)."""
+    muted: list[str]
 
 
 class SettingsBody(Body):
-    kinds: dict[Kind, bool] = Field(max_length=32)
-    """The kinds to change (the others stay as they are)."""
+    muted: list[Kind] = Field(max_length=32)
+    """The kinds to hide from the feed (every other kind is shown)."""
 
 
 class WebhookBody(Body):
-    url: Annotated[str, StringConstraints(min_length=8, max_length=2_000)]
+    url: Annotated[SingleLineText, StringConstraints(max_length=2_000)]
     kinds: list[Kind] = Field(default_factory=list, max_length=32)
     """The kinds to deliver; empty: every kind."""
-    secret: Annotated[str, StringConstraints(min_length=16, max_length=200)] | None = None
-    """The signing secret; omitted: the server makes one and shows it once."""
+    secret: Annotated[SingleLineText, StringConstraints(max_length=200)] | None = None
+    """The signing secret (16 characters or more); omitted: the server makes one and
+    shows it once."""
 
 
 class WebhookOut(Out):

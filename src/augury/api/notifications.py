@@ -181,13 +181,13 @@ class NotificationStore:
         found = {str(kind): bool(enabled) for kind, enabled in rows}
         return {kind: found.get(kind, True) for kind in KINDS}
 
-    def set_settings(self, account: str, changes: dict[str, bool]) -> dict[str, bool]:
-        check_kinds(tuple(changes))
+    def set_muted(self, account: str, kinds: list[str]) -> dict[str, bool]:
+        """Hide exactly ``kinds`` from the account's feed (show every other kind)."""
+        check_kinds(kinds)
         with self.engine.begin() as conn:
-            for kind, enabled in sorted(changes.items()):
-                conn.execute(delete(muted).where(muted.c.account == account, muted.c.kind == kind))
-                if not enabled:
-                    conn.execute(insert(muted).values(account=account, kind=kind, enabled=False))
+            conn.execute(delete(muted).where(muted.c.account == account))
+            for kind in sorted(set(kinds)):
+                conn.execute(insert(muted).values(account=account, kind=kind, enabled=False))
         return self.settings(account)
 
     def muted_kinds(self, account: str) -> list[str]:

@@ -16,7 +16,6 @@ _VALIDATION_CODES = frozenset(
         "invalid_idempotency_key",
         "idempotency_key_reused",
         "invalid_notification_id",
-        "unknown_notification_kind",
         "invalid_webhook_url",
     }
 )

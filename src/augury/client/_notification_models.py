@@ -33,6 +33,7 @@ class Unread(Model):
 class NotificationSettings(Model):
     kinds: dict[str, bool]
     """Every kind, and whether it shows in my feed (False: muted)."""
+    muted: list[str]
 
 
 class Webhook(Model):

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from augury.api import notification_models as m
 from augury.api.deps import Reader, ServicesDep, Trader
-from augury.api.errors import not_found
+from augury.api.errors import VALIDATION_ERROR, ApiError, not_found
 from augury.api.notifications import Key, NotificationStore
 from augury.api.notifications import store_of as notification_store
 from augury.api.reads import decode_cursor, encode_cursor
@@ -99,23 +99,29 @@ async def read_one(
     return {"unread": await run_in_threadpool(store.unread_count, principal.account)}
 
 
+def settings_view(kinds: dict[str, bool]) -> dict[str, Any]:
+    return {"kinds": kinds, "muted": [kind for kind, shown in kinds.items() if not shown]}
+
+
 @router.get(
     "/notifications/settings", summary="Which kinds show in my feed", response_model=m.SettingsOut
 )
 async def get_settings(request: Request, principal: Reader) -> dict[str, Any]:
-    return {"kinds": await run_in_threadpool(store_of(request).settings, principal.account)}
+    return settings_view(await run_in_threadpool(store_of(request).settings, principal.account))
 
 
-@router.put("/notifications/settings", summary="Mute or unmute kinds", response_model=m.SettingsOut)
+@router.put("/notifications/settings", summary="Mute kinds", response_model=m.SettingsOut)
 async def put_settings(request: Request, body: m.SettingsBody, principal: Reader) -> dict[str, Any]:
-    """Unknown kinds are refused (422 ``unknown_notification_kind``), nothing changed."""
+    """``muted``: the kinds hidden from my feed, its count and its channel (every other
+    kind shows). An unknown kind is refused (422), nothing changed."""
     store = store_of(request)
-    kinds = await run_in_threadpool(store.set_settings, principal.account, dict(body.kinds))
-    return {"kinds": kinds}
+    kinds = await run_in_threadpool(store.set_muted, principal.account, list(body.muted))
+    return settings_view(kinds)
 
 
 # -- webhooks -------------------------------------------------------------------------
 WebhookId = Annotated[str, Path(max_length=32)]
+WEBHOOK_SECRET_MIN = 16
 
 
 def webhooks_of(request: Request) -> WebhookStore:
@@ -153,6 +159,8 @@ async def create_webhook(
     from now on, signed with the secret (``Augury-Signature``; docs/api.md). A secret
     the server makes is in this answer only; one you set is never shown."""
     store = webhooks_of(request)
+    if body.secret is not None and len(body.secret) < WEBHOOK_SECRET_MIN:
+        raise ApiError(422, VALIDATION_ERROR, f"secret: at least {WEBHOOK_SECRET_MIN} characters")
     settings = services.settings
     policy = FetchPolicy(allow_hosts=frozenset(settings.evidence_allow_hosts))
     check_url(body.url, policy)

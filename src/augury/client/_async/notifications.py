@@ -46,9 +46,10 @@ class NotificationMethods(Core):
         req = self._req("notification_settings")
         return (await self._call(req, n.NotificationSettings)).kinds
 
-    async def set_notification_settings(self, kinds: dict[str, bool]) -> dict[str, bool]:
-        """Mute (False) or unmute (True) kinds; the others stay. Returns every kind."""
-        req = self._req("set_notification_settings", body={"kinds": kinds})
+    async def set_notification_settings(self, muted: list[str]) -> dict[str, bool]:
+        """Hide exactly the ``muted`` kinds from my feed; returns every kind, and whether
+        it shows."""
+        req = self._req("set_notification_settings", body={"muted": muted})
         return (await self._call(req, n.NotificationSettings)).kinds
 
     async def create_webhook(

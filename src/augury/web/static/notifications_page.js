@@ -76,10 +76,9 @@
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     hide(kindsError); saved.hidden = true;
-    const body = {};
-    for (const box of form.querySelectorAll("[name=kind]")) body[box.value] = box.checked;
+    const muted = [...form.querySelectorAll("[name=kind]")].filter((box) => !box.checked).map((box) => box.value);
     try {
-      await api("PUT", "/notifications/settings", { kinds: body });
+      await api("PUT", "/notifications/settings", { muted });
       saved.hidden = false;
       await load(false);
     } catch (err) { showError(kindsError, err); }
