@@ -3,30 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
 from augury.api.responses import Instant, Out
 from augury.api.schemas import Body
 from augury.api.text import SingleLineText
-from augury.projections.notices import KINDS
-
-Kind = Literal[
-    "fill",
-    "order_closed",
-    "market_closed",
-    "market_halted",
-    "market_held",
-    "market_resolved",
-    "market_voided",
-    "clarification",
-    "dispute",
-    "decision",
-    "new_login",
-]
-"""A kind of notification (``augury.projections.notices.KINDS``)."""
-assert get_args(Kind) == KINDS, "Kind lists exactly the kinds of the notification rule"
+from augury.projections.notices import Kind
 
 
 class NotificationOut(Out):

@@ -217,11 +217,7 @@ class NotificationStore:
             n.ts_us, n.seq, n.idx, n.sub, n.account, n.kind, n.market, n.text, n.details,
             read.label("is_read"),
         ).where(n.account == account)  # fmt: skip
-        if hidden:
-            query = query.where(n.kind.not_in(hidden))
-        if unread_only:
-            query = query.where(~read)
-        return query
+        return _filtered(query, n.kind, read, hidden, unread_only)
 
     def _api_query(
         self, account: str, hidden: list[str], unread_only: bool, mark: tuple[int, int]
@@ -232,11 +228,7 @@ class NotificationStore:
         query = select(
             a.ts_us, a.id, a.account, a.kind, a.market, a.text, a.details, read.label("is_read")
         ).where(a.account == account)
-        if hidden:
-            query = query.where(a.kind.not_in(hidden))
-        if unread_only:
-            query = query.where(~read)
-        return query
+        return _filtered(query, a.kind, read, hidden, unread_only)
 
     def page(
         self, account: str, *, unread_only: bool, before: Key | None, limit: int
@@ -397,25 +389,29 @@ def store_of(app: Any) -> NotificationStore:
     return found
 
 
+def _filtered(query: Any, kind: Any, read: Any, hidden: list[str], unread_only: bool) -> Any:
+    if hidden:
+        query = query.where(kind.not_in(hidden))
+    if unread_only:
+        query = query.where(~read)
+    return query
+
+
+def advance(cursor: tuple[int, int], items: list[Item]) -> tuple[int, int]:
+    """The feed position ``cursor`` (journal seq, API id) moved past ``items``."""
+    seq = max([cursor[0], *(i.key[2] for i in items if i.key[1] == 1)])
+    api_id = max([cursor[1], *(i.key[2] for i in items if i.key[1] == 0)])
+    return seq, api_id
+
+
+def _item(row: Any, key: Key) -> Item:
+    details = json.loads(row.details)
+    return Item(key, row.account, row.kind, row.market, row.text, details, bool(row.is_read))
+
+
 def _journal_item(row: Any) -> Item:
-    return Item(
-        (int(row.ts_us), 1, int(row.seq), int(row.idx), int(row.sub)),
-        row.account,
-        row.kind,
-        row.market,
-        row.text,
-        json.loads(row.details),
-        bool(row.is_read),
-    )
+    return _item(row, (int(row.ts_us), 1, int(row.seq), int(row.idx), int(row.sub)))
 
 
 def _api_item(row: Any) -> Item:
-    return Item(
-        (int(row.ts_us), 0, int(row.id), 0, 0),
-        row.account,
-        row.kind,
-        row.market,
-        row.text,
-        json.loads(row.details),
-        bool(row.is_read),
-    )
+    return _item(row, (int(row.ts_us), 0, int(row.id), 0, 0))

@@ -49,7 +49,7 @@ from sqlalchemy import (
 )
 
 from augury.api.errors import ApiError
-from augury.api.notifications import Item, NotificationStore, check_kinds
+from augury.api.notifications import Item, NotificationStore, advance, check_kinds
 from augury.evidence.fetch import FetchPolicy, address_problem
 
 WEBHOOKS_PER_ACCOUNT_MAX = 10
@@ -314,8 +314,7 @@ class WebhookStore:
         items = self.notifications.newer([webhook.account], row.cursor_seq, row.cursor_api)
         if not items:
             return 0
-        seq = max([row.cursor_seq, *(i.key[2] for i in items if i.key[1] == 1)])
-        api_id = max([row.cursor_api, *(i.key[2] for i in items if i.key[1] == 0)])
+        seq, api_id = advance((row.cursor_seq, row.cursor_api), items)
         wanted = [item for item in items if webhook.wants(item.kind)]
         w = webhooks.c
         with self.engine.begin() as conn:

@@ -22,13 +22,13 @@ order's owner, a market's question, who holds a market, who proposed) comes in t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from augury.domain import events as ev
 from augury.domain import views
 from augury.domain.units import format_micros
 
-KINDS = (
+Kind = Literal[
     "fill",
     "order_closed",
     "market_closed",
@@ -40,8 +40,10 @@ KINDS = (
     "dispute",
     "decision",
     "new_login",
-)
-"""Every kind of notification (stable, public: never rename one)."""
+]
+"""A kind of notification (stable, public: never rename one)."""
+KINDS: tuple[str, ...] = get_args(Kind)
+"""Every kind, in this order."""
 
 SYSTEM_CLOSES = {
     "expired": "expired",

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 
-from augury.api.notifications import Item, Key, NotificationStore
+from augury.api.notifications import Item, Key, NotificationStore, advance
 from augury.api.ws.limits import Message
 
 if TYPE_CHECKING:
@@ -88,10 +88,7 @@ class NotificationChannels:
         items = await run_in_threadpool(store.newer, sorted(watched), seq, api_id)
         if not items:
             return
-        self.cursor = (
-            max([seq, *(i.key[2] for i in items if i.key[1] == 1)]),
-            max([api_id, *(i.key[2] for i in items if i.key[1] == 0)]),
-        )
+        self.cursor = advance(self.cursor, items)
         accounts = sorted({item.account for item in items})
         counts = await run_in_threadpool(_counts, store, accounts)
         for item in items:
