@@ -15,7 +15,7 @@ def test_the_channel_sends_my_new_notices_only(any_server: Server) -> None:
     server = any_server
     mid = create_market(server.admin())["id"]
     bob_name, bob = server.user("wnb")
-    _, carol = server.user("wnc")
+    carol_name, carol = server.user("wnc")
     key = bob.post("/auth/api-keys", json={"name": "ws", "scopes": ["read"]}).json()["key"]
     place(bob, market=mid, side="buy", price="0.5", qty="4")
     place(carol, market=mid, side="buy", token="no", price="0.5", qty="1")  # bob's first fill
@@ -41,7 +41,7 @@ def test_the_channel_sends_my_new_notices_only(any_server: Server) -> None:
         assert halted["notification"]["kind"] == "market_halted" and halted["seq"] == 2
         assert halted["unread"] == 1  # fills are muted: not counted either
 
-        send(ws, "subscribe", f"notifications:{bob_name}")  # only ever "notifications"
+        send(ws, "subscribe", f"notifications:{carol_name}")  # only ever "notifications"
         refused = recv(ws)
         assert (refused["type"], refused["code"]) == ("error", "validation_error")
 

@@ -47,6 +47,7 @@ class NotificationChannels:
     async def activate(self, channel: str, store: NotificationStore) -> Message:
         """The channel's snapshot and seq; starts the poller if it is not running."""
         account = channel.removeprefix(PREFIX)
+        await self.hub.services.barrier()  # the snapshot covers every command acknowledged
         if self.cursor is None:
             self.cursor = await run_in_threadpool(store.heads)
 
