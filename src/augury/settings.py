@@ -88,6 +88,16 @@ class Settings(BaseSettings):
     """The largest capture the readers take; a larger one is stored but not read."""
     evidence_readers: int = Field(default=2, ge=1, le=16)
     """Worker processes for the readers (started when first needed)."""
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    """The deadline of one webhook delivery (DNS, connection, request, answer)."""
+    webhook_max_bytes: int = Field(default=65_536, ge=1_024, le=10_000_000)
+    """The largest answer a webhook's receiver may send (more is a failed try)."""
+    webhook_interval_s: float = Field(default=1.0, gt=0, le=3_600)
+    """How often the webhook deliverer looks for new notifications and due retries."""
+    webhook_retry_base_s: float = Field(default=5.0, gt=0, le=3_600)
+    """The wait after a failed delivery; it doubles with every further try (at most 1 h)."""
+    webhook_attempts_max: int = Field(default=8, ge=1, le=30)
+    """Tries of one delivery before it is marked failed."""
     observer_interval_s: float = Field(default=30.0, ge=0)
     """How often (real seconds) the observer looks for sources due; 0: only on demand
     and after each simulated clock advance."""

@@ -73,6 +73,8 @@ FIELDS: list[tuple[str, str, dict[str, Any], Where, bool]] = [
         False,
     ),
     ("POST", f"/markets/{MARKET}/halt", {}, ("reason",), True),
+    ("POST", "/webhooks", {}, ("url",), True),
+    ("POST", "/webhooks", {"url": "https://hooks.example.org/x"}, ("secret",), True),
     ("POST", f"/markets/{MARKET}/resume", {}, ("reason",), True),
     (
         "POST",

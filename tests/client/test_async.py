@@ -90,6 +90,19 @@ def test_every_endpoint_async(backend: Server, called: set[str]) -> None:
             assert [f.market async for f in bob.iter_fills()] == [mid] * len(
                 (await bob.fills()).items
             )
+            feed = await bob.notifications(unread=True, limit=5)
+            assert feed.items and {n.kind for n in feed.items} == {"fill"}
+            assert [n.id async for n in bob.iter_notifications()] == [n.id for n in feed.items]
+            assert await bob.unread_notifications() == feed.unread == len(feed.items)
+            assert await bob.mark_notification_read(feed.items[0].id) == feed.unread - 1
+            assert await bob.mark_all_notifications_read() == 0
+            assert (await bob.set_notification_settings(["fill"]))["fill"] is False
+            assert (await bob.notification_settings())["fill"] is False
+            hook = await bob.create_webhook("https://hooks.example.org/a", kinds=["fill"])
+            assert hook.secret and [w.id for w in await bob.list_webhooks()] == [hook.id]
+            assert (await bob.webhook_deliveries(hook.id, limit=5)).items == []
+            await bob.delete_webhook(hook.id)
+            assert await bob.list_webhooks() == []
             assert (await alice.cancel_order(ask.id)).status == "cancelled"
             await alice.place_order(mid, "sell", qty="1", price="0.9")
             assert len((await alice.cancel_all()).cancelled) == 1

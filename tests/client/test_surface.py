@@ -53,6 +53,8 @@ EXPORTED = {
     "LeaderboardEntry", "Leaderboard", "TraderScore",
     # scalar markets
     "Scalar", "ScalarRange", "ImpliedCandle", "NumericScore",
+    "Notification", "NotificationPage", "NotificationSettings", "Webhook", "Delivery",
+    "DeliveryAttempt",
 }  # fmt: skip
 
 

@@ -116,6 +116,7 @@ def test_every_endpoint(backend: Server, admin: Client, connect: Connect, called
     assert held[0, "yes"].qty == Decimal(6) and held[0, "yes"].escrowed == Decimal(2)
     assert [f.role for f in alice.fills().items] == ["maker"]
     assert [f.order_id for f in bob.iter_fills(market=mid)] == [bought.id]
+    notices(alice, bob, bought.id)
 
     cancelled = alice.cancel_order(ask.id)
     assert (cancelled.status, cancelled.released) == ("cancelled", Decimal(2))
@@ -151,6 +152,38 @@ def test_every_endpoint(backend: Server, admin: Client, connect: Connect, called
     with pytest.raises(Unauthorized):
         session.me()
     assert called == set(ENDPOINTS)
+
+
+def notices(alice: Client, bob: Client, bought: int) -> None:
+    """The notification feed: bob's fill, marking read, muting a kind."""
+    page = bob.notifications()
+    assert [n.kind for n in page.items] == ["fill"] and page.unread == 1
+    assert page.items[0].details["order_id"] == bought and page.items[0].market is not None
+    assert [n.id for n in bob.iter_notifications(unread=True, page_size=1)] == [page.items[0].id]
+    assert bob.unread_notifications() == 1
+    assert bob.mark_notification_read(page.items[0].id) == 0
+    with pytest.raises(NotFound):
+        alice.mark_notification_read(page.items[0].id)  # not alice's
+    assert alice.mark_all_notifications_read() == 0
+    assert alice.notification_settings()["fill"] is True
+    assert alice.set_notification_settings(["fill"])["fill"] is False
+    assert alice.notifications().items == []
+    with pytest.raises(ValidationError) as unknown:
+        alice.set_notification_settings(["nope"])
+    assert unknown.value.code == "validation_error"
+    hook = alice.create_webhook("https://hooks.example.org/sdk", kinds=["fill"])
+    assert hook.secret is not None and hook.secret.startswith("whsec_")
+    mine = alice.create_webhook("https://hooks.example.org/own", secret="a secret of my own!")
+    assert mine.secret is None and mine.kinds == []
+    assert [w.id for w in alice.list_webhooks()] == [hook.id, mine.id]
+    assert alice.webhook_deliveries(hook.id).items == []
+    with pytest.raises(ValidationError) as private:
+        alice.create_webhook("http://10.0.0.1/x")
+    assert private.value.code == "invalid_webhook_url"
+    alice.delete_webhook(mine.id)
+    with pytest.raises(NotFound):
+        alice.delete_webhook(mine.id)
+    assert [w.id for w in alice.list_webhooks()] == [hook.id]
 
 
 def resolution_and_scoring(admin: Client, anon: Client, connect: Connect) -> None:

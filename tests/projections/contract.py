@@ -87,7 +87,7 @@ class ProjectionContract:
         projector = new_projector()
         with projector.engine.connect() as conn:
             context = MigrationContext.configure(conn)
-            assert context.get_current_revision() == "0006"
+            assert context.get_current_revision() == "0007"
             assert compare_metadata(context, t.metadata) == []
         assert projector.last_seq() == 0
 
@@ -359,6 +359,44 @@ class ProjectionContract:
         assert markets["res"]["rules_version"] == 2
         fills = [f for f in rows(projector, t.fills) if f["market"] == "res"]
         assert fills and all(f["rules_version"] == 1 for f in fills)  # before the clarification
+
+    def test_notifications_follow_the_journal(
+        self, projected: tuple[Projector, JournalWriter]
+    ) -> None:
+        projector, _writer = projected
+        notices = rows(projector, t.notifications)
+        fills = rows(projector, t.fills)
+        orders = {o["order_id"]: o for o in rows(projector, t.orders)}
+        # one fill notice per order in a fill, to that order's owner
+        expected = sorted(
+            (o["account"], f["seq"])
+            for f in fills
+            for o in (orders[f["taker_order"]], orders.get(f["resting_order"]))
+            if o is not None
+        )
+        got = sorted((n["account"], n["seq"]) for n in notices if n["kind"] == "fill")
+        assert got == expected
+        res = sorted(
+            ((n["account"], n["kind"]) for n in notices if n["market"] == "res"),
+            key=lambda pair: pair[1],
+        )
+        kinds = {kind for _, kind in res if kind != "fill"}
+        assert kinds == {"clarification", "market_closed", "dispute", "decision", "market_resolved"}
+        # eve held 'res' when it was clarified and closed; ana, ben, chen, dara decided it
+        assert ("eve", "clarification") in res and ("eve", "market_closed") in res
+        assert sorted(a for a, k in res if k == "decision") == ["ana", "ben", "chen", "dara"]
+        resolved = [n for n in notices if n["market"] == "res" and n["kind"] == "market_resolved"]
+        assert "eve" in {n["account"] for n in resolved}
+        voided = [n for n in notices if n["market"] == "gone" and n["kind"] == "market_voided"]
+        assert [n["account"] for n in voided] == ["eve", "operator"]  # operator: the subsidy
+        assert "source vanished" in voided[0]["text"]
+        # dara's own CancelAll notifies nobody; the halt of 'cat' reaches its holders
+        assert not any(
+            n["kind"] == "order_closed" and json.loads(n["details"])["command"] == "cancel_all"
+            for n in notices
+        )
+        halted = {n["account"] for n in notices if n["kind"] == "market_halted"}
+        assert {"chen", "dara"} <= halted
 
     # -- candles at the boundaries -----------------------------------------------------------
     def test_candles_bucket_at_minute_hour_and_day_boundaries(

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from augury.api import errors, fast_orders, responses, ws
 from augury.api.clean_target import CleanTarget
 from augury.api.deps import optional_principal
+from augury.api.notifications import NotificationStore
 from augury.api.observer import Observer
 from augury.api.ratelimit import RateLimit
 from augury.api.routes import (
@@ -31,6 +32,7 @@ from augury.api.routes import (
     admin,
     ledger,
     markets,
+    notifications,
     portfolio,
     resolution,
     scoring,
@@ -38,6 +40,7 @@ from augury.api.routes import (
 )
 from augury.api.seq import SeqMiddleware
 from augury.api.services import AdminCallback, Services, print_admin
+from augury.api.webhook_deliverer import WebhookDeliverer
 from augury.roles.node_engine import NodeEngine
 from augury.settings import Settings
 
@@ -154,12 +157,16 @@ def create_app(
         else:
             started = Services.start(settings, on_admin_created)
         app.state.services = started
+        app.state.notifications = NotificationStore(started.projector.engine, settings.secret_key)
         app.state.hub = ws.Hub(started, asyncio.get_running_loop())
         started.observer = Observer(started)
         started.observer.start(settings.observer_interval_s if started.runs_observer else 0)
+        app.state.webhooks = WebhookDeliverer.for_app(app)
+        app.state.webhooks.start()
         try:
             yield
         finally:
+            await app.state.webhooks.stop()
             await started.observer.stop()
             started.stop()
             if isinstance(started.engine, NodeEngine):
@@ -185,7 +192,9 @@ def create_app(
     errors.install(app)
     if settings.docs_access == "admin":
         _admin_docs(app)
-    for module in (accounts, markets, trading, portfolio, admin, scoring, resolution, ledger):
+    for module in (
+        accounts, markets, trading, portfolio, admin, scoring, resolution, ledger, notifications
+    ):  # fmt: skip
         app.include_router(module.router, prefix=API_PREFIX, responses=responses.PROBLEMS)
     app.include_router(admin.health_router, prefix=API_PREFIX, responses=responses.PROBLEMS)
     app.include_router(ws.router, prefix=API_PREFIX)

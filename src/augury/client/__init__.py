@@ -104,6 +104,14 @@ from augury.client._models import (
     Vote,
     WsMessage,
 )
+from augury.client._notification_models import (
+    Delivery,
+    DeliveryAttempt,
+    Notification,
+    NotificationPage,
+    NotificationSettings,
+    Webhook,
+)
 from augury.client._scoring_models import (
     Calibration,
     CalibrationBucket,
@@ -140,6 +148,8 @@ __all__ = [
     "ClockAdvanced",
     "Conflict",
     "Converted",
+    "Delivery",
+    "DeliveryAttempt",
     "Dispute",
     "Fill",
     "Forbidden",
@@ -164,6 +174,9 @@ __all__ = [
     "Minted",
     "NotFound",
     "NumericScore",
+    "Notification",
+    "NotificationPage",
+    "NotificationSettings",
     "Observation",
     "ObservationRun",
     "ObserveJob",
@@ -196,5 +209,6 @@ __all__ = [
     "User",
     "ValidationError",
     "Vote",
+    "Webhook",
     "WsMessage",
 ]

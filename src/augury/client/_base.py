@@ -109,6 +109,17 @@ ENDPOINTS: Final[dict[str, Endpoint]] = {
     "calibration": Endpoint("GET", "/scoring/calibration"),
     "leaderboard": Endpoint("GET", "/leaderboard"),
     "trader_score": Endpoint("GET", "/scoring/traders/{account}"),
+    # notifications
+    "notifications": Endpoint("GET", "/notifications"),
+    "unread_notifications": Endpoint("GET", "/notifications/unread"),
+    "mark_notification_read": Endpoint("POST", "/notifications/{notification}/read"),
+    "mark_all_notifications_read": Endpoint("POST", "/notifications/read"),
+    "notification_settings": Endpoint("GET", "/notifications/settings"),
+    "set_notification_settings": Endpoint("PUT", "/notifications/settings"),
+    "create_webhook": Endpoint("POST", "/webhooks"),
+    "list_webhooks": Endpoint("GET", "/webhooks"),
+    "delete_webhook": Endpoint("DELETE", "/webhooks/{webhook}"),
+    "webhook_deliveries": Endpoint("GET", "/webhooks/{webhook}/deliveries"),
     # admin and health
     "grant": Endpoint("POST", "/admin/grants", True),
     "list_users": Endpoint("GET", "/admin/users"),

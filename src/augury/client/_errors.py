@@ -15,6 +15,8 @@ _VALIDATION_CODES = frozenset(
         "invalid_cursor",
         "invalid_idempotency_key",
         "idempotency_key_reused",
+        "invalid_notification_id",
+        "invalid_webhook_url",
     }
 )
 # Status of the codes a WebSocket error message carries (it has no HTTP status).

@@ -282,8 +282,21 @@ class _State:
         self.headers: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass(frozen=True)
+class Send:
+    """What a request other than a plain GET sends (a webhook's POST): its method, body
+    and extra headers. Redirects are followed only for GET (a POST is not replayed)."""
+
+    method: str = "GET"
+    content: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+_GET = Send()
+
+
 async def _run(
-    url: str, policy: FetchPolicy, client: httpx.AsyncClient, state: _State
+    url: str, policy: FetchPolicy, client: httpx.AsyncClient, state: _State, send: Send = _GET
 ) -> tuple[bytes, bool]:
     """Fetch with manual redirects; returns (body, whether the status was 2xx)."""
     try:
@@ -296,17 +309,21 @@ async def _run(
         target, headers, server_name = await _pin(current, policy)
         headers["User-Agent"] = policy.user_agent
         headers["Accept-Encoding"] = "identity"
+        headers.update(send.headers)
         extensions: dict[str, Any] = {}
         if current.scheme == "https":
             extensions["sni_hostname"] = server_name
-        request = client.build_request("GET", target, headers=headers, extensions=extensions)
+        request = client.build_request(
+            send.method, target, headers=headers, extensions=extensions,
+            content=send.content if send.method != "GET" else None,
+        )  # fmt: skip
         response = await client.send(request, stream=True, follow_redirects=False)
         try:
             state.status = response.status_code
             state.headers = _kept(response.headers)
             location = response.headers.get("location")
             if response.status_code in REDIRECT_STATUSES and location:
-                if hops >= policy.max_redirects:
+                if hops >= policy.max_redirects or send.method != "GET":
                     raise _Refused(
                         TOO_MANY_REDIRECTS,
                         f"more than {policy.max_redirects} redirects (last to {location!r})",
@@ -348,13 +365,18 @@ def _client(policy: FetchPolicy, tls: ssl.SSLContext) -> httpx.AsyncClient:
 
 
 async def fetch(
-    url: str, *, policy: FetchPolicy, client: httpx.AsyncClient | None = None
+    url: str,
+    *,
+    policy: FetchPolicy,
+    client: httpx.AsyncClient | None = None,
+    send: Send = _GET,
 ) -> Fetched:
     """GET ``url`` under ``policy``; never raises for network or policy failures.
 
     A ``client`` may be passed (e.g. one trusting a test CA); it must not use a proxy,
     and it should not keep connections alive across hosts. Redirects are never followed
-    by the client, whatever its settings."""
+    by the client, whatever its settings. ``send`` makes it another request (a webhook's
+    POST, ``augury.api.webhooks``) under the same guards; it follows no redirect."""
     state = _State(url)
 
     def failed(code: str, message: str, body: bytes = b"") -> Fetched:
@@ -373,9 +395,9 @@ async def fetch(
         async with asyncio.timeout(policy.timeout_s):
             if client is None:
                 async with _client(policy, await _tls_context()) as own:
-                    body, success = await _run(url, policy, own, state)
+                    body, success = await _run(url, policy, own, state, send)
             else:
-                body, success = await _run(url, policy, client, state)
+                body, success = await _run(url, policy, client, state, send)
     except _Refused as exc:
         return failed(exc.code, str(exc))
     except (TimeoutError, httpx.TimeoutException):

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import (
     Connection,
+    select,
 )
 
 from augury.domain import events as ev
@@ -17,6 +18,7 @@ from augury.domain.scoring.flows import flows_of
 from augury.domain.units import ONE
 from augury.engine.entry import Entry
 from augury.projections import tables as t
+from augury.projections.notices import MarketFacts, OrderFacts, notices_for
 from augury.projections.resolution_log import story_row
 from augury.projections.row_cache import Cache, Rows
 from augury.projections.statements import Row, Sql, insert_rows
@@ -38,13 +40,18 @@ class Batch:
         self.fills: list[Row] = []
         self.flows: list[Row] = []
         self.story: list[Row] = []
+        self.notices: list[Row] = []
         self.settled: set[str] = set()
         self.seq = 0
         self.ts_us = 0
 
     def entry(self, seq: int, ts_us: int, entry: Entry) -> None:
         self.seq, self.ts_us = seq, ts_us
+        command = entry.command.__struct_config__.tag
+        assert isinstance(command, str)
         for index, event in enumerate(entry.events):
+            if type(event) in NOTIFYING:  # before the event: who holds what until now
+                self._notify(event, index, command)
             HANDLERS[type(event)](self, event, index)
             postings = getattr(event, "postings", ())
             if postings:
@@ -60,6 +67,7 @@ class Batch:
             (t.fills, self.fills),
             (t.account_flows, self.flows),
             (t.resolution_log, self.story),
+            (t.notifications, self.notices),
         ):
             if appended:
                 insert_rows(self.cursor, self.sql, table, appended)
@@ -194,6 +202,57 @@ class Batch:
             "price": price,
             "rules_version": self._market(market)["rules_version"],
         }
+
+    # -- notifications (augury.projections.notices), the Facts it asks for -------------
+    def _notify(self, e: ev.Event, index: int, command: str) -> None:
+        for sub, notice in enumerate(notices_for(e, command, self)):
+            self.notices.append(
+                {
+                    "seq": self.seq,
+                    "idx": index,
+                    "sub": sub,
+                    "ts_us": self.ts_us,
+                    "account": notice.account,
+                    "kind": notice.kind,
+                    "market": notice.market,
+                    "text": notice.text,
+                    "details": msgspec.json.encode(notice.details).decode(),
+                }
+            )
+
+    def order(self, order_id: int) -> OrderFacts:
+        row = self.orders.need((order_id,))
+        return OrderFacts(row["account"], row["market"], row["outcome"], row["side"], row["token"])
+
+    def market(self, market: str) -> MarketFacts:
+        row = self._market(market)
+        outcomes = tuple(msgspec.json.decode(row["outcomes"]))
+        return MarketFacts(row["question"], outcomes, row["tick"])
+
+    def holders(self, market: str) -> list[str]:
+        if market in self.settled:
+            return []
+        p = t.positions.c
+        query = select(p.account, p.market, p.token).where(p.market == market)
+        keys = {tuple(k) for k in self.conn.execute(query).all()}
+        keys.update(k for k in self.positions.rows if k[1] == market)
+        found = set()
+        for key in keys:
+            row = self.positions.get(key)
+            if row is not None and row and row["qty"] + row["escrowed"] > 0:
+                found.add(key[0])
+        return sorted(found)
+
+    def proposers(self, market: str) -> list[str]:
+        log = t.resolution_log.c
+        query = select(log.actor).where(log.market == market, log.kind.in_(("proposal", "dispute")))
+        found = {str(a) for (a,) in self.conn.execute(query).all()}
+        found.update(
+            row["actor"]
+            for row in self.story
+            if row["market"] == market and row["kind"] in ("proposal", "dispute")
+        )
+        return sorted(a for a in found if a)
 
     # -- handlers, one per event type ---------------------------------------------------
     def _story(self, e: ev.Event, index: int) -> None:
@@ -442,3 +501,19 @@ HANDLERS: dict[type[ev.Event], Callable[[Batch, Any, int], None]] = {
     ev.AlertReviewed: Batch._story,
 }
 """The handler of each event type (every one the domain emits)."""
+
+NOTIFYING = frozenset(
+    {
+        ev.BookFill,
+        ev.MakerFill,
+        ev.OrderClosed,
+        ev.MarketStatusChanged,
+        ev.ResolutionHeld,
+        ev.MarketSettled,
+        ev.MarketVoided,
+        ev.ClarificationPosted,
+        ev.ProposalDisputed,
+        ev.ResolutionFinalized,
+    }
+)
+"""The events that may notify someone (``augury.projections.notices``)."""

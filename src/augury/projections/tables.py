@@ -175,6 +175,21 @@ resolution_log = Table(
     Index("ix_resolution_log_market_seq", "market", "seq"),
 )
 
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("idx", Integer, primary_key=True, autoincrement=False),  # event index in the record
+    Column("sub", Integer, primary_key=True, autoincrement=False),  # notice index in the event
+    Column("ts_us", BigInteger, nullable=False),
+    Column("account", String, nullable=False),
+    Column("kind", String, nullable=False),  # augury.projections.notices.KINDS
+    Column("market", String, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("details", Text, nullable=False),  # JSON object
+    Index("ix_notifications_account_seq", "account", "seq"),
+)
+
 projection_state = Table(
     "projection_state",
     metadata,
@@ -192,6 +207,7 @@ READ_MODELS = (
     candles,
     account_flows,
     resolution_log,
+    notifications,
 )
 """The tables rebuilt from the journal (projection_state is the bookkeeping row)."""
 

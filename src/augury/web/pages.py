@@ -295,6 +295,14 @@ async def keys_page(request: Request, viewer: Viewer) -> Response:
     return render(request, "keys.html", viewer)
 
 
+@router.get("/notifications", response_model=None)
+async def notifications_page(request: Request, viewer: Viewer) -> Response:
+    """The feed, marking read, the kinds shown, webhooks (all through the JSON API)."""
+    if viewer is None:
+        return _need_login(request)
+    return render(request, "notifications.html", viewer)
+
+
 @router.get("/login", response_model=None)
 async def login_page(
     request: Request, viewer: Viewer, next: Annotated[str, Query(max_length=200)] = "/"

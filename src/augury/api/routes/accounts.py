@@ -34,6 +34,7 @@ from augury.api.deps import (
 from augury.api.errors import FORBIDDEN, INVALID_CREDENTIALS, USERNAME_TAKEN, ApiError, not_found
 from augury.api.identity import ApiKeyInfo, User
 from augury.api.login_guard import BackoffPolicy, Notice
+from augury.api.notifications import store_of as notification_store
 from augury.api.passwords import password_problem
 from augury.api.public_keys import check_public_key, public_keys_of
 from augury.api.routes.common import AccountStored, AnonymousStored, LogoutStored
@@ -191,6 +192,9 @@ async def login(
         secure=secure,
         path=DEVICE_COOKIE_PATH,
     )
+    place = request.client.host if request.client else "", request.headers.get("user-agent", "")
+    notices = notification_store(request.app)  # a new place leaves a new_login notice
+    await run_in_threadpool(notices.login_seen, user.username, *place)
     answer = {"user": user_view(user), "csrf_token": csrf}
     await stored.save(200, answer, response)
     return answer

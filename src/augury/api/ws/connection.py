@@ -167,12 +167,12 @@ async def _handle(connection: Connection, hub: Hub, op: str, channel: str) -> No
 
 def _internal_channel(connection: Connection, channel: str) -> str | None:
     kind = channel.partition(":")[0]
-    if channel == "orders":
+    if channel in ("orders", "notifications"):  # private: the caller's own only
         principal = connection.principal
         if principal is None or "read" not in principal.scopes:
             _error(connection, channel, "unauthorized", "log in or send an API key with 'read'")
             return None
-        return f"orders:{principal.account}"
+        return f"{channel}:{principal.account}"
     if kind in ("book", "trades", "prices") and len(channel) > len(kind) + 1:
         return channel
     _error(connection, channel, "validation_error", "unknown channel")

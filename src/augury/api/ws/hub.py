@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from augury.api import live
+from augury.api.notifications import store_of
 from augury.api.services import Services, subscribe
+from augury.api.ws import notifications
 from augury.api.ws.limits import Levels, Message
 from augury.api.ws.messages import (
     accepted_view,
@@ -76,6 +78,7 @@ class Hub:
         self._side = _Side()
         self._following = False  # event loop only
         self.connections = 0  # event loop only
+        self.notifications = notifications.NotificationChannels(self)  # polls the feed
 
     def _follow(self) -> None:
         """Subscribe to the engine on the first WebSocket subscription."""
@@ -299,6 +302,9 @@ class Hub:
         connection.hold(channel)
         account = connection.principal.account if connection.principal else ""
         try:
+            if channel.startswith(notifications.PREFIX):  # the database's, not the engine's
+                store = store_of(connection.websocket.app)
+                return await self.notifications.activate(channel, store)
             answer: Message = await self.services.query(
                 lambda ex: self._activate(ex, channel, account)
             )

@@ -9,6 +9,7 @@ from augury.client import _base as b
 from augury.client._async.accounts import AccountMethods
 from augury.client._async.admin import AdminMethods
 from augury.client._async.markets import MarketMethods
+from augury.client._async.notifications import NotificationMethods
 from augury.client._async.resolution import ResolutionMethods
 from augury.client._async.scoring import ScoringMethods
 from augury.client._async.surveillance import SurveillanceMethods
@@ -24,6 +25,7 @@ class AsyncClient(
     SurveillanceMethods,
     ScoringMethods,
     AdminMethods,
+    NotificationMethods,
 ):
     """An asynchronous Augury client (``async with AsyncClient(...) as client``).
 

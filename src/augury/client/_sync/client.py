@@ -10,6 +10,7 @@ from augury.client import _base as b
 from augury.client._sync.accounts import AccountMethods
 from augury.client._sync.admin import AdminMethods
 from augury.client._sync.markets import MarketMethods
+from augury.client._sync.notifications import NotificationMethods
 from augury.client._sync.resolution import ResolutionMethods
 from augury.client._sync.scoring import ScoringMethods
 from augury.client._sync.surveillance import SurveillanceMethods
@@ -25,6 +26,7 @@ class Client(
     SurveillanceMethods,
     ScoringMethods,
     AdminMethods,
+    NotificationMethods,
 ):
     """A synchronous Augury client (``with Client(...) as client``).
 

@@ -117,6 +117,7 @@ const Augury = (() => {
     const aliases = new Map();
     const user = document.body.dataset.user;
     if (user) aliases.set("orders:" + user, "orders");
+    if (user) aliases.set("notifications:" + user, "notifications");
     let socket = null;
     let backoff = 500;
     function send(obj) {
