@@ -26,9 +26,11 @@ from augury.api import (
     identity,
     login_guard,
     migrate,
+    notifications,
     observe_job_rows,
     public_keys,  # noqa: F401  (its table joins identity's metadata)
     stored_responses,
+    webhooks,
 )
 from augury.api.identity import IdentityStore
 from augury.api.stored_responses import Stored, StoredResponses
@@ -83,6 +85,14 @@ TABLES = {
     "api_stored_responses",
     "api_observe_jobs",
     "api_key_public_keys",
+    "api_notices",
+    "api_login_places",
+    "api_notification_marks",
+    "api_notification_reads",
+    "api_notification_settings",
+    "api_webhooks",
+    "api_webhook_deliveries",
+    "api_webhook_attempts",
 }
 
 
@@ -98,7 +108,14 @@ def _old_ddl(dialect: str) -> list[str]:
 def _target() -> MetaData:
     """Every table the stores query, as their modules declare them."""
     union = MetaData()
-    for module in (identity, login_guard, stored_responses, observe_job_rows):
+    for module in (
+        identity,
+        login_guard,
+        stored_responses,
+        observe_job_rows,
+        notifications,
+        webhooks,
+    ):
         for table in module.metadata.tables.values():
             table.to_metadata(union)
     return union
@@ -119,7 +136,7 @@ def _assert_matches_the_stores(engine: Engine) -> None:
         diffs = compare_metadata(context, _target())
         heads = conn.exec_driver_sql(f"SELECT version_num FROM {migrate.VERSION_TABLE}").all()
     assert diffs == []
-    assert heads == [("0003",)]
+    assert heads == [("0004",)]
 
 
 def test_a_fresh_database_migrates_to_the_stores_tables(empty_database: Engine) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
+from augury.api import migrate
 from augury.api.errors import ApiError
 from augury.api.notifications import NotificationStore
 from augury.api.webhook_deliverer import WebhookDeliverer
@@ -41,6 +42,7 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[WebhookSt
         names.append(fresh_namespace())
         projector = Projector(dsn, namespace=names[-1])
     with projector:
+        migrate.upgrade(projector.engine)  # the API's tables, as a server makes them
         notifications = NotificationStore(projector.engine, SECRET_KEY)
         yield WebhookStore(notifications, SECRET_KEY)
 

@@ -170,7 +170,6 @@ class NotificationStore:
     def __init__(self, engine: Engine, secret_key: str) -> None:
         self.engine = engine
         self._secret = secret_key.encode()
-        metadata.create_all(engine)
 
     # -- settings ------------------------------------------------------------------------
     def settings(self, account: str) -> dict[str, bool]:

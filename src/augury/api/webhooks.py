@@ -191,7 +191,6 @@ class WebhookStore:
         self.notifications = notifications
         self.engine: Engine = notifications.engine
         self._key = hmac.new(secret_key.encode(), b"webhook secrets", hashlib.sha256).digest()
-        metadata.create_all(self.engine)
 
     # -- sealing the signing secrets -------------------------------------------------------
     def _stream(self, webhook_id: str, length: int) -> bytes:
