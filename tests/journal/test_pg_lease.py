@@ -58,11 +58,11 @@ def test_of_many_racing_takers_exactly_one_wins(pg_dsn: str, pg_namespace: str) 
         start = threading.Barrier(len(leases))
         won: list[int | None] = [None] * len(leases)
 
-        def take(i: int) -> None:
+        def take(i: int, start: threading.Barrier, won: list[int | None]) -> None:
             start.wait()
-            won[i] = leases[i].try_acquire(f"taker-{i}")  # noqa: B023
+            won[i] = leases[i].try_acquire(f"taker-{i}")
 
-        threads = [threading.Thread(target=take, args=(i,)) for i in range(len(leases))]
+        threads = [threading.Thread(target=take, args=(i, start, won)) for i in range(len(leases))]
         for thread in threads:
             thread.start()
         for thread in threads:

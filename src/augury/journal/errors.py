@@ -76,9 +76,8 @@ class JournalFenced(JournalLocked):
             holder_text = "nobody: its lease lapsed"
         else:
             holder_text = f"{holder or 'nobody (lapsed)'!r} at epoch {current_epoch}"
-        JournalError.__init__(
-            self, f"journal {journal}: the writer of epoch {epoch} is fenced off; led by {holder_text}"
-        )
+        message = f"the writer of epoch {epoch} is fenced off; led by {holder_text}"
+        JournalError.__init__(self, f"journal {journal}: {message}")
         self.journal = journal
         self.holder = holder
         self.epoch = epoch

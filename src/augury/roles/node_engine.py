@@ -14,7 +14,9 @@ API layer uses (``asubmit``, ``query``, ``subscribe``, ``head``, ``clock``,
   consistent state at ``head``.
 
 When the sequencer cannot be reached, a write raises ``EngineStopped`` (the API answers
-503 with Retry-After); reads keep working from the replica.
+503 with Retry-After); reads keep working from the replica. When a new leader announces
+itself (``roles.cluster``, on PostgreSQL), ``leader_changed`` resends every command in
+flight at once, with its key, instead of waiting out its request timeout.
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ class NodeEngine:
         self._key_prefix = f"n:{node[:40]}:{secrets.token_hex(6)}:"
         self._closed = False
         self._loop = asyncio.get_running_loop()
+        self.cluster: Any = None
+        """The node's ``roles.cluster.Membership`` (PostgreSQL): the leader as last seen."""
+        self.leader_epoch = 0
 
     # -- the Engine interface the API uses ---------------------------------------------
     @property
@@ -116,6 +121,7 @@ class NodeEngine:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.submit_deadline_s
         while True:
+            epoch = self.leader_epoch
             try:
                 answer = await self.batcher.submit(command)
                 if answer.code != CODE_UNAVAILABLE:
@@ -128,7 +134,17 @@ class NodeEngine:
             if loop.time() + RETRY_PAUSE_S >= deadline:
                 raise EngineStopped(f"the sequencer is unavailable ({why})")
             self.resent += 1
-            await asyncio.sleep(RETRY_PAUSE_S)
+            if epoch == self.leader_epoch:  # a new leader serves: resend at once
+                await asyncio.sleep(RETRY_PAUSE_S)
+
+    def leader_changed(self, epoch: int) -> None:
+        """A new leader serves: fail every request in flight, so each is resent now."""
+        if epoch <= self.leader_epoch:
+            return
+        self.leader_epoch = epoch
+        core = getattr(self.batcher.client, "core", None)
+        if core is not None:
+            core.fail_all(TransportError(f"a new leader (epoch {epoch}) serves; resending"))
 
     def submit(self, command: dc.Command, account: str = "", key: str = "") -> Future[Result]:
         """From another thread than the node's event loop: a future of the Result."""
@@ -157,6 +173,8 @@ class NodeEngine:
 
     async def aclose(self) -> None:
         self._closed = True
+        if self.cluster is not None:
+            await self.cluster.close()
         await self.batcher.close()
         await self.replica.close()
         await self.bus.close()
