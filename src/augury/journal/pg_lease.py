@@ -50,12 +50,14 @@ class LeaseState(msgspec.Struct, frozen=True):
 class WriterLease:
     """The lease of the journal in schema ``namespace`` of the database at ``dsn``."""
 
-    def __init__(self, dsn: str, namespace: str, ttl_s: float = 1.0) -> None:
+    def __init__(self, dsn: str, namespace: str, ttl_s: float = 1.0, name: str = "") -> None:
+        """``name``: who uses it, in its connection's application_name (for operators)."""
         if not 0.1 <= ttl_s <= 3600:
             raise ValueError(f"a lease lasts 0.1..3600 s, got {ttl_s}")
         self.dsn = dsn
         self.namespace = namespace
         self.ttl_s = ttl_s
+        self.application_name = f"augury-lease {name}".strip()[:63]
         PostgresJournalStore(dsn, namespace).close()  # the schema, with the lease row
         self._lock_key = namespace_lock_key(namespace)
         ns = sql.Identifier(namespace)
@@ -92,7 +94,7 @@ class WriterLease:
                 autocommit=True,
                 connect_timeout=CONNECT_TIMEOUT_S,
                 options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
-                application_name="augury-lease",
+                application_name=self.application_name,
             )
         return self._conn
 

@@ -43,6 +43,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 1.0
+NUDGE_S = 0.5
+NUDGES = 8
+"""After an announcement a node resends what is still in flight every NUDGE_S, NUDGES
+times: a paused old leader still subscribed to the queue group may hold some resends."""
 DIGEST_EVERY_S = 10.0
 """A busy engine's state digest is recomputed at most this often (a quiet one: once)."""
 CONNECT_TIMEOUT_S = 2
@@ -210,7 +214,27 @@ async def join_cluster(settings: Settings, node: NodeEngine) -> None:
     membership = await asyncio.to_thread(Membership, dsn_of(settings), namespace, node.node)
     membership.start(lambda: Report("api", node.replica.seq, detail=f"resent {node.resent}"))
     node.cluster = membership
-    await on_leader(node.bus, lambda notice: node.leader_changed(notice.epoch))
+    loop = asyncio.get_running_loop()
+
+    def heard(notice: LeaderNotice) -> None:
+        if notice.epoch > node.leader_epoch:
+            node.leader_changed(notice.epoch)
+            task = loop.create_task(_nudge(node, notice.epoch))
+            _nudging.add(task)
+            task.add_done_callback(_nudging.discard)
+
+    await on_leader(node.bus, heard)
+
+
+_nudging: set[asyncio.Task[None]] = set()
+
+
+async def _nudge(node: NodeEngine, epoch: int) -> None:
+    for _ in range(NUDGES):
+        await asyncio.sleep(NUDGE_S)
+        if node.leader_epoch != epoch:
+            return
+        node.resend_pending(f"still unanswered after the leader of epoch {epoch} took over")
 
 
 # -- the leader's announcements ---------------------------------------------------------

@@ -411,7 +411,10 @@ class LeasedEngine:
         await sequencer.start()
         self.failover_s = time.monotonic() - started
         await announce(self.bus, LeaderNotice(self.holder, epoch, engine.head[0]))
-        line = f"leading at epoch {epoch} from seq {engine.head[0]} ({self.failover_s:.3f} s)"
+        line = (
+            f"sequencing at seq {engine.head[0]}: leader at epoch {epoch} "
+            f"(serving {self.failover_s:.3f} s after taking the lease)"
+        )
         log.info(line)
         print(f"augury engine: {line}", flush=True)
         if ready is not None:
@@ -447,11 +450,12 @@ async def run_leased(settings: Settings, *, standby: bool, ready: asyncio.Event 
     bus = await connect_bus(settings)
     try:
         dsn = dsn_of(settings)
+        holder = settings.node_name or default_node_name("engine")
+        namespace = settings.journal_namespace
         try:
-            lease = await asyncio.to_thread(WriterLease, dsn, settings.journal_namespace, LEASE_S)
+            lease = await asyncio.to_thread(WriterLease, dsn, namespace, LEASE_S, holder)
         except Exception as exc:
             raise RoleError(f"the journal's lease is unreachable: {exc}") from None
-        holder = settings.node_name or default_node_name("engine")
         role = LeasedEngine(settings, bus, lease, holder)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

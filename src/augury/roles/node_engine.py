@@ -83,6 +83,7 @@ class NodeEngine:
         self.cluster: Any = None
         """The node's ``roles.cluster.Membership`` (PostgreSQL): the leader as last seen."""
         self.leader_epoch = 0
+        self._resends = 0  # bumped by resend_pending: a resend then needs no pause
 
     # -- the Engine interface the API uses ---------------------------------------------
     @property
@@ -121,7 +122,7 @@ class NodeEngine:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.submit_deadline_s
         while True:
-            epoch = self.leader_epoch
+            resends = self._resends
             try:
                 answer = await self.batcher.submit(command)
                 if answer.code != CODE_UNAVAILABLE:
@@ -134,17 +135,21 @@ class NodeEngine:
             if loop.time() + RETRY_PAUSE_S >= deadline:
                 raise EngineStopped(f"the sequencer is unavailable ({why})")
             self.resent += 1
-            if epoch == self.leader_epoch:  # a new leader serves: resend at once
+            if resends == self._resends:  # else a new leader serves: resend at once
                 await asyncio.sleep(RETRY_PAUSE_S)
 
     def leader_changed(self, epoch: int) -> None:
-        """A new leader serves: fail every request in flight, so each is resent now."""
-        if epoch <= self.leader_epoch:
-            return
-        self.leader_epoch = epoch
+        """A new leader (``epoch``) serves: resend every command in flight now."""
+        if epoch > self.leader_epoch:
+            self.leader_epoch = epoch
+            self.resend_pending(f"a new leader (epoch {epoch}) serves")
+
+    def resend_pending(self, why: str) -> None:
+        """Fail every request in flight, so that each is resent at once (same keys)."""
         core = getattr(self.batcher.client, "core", None)
-        if core is not None:
-            core.fail_all(TransportError(f"a new leader (epoch {epoch}) serves; resending"))
+        if core is not None and getattr(core, "in_flight", 0):
+            self._resends += 1
+            core.fail_all(TransportError(f"{why}; resending"))
 
     def submit(self, command: dc.Command, account: str = "", key: str = "") -> Future[Result]:
         """From another thread than the node's event loop: a future of the Result."""
