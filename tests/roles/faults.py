@@ -72,6 +72,13 @@ class FailoverCluster(Cluster):
 
     incarnations: collections.Counter[str]
 
+    def _wait(self, role: Role, ready: Any) -> None:
+        try:
+            super()._wait(role, ready)
+        except AssertionError:
+            role.kill(signal.SIGKILL)  # never two incarnations of one name at once
+            raise
+
     def engine_role(self, name: str, standby: bool = True) -> Role:
         if not hasattr(self, "incarnations"):
             self.incarnations = collections.Counter()
@@ -83,7 +90,18 @@ class FailoverCluster(Cluster):
         return role
 
     def api_role(self, name: str, port: int = 0) -> Role:
-        role = self.api(name, port)
+        """An API node (a restart keeps its name and port; its log is its own)."""
+        if not hasattr(self, "incarnations"):
+            self.incarnations = collections.Counter()
+        self.incarnations[name] += 1
+        if self.incarnations[name] == 1:
+            return self.api(name, port)
+        role = self._start(
+            f"{name}.{self.incarnations[name]}", "api", "--port", str(port), "--node-name", name
+        )
+        role.port = port
+        self._wait(role, lambda: _healthy(role))
+        role.name = name
         return role
 
     @property
@@ -101,6 +119,13 @@ class FailoverCluster(Cluster):
 
 def _leads(role: Role) -> bool:
     return "sequencing at seq" in role.output()
+
+
+def _healthy(role: Role) -> bool:
+    try:  # a loaded machine: a node may take a while to answer
+        return httpx.get(role.url + "/health", timeout=5.0).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 class Client(threading.Thread):
@@ -187,6 +212,7 @@ class Harness:
     leaderless: list[float] = field(default_factory=list)
     stop_clients: threading.Event = field(default_factory=threading.Event)
     drain_until: float = 0.0
+    restart_failures: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -223,13 +249,17 @@ class Harness:
     def _supervise(self) -> None:
         """Restart each engine that exited (as a standby) and each killed API node."""
         while not self._stop.is_set():
-            with self._lock:
-                for name, role in list(self.engines.items()):
-                    if role.process.poll() is not None:
-                        self.engines[name] = self.cluster.engine_role(name)
-                for i, api in enumerate(self.apis):
-                    if api.process.poll() is not None:
-                        self.apis[i] = self.cluster.api_role(api.name, api.port)
+            try:
+                with self._lock:
+                    for name, role in list(self.engines.items()):
+                        if role.process.poll() is not None:
+                            self.engines[name] = self.cluster.engine_role(name)
+                    for i, api in enumerate(self.apis):
+                        if api.process.poll() is not None:
+                            self.apis[i] = self.cluster.api_role(api.name, api.port)
+            except AssertionError as exc:  # it did not start: try again
+                self.restart_failures += 1
+                print(f"supervisor: {str(exc)[:300]}", file=sys.stderr)
             time.sleep(0.2)
 
     def _watch_lease(self) -> None:
