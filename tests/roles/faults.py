@@ -139,7 +139,7 @@ class Client(threading.Thread):
         self.acks: list[Ack] = []
         self.failed_requests = 0
         self.unacknowledged: list[str] = []
-        self.refused: list[tuple[str, int]] = []
+        self.refused: list[tuple[str, str]] = []
         count = len(harness.apis)
         self._nodes = itertools.cycle(range(count))
         for _ in range(int(name.removeprefix("c")) % count + 1):  # spread over the nodes
@@ -188,8 +188,8 @@ class Client(threading.Thread):
                 self.acks.append(Ack(key, kind, seq, time.monotonic()))
                 return dict(answer.json())
             if answer is not None and answer.status_code != 503:
-                self.refused.append((key, answer.status_code))  # acknowledged: refused
-                return None
+                self.refused.append((key, f"{answer.status_code} {answer.text[:120]}"))
+                return None  # acknowledged as refused: nothing to resend
             self.failed_requests += 1
             self._node = next(self._nodes)  # another node, the same key
             time.sleep(0.1)
@@ -233,6 +233,9 @@ class Harness:
             body = {"id": market, "question": "Failover?", "close_time": "2099-01-01T00:00:00Z"}
             created = client.post("/markets", json=body)
             assert created.status_code == 201, created.text
+            grant = {"account": "admin", "amount": "10000000", "memo": "faults"}
+            granted = client.post("/admin/grants", json=grant)
+            assert granted.status_code == 201, granted.text
         self.clients = [Client(self, f"c{i}", market) for i in range(self.clients_n)]
         for target in (self._supervise, self._watch_lease):
             thread = threading.Thread(target=target, daemon=True)
@@ -288,8 +291,28 @@ class Harness:
             time.sleep(0.05)
         raise AssertionError("no engine leads")
 
+    def _wait_for_standby(self, timeout_s: float = 60.0) -> None:
+        """Until some engine other than the leader is up and following (a restarted one
+        takes a few seconds to load on a busy machine)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            status = cluster_status(self.cluster.dsn, self.cluster.namespace)
+            ready = [
+                m
+                for m in status["members"]
+                if m["role"] == "standby"
+                and m["heartbeat_age_s"] < 2.0
+                and self.engines.get(m["name"]) is not None
+                and self.engines[m["name"]].process.poll() is None
+            ]
+            if ready:
+                return
+            time.sleep(0.2)
+        raise AssertionError("no standby is ready")
+
     def inject(self, kind: str) -> Fault:
         if kind in LEADER_FAULTS:
+            self._wait_for_standby()
             target = self._wait_for_leader()
         else:
             target = random.choice(self.apis) if kind == "kill_api" else None
@@ -405,6 +428,7 @@ class Harness:
             "unacknowledged": len(unacked),
             "unacknowledged_in_journal": sum(counts[k] for k in unacked),
             "refused": sum(len(c.refused) for c in self.clients),
+            "refused_sample": [why for c in self.clients for _, why in c.refused[:1]][:3],
             "engines_checked": digests,
         }
 

@@ -22,7 +22,6 @@ from tests.roles.cluster import Cluster, Role
 from tests.transport.helpers import NatsServerProcess
 
 
-
 @pytest.fixture
 def nats(tmp_path: Path) -> Iterator[NatsServerProcess]:
     server = NatsServerProcess(tmp_path / "nats")

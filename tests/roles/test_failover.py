@@ -45,6 +45,7 @@ def test_no_acknowledged_command_is_lost_or_run_twice_through_every_fault(
     summary = harness.summary(0)
     print(json.dumps({**summary, **checked}, indent=1))
     assert checked["acknowledged"] > 50
+    assert checked["refused"] == 0, checked["refused_sample"]
     assert checked["unacknowledged_in_journal"] <= checked["unacknowledged"]
     assert checked["engines_checked"] == 3  # the leader and both standbys
     assert not summary["never_recovered"], summary

@@ -288,7 +288,8 @@ def cluster_status(dsn: str, namespace: str) -> dict[str, Any]:
     members = [
         {
             "name": name,
-            "role": role,
+            # a leader's row outlives its lease if it died: say so
+            "role": role if role != "leader" or (state.live and name == state.holder) else "fenced",
             "host": host,
             "pid": pid,
             "seq": seq,
