@@ -5,8 +5,8 @@ Usage: .venv/bin/python bench/faults.py [--faults 22] [--every 8] [--clients 16]
 A leader and ``--standbys`` hot standbys (``augury engine [--standby]``), two API nodes
 (``augury api``), the projector, a private nats-server and PostgreSQL (fresh schemas), as
 real processes on this machine (tests/roles/faults.py, the harness of the short test
-tests/roles/test_failover.py). ``--clients`` clients place orders (and cancel every
-third) with idempotency keys through both nodes, each logging what was acknowledged and
+tests/roles/test_failover.py). ``--clients`` clients place orders (and cancel the oldest
+beyond 20 open) with idempotency keys through both nodes, each logging what was acknowledged and
 resending a failed request with the same key. Every ``--every`` seconds one fault, drawn
 at random (each kind at least ``faults // 5`` times): SIGKILL the leader; SIGSTOP the
 leader for 3 s then SIGCONT (the zombie); SIGKILL an API node; restart NATS;

@@ -44,6 +44,8 @@ FAULTS = ("kill_leader", "zombie_leader", "kill_api", "restart_nats", "terminate
 LEADER_FAULTS = frozenset({"kill_leader", "zombie_leader", "terminate_db"})
 ZOMBIE_PAUSE_S = 3.0
 REQUEST_TIMEOUT_S = 30.0
+OPEN_ORDERS_KEPT = 20
+"""A client cancels its oldest open order beyond this many (the account's limit is 1,000)."""
 
 
 @dataclass
@@ -129,8 +131,9 @@ def _healthy(role: Role) -> bool:
 
 
 class Client(threading.Thread):
-    """Places orders (and cancels every third one) with idempotency keys, resending a
-    failed request with the same key through the next node, until acknowledged."""
+    """Places orders and cancels its oldest open one beyond ``OPEN_ORDERS_KEPT``, with
+    idempotency keys, resending a failed request with the same key through the next
+    node, until acknowledged."""
 
     def __init__(self, harness: Harness, name: str, market: str) -> None:
         super().__init__(daemon=True, name=name)
@@ -150,6 +153,7 @@ class Client(threading.Thread):
             httpx.Client(headers={"X-API-Key": self.harness.api_key}, timeout=REQUEST_TIMEOUT_S)
             for _ in self.harness.apis
         ]
+        open_orders: list[str] = []
         try:
             for i in itertools.count():
                 if self.harness.stop_clients.is_set():
@@ -158,8 +162,10 @@ class Client(threading.Thread):
                 body = {"market": self.market, "side": "buy", "qty": "1", "price": price}
                 key = f"{self.name}-p{i}"
                 placed = self._send(clients, "POST", "/orders", body, key, "place")
-                if placed is not None and i % 3 == 0:
-                    path = f"/orders/{placed['id']}"
+                if placed is not None:
+                    open_orders.append(placed["id"])
+                if len(open_orders) > OPEN_ORDERS_KEPT:  # the account's open orders stay bounded
+                    path = f"/orders/{open_orders.pop(0)}"
                     self._send(clients, "DELETE", path, None, f"{self.name}-c{i}", "cancel")
         finally:
             for client in clients:

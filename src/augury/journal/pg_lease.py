@@ -61,30 +61,30 @@ class WriterLease:
         PostgresJournalStore(dsn, namespace).close()  # the schema, with the lease row
         self._lock_key = namespace_lock_key(namespace)
         ns = sql.Identifier(namespace)
-        name = sql.Literal(LEASE_NAME)
+        row = sql.Literal(LEASE_NAME)
         self._read = sql.SQL(
             "SELECT holder, epoch, expires_at > clock_timestamp(), "
             "extract(epoch FROM expires_at - clock_timestamp())::float8 "
             "FROM {ns}.lease WHERE name = {name}"
-        ).format(ns=ns, name=name)
+        ).format(ns=ns, name=row)
         self._lock = sql.SQL(
             "SELECT expires_at > clock_timestamp(), pg_try_advisory_xact_lock(%s) "
             "FROM {ns}.lease WHERE name = {name} FOR UPDATE"
-        ).format(ns=ns, name=name)
+        ).format(ns=ns, name=row)
         self._take = sql.SQL(
             "UPDATE {ns}.lease SET holder = %s, epoch = epoch + 1, "
             "expires_at = clock_timestamp() + make_interval(secs => %s), "
             "acquired_at = clock_timestamp() WHERE name = {name} RETURNING epoch"
-        ).format(ns=ns, name=name)
+        ).format(ns=ns, name=row)
         self._renew = sql.SQL(
             "UPDATE {ns}.lease SET expires_at = clock_timestamp() + make_interval(secs => %s) "
             "WHERE name = {name} AND holder = %s AND epoch = %s "
             "AND expires_at > clock_timestamp() RETURNING epoch"
-        ).format(ns=ns, name=name)
+        ).format(ns=ns, name=row)
         self._release = sql.SQL(
             "UPDATE {ns}.lease SET expires_at = 'epoch' "
             "WHERE name = {name} AND holder = %s AND epoch = %s"
-        ).format(ns=ns, name=name)
+        ).format(ns=ns, name=row)
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
 
     def _connection(self) -> psycopg.Connection[tuple[object, ...]]:

@@ -71,6 +71,16 @@ _UPSERT = """INSERT INTO {ns}.members (name, role, host, pid, seq, epoch, state_
     detail = excluded.detail, updated_at = excluded.updated_at"""
 
 
+_DDL_LOCK_KEY = int.from_bytes(hashlib.sha256(b"augury-cluster:ddl").digest()[:8], signed=True)
+
+
+def _create_members(conn: psycopg.Connection[tuple[object, ...]], ddl: sql.Composed) -> None:
+    """CREATE TABLE IF NOT EXISTS, serialised: concurrent ones can still collide."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,))
+        conn.execute(ddl)
+
+
 class Report(msgspec.Struct):
     """What a member says about itself in a heartbeat."""
 
@@ -134,7 +144,7 @@ class Membership:
             self._conn = psycopg.connect(
                 self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
             )
-            self._conn.execute(self._ddl)
+            _create_members(self._conn, self._ddl)
         return self._conn
 
     def beat(self, report: Report) -> None:
@@ -275,7 +285,7 @@ def cluster_status(dsn: str, namespace: str) -> dict[str, Any]:
         lease.close()
     ns = sql.Identifier(namespace)
     with psycopg.connect(dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as conn:
-        conn.execute(sql.SQL(_DDL).format(ns=ns))
+        _create_members(conn, sql.SQL(_DDL).format(ns=ns))
         row = conn.execute(sql.SQL("SELECT max(seq) FROM {ns}.journal").format(ns=ns)).fetchone()
         head = int(row[0]) if row is not None and row[0] is not None else 0
         rows = conn.execute(

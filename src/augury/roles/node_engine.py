@@ -146,10 +146,11 @@ class NodeEngine:
 
     def resend_pending(self, why: str) -> None:
         """Fail every request in flight, so that each is resent at once (same keys)."""
-        core = getattr(self.batcher.client, "core", None)
-        if core is not None and getattr(core, "in_flight", 0):
-            self._resends += 1
-            core.fail_all(TransportError(f"{why}; resending"))
+        core: Any = getattr(self.batcher.client, "core", None)  # the NATS client's requests
+        if core is None or not core.in_flight:
+            return
+        self._resends += 1
+        core.fail_all(TransportError(f"{why}; resending"))
 
     def submit(self, command: dc.Command, account: str = "", key: str = "") -> Future[Result]:
         """From another thread than the node's event loop: a future of the Result."""
