@@ -333,8 +333,10 @@ class Harness:
             time.sleep(ZOMBIE_PAUSE_S)
             target.process.send_signal(signal.SIGCONT)
         elif kind == "kill_api" and target is not None:
-            with self._lock:
+            with self._lock:  # not while the supervisor restarts it
+                fault.at = time.monotonic()
                 target.kill(signal.SIGKILL)
+                fault.head = self.head()
                 time.sleep(0.5)
         elif kind == "restart_nats":
             self.nats.kill()

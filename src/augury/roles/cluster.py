@@ -36,6 +36,7 @@ from augury.domain.exchange import Exchange
 from augury.journal.pg_lease import LeaseState, WriterLease
 from augury.settings import Settings
 from augury.transport import NatsTransport, Transport
+from augury.transport.nats_bus import NatsClient
 
 if TYPE_CHECKING:
     from augury.roles.node_engine import NodeEngine
@@ -131,6 +132,8 @@ class Membership:
         self.lease = WriterLease(dsn, namespace)
         self.leader: LeaseState | None = None
         """The lease as last read (every heartbeat)."""
+        self.on_lease: Callable[[LeaseState], None] | None = None
+        """Called on the loop with the lease after each heartbeat."""
         ns = sql.Identifier(namespace)
         self._ddl = sql.SQL(_DDL).format(ns=ns)
         self._upsert = sql.SQL(_UPSERT).format(ns=ns)
@@ -177,6 +180,8 @@ class Membership:
         while True:
             try:
                 await asyncio.to_thread(self.beat, report())
+                if self.on_lease is not None and self.leader is not None:
+                    self.on_lease(self.leader)
             except Exception as exc:
                 log.warning("heartbeat of %s failed: %s", self.name, exc)
             await asyncio.sleep(HEARTBEAT_S)
@@ -226,14 +231,28 @@ async def join_cluster(settings: Settings, node: NodeEngine) -> None:
     node.cluster = membership
     loop = asyncio.get_running_loop()
 
-    def heard(notice: LeaderNotice) -> None:
-        if notice.epoch > node.leader_epoch:
-            node.leader_changed(notice.epoch)
-            task = loop.create_task(_nudge(node, notice.epoch))
-            _nudging.add(task)
-            task.add_done_callback(_nudging.discard)
+    def heard(epoch: int) -> None:
+        if epoch <= node.leader_epoch:
+            return
+        client, bus = node.batcher.client, node.bus
+        if isinstance(client, NatsClient) and isinstance(bus, NatsTransport):
+            client.target = leader_subject(bus, epoch)  # the new leader, never an old one
+        node.leader_changed(epoch)
+        task = loop.create_task(_nudge(node, epoch))
+        _nudging.add(task)
+        task.add_done_callback(_nudging.discard)
 
-    await on_leader(node.bus, heard)
+    def lease_seen(lease: LeaseState) -> None:  # an announcement missed: the lease row
+        if lease.live:
+            heard(lease.epoch)
+
+    membership.on_lease = lease_seen
+    await on_leader(node.bus, lambda notice: heard(notice.epoch))
+
+
+def leader_subject(bus: NatsTransport, epoch: int) -> str:
+    """The subject only the leader of ``epoch`` serves (besides ``<prefix>.cmd``)."""
+    return bus.subject("cmd", f"e{epoch}")
 
 
 _nudging: set[asyncio.Task[None]] = set()

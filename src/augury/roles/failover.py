@@ -59,13 +59,14 @@ from augury.roles.cluster import (
     Report,
     announce,
     dsn_of,
+    leader_subject,
     state_digest,
 )
 from augury.roles.node import RoleError, connect_bus, default_node_name, node_clock, open_journal
 from augury.roles.replica import Replica, clock_floor
 from augury.roles.sequencer import Sequencer
 from augury.settings import Settings
-from augury.transport import Answer, CommandBatch, Transport
+from augury.transport import Answer, CommandBatch, CommandServer, NatsTransport, Transport
 from augury.transport.messages import CODE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
@@ -145,11 +146,26 @@ class LeaseKeeper:
 
 
 class FencedSequencer(Sequencer):
-    """A sequencer that takes no batch once its lease is no longer valid."""
+    """A sequencer that takes no batch once its lease is no longer valid. On NATS it also
+    serves its epoch's own subject (``leader_subject``), where the nodes that heard of it
+    send their batches: a paused old leader, still in the queue group of
+    ``<prefix>.cmd``, never receives those."""
 
     def __init__(self, engine: Engine, bus: Transport, keeper: LeaseKeeper) -> None:
         super().__init__(engine, bus)
         self.keeper = keeper
+        self._direct: CommandServer | None = None
+
+    async def start(self) -> None:
+        await super().start()
+        if isinstance(self.bus, NatsTransport):
+            subject = leader_subject(self.bus, self.keeper.epoch)
+            self._direct = await self.bus.serve(self.handle, subject)
+
+    async def close(self) -> None:
+        if self._direct is not None:
+            await self._direct.close()
+        await super().close()
 
     async def handle(self, batch: CommandBatch) -> list[Answer]:
         if not self.keeper.valid():
