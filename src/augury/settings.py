@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from augury.domain.units import parse_micros
@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     starting_grant: str = "1000"
     """Credits granted to every new account (a decimal string)."""
     admin_username: str = "admin"
+    admin_password: SecretStr | None = None
+    """The first admin's password (``AUGURY_ADMIN_PASSWORD``, for scripted deployments);
+    without it a random one is made and printed once. Only read on an empty database."""
     telemetry: bool = False
     """FastAPI's native OpenTelemetry (request spans, metrics, logs) through the global
     providers the operator configures; off by default: checking costs every request."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -56,3 +58,20 @@ def test_instants() -> None:
     for bad in ("2025-11-14T00:00:00", "yesterday", ""):
         with pytest.raises(ValueError):
             parse_instant_us(bad)
+
+
+def test_the_first_admin_takes_augury_admin_password_and_it_is_never_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.api.helpers import local_app
+
+    secret = "a long scripted admin passphrase 42"
+    services, _app, shown = local_app(tmp_path / "data", admin_password=secret)
+    try:
+        assert shown == []  # the callback that shows a made-up password was not called
+        assert services.identity.attempt_login("admin", secret).user is not None
+        assert services.identity.attempt_login("admin", "wrong").user is None
+    finally:
+        services.stop()
+    out = capsys.readouterr().out
+    assert secret not in out and "AUGURY_ADMIN_PASSWORD" in out

@@ -87,7 +87,7 @@ class ProjectionContract:
         projector = new_projector()
         with projector.engine.connect() as conn:
             context = MigrationContext.configure(conn)
-            assert context.get_current_revision() == "0004"
+            assert context.get_current_revision() == "0005"
             assert compare_metadata(context, t.metadata) == []
         assert projector.last_seq() == 0
 

@@ -7,6 +7,7 @@ and the ledger conserves."""
 from __future__ import annotations
 
 import collections
+import json
 import threading
 import time
 import uuid
@@ -97,6 +98,66 @@ def test_writes_through_one_node_are_read_through_another_with_min_seq(cluster: 
     health = httpx.get(b.url + "/health").json()
     assert health["role"] == "api" and health["node"]["node"] == "node-b"
     _conserved(b, key)
+
+
+def test_websocket_streams_on_one_node_follow_writes_through_another(cluster: Cluster) -> None:
+    from websockets.sync.client import connect
+
+    a, b = cluster.api("node-a"), cluster.api("node-b")
+    key = cluster.admin_key(a)
+    with _client(a, key) as via_a:
+        market = _market(via_a)
+        url = f"ws://127.0.0.1:{b.port}/api/v1/ws"
+        with connect(url, additional_headers={"X-API-Key": key}, open_timeout=30) as ws:
+            ws.send(json.dumps({"op": "subscribe", "channel": f"book:{market}"}))
+            assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
+            ws.send(json.dumps({"op": "subscribe", "channel": "orders"}))
+            assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
+            placed = via_a.post("/orders", json=_order(market, 4)).json()
+            got = [json.loads(ws.recv(timeout=10)) for _ in range(3)]
+    delta = next(m for m in got if m["type"] == "book_delta")
+    assert delta["bids"] == [{"price": "0.05", "qty": "1", "orders": 1}]
+    accepted = next(m for m in got if m.get("event") == "accepted")
+    assert accepted["order_id"] == placed["id"]
+
+
+class RoundRobin(httpx.BaseTransport):
+    """A load balancer in the client: request i goes to node i mod N; it remembers the
+    ``Augury-Min-Seq`` each request carried."""
+
+    def __init__(self, nodes: list[Role]) -> None:
+        self.ports = [node.port for node in nodes]
+        self.inner = httpx.HTTPTransport()
+        self.sent: list[tuple[int, str, str | None]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        port = self.ports[len(self.sent) % len(self.ports)]
+        self.sent.append((port, request.method, request.headers.get("Augury-Min-Seq")))
+        request.url = request.url.copy_with(port=port)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_the_sdk_reads_its_own_writes_through_any_node(cluster: Cluster) -> None:
+    from augury.client import Client
+
+    a, b = cluster.api("node-a"), cluster.api("node-b")
+    key = cluster.admin_key(a)
+    balancer = RoundRobin([a, b])
+    with Client(f"http://127.0.0.1:{a.port}", api_key=key, transport=balancer) as client:
+        with _client(a, key) as plain:
+            market = _market(plain)
+        for i in range(6):
+            order = client.place_order(market, "buy", qty="1", price=f"0.{10 + i}")
+            seen = [o.id for o in client.list_orders(market=market, status="open").items]
+            assert order.id in seen
+            assert client.last_seq > 0
+        ports = {port for port, _method, _seq in balancer.sent}
+        assert ports == {a.port, b.port}  # both nodes served
+        reads = [seq for _port, method, seq in balancer.sent if method == "GET"]
+        assert reads and all(seq is not None and int(seq) > 0 for seq in reads)
 
 
 class Load:

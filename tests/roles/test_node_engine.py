@@ -15,7 +15,8 @@ from augury.domain import snapshot
 from augury.engine import Engine, EngineStopped, SimulatedClock, open_engine
 from augury.engine.entry import Entry
 from augury.engine.recovery import replay
-from augury.journal import open_store
+from augury.journal import load_or_create_key, open_store
+from augury.journal.signing import public_key_bytes
 from augury.roles.node_engine import NodeEngine
 from augury.roles.replica import Replica
 from augury.roles.sequencer import Sequencer
@@ -121,6 +122,12 @@ def test_the_replica_equals_a_fresh_replay_of_the_journal(tmp_path: Path) -> Non
         with open_store(path) as store:
             fresh = replay(store)
         assert node.query(snapshot.dump).result() == snapshot.dump(fresh.exchange)
+        # the engine's operator key, learnt from its signed checkpoints (for /journal)
+        key = load_or_create_key(path.parent / "operator.key")
+        assert node.replica.operator_key == public_key_bytes(key)
+        with open_store(path) as store:
+            reloaded = Replica.load(store, SimulatedClock(T0))
+        assert reloaded.operator_key == public_key_bytes(key)
 
     run(tmp_path, scenario)
 

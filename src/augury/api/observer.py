@@ -37,7 +37,8 @@ from augury.domain.resolution.spec import HOUR_US, AnySource, AttestationSource
 from augury.evidence.fetch import FetchPolicy
 from augury.evidence.observe import Captured, observe, observe_attestation
 from augury.evidence.sandbox import ReaderLimits, ReaderPool
-from augury.evidence.store import EvidenceStore
+from augury.evidence.sql_store import SqlEvidenceStore
+from augury.evidence.store import BlobStore, EvidenceStore
 
 if TYPE_CHECKING:
     from augury.api.services import Services
@@ -80,6 +81,14 @@ def due_sources(ex: Exchange, now_us: int, market: str | None = None) -> list[Du
     return found
 
 
+def evidence_store(services: Services) -> BlobStore:
+    """Where raw captures go: files in the data directory on one machine (SQLite), the
+    shared database when the roles may run on several (PostgreSQL)."""
+    if services.settings.database_url:
+        return SqlEvidenceStore(services.projector.engine)
+    return EvidenceStore(services.settings.data_dir / "evidence")
+
+
 def latest_by_source(observations: Iterable[Observation]) -> dict[str, tuple[int, str | None]]:
     """Per source: the instant of its latest observation (failed or not: it says when
     the source was last tried) and the hash of its latest observation *with content*
@@ -104,7 +113,7 @@ class Observer:
     def __init__(self, services: Services) -> None:
         settings = services.settings
         self.services = services
-        self.store = EvidenceStore(settings.data_dir / "evidence")
+        self.store = evidence_store(services)
         self.policy = FetchPolicy(
             allow_hosts=frozenset(settings.evidence_allow_hosts),
             timeout_s=settings.evidence_timeout_s,

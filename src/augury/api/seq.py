@@ -63,6 +63,11 @@ def min_seq_of(scope: Scope) -> int | None:
     return _parse(morsel.value) if morsel is not None else None
 
 
+def _secure_cookies(scope: Scope) -> bool:
+    settings = getattr(scope["app"].state, "settings", None)
+    return bool(settings is not None and settings.secure_cookies)
+
+
 def _parse(text: str) -> int | None:
     text = text.strip()
     if not text.isdigit() or len(text) > 19:
@@ -98,13 +103,17 @@ class SeqMiddleware:
         written = _Written()
         token = _written.set(written)
         browser = any(name == b"cookie" for name, _ in scope.get("headers", ()))
+        secure = "; Secure" if browser and _secure_cookies(scope) else ""
 
         async def with_seq(message: Message) -> None:
             if message["type"] == "http.response.start" and written.seq:
                 headers = list(message.get("headers", ()))
                 headers.append((SEQ_HEADER, str(written.seq).encode()))
                 if browser:
-                    cookie = f"{SEQ_COOKIE}={written.seq}; Path=/; Max-Age=60; SameSite=Lax"
+                    cookie = (
+                        f"{SEQ_COOKIE}={written.seq}; Path=/; Max-Age=60; HttpOnly; "
+                        f"SameSite=Lax{secure}"
+                    )
                     headers.append((b"set-cookie", cookie.encode()))
                 message["headers"] = headers
             await send(message)

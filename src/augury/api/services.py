@@ -192,12 +192,22 @@ class Services:
         if self.identity.count_users():
             return
         username = self.settings.admin_username
-        password = secrets.token_urlsafe(18)
+        password = self._admin_password()
         hashed = self.identity.hash_password(password)
         if self.identity.create_user(username, hashed, ("admin", "market_creator")) is None:
             return  # another node made it
         await self.open_account(username)
-        on_admin_created(username, password)
+        self._announce_admin(on_admin_created, username, password)
+
+    def _announce_admin(self, callback: AdminCallback, username: str, password: str) -> None:
+        if self.settings.admin_password is None:
+            callback(username, password)  # made here: shown once
+        else:  # the operator's own: never echoed
+            print(f"augury: created the admin account {username!r} with AUGURY_ADMIN_PASSWORD")
+
+    def _admin_password(self) -> str:
+        given = self.settings.admin_password
+        return given.get_secret_value() if given is not None else secrets.token_urlsafe(18)
 
     async def wait_for_seq(self, seq: int, timeout_s: float) -> bool:
         """True once this process's state holds ``seq`` (read-your-writes); False after
@@ -309,7 +319,7 @@ class Services:
         if self.identity.count_users():
             return
         username = self.settings.admin_username
-        password = secrets.token_urlsafe(18)
+        password = self._admin_password()
         user = self.identity.create_user(
             username, self.identity.hash_password(password), ("admin", "market_creator")
         )
@@ -324,7 +334,7 @@ class Services:
             result = submit(command, username, "starting-grant").result()
             if not result.ok:
                 raise RuntimeError(f"cannot grant the admin its credits: {result.code}")
-        on_admin_created(username, password)
+        self._announce_admin(on_admin_created, username, password)
 
 
 class Follower:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
@@ -131,6 +132,10 @@ def api(
     node_name: Annotated[
         str | None, typer.Option("--node-name", help="This node's name on the bus.")
     ] = None,
+    reuse_port: Annotated[
+        bool,
+        typer.Option("--reuse-port", help="Share the port with other nodes (SO_REUSEPORT)."),
+    ] = False,
 ) -> None:
     """Run an HTTP/WebSocket API node: commands go to the engine over the bus, live reads
     come from this node's replica of the journal."""
@@ -164,12 +169,27 @@ def api(
             server_header=False,
         )
         server = uvicorn.Server(config)
+        sockets = [_shared_socket(settings.host, settings.port)] if reuse_port else None
         with contextlib.suppress(SystemExit):  # uvicorn exits this way when it cannot start
-            server.run()
+            server.run(sockets=sockets)
         if not server.started:
             raise CliError(
                 f"could not serve on {settings.host}:{settings.port} (see the log above)"
             )
+
+
+def _shared_socket(host: str, port: int) -> socket.socket:
+    """A listening socket other processes may bind too (the kernel spreads connections)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise CliError(f"cannot listen on {host}:{port}: {exc}") from None
+    return sock
 
 
 async def _preflight(settings: Any) -> int:

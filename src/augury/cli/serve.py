@@ -50,6 +50,22 @@ def serve(
         str | None,
         typer.Option("--mode", metavar="development|production", help="Default: development."),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=0,
+            max=64,
+            help="Run every role as a process of its own: one engine, N API nodes on the "
+            "port, the followers; needs --nats-url. 0 (default): one process.",
+        ),
+    ] = 0,
+    nats_url: Annotated[
+        str | None,
+        typer.Option(
+            "--nats-url", metavar="URL", help="The bus, for --workers.", show_default=False
+        ),
+    ] = None,
     demo: Annotated[
         bool,
         typer.Option(
@@ -78,6 +94,7 @@ def serve(
             "clock": clock,
             "start": start,
             "mode": mode,
+            "nats_url": nats_url,
         }
         try:
             settings = Settings(**{k: v for k, v in given.items() if v is not None})
@@ -88,6 +105,9 @@ def serve(
             raise CliError(problems) from None
         if demo:
             _seed_if_empty(settings)
+        if workers:
+            _serve_workers(settings, workers)
+            return
         services = Services.start(settings)  # a locked journal etc. fails here, in one line
         print(banner(settings.host, settings.port), flush=True)
         config = uvicorn.Config(
@@ -112,6 +132,25 @@ def serve(
             raise CliError(
                 f"could not serve on {settings.host}:{settings.port} (see the log above)"
             )
+
+
+def _serve_workers(settings: Any, workers: int) -> None:
+    """``serve --workers N``: the roles as processes (augury.roles.supervisor)."""
+    from augury.roles.supervisor import role_args, supervise
+
+    if not settings.nats_url:
+        raise CliError("--workers needs a bus: give --nats-url (or AUGURY_NATS_URL)")
+    env: dict[str, str] = {"AUGURY_DATA_DIR": str(settings.data_dir.resolve())}
+    for name in ("database_url", "clock", "start", "mode", "nats_url"):
+        value = getattr(settings, name)
+        if value is not None:
+            env[f"AUGURY_{name.upper()}"] = str(value)
+    import os
+
+    print(banner(settings.host, settings.port), flush=True)
+    print(f"augury serve: one engine, {workers} API node(s) and the followers", flush=True)
+    children = role_args(workers, settings.port, settings.host, settings.surveillance)
+    supervise(children, {**os.environ, **env})
 
 
 def banner(host: str, port: int) -> str:

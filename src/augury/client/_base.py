@@ -26,6 +26,9 @@ TIMEOUT_S: Final = 30.0
 RETRIES_MAX: Final = 2
 """Retries of a retry-safe request (a GET, or one with an Idempotency-Key) after a
 connection error or 503 ``overloaded``."""
+RETRY_CODES: Final = ("overloaded", "replica_behind", "unavailable")
+"""503s worth retrying: busy, an API node's replica behind the client's writes, no
+sequencer for a moment (a failover); each only for a GET or a request with a key."""
 RETRY_WAIT_S_MAX: Final = 2.0
 PAGES_MAX: Final = 100_000
 """A bound on the pages one ``iter_*`` helper walks (a guard against a looping cursor)."""
@@ -179,6 +182,17 @@ def instant(value: Instant | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def with_min_seq(headers: dict[str, str], last_seq: int) -> dict[str, str]:
+    """A request's headers, with ``Augury-Min-Seq`` once the client has written."""
+    return {**headers, "Augury-Min-Seq": str(last_seq)} if last_seq else headers
+
+
+def seen_seq(response: httpx.Response, last_seq: int) -> int:
+    """The client's highest seq after ``response`` (its ``Augury-Seq``, if any)."""
+    found = response.headers.get("Augury-Seq", "")
+    return max(last_seq, int(found)) if found.isdigit() else last_seq
+
+
 def base_url(url: str) -> str:
     """``http://host:port`` (or with ``/api/v1``) -> ``http://host:port/api/v1``."""
     url = url.rstrip("/")
@@ -233,7 +247,7 @@ def should_retry(req: Request, error: AuguryError | None, attempt: int) -> float
         return None
     if error is None:  # a connection error
         return min(0.1 * 2.0**attempt, RETRY_WAIT_S_MAX)
-    if error.status == 503 and error.code == "overloaded":
+    if error.status == 503 and error.code in RETRY_CODES:
         retry_after: float | None = getattr(error, "retry_after", None)
         wait = retry_after or 0.2
         return min(wait, RETRY_WAIT_S_MAX)

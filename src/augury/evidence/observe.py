@@ -23,7 +23,7 @@ from augury.domain.resolution.evaluate import Observation
 from augury.domain.resolution.spec import AnySource, AttestationSource
 from augury.evidence.fetch import FetchPolicy, fetch
 from augury.evidence.sandbox import ReaderPool
-from augury.evidence.store import EvidenceStore
+from augury.evidence.store import BlobStore
 
 
 class Captured(msgspec.Struct, frozen=True, kw_only=True):
@@ -57,7 +57,7 @@ class Captured(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def _change(
-    store: EvidenceStore, readers: ReaderPool, kind: str, previous_sha256: str | None, body: bytes
+    store: BlobStore, readers: ReaderPool, kind: str, previous_sha256: str | None, body: bytes
 ) -> str | None:
     if previous_sha256 is None:
         return None
@@ -67,7 +67,7 @@ async def _change(
     return await readers.change(kind, old, body)
 
 
-def _stored(store: EvidenceStore, sha: str) -> bytes | None:
+def _stored(store: BlobStore, sha: str) -> bytes | None:
     return store.get(sha) if store.has(sha) else None
 
 
@@ -81,7 +81,7 @@ async def _read(
     body: bytes,
     *,
     now_us: int,
-    store: EvidenceStore,
+    store: BlobStore,
     readers: ReaderPool,
     previous_sha256: str | None,
     url: str,
@@ -111,7 +111,7 @@ async def observe(
     source: AnySource,
     *,
     now_us: int,
-    store: EvidenceStore,
+    store: BlobStore,
     policy: FetchPolicy,
     readers: ReaderPool,
     previous_sha256: str | None = None,
@@ -155,7 +155,7 @@ async def observe_attestation(
     submitted: bytes,
     *,
     now_us: int,
-    store: EvidenceStore,
+    store: BlobStore,
     readers: ReaderPool,
     previous_sha256: str | None = None,
 ) -> Captured:

@@ -14,6 +14,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import Protocol
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
@@ -23,6 +24,24 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class BlobStore(Protocol):
+    """What the observer and the evidence routes need of a store: files on one machine
+    (:class:`EvidenceStore`), the shared database on several (``sql_store``)."""
+
+    def put(self, data: bytes) -> str: ...
+    def get(self, sha: str) -> bytes: ...
+    def has(self, sha: str) -> bool: ...
+    def size(self, sha: str) -> int | None: ...
+    def verify(self, sha: str) -> bool: ...
+
+
+def check_sha(sha: str) -> str:
+    """``sha`` if it is 64 lower-case hex digits; ValueError otherwise."""
+    if not isinstance(sha, str) or not _SHA256_HEX.fullmatch(sha):
+        raise ValueError(f"not a SHA-256 hex digest (64 lower-case hex digits): {sha!r}")
+    return sha
+
+
 class EvidenceStore:
     """Raw bytes by SHA-256 under ``root`` (created on first write)."""
 
@@ -30,9 +49,7 @@ class EvidenceStore:
         self.root = Path(root)
 
     def _path(self, sha: str) -> Path:
-        if not isinstance(sha, str) or not _SHA256_HEX.fullmatch(sha):
-            raise ValueError(f"not a SHA-256 hex digest (64 lower-case hex digits): {sha!r}")
-        return self.root / sha[:2] / sha
+        return self.root / check_sha(sha)[:2] / sha
 
     def put(self, data: bytes) -> str:
         """Store ``data`` and return its hash; storing the same bytes again is a no-op

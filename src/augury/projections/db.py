@@ -15,6 +15,7 @@ transaction, through Alembic's API: no ini file, no ``alembic`` command needed.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ def projection_engine(url: str | Path, namespace: str = DEFAULT_NAMESPACE) -> En
             connect_args={"options": options, "connect_timeout": 10},
         )
         with engine.begin() as conn:
+            _serialize(conn)  # several roles may start at once on an empty database
             conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{namespace}"')
         return engine
     if text.startswith(_SQLITE_PREFIX):
@@ -85,5 +87,19 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the read models of ``engine`` to ``revision`` in one transaction."""
     config = alembic_config()
     with engine.begin() as conn:
+        _serialize(conn)
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+
+
+MIGRATION_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"augury-projections:ddl").digest()[:8], "big", signed=True
+)
+"""PostgreSQL: the transaction-level advisory lock that serializes schema changes, so
+several processes (API nodes, the projector) starting at once on an empty database
+migrate one after the other instead of failing on each other's CREATEs."""
+
+
+def _serialize(conn: Any) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")

@@ -22,6 +22,8 @@ from sqlalchemy import (
     true,
 )
 
+from augury.evidence.sql_store import evidence_blobs
+
 metadata = MetaData()
 
 markets = Table(
@@ -190,3 +192,7 @@ READ_MODELS = (
     resolution_log,
 )
 """The tables rebuilt from the journal (projection_state is the bookkeeping row)."""
+
+# Raw evidence captures share the database and its migrations (0005) but are NOT a read
+# model: they cannot be rebuilt from the journal, so ``reset`` never touches them.
+evidence_blobs.to_metadata(metadata)

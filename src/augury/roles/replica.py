@@ -29,8 +29,8 @@ from augury.engine import AdvanceClock, SimulatedClock
 from augury.engine.clock import Clock
 from augury.engine.entry import Entry, decode_entry
 from augury.engine.recovery import replay
-from augury.journal import Head, JournalRecord, JournalStore
-from augury.journal.records import KIND_COMMAND
+from augury.journal import Head, JournalRecord, JournalStore, verify_checkpoint
+from augury.journal.records import KIND_CHECKPOINT, KIND_COMMAND
 from augury.transport import FeedError, RecordSubscription, Transport
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,17 @@ RESTART_WAIT_S = 0.5
 class Replica:
     """The exchange at ``head``, kept up to date from the record stream."""
 
-    def __init__(self, exchange: Exchange, head: Head, last_ts_us: int, clock: Clock) -> None:
+    def __init__(
+        self,
+        exchange: Exchange,
+        head: Head,
+        last_ts_us: int,
+        clock: Clock,
+        operator_key: bytes | None = None,
+    ) -> None:
         self.exchange = exchange
+        self.operator_key = operator_key
+        """The public key of the last signed checkpoint seen (the engine's operator key)."""
         self.head = head
         self.last_ts_us = last_ts_us
         self.clock = clock
@@ -63,7 +72,12 @@ class Replica:
         """The state at the journal's head now (blocking: call it in a thread)."""
         replayed = replay(store)
         clock_floor(clock, replayed.last_ts_us)
-        return cls(replayed.exchange, replayed.head, replayed.last_ts_us, clock)
+        key = None
+        if replayed.last_checkpoint_seq:
+            record = store.get(replayed.last_checkpoint_seq)
+            if record is not None and record.kind == KIND_CHECKPOINT:
+                key = verify_checkpoint(record.body, None).public_key
+        return cls(replayed.exchange, replayed.head, replayed.last_ts_us, clock, key)
 
     @property
     def seq(self) -> int:
@@ -96,6 +110,8 @@ class Replica:
                         log.exception(
                             "replica subscriber %r failed on seq %d", callback, record.seq
                         )
+            elif record.kind == KIND_CHECKPOINT:
+                self.operator_key = verify_checkpoint(record.body, None).public_key
             self.head = (record.seq, record.hash)
             self.last_ts_us = max(self.last_ts_us, record.ts_us)
             self.applied += 1

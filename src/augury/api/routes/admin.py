@@ -57,11 +57,19 @@ async def health(services: ServicesDep) -> dict[str, Any]:
 async def journal(services: ServicesDep) -> dict[str, Any]:
     """Anyone can fetch the public key that signs checkpoints, to verify an export."""
     seq, head_hash = services.engine.head
-    key = load_or_create_key(services.settings.data_dir / "operator.key")
+    if isinstance(services.engine, NodeEngine):  # the key lives with the engine: its checkpoints
+        found = services.engine.replica.operator_key
+        if found is None:
+            raise ApiError(
+                503, "unavailable", "no signed checkpoint yet", headers={"Retry-After": "5"}
+            )
+        public_key = found.hex()
+    else:
+        public_key = public_key_hex(load_or_create_key(services.settings.data_dir / "operator.key"))
     return {
         "head_seq": seq,
         "head_hash": head_hash.hex(),
-        "public_key": public_key_hex(key),
+        "public_key": public_key,
         "signature_algorithm": "ed25519",
     }
 

@@ -41,6 +41,10 @@ class Core:
         self.base_url = b.base_url(base_url)
         self.api_key = api_key
         self.auto_idempotency = auto_idempotency
+        self.last_seq = 0
+        """The highest journal seq of this client's own writes (``Augury-Seq``): sent as
+        ``Augury-Min-Seq`` with every later request, so any API node behind a load
+        balancer answers with a state that holds them (read-your-writes)."""
         self._http = httpx.Client(
             base_url=self.base_url,
             headers=b.auth_headers(api_key),
@@ -59,8 +63,9 @@ class Core:
         while True:
             error: AuguryError | None = None
             try:
+                headers = b.with_min_seq(req.headers, self.last_seq)
                 response = self._http.request(
-                    req.method, req.path, params=req.params, json=req.body, headers=req.headers
+                    req.method, req.path, params=req.params, json=req.body, headers=headers
                 )
             except httpx.TransportError as exc:
                 wait = b.should_retry(req, None, attempt)
@@ -70,6 +75,7 @@ class Core:
                     ) from None
             else:
                 if response.status_code < 400:
+                    self.last_seq = b.seen_seq(response, self.last_seq)
                     return response
                 error = b.error_of(response)
                 wait = b.should_retry(req, error, attempt)
