@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -58,3 +59,10 @@ def test_it_shows_the_leader_its_epoch_and_each_members_lag(
     for member in members:
         member._leave()
     lease.close()
+
+
+def test_a_standby_needs_postgresql(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["engine", "--standby", "--data-dir", str(tmp_path), "--nats-url", "nats://x:1"]
+    assert main(argv) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--standby needs a PostgreSQL journal" in err
