@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from augury.cli import EXIT_ERROR, main
 from augury.journal.pg_lease import WriterLease
 from augury.roles.cluster import Membership, Report
 from tests.api.conftest import _pg_dsn
+from tests.projections.conftest import fresh_namespace, pg_dsn, pg_namespaces
+
+__all__ = ["pg_dsn", "pg_namespaces"]  # fixtures, re-exported for this module
 
 
 @pytest.fixture
-def namespace() -> Iterator[str]:
-    name = f"t_cs_{uuid.uuid4().hex[:12]}"
-    yield name
-    with psycopg.connect(_pg_dsn(), autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+def namespace(pg_namespaces: list[str]) -> str:
+    """A fresh schema, dropped after the test."""
+    pg_namespaces.append(fresh_namespace())
+    return pg_namespaces[-1]
 
 
 def test_it_needs_postgresql(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -30,16 +28,18 @@ from augury.settings import Settings
 from augury.transport import CommandBatch, EmbeddedTransport
 from augury.transport.messages import CODE_UNAVAILABLE, CommandRequest
 from tests.api.conftest import _pg_dsn
+from tests.projections.conftest import fresh_namespace, pg_dsn, pg_namespaces
+
+__all__ = ["pg_dsn", "pg_namespaces"]  # fixtures, re-exported for this module
 
 CREDIT = 1_000_000
 
 
 @pytest.fixture
-def namespace() -> Iterator[str]:
-    name = f"t_fo_{uuid.uuid4().hex[:12]}"
-    yield name
-    with psycopg.connect(_pg_dsn(), autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+def namespace(pg_namespaces: list[str]) -> str:
+    """A fresh schema, dropped after the test."""
+    pg_namespaces.append(fresh_namespace())
+    return pg_namespaces[-1]
 
 
 def _expire(namespace: str) -> None:
