@@ -236,3 +236,31 @@ def test_missing_username_without_a_terminal_is_one_line(
     assert err == ["augury login: error: give --username (stdin is not a terminal to ask on)"]
     assert main(["login", "-u", "x", "--scope", "root", "--url", "http://127.0.0.1:1"]) == 2
     assert "--scope must be read, trade or admin" in capsys.readouterr().err
+
+
+def test_keys_create_with_a_public_key(
+    server: Server,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``--public-key FILE`` attaches a key for Kalshi-style signed requests."""
+    from tests.api.kalshi.conftest import Trader, ed25519_pair
+    from tests.api.kalshi.test_auth import signed_headers
+
+    url, name = server.base_url, unique("clipk")
+    cli(
+        capsys, monkeypatch, "register", "-u", name, "--password-stdin", "--no-login",
+        "--url", url, stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    private_pem, public_pem = ed25519_pair()
+    pem = tmp_path / "kalshi.pub"
+    pem.write_text(public_pem)
+    made = cli(
+        capsys, monkeypatch, "keys", "create", "bot", "--scope", "read", "--public-key",
+        str(pem), "-u", name, "--password-stdin", "--url", url, stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert made["key_type"] == "ed25519"
+    path = "/trade-api/v2/portfolio/balance"
+    headers = signed_headers(Trader(name, httpx.Client(), made["id"], private_pem), "GET", path)
+    assert httpx.get(url + path, headers=headers).status_code == 200

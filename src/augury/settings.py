@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     rate_limit_password_per_s: float = Field(default=2.0, ge=0)
     """Logins and registrations per second per client IP (0: no limit)."""
     rate_limit_password_burst: int = Field(default=20, ge=1)
+    rate_limit_url: str | None = None
+    """Where the rate limits' buckets are kept: None (the default) in each process's
+    memory; ``redis://host:port/db`` (or ``rediss://``, ``unix://``) in a Redis every API
+    node shares, so N nodes give the limits once (docs/security.md, "Rate limits")."""
     login_backoff_free_failures: int = Field(default=5, ge=1, le=100)
     """Failed logins in a row an account may have before its logins must wait (any IP)."""
     login_backoff_base_s: float = Field(default=1.0, gt=0, le=3_600)
@@ -132,6 +136,10 @@ class Settings(BaseSettings):
             parse_instant_us(self.start)
         elif self.start is not None:
             raise ValueError("--start is only for the simulated clock")
+        if self.rate_limit_url is not None and not self.rate_limit_url.startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ValueError("rate_limit_url must be a redis://, rediss:// or unix:// URL")
         grant = parse_micros(self.starting_grant)
         if grant < 0:
             raise ValueError("starting_grant may not be negative")

@@ -24,7 +24,9 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from sqlalchemy import Engine
 
+from augury.projections.db import projection_engine
 from tests.journal.conftest import PG_DSN_DEFAULT, PG_DSN_ENV
 
 START = "2025-11-14T00:00:00Z"
@@ -202,6 +204,25 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         with psycopg.connect(dsn, autocommit=True) as conn:
             for namespace in (journal_ns, projections_ns):
                 conn.execute(f"DROP SCHEMA IF EXISTS {namespace} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database for the API's tables, on each backend in turn: a SQLite file,
+    or a fresh PostgreSQL schema (dropped afterwards)."""
+    if request.param == "sqlite":
+        engine = projection_engine(tmp_path / "projections.db")
+        yield engine
+        engine.dispose()
+        return
+    dsn, namespace = _pg_dsn(), f"t_api_db_{uuid.uuid4().hex[:12]}"
+    engine = projection_engine(dsn, namespace)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {namespace} CASCADE")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine
 
+from augury.api import migrate
 from augury.api.identity import IdentityStore
 from augury.api.login_guard import BackoffPolicy, account_subject
 
@@ -88,6 +89,7 @@ def test_the_count_is_per_account_across_ips(tmp_path: Path) -> None:
 
 def _store(path: Path) -> IdentityStore:
     engine = create_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
     return IdentityStore(engine, "k" * 40, time_cost=1, memory_kib=1024)
 
 

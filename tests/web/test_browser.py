@@ -305,6 +305,24 @@ def test_api_keys_page(page: Page, web_server: WebServer) -> None:
     expect(page.locator("#notices li")).to_contain_text(notice)
 
 
+def test_api_keys_page_registers_a_public_key(page: Page, web_server: WebServer) -> None:
+    """The optional public key: the new key answers Kalshi-style signed requests."""
+    from tests.api.kalshi.conftest import Trader, ed25519_pair
+    from tests.api.kalshi.test_auth import signed_headers
+
+    username = sign_up(page)
+    page.get_by_role("link", name="API keys").click()
+    private_pem, public_pem = ed25519_pair()
+    page.get_by_label("Name").fill("kalshi bot")
+    page.get_by_label("Public key (optional)").fill(public_pem)
+    page.get_by_role("button", name="Create key").click()
+    expect(page.locator("#new-key")).to_contain_text("KALSHI-ACCESS-KEY")
+    key_id = page.locator("#new-key code").nth(1).inner_text()
+    path = "/trade-api/v2/portfolio/balance"
+    headers = signed_headers(Trader(username, httpx.Client(), key_id, private_pem), "GET", path)
+    assert httpx.get(web_server.base_url + path, headers=headers).status_code == 200
+
+
 def test_pages_need_a_login_and_unknown_markets_are_404(web_server: WebServer) -> None:
     with httpx.Client(base_url=web_server.base_url) as client:
         assert client.get("/portfolio").headers["location"] == "/login?next=/portfolio"

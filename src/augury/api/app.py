@@ -192,6 +192,9 @@ def create_app(
     from augury.web import mount as mount_web  # the pages at / (docs/web.md)
 
     mount_web(app)
+    from augury.api import kalshi  # the Kalshi-compatible facade (docs/kalshi.md)
+
+    kalshi.install(app)
     # POST /orders and DELETE /orders/{id} are served by plain ASGI routes matched before
     # the routers above (which still document them and answer what those hand over).
     fast_orders.install(app, API_PREFIX)
@@ -207,6 +210,7 @@ def create_app(
         key_burst=settings.rate_limit_key_burst,
         password_rate_per_s=settings.rate_limit_password_per_s,
         password_burst=settings.rate_limit_password_burst,
+        shared_url=settings.rate_limit_url,
     )
     app.add_middleware(SeqMiddleware)
     app.add_middleware(SecurityHeaders)

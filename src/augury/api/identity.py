@@ -1,10 +1,11 @@
 """Who people are: users, password hashes, sessions, API keys, roles, market metadata.
 
 These are SQL tables of their own (SQLAlchemy Core), in the same database as the read
-models but never touched by the projector, and created on startup. Money is never
-here: balances live only in the journal. Secrets are never stored: passwords as
-argon2id hashes, session tokens and API keys as HMAC-SHA256 digests keyed by the
-server's secret key, so a copy of the database alone cannot log anyone in.
+models but never touched by the projector, and migrated on startup
+(``augury.api.migrate``). Money is never here: balances live only in the journal.
+Secrets are never stored: passwords as argon2id hashes, session tokens and API keys as
+HMAC-SHA256 digests keyed by the server's secret key, so a copy of the database alone
+cannot log anyone in.
 
 Every method is synchronous (call it from a worker thread, not the event loop).
 """
@@ -149,7 +150,7 @@ def _user(row: Any) -> User:
 
 
 class IdentityStore:
-    """Users, sessions and API keys in ``engine``'s database (tables created if absent)."""
+    """Users, sessions and API keys in ``engine``'s database (``augury.api.migrate``)."""
 
     def __init__(
         self, engine: Engine, secret_key: str, *, time_cost: int = 3, memory_kib: int = 65_536
@@ -160,7 +161,6 @@ class IdentityStore:
         self._hashing = threading.BoundedSemaphore(HASHING_CONCURRENCY_MAX)
         # (kind, digest of the secret) -> (trusted until, user, scopes)
         self._cache: dict[tuple[CredentialKind, str], tuple[float, User, tuple[str, ...]]] = {}
-        metadata.create_all(engine)
         self.guard = LoginGuard(engine)
 
     # -- the authentication cache --------------------------------------------------------

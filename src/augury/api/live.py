@@ -205,3 +205,16 @@ def preview(ex: Exchange, c: PlaceOrder, now: int) -> dict[str, Any]:
         "self_trade_stopped": found.self_trade_stopped,
         "as_of": format_instant(now),
     }
+
+
+def held_pair(ex: Exchange, account: str, market_id: str, outcome: int) -> tuple[int, int]:
+    """(YES, NO) of ``outcome`` the account holds, available (not escrowed)."""
+    market = _market(ex, market_id)
+    index = _book_outcome(market, outcome)
+    return market.held(account, index), market.held(account, market.no_token(index))
+
+
+def outstanding(ex: Exchange, market_id: str, token: int) -> int:
+    """Shares of ``token`` that accounts hold (available, not escrowed in sell orders)."""
+    market = _market(ex, market_id)
+    return sum(held[token] for held in market.positions.values())

@@ -103,11 +103,10 @@ class Notice:
 
 
 class LoginGuard:
-    """The failure counts and notices of ``engine``'s accounts (tables created if absent)."""
+    """The failure counts and notices of ``engine``'s accounts (``augury.api.migrate``)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
 
     def wait_us(self, subject: str, now_us: int) -> int:
         """How long the subject's logins still wait (0: a login may be tried now)."""

@@ -7,6 +7,10 @@ answers the API, wherever it is embedded). ``GET /observe-jobs/{id}`` reports
 ``pending``, ``running``, ``done`` (with the id and hash of each capture) or ``failed``
 (with the error).
 
+Every state a job goes through is also written to the database the API nodes share
+(``augury.api.observe_job_rows``), so any node answers ``GET /observe-jobs/{id}``; the
+bounds below and the one job per market are each node's own.
+
 Bounded: at most ``ACTIVE_MAX`` jobs pending or running at once (another is refused
 with 503 ``overloaded`` and a ``Retry-After``); a second request for a market whose job
 has not finished gets that job back. Finished jobs are kept ``KEEP_S`` seconds (real
@@ -25,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from augury.api.errors import OVERLOADED, ApiError
+from augury.api.observe_job_rows import JobRow, JobRows
 from augury.evidence.observe import Captured
 from augury.settings import format_instant
 
@@ -60,6 +65,29 @@ class Job:
     def active(self) -> bool:
         return self.status in ("pending", "running")
 
+    def row(self) -> JobRow:
+        return JobRow(
+            self.id,
+            self.market,
+            self.status,
+            self.created_us,
+            self.finished_us,
+            self.observations,
+            self.error,
+        )
+
+    @classmethod
+    def of(cls, row: JobRow) -> Job:
+        return cls(
+            row.id,
+            row.market,
+            row.created_us,
+            row.status,
+            row.finished_us,
+            row.observations,
+            row.error,
+        )
+
     def out(self, prefix: str) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -76,13 +104,20 @@ class Job:
 class ObserveJobs:
     """The jobs of one server (event loop only)."""
 
-    def __init__(self, sweep: Sweep, find_ids: FindIds, now_us: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        sweep: Sweep,
+        find_ids: FindIds,
+        now_us: Callable[[], int],
+        rows: JobRows | None = None,
+    ) -> None:
+        self._rows = rows
         self._sweep = sweep
         self._find_ids = find_ids
         self._now_us = now_us
         self._jobs: dict[str, Job] = {}
 
-    def submit(self, market: str) -> Job:
+    async def submit(self, market: str) -> Job:
         """Start observing ``market`` (or give back its unfinished job)."""
         self._prune()
         for job in self._jobs.values():
@@ -97,16 +132,32 @@ class ObserveJobs:
                 headers={"Retry-After": str(RETRY_AFTER_S)},
             )
         job = Job(secrets.token_hex(12), market, self._now_us())
+        if self._rows is not None:  # written before it is answered: any node finds it
+            await asyncio.to_thread(self._rows.put, job.row())
         self._jobs[job.id] = job
         job.task = asyncio.get_running_loop().create_task(self._run(job))
         return job
 
-    def get(self, job_id: str) -> Job | None:
+    async def get(self, job_id: str) -> Job | None:
+        """A job of this node's, or one another node wrote."""
         self._prune()
-        return self._jobs.get(job_id)
+        job = self._jobs.get(job_id)
+        if job is None and self._rows is not None:
+            row = await asyncio.to_thread(self._rows.get, job_id)
+            job = None if row is None else Job.of(row)
+        return job
+
+    async def _write(self, job: Job) -> None:
+        if self._rows is None:
+            return
+        try:
+            await asyncio.to_thread(self._rows.put, job.row())
+        except Exception:  # this node still answers for it; others see it behind
+            log.exception("writing observation job %s failed", job.id)
 
     async def _run(self, job: Job) -> None:
         job.status = "running"
+        await self._write(job)
         try:
             captured = await self._sweep(job.market)
             ids = await self._find_ids(job.market, captured)
@@ -123,6 +174,7 @@ class ObserveJobs:
             job.finished_us = self._now_us()
             job.finished_at = time.monotonic()
             job.task = None
+            await self._write(job)
 
     def _prune(self) -> None:
         now = time.monotonic()

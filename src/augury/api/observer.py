@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from starlette.concurrency import run_in_threadpool
 
 from augury.api.evidence_trail import capture_ids
+from augury.api.observe_job_rows import JobRows
 from augury.api.observe_jobs import ObserveJobs
 from augury.domain import commands as dc
 from augury.domain.exchange import Exchange
@@ -128,7 +129,9 @@ class Observer:
         )
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
-        self.jobs = ObserveJobs(self.sweep, self._capture_ids, services.now_us)
+        self.jobs = ObserveJobs(
+            self.sweep, self._capture_ids, services.now_us, JobRows(services.projector.engine)
+        )
         """On-demand observations answered with 202 (``augury.api.observe_jobs``)."""
 
     async def sweep(self, market: str | None = None) -> list[Captured]:

@@ -7,7 +7,10 @@ on purpose); a request with an API key takes one from that key's bucket (the key
 identified by a hash of the header, before any database lookup, so a flood of bogus keys
 costs no queries). A bucket holds ``burst`` tokens and refills at ``rate`` per second.
 Buckets live in this process, at most ``BUCKETS_MAX`` per kind (least recently used
-dropped). Guessing one account's password from many IPs is slowed per account instead
+dropped), unless ``AUGURY_RATE_LIMIT_URL`` names a Redis that every API node shares
+(``augury.api.shared_buckets``: the same buckets, held there, so N nodes give the
+limit once; while that Redis cannot be reached, these in-process buckets count).
+Guessing one account's password from many IPs is slowed per account instead
 (``augury.api.login_guard``).
 
 This module never looks at what a request asks for: it only counts.
@@ -22,14 +25,19 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from augury.api import errors
+from augury.api.shared_buckets import SharedBuckets, Take
 
 BUCKETS_MAX = 100_000
 EXEMPT_PATHS = frozenset({"/api/v1/health"})
 LIMITED_PATHS = frozenset({"/web/lint-spec"})
 """Routes outside ``/api/v1`` that are limited like API routes (they work on input)."""
+KALSHI_PREFIX = "/trade-api/"
+"""The Kalshi facade (docs/kalshi.md): limited like ``/api/v1``, by IP and by signing key
+(its id and the client's IP: the id is not a secret, so a request naming another's key
+cannot use up that key's bucket), answered in Kalshi's error shape."""
 PASSWORD_PATHS = frozenset({"/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/auth/password"})
 """Routes that hash a password (argon2id: costly on purpose): a bucket of their own."""
 
@@ -71,7 +79,10 @@ class TokenBuckets:
 
 
 class RateLimit:
-    """ASGI middleware applying the IP and API-key buckets (a rate of 0 turns one off)."""
+    """ASGI middleware applying the IP and API-key buckets (a rate of 0 turns one off).
+
+    With ``shared_url``, the buckets are held in that Redis (the in-process ones count
+    while it cannot be reached); its connections close when the app shuts down."""
 
     def __init__(
         self,
@@ -84,8 +95,10 @@ class RateLimit:
         password_rate_per_s: float = 0.0,
         password_burst: int = 1,
         clock: Callable[[], float] = time.monotonic,
+        shared_url: str | None = None,
     ) -> None:
         self.app = app
+        self.shared = None if shared_url is None else SharedBuckets(shared_url)
         self.by_ip_password = (
             TokenBuckets(password_rate_per_s, password_burst, clock)
             if password_rate_per_s > 0
@@ -96,23 +109,32 @@ class RateLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        limited = path.startswith("/api/v1") or path in LIMITED_PATHS
+        kalshi = path.startswith(KALSHI_PREFIX)
+        limited = path.startswith("/api/v1") or kalshi or path in LIMITED_PATHS
         if scope["type"] != "http" or not limited or path in EXEMPT_PATHS:
+            if scope["type"] == "lifespan" and self.shared is not None:
+                send = self._closing(send, self.shared)
             await self.app(scope, receive, send)
             return
-        wait_s = 0.0
         client = scope.get("client")
         ip = client[0] if client else "?"
-        if self.by_ip is not None:
-            wait_s = self.by_ip.take(ip)
-        if wait_s == 0.0 and self.by_ip_password is not None and path in PASSWORD_PATHS:
-            wait_s = self.by_ip_password.take(ip)
-        if wait_s == 0.0 and self.by_key is not None:
-            key = _api_key(scope)
-            if key is not None:
-                wait_s = self.by_key.take(hashlib.sha256(key).hexdigest())
+        key = _api_key(scope) if self.by_key is not None else None
+        if kalshi and self.by_key is not None:
+            key = _kalshi_key(scope, ip)
+        digest = None if key is None else hashlib.sha256(key).hexdigest()
+        wait_s = None
+        if self.shared is not None:
+            takes = self._takes(path, ip, digest)
+            wait_s = await self.shared.take(takes) if takes else 0.0
+        if wait_s is None:  # in this process (no Redis, or Redis unreachable)
+            wait_s = self._take_here(path, ip, digest)
         if wait_s > 0.0:
             retry_after = str(max(1, math.ceil(wait_s)))
+            if kalshi:
+                from augury.api.kalshi.errors import rate_limited
+
+                await rate_limited(retry_after)(scope, receive, send)
+                return
             response = errors.problem(
                 429,
                 errors.RATE_LIMITED,
@@ -124,6 +146,39 @@ class RateLimit:
             return
         await self.app(scope, receive, send)
 
+    def _take_here(self, path: str, ip: str, digest: str | None) -> float:
+        wait_s = 0.0
+        if self.by_ip is not None:
+            wait_s = self.by_ip.take(ip)
+        if wait_s == 0.0 and self.by_ip_password is not None and path in PASSWORD_PATHS:
+            wait_s = self.by_ip_password.take(ip)
+        if wait_s == 0.0 and self.by_key is not None and digest is not None:
+            wait_s = self.by_key.take(digest)
+        return wait_s
+
+    def _takes(self, path: str, ip: str, digest: str | None) -> list[Take]:
+        """The shared buckets of a request, in the order the in-process ones are taken."""
+        takes: list[Take] = []
+        if self.by_ip is not None:
+            takes.append(("ip:" + ip, self.by_ip.rate_per_s, self.by_ip.burst))
+        password = self.by_ip_password
+        if password is not None and path in PASSWORD_PATHS:
+            takes.append(("password:" + ip, password.rate_per_s, password.burst))
+        if self.by_key is not None and digest is not None:
+            takes.append(("key:" + digest, self.by_key.rate_per_s, self.by_key.burst))
+        return takes
+
+    @staticmethod
+    def _closing(send: Send, shared: SharedBuckets) -> Send:
+        """``send`` for the lifespan: the Redis connections close once the app has."""
+
+        async def closing(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                await shared.close()
+            await send(message)
+
+        return closing
+
 
 def _api_key(scope: Scope) -> bytes | None:
     for name, value in scope["headers"]:
@@ -131,4 +186,11 @@ def _api_key(scope: Scope) -> bytes | None:
             return bytes(value)
         if name == b"authorization" and value[:7].lower() == b"bearer ":
             return bytes(value[7:].strip())
+    return None
+
+
+def _kalshi_key(scope: Scope, ip: str) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == b"kalshi-access-key":
+            return b"kalshi:" + bytes(value) + b"@" + ip.encode()
     return None

@@ -13,6 +13,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
+from functools import partial
 from typing import Any, Literal
 
 from sqlalchemy import Engine, and_, case, func, or_, select, tuple_
@@ -106,9 +108,26 @@ def list_markets(
     sort: MarketSort,
     cursor: str | None,
     limit: int,
+    ids: tuple[str, ...] | None = None,
+    categories: tuple[str, ...] | None = None,
+    statuses: tuple[str, ...] | None = None,
+    close_from_us: int | None = None,
+    close_to_us: int | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of markets; ``ids``, ``categories`` and ``statuses`` keep those in the
+    tuples, ``close_from_us``/``close_to_us`` those closing in [from, to]."""
     m = t.markets
     query = _market_select()
+    if ids is not None:
+        query = query.where(m.c.market.in_(ids))
+    if categories is not None:
+        query = query.where(func.coalesce(market_meta.c.category, "").in_(categories))
+    if statuses is not None:
+        query = query.where(m.c.status.in_(statuses))
+    if close_from_us is not None:
+        query = query.where(m.c.close_at >= close_from_us)
+    if close_to_us is not None:
+        query = query.where(m.c.close_at <= close_to_us)
     if q:
         query = query.where(func.lower(m.c.question).contains(q.lower(), autoescape=True))
     if category:
@@ -229,13 +248,13 @@ def _fill_view(row: Any, account: str | None) -> dict[str, Any]:
 
 def _fill_page(
     engine: Engine,
-    where: ColumnElement[bool],
-    account: str | None,
+    query: Any,
+    view: Callable[[Any], dict[str, Any]],
     cursor: str | None,
     limit: int,
 ) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of ``query``'s fills (a select of ``fills``), newest first, each as ``view``."""
     f = t.fills
-    query = select(f).where(where)
     if cursor is not None:
         seq, idx = decode_cursor(cursor, (int, int))
         query = query.where(tuple_(f.c.seq, f.c.idx) < tuple_(seq, idx))
@@ -244,7 +263,7 @@ def _fill_page(
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor([rows[-1].seq, rows[-1].idx]) if more else None
-    return [_fill_view(r, account) for r in rows], next_cursor
+    return [view(r) for r in rows], next_cursor
 
 
 def list_fills(
@@ -254,7 +273,9 @@ def list_fills(
     where = or_(f.c.taker_account == account, f.c.resting_account == account)
     if market:
         where = and_(where, f.c.market == market)
-    return _fill_page(engine, where, account, cursor, limit)
+    return _fill_page(
+        engine, select(f).where(where), partial(_fill_view, account=account), cursor, limit
+    )
 
 
 def recent_trades(
@@ -264,7 +285,9 @@ def recent_trades(
     where: ColumnElement[bool] = f.c.market == market
     if outcome is not None:
         where = and_(where, f.c.outcome == outcome)
-    return _fill_page(engine, where, None, cursor, limit)
+    return _fill_page(
+        engine, select(f).where(where), partial(_fill_view, account=None), cursor, limit
+    )
 
 
 def candles(
@@ -297,6 +320,99 @@ def candles(
         }
         for r in rows
     ]
+
+
+def tape(
+    engine: Engine,
+    market: str,
+    *,
+    outcome: int | None,
+    from_us: int | None,
+    to_us: int | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Trades, newest first, each with its taker's ``taker_side`` and ``taker_token``
+    (the taker order's); times in [from_us, to_us] when given."""
+    f, o = t.fills, t.orders
+    query = (
+        select(f, o.c.side.label("taker_side"), o.c.token.label("taker_token"))
+        .select_from(f.join(o, o.c.order_id == f.c.taker_order))
+        .where(f.c.market == market)
+    )
+    if outcome is not None:
+        query = query.where(f.c.outcome == outcome)
+    if from_us is not None:
+        query = query.where(f.c.ts_us >= from_us)
+    if to_us is not None:
+        query = query.where(f.c.ts_us <= to_us)
+    return _fill_page(engine, query, _tape_view, cursor, limit)
+
+
+def _tape_view(row: Any) -> dict[str, Any]:
+    view = _fill_view(row, None)
+    view.update(taker_side=row.taker_side, taker_token=row.taker_token)
+    return view
+
+
+def trade_stats(
+    engine: Engine, markets: list[str], since_us: int
+) -> dict[tuple[str, int], dict[str, str]]:
+    """(market, outcome) -> ``volume``, ``volume_since`` (traded at or after
+    ``since_us``) and ``last_price`` (the newest trade's), of the ``markets`` that traded."""
+    f = t.fills
+    recent = case((f.c.ts_us >= since_us, f.c.qty), else_=0)
+    with engine.connect() as conn:
+        totals = conn.execute(
+            select(f.c.market, f.c.outcome, func.sum(f.c.qty), func.sum(recent), func.max(f.c.seq))
+            .where(f.c.market.in_(markets))
+            .group_by(f.c.market, f.c.outcome)
+        ).all()
+        lasts = conn.execute(
+            select(f.c.market, f.c.outcome, f.c.seq, f.c.price).where(
+                f.c.market.in_(markets), f.c.seq.in_([row[4] for row in totals])
+            )
+        ).all()
+    newest = {(r.market, r.outcome, r.seq): r.price for r in lasts}
+    return {
+        (market, outcome): {
+            "volume": format_micros(int(volume or 0)),
+            "volume_since": format_micros(int(since or 0)),
+            "last_price": format_micros(newest.get((market, outcome, seq), 0)),
+        }
+        for market, outcome, volume, since, seq in totals
+    }
+
+
+def categories(engine: Engine) -> list[str]:
+    """Every market category in use ("" for markets without one), sorted."""
+    m, meta = t.markets, market_meta
+    query = select(func.coalesce(meta.c.category, "").distinct()).select_from(
+        m.outerjoin(meta, meta.c.market == m.c.market)
+    )
+    with engine.connect() as conn:
+        return sorted(str(row[0]) for row in conn.execute(query))
+
+
+def order_fill_totals(engine: Engine, order_ids: list[int]) -> dict[int, dict[str, str]]:
+    """Per order that traded: ``taker_qty``, ``taker_yes_value`` (shares times the YES
+    price), ``taker_fees``, and the same ``maker_`` totals of its fills as the resting
+    order (which pays no fee)."""
+    f = t.fills
+    out: dict[int, dict[str, str]] = {}
+    with engine.connect() as conn:
+        for role, column in (("taker", f.c.taker_order), ("maker", f.c.resting_order)):
+            rows = conn.execute(
+                select(column, func.sum(f.c.qty), func.sum(f.c.qty * f.c.price), func.sum(f.c.fee))
+                .where(column.in_(order_ids))
+                .group_by(column)
+            ).all()
+            for order_id, qty, value, fee in rows:
+                totals = out.setdefault(int(order_id), {})
+                totals[f"{role}_qty"] = format_micros(int(qty or 0))
+                totals[f"{role}_yes_value"] = format_micros(int(value or 0) // 1_000_000)
+                totals[f"{role}_fees"] = format_micros(int(fee or 0) if role == "taker" else 0)
+    return out
 
 
 def cost_basis(engine: Engine, account: str) -> dict[tuple[str, int], int]:

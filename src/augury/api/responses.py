@@ -76,6 +76,8 @@ class ApiKeyOut(Out):
 class ApiKeyCreated(ApiKeyOut):
     key: str
     """The key itself: shown this once, never again."""
+    key_type: str | None = None
+    """With a public key: its type (rsa, ed25519); signed requests name this key's id."""
 
 
 class ApiKeyList(Out):

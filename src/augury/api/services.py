@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from augury.api import migrate
 from augury.api.errors import OVERLOADED, UNAVAILABLE, ApiError, refused
 from augury.api.identity import IdentityStore
 from augury.api.projector_process import ProcessFollower
@@ -137,6 +138,7 @@ class Services:
                 _follow_process(engine, projector, follower)
             else:
                 follower = _follow(engine, projector)
+            migrate.upgrade(projector.engine)  # the API's tables (augury.api.migrate)
             identity = IdentityStore(
                 projector.engine,
                 settings.secret_key,
@@ -171,6 +173,7 @@ class Services:
         projections_url = settings.database_url or str(settings.data_dir / "projections.db")
         projector = Projector(projections_url, namespace=settings.projections_namespace)
         try:
+            migrate.upgrade(projector.engine)  # the API's tables (augury.api.migrate)
             identity = IdentityStore(
                 projector.engine,
                 settings.secret_key,

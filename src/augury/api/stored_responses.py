@@ -5,7 +5,8 @@ Most state-changing routes submit one engine command, and the engine journals th
 creation, advancing the simulated clock, observing a market's sources now) keep the
 answer of the first request with a key here, and a retry gets that answer back without
 running again: one SQL table, ``api_stored_responses``, next to the identity tables
-(same database, created on startup like them, never touched by the projector).
+(same database, migrated with them by ``augury.api.migrate``, never touched by the
+projector).
 
 A row is (scope, key, fingerprint, status, payload, created time):
 
@@ -27,6 +28,13 @@ A row is (scope, key, fingerprint, status, payload, created time):
 
 Only successes are stored: a request refused with 4xx (or failing with 5xx) is not,
 so it can be retried with the same key once its cause is fixed.
+
+While a request with a key runs, its row is a claim (status :data:`CLAIMED`, no
+payload), written before it runs (:meth:`StoredResponses.claim`): a retry through any
+API node that shares the database meanwhile finds it and is refused with 409, instead
+of running a second time on another node. The answer replaces the claim; a request that
+fails releases it. A claim older than :data:`CLAIM_S` (its node died mid-request) is
+taken over by the next request with the key.
 
 Every method is synchronous (call it from a worker thread, not the event loop).
 """
@@ -60,9 +68,11 @@ from sqlalchemy import (
     and_,
     delete,
     insert,
+    or_,
     select,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +84,11 @@ SESSION_SCOPE_PREFIX = "session:"
 PURGE_EVERY_S = 600.0
 """How often (at most) a save also deletes every expired row."""
 NONCE_LEN = 12
+CLAIMED = 0
+"""The status of a claim: a request with the key is running (no HTTP status is 0)."""
+CLAIM_S = 120
+"""How long a claim holds its key (a login or a registration waits for argon2id at
+worst some seconds); an older one is a request whose node died, and is taken over."""
 
 metadata = MetaData()
 
@@ -88,6 +103,8 @@ stored_responses = Table(
     Column("created_us", BigInteger, nullable=False),
     Index("ix_api_stored_responses_created", "created_us"),
 )
+
+CLAIMED_ROW = stored_responses.c.status == CLAIMED
 
 
 class KeyReused(Exception):
@@ -127,7 +144,7 @@ def canonical_body(body: bytes) -> bytes:
 
 
 class StoredResponses:
-    """The stored responses in ``engine``'s database (the table created if absent).
+    """The stored responses in ``engine``'s database (migrated by ``augury.api.migrate``).
 
     ``now_us`` (wall-clock microseconds) and ``ttl_s`` can be injected for tests.
     """
@@ -147,7 +164,6 @@ class StoredResponses:
         self._aead = AESGCM(_derive(secret, b"augury stored responses v1"))
         self._fingerprint_key = _derive(secret, b"augury idempotency fingerprint v1")
         self._purged_at = float("-inf")
-        metadata.create_all(engine)
 
     # -- the request -------------------------------------------------------------------
     def fingerprint(self, method: str, path: str, body: bytes) -> str:
@@ -176,7 +192,7 @@ class StoredResponses:
                     stored_responses.c.created_us > self._cutoff(),
                 )
             ).first()
-        if row is None:
+        if row is None or row.status == CLAIMED:
             return None
         if not hmac.compare_digest(row.fingerprint, fingerprint):
             raise KeyReused(key)
@@ -202,31 +218,80 @@ class StoredResponses:
             nonce, plain, self._aad(scope, key, fingerprint, stored.status)
         )
         try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    delete(stored_responses).where(
-                        and_(
-                            stored_responses.c.scope == scope,
-                            stored_responses.c.key == key,
-                            stored_responses.c.created_us <= self._cutoff(),
-                        )
-                    )
-                )
-                conn.execute(
-                    insert(stored_responses).values(
-                        scope=scope,
-                        key=key,
-                        fingerprint=fingerprint,
-                        status=stored.status,
-                        payload=sealed,
-                        created_us=now,
-                    )
-                )
+            # the answer replaces the request's claim (or a claim taken for dead)
+            self._put(scope, key, fingerprint, stored.status, sealed, now, CLAIMED_ROW)
         except IntegrityError:
             return False  # another process stored its answer first
         finally:
             self._maybe_purge()
         return True
+
+    def claim(self, scope: str, key: str, fingerprint: str) -> int | None:
+        """Claim (scope, key) for a request about to run: the claim's time (give it to
+        :meth:`release`), 0 if an answer is stored already (:meth:`find` replays it or
+        refuses the key), or None if another request holds the key now, on any node."""
+        for _ in range(3):
+            now = self._now_us()
+            stale = and_(CLAIMED_ROW, stored_responses.c.created_us <= now - CLAIM_S * 1_000_000)
+            try:
+                self._put(scope, key, fingerprint, CLAIMED, b"", now, stale)
+                return now
+            except IntegrityError:
+                pass
+            with self.engine.connect() as conn:
+                status = conn.execute(
+                    select(stored_responses.c.status).where(
+                        stored_responses.c.scope == scope, stored_responses.c.key == key
+                    )
+                ).scalar()
+            if status is not None:
+                return None if status == CLAIMED else 0
+            # released meanwhile: try again
+        return None
+
+    def _put(
+        self,
+        scope: str,
+        key: str,
+        fingerprint: str,
+        status: int,
+        payload: bytes,
+        now: int,
+        replaces: ColumnElement[bool],
+    ) -> None:
+        """Insert a row for (scope, key) where none is, or an expired one, or one that
+        ``replaces`` holds for; IntegrityError if a row is live there."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(stored_responses).where(
+                    stored_responses.c.scope == scope,
+                    stored_responses.c.key == key,
+                    or_(stored_responses.c.created_us <= self._cutoff(), replaces),
+                )
+            )
+            conn.execute(
+                insert(stored_responses).values(
+                    scope=scope,
+                    key=key,
+                    fingerprint=fingerprint,
+                    status=status,
+                    payload=payload,
+                    created_us=now,
+                )
+            )
+
+    def release(self, scope: str, key: str, claimed_us: int) -> None:
+        """Drop the claim made at ``claimed_us`` if it is still a claim (not an answer,
+        nor another request's claim since)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(stored_responses).where(
+                    stored_responses.c.scope == scope,
+                    stored_responses.c.key == key,
+                    CLAIMED_ROW,
+                    stored_responses.c.created_us == claimed_us,
+                )
+            )
 
     def purge(self) -> int:
         """Delete every expired row; how many."""

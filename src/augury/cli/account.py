@@ -13,6 +13,7 @@ import socket
 import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -287,18 +288,29 @@ def keys_create(
     password_stdin: PasswordStdin = False,
     url: Url = URL_DEFAULT,
     json_out: JsonOut = False,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key",
+            help="A PEM public key (RSA or Ed25519) for Kalshi-style signed requests "
+            "(docs/kalshi.md): the key's id is the KALSHI-ACCESS-KEY.",
+        ),
+    ] = None,
 ) -> None:
     """Create an API key; the key is printed this once (it is not stored)."""
     with _guard("keys create", json_out):
         scopes = _scopes(scope)
+        pem = None if public_key is None else public_key.read_text()
         with _keys_session(url, username, password_stdin) as client:
-            created = client.create_api_key(name, scopes)
+            created = client.create_api_key(name, scopes, pem)
         if json_out:
             _print_json(created.to_dict())
             return
         print(f"API key {created.id} ({created.name}, scopes {', '.join(created.scopes)}):")
         print(created.key)
         print("it is shown this once: keep it now")
+        if created.key_type:
+            print(f"signed requests ({created.key_type}): KALSHI-ACCESS-KEY {created.id}")
 
 
 @keys_app.command("list")

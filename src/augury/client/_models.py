@@ -69,6 +69,8 @@ class ApiKey(Model):
 class ApiKeyCreated(ApiKey):
     key: str
     """The key itself: shown this once, never again."""
+    key_type: str | None = None
+    """With a public key: rsa or ed25519 (signed requests name the key's ``id``)."""
 
 
 class ApiKeyList(Model):

@@ -11,22 +11,31 @@ journal.
 
 ``upgrade(engine)`` runs the Alembic migrations shipped in ``migrations/`` inside one
 transaction, through Alembic's API: no ini file, no ``alembic`` command needed.
+``run_serialized`` is how every chain of ours runs (these and ``augury.api.migrate``'s):
+several processes starting at once on one database (an engine and API nodes on
+PostgreSQL, or ``augury serve --workers N`` on one SQLite file) migrate one after the
+other, never side by side: on PostgreSQL the transaction first takes an advisory lock
+(``pg_advisory_xact_lock``, released when it ends), on SQLite it begins ``IMMEDIATE``
+(the database's write lock). The next process then finds the chain at its head.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 DEFAULT_NAMESPACE = "augury_projections"
 """PostgreSQL schema of the read models when none is given (the journal's is "augury")."""
+MIGRATION_LOCK_ID = 0x61756775_72790001
+"""The PostgreSQL advisory lock every migration of ours holds (one for the database)."""
+MIGRATION_WAIT_S = 120
+"""SQLite: how long a migration waits for another process's (PostgreSQL waits on)."""
 WAL_AUTOCHECKPOINT_PAGES = 10_000
 """SQLite: pages in the WAL (4 KiB each, ~40 MB) before it is copied back to the database."""
 
@@ -48,7 +57,9 @@ def projection_engine(url: str | Path, namespace: str = DEFAULT_NAMESPACE) -> En
             connect_args={"options": options, "connect_timeout": 10},
         )
         with engine.begin() as conn:
-            _serialize(conn)  # several roles may start at once on an empty database
+            # CREATE SCHEMA IF NOT EXISTS is not safe against another process doing the
+            # same at the same moment (a unique violation): serialized like migrations
+            _lock(conn)
             conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{namespace}"')
         return engine
     if text.startswith(_SQLITE_PREFIX):
@@ -85,21 +96,31 @@ def alembic_config() -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the read models of ``engine`` to ``revision`` in one transaction."""
-    config = alembic_config()
-    with engine.begin() as conn:
-        _serialize(conn)
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+    run_serialized(engine, alembic_config(), revision)
 
 
-MIGRATION_LOCK_KEY = int.from_bytes(
-    hashlib.sha256(b"augury-projections:ddl").digest()[:8], "big", signed=True
-)
-"""PostgreSQL: the transaction-level advisory lock that serializes schema changes, so
-several processes (API nodes, the projector) starting at once on an empty database
-migrate one after the other instead of failing on each other's CREATEs."""
+def run_serialized(engine: Engine, config: Config, revision: str = "head") -> None:
+    """``alembic upgrade`` of ``config``'s chain in one transaction holding the lock."""
+    with engine.connect() as conn:
+        waited = None
+        if conn.dialect.name == "sqlite":  # wait for the others' migrations, not 10 s
+            waited = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {MIGRATION_WAIT_S * 1000}")
+            conn.commit()  # (SQLAlchemy began one: nothing is written)
+        try:
+            with conn.begin():
+                _lock(conn)
+                config.attributes["connection"] = conn
+                command.upgrade(config, revision)
+        finally:
+            if waited is not None:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(waited)}")
+                conn.commit()
 
 
-def _serialize(conn: Any) -> None:
+def _lock(conn: Connection) -> None:
+    """Take the migrations' lock for the rest of ``conn``'s transaction."""
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -35,6 +35,7 @@ from augury.api.errors import FORBIDDEN, INVALID_CREDENTIALS, USERNAME_TAKEN, Ap
 from augury.api.identity import ApiKeyInfo, User
 from augury.api.login_guard import BackoffPolicy, Notice
 from augury.api.passwords import password_problem
+from augury.api.public_keys import check_public_key, public_keys_of
 from augury.api.routes.common import AccountStored, AnonymousStored, LogoutStored
 from augury.api.schemas import ApiKeyBody, Body, Credentials, LoginBody, Password
 from augury.settings import Settings, format_instant
@@ -267,6 +268,7 @@ async def me(principal: CurrentUser, services: ServicesDep) -> dict[str, Any]:
 async def create_api_key(
     body: ApiKeyBody,
     principal: KeyManager,
+    request: Request,
     response: Response,
     services: ServicesDep,
     stored: AccountStored,
@@ -277,6 +279,8 @@ async def create_api_key(
     if found is not None:
         return found.body
     scopes = tuple(dict.fromkeys(body.scopes))
+    if body.public_key is not None:
+        check_public_key(body.public_key)
     created = await run_in_threadpool(
         services.identity.create_api_key, principal.user, body.name, scopes
     )
@@ -285,6 +289,9 @@ async def create_api_key(
     key, info = created
     view = key_view(info)
     view["key"] = key
+    if body.public_key is not None:  # requests signed by its private half are this key's
+        keys = public_keys_of(request.app.state, services.identity.engine)
+        view["key_type"] = await run_in_threadpool(keys.add, info.id, body.public_key)
     await stored.save(201, view, response)
     return view
 
@@ -310,5 +317,6 @@ async def revoke_api_key(
                 403, FORBIDDEN, "an API key without the 'admin' scope can revoke only itself"
             )
     revoked = await run_in_threadpool(services.identity.revoke_api_key, principal.user, key_id)
+    public_keys_of(request.app.state, services.identity.engine).forget(key_id)
     if not revoked:
         raise not_found("API key")

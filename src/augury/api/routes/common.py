@@ -36,18 +36,22 @@ IDEMPOTENCY_KEY_LEN_MAX = 100
 PAGE_SIZE_DEFAULT = 50
 
 
+def in_flight_error() -> ApiError:
+    return ApiError(
+        409,
+        IDEMPOTENCY_KEY_IN_FLIGHT,
+        "a request with this Idempotency-Key is still running; retry shortly",
+        headers={"Retry-After": "1"},
+    )
+
+
 @contextmanager
 def held(services: Services, pair: tuple[str, str]) -> Iterator[None]:
     """Hold (scope, Idempotency-Key) while a request runs: another request with the same
     pair meanwhile is refused with 409 (this server process keeps the set)."""
     in_flight = services.in_flight
     if pair in in_flight:
-        raise ApiError(
-            409,
-            IDEMPOTENCY_KEY_IN_FLIGHT,
-            "a request with this Idempotency-Key is still running; retry shortly",
-            headers={"Retry-After": "1"},
-        )
+        raise in_flight_error()
     in_flight.add(pair)
     try:
         yield
@@ -105,7 +109,7 @@ StoredKeyHeader = Annotated[
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Replayable:
     """A request's hold on its Idempotency-Key, for a route whose answer is stored
     (``augury.api.stored_responses``). Without the header both methods do nothing."""
@@ -114,6 +118,8 @@ class Replayable:
     scope: str
     key: str | None
     fingerprint: str
+    saved: bool = False
+    """The answer is stored (it replaced the request's claim)."""
 
     async def replay(self, response: Response) -> Stored | None:
         """The stored answer of an earlier request with this key (its status and cookies
@@ -144,7 +150,9 @@ class Replayable:
         cookies = tuple(response.headers.getlist("set-cookie"))
         stored = Stored(status, jsonable_encoder(body), cookies)
         try:
-            await run_in_threadpool(self.store.save, self.scope, self.key, self.fingerprint, stored)
+            self.saved = await run_in_threadpool(
+                self.store.save, self.scope, self.key, self.fingerprint, stored
+            )
         except Exception:
             # the request has done its work: answer it; a retry will run it again
             log.exception("storing the response for an Idempotency-Key failed")
@@ -162,7 +170,16 @@ async def _hold(
     pair = (scope, key)
     with held(services, pair):
         fingerprint = store.fingerprint(request.method, request.url.path, await request.body())
-        yield Replayable(store, scope, key, fingerprint)
+        # held by this process above; by the database for every API node here
+        claimed = await run_in_threadpool(store.claim, scope, key, fingerprint)
+        if claimed is None:
+            raise in_flight_error()
+        replayable = Replayable(store, scope, key, fingerprint)
+        try:
+            yield replayable
+        finally:
+            if claimed and not replayable.saved:  # (a saved answer replaced the claim)
+                await run_in_threadpool(store.release, scope, key, claimed)
 
 
 async def stored_for_account(
@@ -206,9 +223,12 @@ async def stored_for_logout(
         yield held
 
 
-AccountStored = Annotated[Replayable, Depends(stored_for_account)]
-AnonymousStored = Annotated[Replayable, Depends(stored_anonymous)]
-LogoutStored = Annotated[Replayable, Depends(stored_for_logout)]
+# scope="function": the hold on the key ends when the route returns, before its answer
+# is sent, so a retry sent the moment the answer arrives finds the stored answer, never
+# the hold of the request it retries (409).
+AccountStored = Annotated[Replayable, Depends(stored_for_account, scope="function")]
+AnonymousStored = Annotated[Replayable, Depends(stored_anonymous, scope="function")]
+LogoutStored = Annotated[Replayable, Depends(stored_for_logout, scope="function")]
 
 Limit = Annotated[int, Query(ge=1, le=PAGE_SIZE_MAX, description="Page size.")]
 Cursor = Annotated[

@@ -172,7 +172,7 @@ async def observe_now(
         response.headers["Location"] = str(found.body.get("location", ""))
         return found.body
     await services.query(lambda ex: rr.market_of(ex, market))
-    answer = jobs.submit(market).out(API_PREFIX)
+    answer = (await jobs.submit(market)).out(API_PREFIX)
     response.headers["Location"] = answer["location"]
     await stored.save(202, answer, response)
     return answer
@@ -189,7 +189,7 @@ async def observe_job(
     services: ServicesDep,
 ) -> dict[str, Any]:
     require_role(principal, "resolver", "admin")
-    job = _observer(services).jobs.get(job_id)
+    job = await _observer(services).jobs.get(job_id)
     if job is None:
         raise ApiError(404, NOT_FOUND, f"No observation job {job_id} (finished jobs expire).")
     return rr.shown_captures([job.out(API_PREFIX)], sees_addresses(principal))[0]

@@ -38,9 +38,14 @@ class AccountMethods(Core):
         body = {"current_password": current_password, "new_password": new_password}
         b.check(self._send(self._req("change_password", body=body)))
 
-    def create_api_key(self, name: str, scopes: Sequence[str] = ("read",)) -> m.ApiKeyCreated:
-        """A new key; its ``key`` is shown this once."""
-        body = {"name": name, "scopes": list(scopes)}
+    def create_api_key(
+        self, name: str, scopes: Sequence[str] = ("read",), public_key: str | None = None
+    ) -> m.ApiKeyCreated:
+        """A new key; its ``key`` is shown this once. With ``public_key`` (PEM, RSA or
+        Ed25519), requests signed by its private half are this key's (docs/kalshi.md)."""
+        body: dict[str, object] = {"name": name, "scopes": list(scopes)}
+        if public_key is not None:
+            body["public_key"] = public_key
         return self._call(self._req("create_api_key", body=body), m.ApiKeyCreated)
 
     def list_api_keys(self) -> list[m.ApiKey]:

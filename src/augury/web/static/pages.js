@@ -26,8 +26,12 @@
       hide(error);
       const scopes = [...keyForm.querySelectorAll("[name=scope]:checked")].map((c) => c.value);
       try {
-        const created = await api("POST", "/auth/api-keys", { name: keyForm.name.value.trim(), scopes });
+        const body = { name: keyForm.name.value.trim(), scopes };
+        const publicKey = keyForm.public_key.value.trim();
+        if (publicKey) body.public_key = publicKey;
+        const created = await api("POST", "/auth/api-keys", body);
         shown.replaceChildren(el("p", { text: "Your new key (copy it now; it is not shown again):" }), el("code", { class: "secret", text: created.key }));
+        if (created.key_type) shown.append(el("p", { text: `Signed requests (${created.key_type}) send KALSHI-ACCESS-KEY: ` }, el("code", { text: created.id })));
         shown.hidden = false;
         keyForm.reset();
         load();

@@ -1,0 +1,321 @@
+"""Kalshi's V2 order endpoints, as Augury's own commands.
+
+Placing is ``PlaceOrder`` through the same path as ``POST /api/v1/orders``
+(``routes.trading.placed``), cancelling is ``CancelOrder`` (``routes.trading.cancelled``),
+cancelling all is ``CancelAll``. A ``client_order_id`` becomes the command's idempotency
+key, so sending it again answers the first order and never places a second (within the
+engine's idempotency window). Augury has no amend or decrease command: both cancel the
+order and place its replacement (a new id, the old one's queue priority is lost);
+decreasing to zero is a cancel. A client_order_id names one order only, ever (the
+domain refuses a second), so a replacement has none unless an amend gives
+``updated_client_order_id``. A bid or an ask is named in Augury's terms by
+``augury.domain.yes_book`` from what the account holds now.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from augury.api import live
+from augury.api.errors import ApiError
+from augury.api.kalshi import mapping
+from augury.api.kalshi import models as km
+from augury.api.kalshi.common import live_read, now_ms
+from augury.api.kalshi.errors import KalshiError, bad_request, not_found
+from augury.api.routes.trading import cancelled, placed
+from augury.api.services import Services
+from augury.domain import commands as dc
+from augury.domain import fixed, views, yes_book
+from augury.domain.exchange import Exchange
+from augury.domain.units import ONE
+
+KEY_PREFIX = "kalshi-order:"
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What never changes about a market: enough to read and write its tickers."""
+
+    market: str
+    categorical: bool
+    outcomes: int
+
+
+class Shapes:
+    """Market shapes by id, asked of the engine once each."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, Shape] = {}
+
+    async def of(self, services: Services, market_id: str) -> Shape | None:
+        found = self._known.get(market_id)
+        if found is not None:
+            return found
+
+        def read(ex: Exchange) -> Shape | None:
+            market = ex.markets.get(market_id)
+            return None if market is None else Shape(market.id, market.categorical, market.n)
+
+        found = await services.query(read)
+        if found is not None:
+            self._known[market_id] = found
+        return found
+
+    async def by_ticker(self, services: Services, ticker: str) -> tuple[Shape, int]:
+        parsed = mapping.parse_market_ticker(ticker)
+        shape = None if parsed is None else await self.of(services, parsed[0])
+        if parsed is None or shape is None or shape.categorical != (parsed[1] is not None):
+            raise not_found("market")
+        outcome = parsed[1] or 0
+        if outcome >= shape.outcomes:
+            raise not_found("market")
+        return shape, outcome
+
+
+def parse_amount(text: str, name: str) -> int:
+    try:
+        return fixed.parse_fixed(text)
+    except ValueError:
+        raise bad_request(f"{name}: a decimal string such as '0.56'", "invalid_" + name) from None
+
+
+async def place(
+    services: Services,
+    shapes: Shapes,
+    account: str,
+    body: km.CreateOrder,
+    key: str | None = None,
+) -> dict[str, Any]:
+    """Place ``body`` for ``account``; Kalshi's CreateOrderV2Response. The idempotency
+    key is ``key``, else the client_order_id's (none without one)."""
+    shape, outcome = await shapes.by_ticker(services, body.ticker)
+    price = parse_amount(body.price, "price")
+    qty = parse_amount(body.count, "count")
+    held_yes, held_no = await live_read(
+        services, lambda ex: live.held_pair(ex, account, shape.market, outcome)
+    )
+    side, token, own = yes_book.from_yes_book(body.side, price, qty, held_yes, held_no)
+    if body.reduce_only and side != dc.Side.SELL:
+        raise bad_request(
+            "reduce_only: the account holds no position this order reduces",
+            "reduce_only_would_increase",
+        )
+    tif = mapping.TIME_IN_FORCE[body.time_in_force]
+    expires_at = None
+    if body.expiration_time is not None:
+        if tif != dc.TimeInForce.GTC:
+            raise bad_request("expiration_time: only for good_till_canceled orders")
+        tif, expires_at = dc.TimeInForce.GTD, body.expiration_time * 1_000_000
+    command = dc.PlaceOrder(
+        account=account,
+        market=shape.market,
+        outcome=outcome,
+        side=side,
+        token=token,
+        qty=qty,
+        price=own,
+        tif=tif,
+        expires_at=expires_at,
+        post_only=bool(body.post_only),
+        client_order_id=body.client_order_id or None,
+        self_trade=mapping.SELF_TRADE[body.self_trade_prevention_type],
+    )
+    if key is None:
+        key = KEY_PREFIX + body.client_order_id if body.client_order_id else ""
+    try:
+        order = await placed(services, command, "limit", key)
+    except ApiError as error:
+        if error.code == "idempotency_key_reused":
+            raise KalshiError(
+                409, "duplicate_client_order_id", "client_order_id names an order with other terms"
+            ) from None
+        raise
+    return _placement_answer(order)
+
+
+def _placement_answer(order: dict[str, Any]) -> dict[str, Any]:
+    filled = mapping.micros(order["filled"])
+    average = order["average_price"]
+    fee_each = views.average_price(mapping.micros(order["fees"]), filled)
+    return {
+        "order_id": str(order["id"]),
+        "client_order_id": order["client_order_id"] or "",
+        "fill_count": fixed.count(filled),
+        "remaining_count": fixed.count(mapping.micros(order["remaining"])),
+        "average_fill_price": (
+            None
+            if average is None
+            else fixed.dollars(yes_book.yes_price(mapping.micros(average), order["token"]))
+        ),
+        "average_fee_paid": None if fee_each is None else fixed.dollars(fee_each),
+        "ts_ms": now_ms(),
+    }
+
+
+def order_id_of(text: str) -> int:
+    if not text.isdigit() or len(text) > 18 or int(text) < 1:
+        raise not_found("order")
+    return int(text)
+
+
+async def open_order(services: Services, account: str, order_id: int) -> dict[str, Any]:
+    found = await services.query(lambda ex: live.open_order(ex, account, order_id))
+    if found is None:
+        raise not_found("open order")
+    result: dict[str, Any] = found
+    return result
+
+
+async def cancel(services: Services, account: str, order_text: str) -> dict[str, Any]:
+    """Cancel one open order; Kalshi's CancelOrderV2Response (``reduced_by``: what was left)."""
+    order_id = order_id_of(order_text)
+    order = await open_order(services, account, order_id)
+    try:
+        await cancelled(services, account, order_id, "")
+    except ApiError as error:
+        if error.status == 404:
+            raise not_found("open order") from None
+        raise
+    return {
+        "order_id": order_text,
+        "client_order_id": order["client_order_id"] or "",
+        "reduced_by": fixed.count(mapping.micros(order["remaining"])),
+        "ts_ms": now_ms(),
+    }
+
+
+async def replace(
+    services: Services,
+    shapes: Shapes,
+    account: str,
+    order: dict[str, Any],
+    *,
+    yes_price: int,
+    remaining: int,
+    client_order_id: str | None,
+) -> dict[str, Any]:
+    """Cancel ``order`` and place the same order for ``remaining`` at ``yes_price``."""
+    shape = await shapes.of(services, order["market"])
+    assert shape is not None
+    await cancelled(services, account, order["id"], "")
+    book_side = yes_book.yes_book_side(order["side"], order["token"])
+    ticker = mapping.market_ticker(shape.market, shape.categorical, order["outcome"])
+    body = km.CreateOrder(
+        ticker=ticker,
+        side=book_side,
+        count=fixed.count(remaining),
+        price=fixed.dollars(yes_price),
+        time_in_force="good_till_canceled",
+        self_trade_prevention_type=mapping.SELF_TRADE_NAME[order["self_trade"]],
+        client_order_id=client_order_id,
+        post_only=order["post_only"],
+    )
+    # the replacement's own key: the client_order_id's first order was the one replaced
+    return await place(services, shapes, account, body, f"kalshi-replace:{order['id']}")
+
+
+async def amend(
+    services: Services, shapes: Shapes, account: str, order_text: str, body: km.AmendOrder
+) -> dict[str, Any]:
+    order = await open_order(services, account, order_id_of(order_text))
+    shape = await shapes.of(services, order["market"])
+    assert shape is not None
+    ticker = mapping.market_ticker(shape.market, shape.categorical, order["outcome"])
+    if body.ticker != ticker or body.side != yes_book.yes_book_side(order["side"], order["token"]):
+        raise bad_request("ticker and side must be the order's", "order_mismatch")
+    total = parse_amount(body.count, "count")
+    filled = mapping.micros(order["filled"])
+    if total <= filled:
+        raise bad_request("count: more than the order has filled already", "invalid_count")
+    price = parse_amount(body.price, "price")
+    # Augury never gives a client_order_id to a second order: the replacement has the
+    # updated one, if any
+    new_id = body.updated_client_order_id
+    answer = await replace(
+        services,
+        shapes,
+        account,
+        order,
+        yes_price=price,
+        remaining=total - filled,
+        client_order_id=new_id,
+    )
+    return answer
+
+
+async def decrease(
+    services: Services, shapes: Shapes, account: str, order_text: str, body: km.DecreaseOrder
+) -> dict[str, Any]:
+    order = await open_order(services, account, order_id_of(order_text))
+    remaining = mapping.micros(order["remaining"])
+    if (body.reduce_by is None) == (body.reduce_to is None):
+        raise bad_request("give one of reduce_by and reduce_to")
+    if body.reduce_by is not None:
+        left = remaining - parse_amount(body.reduce_by, "reduce_by")
+    else:
+        left = parse_amount(body.reduce_to or "", "reduce_to")
+    if not 0 <= left < remaining:
+        raise bad_request("the order can only be decreased, to zero at least", "invalid_count")
+    base = {"order_id": order_text, "client_order_id": order["client_order_id"] or ""}
+    if left == 0:
+        await cancel(services, account, order_text)
+        return {**base, "remaining_count": fixed.count(0), "ts_ms": now_ms()}
+    own = mapping.micros(order["price"])
+    placed_answer = await replace(
+        services,
+        shapes,
+        account,
+        order,
+        yes_price=yes_book.yes_price(own, order["token"]),
+        remaining=left,
+        client_order_id=order["client_order_id"],
+    )
+    return {
+        "order_id": placed_answer["order_id"],
+        "client_order_id": placed_answer["client_order_id"],
+        "remaining_count": placed_answer["remaining_count"],
+        "ts_ms": now_ms(),
+    }
+
+
+def fill_cost(totals: dict[str, str], role: str, token: str) -> int:
+    """What an order paid or got for its fills of ``role`` (taker, maker), in its token."""
+    qty = mapping.micros(totals.get(f"{role}_qty"))
+    yes_value = mapping.micros(totals.get(f"{role}_yes_value"))
+    return yes_value if token == "yes" else qty - yes_value
+
+
+def kalshi_order(
+    order: dict[str, Any], shape: Shape, user_id: str, totals: dict[str, str]
+) -> km.Order:
+    """An Augury order view (live or read model) and its fills' totals
+    (``reads.order_fill_totals``) as Kalshi's Order."""
+    own = mapping.micros(order["price"])
+    yes = yes_book.yes_price(own, order["token"])
+    token = order["token"]
+    return km.Order(
+        order_id=str(order["id"]),
+        user_id=user_id,
+        client_order_id=order["client_order_id"] or "",
+        ticker=mapping.market_ticker(shape.market, shape.categorical, order["outcome"]),
+        outcome_side=token,
+        book_side=yes_book.yes_book_side(order["side"], token),
+        side=token,
+        action=order["side"],
+        type="limit",
+        status=mapping.ORDER_STATUS.get(order["status"], "canceled"),
+        yes_price_dollars=fixed.dollars(yes),
+        no_price_dollars=fixed.dollars(ONE - yes),
+        fill_count_fp=fixed.count(mapping.micros(order["filled"])),
+        remaining_count_fp=fixed.count(mapping.micros(order["remaining"])),
+        initial_count_fp=fixed.count(mapping.micros(order["qty"])),
+        taker_fill_cost_dollars=fixed.dollars(fill_cost(totals, "taker", token)),
+        maker_fill_cost_dollars=fixed.dollars(fill_cost(totals, "maker", token)),
+        taker_fees_dollars=fixed.dollars(mapping.micros(totals.get("taker_fees"))),
+        maker_fees_dollars=fixed.dollars(mapping.micros(totals.get("maker_fees"))),
+        expiration_time=order["expires_at"],
+        created_time=order.get("created_at"),
+        last_update_time=order.get("updated_at"),
+        self_trade_prevention_type=mapping.SELF_TRADE_NAME.get(order["self_trade"]),
+    )

@@ -1,0 +1,1 @@
+"""Migration scripts of the API's tables, one per revision, applied in order by Alembic."""
