@@ -115,10 +115,12 @@ def test_a_rejected_group_reads_as_the_stored_head_says(pg_dsn: str, pg_namespac
 def test_a_journal_created_without_the_append_function_gets_it_on_open(
     pg_dsn: str, pg_namespace: str
 ) -> None:
+    # As a journal made before the function (or before the lease table) existed.
     with PostgresJournalStore(pg_dsn, pg_namespace) as store:
         store.acquire_writer("w")
         store.append(make_chain(2))
-        store._conn.execute(f"DROP FUNCTION {pg_namespace}.append_group_v1")
+        store._conn.execute(f"DROP FUNCTION {pg_namespace}.append_group_v2")
+        store._conn.execute(f"DROP TABLE {pg_namespace}.lease")
     with PostgresJournalStore(pg_dsn, pg_namespace) as store:
         store.acquire_writer("w")
         store.append(make_chain(2, store.head()))

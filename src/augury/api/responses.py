@@ -391,6 +391,14 @@ class NodeStatusOut(Out):
     resent: int
 
 
+class ClusterOut(Out):
+    leader: str
+    """The lease's holder (the engine that leads, if ``leader_live``)."""
+    epoch: int
+    leader_live: bool
+    """False while no engine leads (a failover): writes wait, then answer 503."""
+
+
 class HealthOut(Out):
     status: str
     """``ok``; on an API node ``behind`` when its replica has heard nothing for 5 s."""
@@ -402,6 +410,8 @@ class HealthOut(Out):
     role: str = "serve"
     """``serve`` (one process) or ``api`` (an API node of ``augury api``)."""
     node: NodeStatusOut | None = None
+    cluster: ClusterOut | None = None
+    """An API node on PostgreSQL: the leader as its last heartbeat (1 s) saw it."""
 
 
 class JournalOut(Out):

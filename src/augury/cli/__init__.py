@@ -18,6 +18,7 @@ Commands::
     augury clock advance 6h                       move simulated time (admin)
     augury register | login | logout | whoami     my account; login stores an API key (0600)
     augury keys create|list|revoke                my API keys (with the password)
+    augury cluster status                         the leader, its epoch, standbys, API nodes
 
 The API commands take ``--url`` (env ``AUGURY_URL``, default http://127.0.0.1:8000) and
 ``--api-key`` (env ``AUGURY_API_KEY``; default: the key ``augury login`` stored for that
@@ -35,7 +36,7 @@ Exit codes: 0 success; 1 the journal failed verification (one line names the seq
 from __future__ import annotations
 
 # The command modules register their commands on ``app`` when imported.
-from augury.cli import account, demo, journal_tools, roles, serve, trading
+from augury.cli import account, cluster, demo, journal_tools, roles, serve, trading
 from augury.cli._common import EXIT_ERROR, EXIT_OK, EXIT_VERIFY_FAILED, _err, app
 from augury.cli.serve import _seed_if_empty
 from augury.cli.trading import parse_duration
@@ -47,6 +48,7 @@ __all__ = [
     "_seed_if_empty",
     "account",
     "app",
+    "cluster",
     "demo",
     "journal_tools",
     "main",

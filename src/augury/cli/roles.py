@@ -90,8 +90,20 @@ def engine(
     clock: Clock = None,
     start: Start = None,
     mode: Mode = None,
+    standby: Annotated[
+        bool,
+        typer.Option(
+            "--standby",
+            help="Follow the journal as a hot standby and lead when the leader's lease "
+            "lapses (PostgreSQL).",
+        ),
+    ] = False,
+    node_name: Annotated[
+        str | None, typer.Option("--node-name", help="This engine's name in the lease.")
+    ] = None,
 ) -> None:
-    """Run the sequencer: the one writer of the journal, fed command batches over the bus."""
+    """Run the sequencer: the one writer of the journal, fed command batches over the bus.
+    On PostgreSQL it leads under a fenced lease; ``--standby`` follows until it lapses."""
     from augury.roles.engine_role import run_engine
 
     with _guard("engine", False):
@@ -102,8 +114,9 @@ def engine(
             clock=clock,
             start=start,
             mode=mode,
+            node_name=node_name,
         )
-        _run(lambda: run_engine(settings))
+        _run(lambda: run_engine(settings, standby=standby))
 
 
 @app.command()

@@ -6,6 +6,7 @@ The hierarchy::
     ├── ChainError                a record does not verify; carries .seq and .fault
     │   └── AppendRejected        append() refused a group; nothing was written
     ├── JournalLocked             another writer holds the journal; names the holder
+    │   └── JournalFenced         a leased writer's epoch is no longer the current one
     ├── NotWriter                 a write was attempted without holding the writer lock
     ├── TornTail                  acquire_writer() found a corrupt tail; carries .report
     ├── SnapshotError             a snapshot is corrupt or does not match the journal
@@ -63,6 +64,24 @@ class JournalLocked(JournalError):
         super().__init__(f"journal {journal} is locked for writing by {holder}")
         self.journal = journal
         self.holder = holder
+
+
+class JournalFenced(JournalLocked):
+    """A leased writer (epoch ``epoch``) may no longer write: the lease is at
+    ``current_epoch`` (held by ``holder``; "" when it has lapsed). It must stop: another
+    writer may be leading."""
+
+    def __init__(self, journal: str, epoch: int, current_epoch: int, holder: str) -> None:
+        if current_epoch == epoch:
+            holder_text = "nobody: its lease lapsed"
+        else:
+            holder_text = f"{holder or 'nobody (lapsed)'!r} at epoch {current_epoch}"
+        message = f"the writer of epoch {epoch} is fenced off; led by {holder_text}"
+        JournalError.__init__(self, f"journal {journal}: {message}")
+        self.journal = journal
+        self.holder = holder
+        self.epoch = epoch
+        self.current_epoch = current_epoch
 
 
 class NotWriter(JournalError):

@@ -4,14 +4,24 @@ Durability: each append() is one transaction committed with synchronous_commit o
 store turns it on for its session if the server default is off), so the group's WAL is
 flushed before COMMIT returns. This also requires the server's ``fsync = on``. That
 transaction is a single autocommit statement calling the PL/pgSQL function
-``append_group_v1`` (fence, head check, insert, last_group note): one round trip.
+``append_group_v2`` (fence, head check, insert, last_group note): one round trip.
 
-Fencing: a session-level ``pg_try_advisory_lock`` keyed on the namespace, taken on the
-same connection that performs every write. If the writer dies, or its connection drops,
-the server ends the session and the lock goes with it; the store never reconnects by
-itself, so a writer that lost its lock also lost the connection it would write with.
-While it holds the lock the session's application_name names the owner, so a fenced-off
-writer can be told who holds it (via pg_locks and pg_stat_activity).
+Fencing, two ways (one per store object, chosen at open):
+
+- by a **leased epoch** (``epoch=N``; the roles' failover, docs/failover.md): the
+  ``lease`` row of the namespace (``pg_lease``) names the writer's epoch and its expiry.
+  Every write re-reads that row in its own transaction (``FOR KEY SHARE``, so a takeover,
+  which locks the row ``FOR UPDATE``, waits for a write in flight and every later write
+  sees the new epoch) and fails with :class:`JournalFenced` unless the epoch is still N
+  and the lease has not expired by the database's clock. A paused old leader that wakes
+  up cannot write anything, whatever its connection or pooler.
+- by a session-level ``pg_try_advisory_lock`` keyed on the namespace (``augury serve``,
+  one process): taken on the same connection that performs every write. If the writer
+  dies, or its connection drops, the server ends the session and the lock goes with it;
+  the store never reconnects by itself. While it holds the lock the session's
+  application_name names the owner, so a fenced-off writer can be told who holds it (via
+  pg_locks and pg_stat_activity). Such a writer also refuses to write while a lease is
+  live, and a lease is never granted while such a writer holds the lock.
 
 Insert order equals commit order: every append re-reads the head inside its transaction
 and seq is the primary key, so record N+1 can only be inserted by a transaction that saw
@@ -29,7 +39,7 @@ from collections.abc import Sequence
 import psycopg
 from psycopg import sql
 
-from augury.journal.errors import JournalLocked, SchemaError
+from augury.journal.errors import JournalError, JournalFenced, JournalLocked, SchemaError
 from augury.journal.records import Head, JournalRecord
 from augury.journal.store import SNAPSHOTS_KEPT, JournalStore, Snapshot
 
@@ -44,8 +54,10 @@ _COLUMNS = "seq, ts_us, kind, body, prev_hash, hash"
 # SQLSTATEs raised by the append function (class "AG" is not used by PostgreSQL).
 _SQLSTATE_LOCKED = "AG001"
 _SQLSTATE_NOT_CONTINUED = "AG002"
-_APPEND_FUNCTION = "append_group_v1"
-_APPEND_SIGNATURE = "bigint, bigint[], bigint[], text[], bytea[], bytea[], bytea[], text"
+_SQLSTATE_FENCED = "AG003"
+_APPEND_FUNCTION = "append_group_v2"
+_APPEND_SIGNATURE = "bigint, bigint, bigint[], bigint[], text[], bytea[], bytea[], bytea[], text"
+LEASE_NAME = "writer"
 
 _DDL = [
     "CREATE SCHEMA IF NOT EXISTS {ns}",
@@ -65,20 +77,44 @@ _DDL = [
     )""",
     "CREATE TABLE IF NOT EXISTS {ns}.meta (key text PRIMARY KEY, value text NOT NULL)",
     "INSERT INTO {ns}.meta (key, value) VALUES ('schema_version', '1') ON CONFLICT DO NOTHING",
+    # The writer's lease (docs/failover.md): one row, always present; epoch 0 = never led.
+    """CREATE TABLE IF NOT EXISTS {ns}.lease (
+        name text PRIMARY KEY,
+        holder text NOT NULL,
+        epoch bigint NOT NULL,
+        expires_at timestamptz NOT NULL,
+        acquired_at timestamptz NOT NULL
+    )""",
+    f"""INSERT INTO {{ns}}.lease (name, holder, epoch, expires_at, acquired_at)
+        VALUES ('{LEASE_NAME}', '', 0, 'epoch', 'epoch') ON CONFLICT DO NOTHING""",
     # One append in one statement, so in one round trip (see _append_group). Fencing,
     # the head check, the insert and the last_group note run in the statement's own
-    # transaction; a failed check raises before anything is written.
+    # transaction; a failed check raises before anything is written. A NULL epoch is the
+    # advisory-lock writer; any other is a leased one.
     f"""CREATE OR REPLACE FUNCTION {{ns}}.{_APPEND_FUNCTION}(
-        lock_key bigint, seqs bigint[], ts bigint[], kinds text[],
+        lock_key bigint, writer_epoch bigint, seqs bigint[], ts bigint[], kinds text[],
         bodies bytea[], prevs bytea[], hashes bytea[], last_group text
     ) RETURNS void LANGUAGE plpgsql AS $fn$
     DECLARE
         head_seq bigint;
         head_hash bytea;
+        lease_epoch bigint;
+        lease_live boolean;
     BEGIN
-        IF NOT pg_try_advisory_xact_lock(lock_key) THEN
-            RAISE EXCEPTION 'another session holds the journal writer lock'
-                USING ERRCODE = '{_SQLSTATE_LOCKED}';
+        SELECT l.epoch, l.expires_at > clock_timestamp() INTO lease_epoch, lease_live
+            FROM {{ns}}.lease AS l WHERE l.name = '{LEASE_NAME}' FOR KEY SHARE;
+        IF writer_epoch IS NULL THEN
+            IF NOT pg_try_advisory_xact_lock(lock_key) THEN
+                RAISE EXCEPTION 'another session holds the journal writer lock'
+                    USING ERRCODE = '{_SQLSTATE_LOCKED}';
+            END IF;
+            IF lease_live THEN
+                RAISE EXCEPTION 'a leased writer leads this journal'
+                    USING ERRCODE = '{_SQLSTATE_FENCED}', DETAIL = lease_epoch::text;
+            END IF;
+        ELSIF lease_epoch IS DISTINCT FROM writer_epoch OR lease_live IS NOT TRUE THEN
+            RAISE EXCEPTION 'the writer''s lease is no longer current'
+                USING ERRCODE = '{_SQLSTATE_FENCED}', DETAIL = coalesce(lease_epoch::text, '');
         END IF;
         SELECT j.seq, j.hash INTO head_seq, head_hash
             FROM {{ns}}.journal AS j ORDER BY j.seq DESC LIMIT 1;
@@ -108,10 +144,15 @@ def namespace_lock_key(namespace: str) -> int:
 class PostgresJournalStore(JournalStore):
     """A JournalStore in schema ``namespace`` of the database at ``dsn`` (created if absent)."""
 
-    def __init__(self, dsn: str, namespace: str = "augury") -> None:
+    def __init__(self, dsn: str, namespace: str = "augury", *, epoch: int | None = None) -> None:
+        """``epoch``: write as the holder of the lease at that epoch (see the module
+        docstring); None: write under the session advisory lock."""
         if not _NAMESPACE_RE.fullmatch(namespace):
             raise ValueError(f"namespace must match [a-z_][a-z0-9_]{{0,62}}, got {namespace!r}")
+        if epoch is not None and epoch < 1:
+            raise ValueError(f"a leased epoch is >= 1, got {epoch}")
         self.namespace = namespace
+        self.epoch = epoch
         self._lock_key = namespace_lock_key(namespace)
         self._q = _Queries(namespace)
         self._conn = psycopg.connect(dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
@@ -129,9 +170,11 @@ class PostgresJournalStore(JournalStore):
             conn.execute("SET synchronous_commit = on")  # acknowledged means flushed
         # A journal created before the append function existed gets it here, on open.
         exists = conn.execute(
-            "SELECT to_regclass(%s) IS NOT NULL AND to_regprocedure(%s) IS NOT NULL",
+            "SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL "
+            "AND to_regprocedure(%s) IS NOT NULL",
             (
                 f'"{self.namespace}".meta',
+                f'"{self.namespace}".lease',
                 f'"{self.namespace}".{_APPEND_FUNCTION}({_APPEND_SIGNATURE})',
             ),
         ).fetchone()
@@ -155,10 +198,33 @@ class PostgresJournalStore(JournalStore):
         app_name = f"augury-journal {owner} pid={os.getpid()}"[:APPLICATION_NAME_LEN_MAX]
         # Name ourselves first, so whoever is fenced off by our lock can read who we are.
         conn.execute("SELECT set_config('application_name', %s, false)", (app_name,))
+        if self.epoch is not None:  # leased: the lease must be ours, now
+            epoch, holder, live = self._lease()
+            if epoch != self.epoch or not live:
+                conn.execute("RESET application_name")
+                raise JournalFenced(self.name, self.epoch, epoch, holder)
+            return
         row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self._lock_key,)).fetchone()
         if row is None or row[0] is not True:
             conn.execute("RESET application_name")
             raise JournalLocked(self.name, self._describe_holder())
+        epoch, holder, live = self._lease()
+        if live:
+            self._conn.execute("SELECT pg_advisory_unlock(%s)", (self._lock_key,))
+            conn.execute("RESET application_name")
+            raise JournalLocked(self.name, f"{holder!r} (the lease holder at epoch {epoch})")
+
+    def _lease(self) -> tuple[int, str, bool]:
+        """The lease row now: (epoch, holder, live by the database's clock)."""
+        row = self._conn.execute(self._q.lease).fetchone()
+        assert row is not None, "the lease row is created with the schema"
+        return int(row[0]), str(row[1]), bool(row[2])
+
+    def _fenced_error(self) -> JournalError:
+        epoch, holder, live = self._lease()
+        if self.epoch is None:
+            return JournalLocked(self.name, f"{holder!r} (the lease holder at epoch {epoch})")
+        return JournalFenced(self.name, self.epoch, epoch, holder if live else "")
 
     def _describe_holder(self) -> str:
         unsigned = self._lock_key & 0xFFFF_FFFF_FFFF_FFFF
@@ -182,6 +248,8 @@ class PostgresJournalStore(JournalStore):
     def _unlock_writer(self) -> None:
         if self._conn.closed:
             return  # the session, and with it the lock, is already gone
+        if self.epoch is not None:  # leased: the lease is its keeper's to release
+            return
         try:
             self._conn.execute("SELECT pg_advisory_unlock(%s)", (self._lock_key,))
             self._conn.execute("RESET application_name")
@@ -202,11 +270,19 @@ class PostgresJournalStore(JournalStore):
         """Inside a write transaction: prove no other session holds the writer lock (a
         transaction-level try-lock on the same key succeeds only then, and is released at
         commit), and read the head, in one round trip."""
+        if self.epoch is not None:
+            row = cur.execute(self._q.leased_head, (self.epoch,)).fetchone()
+            assert row is not None
+            if row[0] is not True:
+                raise self._fenced_error()
+            return None if row[1] is None else _as_head(row[1:])
         row = cur.execute(self._q.fenced_head, (self._lock_key,)).fetchone()
         assert row is not None
         if row[0] is not True:
             raise JournalLocked(self.name, self._describe_holder())
-        return None if row[1] is None else _as_head(row[1:])
+        if row[3] is True:
+            raise self._fenced_error()
+        return None if row[1] is None else _as_head(row[1:3])
 
     def count(self) -> int:
         row = self._conn.execute(self._q.count).fetchone()
@@ -220,6 +296,7 @@ class PostgresJournalStore(JournalStore):
         # the group in the statement's own (autocommit, synchronous) transaction.
         params = (
             self._lock_key,
+            self.epoch,
             [r.seq for r in records],
             [r.ts_us for r in records],
             [r.kind for r in records],
@@ -233,6 +310,8 @@ class PostgresJournalStore(JournalStore):
         except psycopg.Error as exc:
             if exc.sqlstate == _SQLSTATE_LOCKED:
                 raise JournalLocked(self.name, self._describe_holder()) from None
+            if exc.sqlstate == _SQLSTATE_FENCED:
+                raise self._fenced_error() from None
             if exc.sqlstate == _SQLSTATE_NOT_CONTINUED:
                 self._check_continues(_parse_head(exc.diag.message_detail), records[0])
             raise
@@ -295,13 +374,26 @@ class _Queries:
         self.ddl = [q(statement) for statement in _DDL]
         self.head = q("SELECT seq, hash FROM {ns}.journal ORDER BY seq DESC LIMIT 1")
         self.fenced_head = q(
-            "SELECT fence.ok, last.seq, last.hash "
+            "SELECT fence.ok, last.seq, last.hash, "
+            "(SELECT expires_at > clock_timestamp() FROM {ns}.lease "
+            f"WHERE name = '{LEASE_NAME}' FOR KEY SHARE) "
             "FROM (SELECT pg_try_advisory_xact_lock(%s) AS ok) AS fence LEFT JOIN LATERAL "
             "(SELECT seq, hash FROM {ns}.journal ORDER BY seq DESC LIMIT 1) AS last ON true"
         )
+        self.leased_head = q(
+            "SELECT l.epoch = %s AND l.expires_at > clock_timestamp(), last.seq, last.hash "
+            "FROM {ns}.lease AS l LEFT JOIN LATERAL "
+            "(SELECT seq, hash FROM {ns}.journal ORDER BY seq DESC LIMIT 1) AS last ON true "
+            f"WHERE l.name = '{LEASE_NAME}' FOR KEY SHARE OF l"
+        )
+        self.lease = q(
+            "SELECT epoch, holder, expires_at > clock_timestamp() FROM {ns}.lease "
+            f"WHERE name = '{LEASE_NAME}'"
+        )
         self.count = q("SELECT count(*) FROM {ns}.journal")
         self.append_group = q(
-            f"SELECT {{ns}}.{_APPEND_FUNCTION}(%b::int8, %b::int8[], %b::int8[], %b::text[], "
+            f"SELECT {{ns}}.{_APPEND_FUNCTION}(%b::int8, %b::int8, %b::int8[], %b::int8[], "
+            "%b::text[], "
             "%b::bytea[], %b::bytea[], %b::bytea[], %b::text)"
         )
         self.read = q(

@@ -1,6 +1,8 @@
 """``augury engine``: the sequencer process.
 
-It recovers the exchange from the journal (taking the journal's single writer lock: a
+On PostgreSQL the engine runs under the journal's writer lease, as leader or hot
+standby (``--standby``): ``roles.failover`` (docs/failover.md). On SQLite (one machine)
+it recovers the exchange from the journal (taking the journal's single writer lock: a
 second engine on the same journal fails at start, naming the holder), connects to the
 bus, answers command batches and publishes committed records (``Sequencer``) until it is
 told to stop (SIGTERM, SIGINT) or the engine stops by itself (a journal failure: memory
@@ -14,6 +16,8 @@ import logging
 import signal
 
 from augury.engine import Engine, open_engine
+from augury.roles.cluster import is_postgres
+from augury.roles.failover import run_leased
 from augury.roles.node import RoleError, connect_bus, journal_url, node_clock
 from augury.roles.sequencer import Sequencer
 from augury.settings import Settings
@@ -38,8 +42,17 @@ def start_engine(settings: Settings) -> Engine:
         raise RoleError(f"the engine cannot start: {type(exc).__name__}: {exc}") from None
 
 
-async def run_engine(settings: Settings, ready: asyncio.Event | None = None) -> int:
+async def run_engine(
+    settings: Settings, ready: asyncio.Event | None = None, *, standby: bool = False
+) -> int:
     """Run the sequencer until a signal; the process's exit status."""
+    if is_postgres(settings.database_url):
+        return await run_leased(settings, standby=standby, ready=ready)
+    if standby:
+        raise RoleError(
+            "--standby needs a PostgreSQL journal (--database-url): failover across "
+            "machines needs the lease there; a SQLite journal has one engine, on one machine"
+        )
     bus = await connect_bus(settings)
     try:
         engine = await asyncio.to_thread(start_engine, settings)

@@ -12,6 +12,7 @@ import socket
 
 from augury.engine.clock import Clock, SimulatedClock, SystemClock
 from augury.journal import JournalStore, open_store
+from augury.roles.cluster import join_cluster
 from augury.roles.node_engine import NodeEngine
 from augury.roles.replica import Replica
 from augury.settings import Settings
@@ -73,7 +74,9 @@ async def open_node(settings: Settings, name: str | None = None) -> NodeEngine:
     except BaseException:
         await bus.close()
         raise
-    return NodeEngine(node, bus, batcher, replica, store)
+    engine = NodeEngine(node, bus, batcher, replica, store)
+    await join_cluster(settings, engine)  # PostgreSQL: heartbeats, leader announcements
+    return engine
 
 
 def _redacted(url: str) -> str:

@@ -14,7 +14,9 @@ API layer uses (``asubmit``, ``query``, ``subscribe``, ``head``, ``clock``,
   consistent state at ``head``.
 
 When the sequencer cannot be reached, a write raises ``EngineStopped`` (the API answers
-503 with Retry-After); reads keep working from the replica.
+503 with Retry-After); reads keep working from the replica. When a new leader announces
+itself (``roles.cluster``, on PostgreSQL), ``leader_changed`` resends every command in
+flight at once, with its key, instead of waiting out its request timeout.
 """
 
 from __future__ import annotations
@@ -78,6 +80,10 @@ class NodeEngine:
         self._key_prefix = f"n:{node[:40]}:{secrets.token_hex(6)}:"
         self._closed = False
         self._loop = asyncio.get_running_loop()
+        self.cluster: Any = None
+        """The node's ``roles.cluster.Membership`` (PostgreSQL): the leader as last seen."""
+        self.leader_epoch = 0
+        self._resends = 0  # bumped by resend_pending: a resend then needs no pause
 
     # -- the Engine interface the API uses ---------------------------------------------
     @property
@@ -116,6 +122,7 @@ class NodeEngine:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.submit_deadline_s
         while True:
+            resends = self._resends
             try:
                 answer = await self.batcher.submit(command)
                 if answer.code != CODE_UNAVAILABLE:
@@ -128,7 +135,22 @@ class NodeEngine:
             if loop.time() + RETRY_PAUSE_S >= deadline:
                 raise EngineStopped(f"the sequencer is unavailable ({why})")
             self.resent += 1
-            await asyncio.sleep(RETRY_PAUSE_S)
+            if resends == self._resends:  # else a new leader serves: resend at once
+                await asyncio.sleep(RETRY_PAUSE_S)
+
+    def leader_changed(self, epoch: int) -> None:
+        """A new leader (``epoch``) serves: resend every command in flight now."""
+        if epoch > self.leader_epoch:
+            self.leader_epoch = epoch
+            self.resend_pending(f"a new leader (epoch {epoch}) serves")
+
+    def resend_pending(self, why: str) -> None:
+        """Fail every request in flight, so that each is resent at once (same keys)."""
+        core: Any = getattr(self.batcher.client, "core", None)  # the NATS client's requests
+        if core is None or not core.in_flight:
+            return
+        self._resends += 1
+        core.fail_all(TransportError(f"{why}; resending"))
 
     def submit(self, command: dc.Command, account: str = "", key: str = "") -> Future[Result]:
         """From another thread than the node's event loop: a future of the Result."""
@@ -157,6 +179,8 @@ class NodeEngine:
 
     async def aclose(self) -> None:
         self._closed = True
+        if self.cluster is not None:
+            await self.cluster.close()
         await self.batcher.close()
         await self.replica.close()
         await self.bus.close()

@@ -102,6 +102,9 @@ class NatsClient:
         self._bus = bus
         self.core = ClientCore(node, bus.limits, self._send)
         self._sub: Subscription | None = None
+        self.target = bus.subject("cmd")
+        """Where command batches go: ``<prefix>.cmd``, or the subject of one sequencer
+        (a failover's new leader, docs/failover.md)."""
 
     @property
     def node(self) -> str:
@@ -119,7 +122,7 @@ class NatsClient:
         self.core.on_answers(msg.data)
 
     async def _send(self, data: bytes) -> None:
-        await self._bus.send(self._bus.subject("cmd"), data)
+        await self._bus.send(self.target, data)
 
     async def submit(self, commands: Sequence[NodeCommand]) -> list[Answer]:
         return await self.core.submit(commands)
@@ -131,14 +134,15 @@ class NatsClient:
 
 
 class NatsServer:
-    def __init__(self, bus: NatsTransport, handler: BatchHandler) -> None:
+    def __init__(self, bus: NatsTransport, handler: BatchHandler, subject: str = "") -> None:
         self._bus = bus
         self.core = ServerCore(handler, bus.limits, self._reply)
         self._sub: Subscription | None = None
+        self.subject = subject or bus.subject("cmd")
 
     async def start(self) -> None:
         self._sub = await self._bus.nc.subscribe(
-            self._bus.subject("cmd"),
+            self.subject,
             queue="sequencer",
             cb=self._on_msg,
             pending_msgs_limit=SUB_PENDING_MSGS,
@@ -251,8 +255,10 @@ class NatsTransport:
         self._closers.append(client)
         return client
 
-    async def serve(self, handler: BatchHandler) -> NatsServer:
-        server = NatsServer(self, handler)
+    async def serve(self, handler: BatchHandler, subject: str = "") -> NatsServer:
+        """Answer the batches sent to ``<prefix>.cmd`` (or to ``subject``, in the same
+        queue group)."""
+        server = NatsServer(self, handler, subject)
         await server.start()
         self._closers.append(server)
         return server

@@ -44,6 +44,8 @@ async def health(services: ServicesDep) -> dict[str, Any]:
         answer.update(role="api", node=engine.status())
         if engine.replica.lag_s() > REPLICA_STALE_S:
             answer["status"] = "behind"
+        if engine.cluster is not None:  # PostgreSQL: who leads (docs/failover.md)
+            answer["cluster"] = engine.cluster.view()
     return answer
 
 
