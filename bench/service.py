@@ -269,19 +269,26 @@ class RawClient:
         self.key = key
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.header = b""
 
     async def post(self, path: str, json: dict[str, Any]) -> tuple[int, bytes]:
+        return await self.request("POST", path, _json_dumps(json))
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        return await self.request("GET", path, b"")
+
+    async def request(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
+        """(status, body); the answer's header block stays in ``self.header``."""
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
-        body = _json_dumps(json)
         head = (
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
             f"X-API-Key: {self.key}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n"
         )
         self.writer.write(head.encode() + body)
-        header = await self.reader.readuntil(b"\r\n\r\n")
+        header = self.header = await self.reader.readuntil(b"\r\n\r\n")
         status = int(header[9:12])
         found = re.search(rb"(?i)\r\ncontent-length: *(\d+)", header)
         assert found, header

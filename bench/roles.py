@@ -1,0 +1,626 @@
+"""The roles of issue 14 against the monolith, side by side in one run, on one machine.
+
+Usage: .venv/bin/python bench/roles.py [--backends sqlite,postgres] [--clients 16,64]
+       [--nodes 1,2,3] [--seconds S] [--warmup S] [--engine-commands N] [--batch B]
+       [--window W] [--profile-s S] [--poll-hz H] [--pg DSN] [--nats-url URL]
+
+Every process is the real CLI of ``src/`` (``python -m augury.cli ...``, this
+interpreter) with a fresh data directory, a fresh PostgreSQL namespace pair (journal,
+read models) and a fresh NATS subject prefix per deployment, rate limits off, cheap
+argon2 for registering the clients. For each backend, in this order:
+
+1. ``engine``: the in-memory core (``Exchange.execute``, this process, one thread) on
+   the stream of ``bench/engine.py`` (``--engine-commands`` limit orders around 0.50
+   from 200 funded accounts, default limits), then ``augury engine`` alone (no API
+   node, no follower) fed the same stream over NATS by this process: one transport
+   client, ``--window`` batches of ``--batch`` commands in flight (one message each,
+   every command with its account and an idempotency key, as an API node sends them).
+   ``durable_commands_per_s``: answers received per second (an answer comes only once
+   its record is durable: PostgreSQL synchronous commit, SQLite WAL FULL), from the
+   first batch sent until the last answer. ``vs_core``: its ratio to the core's rate
+   measured just before. CPU per command of the engine, the NATS server, the engine's
+   PostgreSQL backends and this load generator. Then (``--profile-s`` > 0) the same
+   again with py-spy sampling the engine process (``profile_*``: share of the samples
+   per thread and per function; that run's rate is not the measurement).
+2. ``http``: ``POST /api/v1/orders`` (a GTC limit order for 1 share, buy YES / buy NO at
+   0.50 alternating, one book-only market, each client its own trader with an API key
+   and one keep-alive connection, closed loop; the raw client of ``bench/service.py``)
+   at each of ``--clients``: first ``augury serve`` (the monolith: its projector and
+   watch are child processes), then ``augury engine`` + ``augury follow --role
+   project`` + ``augury follow --role watch`` + 1, 2, 3 ``augury api`` nodes (started
+   one more at a time; client i talks to node i mod N). orders/s and latency p50/p99
+   over ``--seconds`` after ``--warmup``.
+3. in every measurement: CPU time per order of each process from ``/proc/<pid>/stat``
+   (user + system, all threads) over the measured window: each role, the monolith and
+   its children, the ``nats-server`` (shared with anything else using it on this
+   machine), the PostgreSQL backends serving this deployment's processes (matched by
+   the client ports of their sockets; PostgreSQL's shared background processes, the
+   WAL writer and checkpointer, are not counted), and this load
+   generator (``getrusage``, the health pollers included). And replica lag: this
+   process polls every node's ``/api/v1/health`` (``journal_head``: its replica's seq)
+   ``--poll-hz`` times a second; at each poll the lag is how long the oldest order
+   acknowledged (``Augury-Seq`` of its answer, through any node) and not yet in that
+   replica had been acknowledged (0 if none), and ``lag_seqs`` the highest
+   acknowledged seq minus the replica's. A node answers an order only once its own
+   replica holds it, so the lag that matters is a node's lag behind the others' writes.
+
+The last line is a summary: the measured numbers side by side, and a MODEL (marked as
+such) from them: how many API nodes one engine feeds before it saturates and what M
+machines would reach. Everything shares the 2 cores of this machine with the load
+generator and with whatever else runs on it (the 1-minute load average is on every
+line): compare rows of one run, not with other runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import json
+import os
+import re
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from augury.domain.exchange import Exchange
+from augury.domain.limits import Limits as DomainLimits
+from augury.engine.gc_tuning import tune_gc
+from augury.transport import Answer, Limits, NatsTransport, NodeCommand
+from engine import order_stream, setup_commands
+from roles_procs import TICK_S, PgBackends, Role, cpu_ticks, descendants, nats_server_pids
+from roles_procs import profile as py_spy_profile
+from service import PG_DSN_DEFAULT, SERVER_ENV, RawClient, _setup
+from which_build import build
+
+BUILD = build()
+SEQ_RE = re.compile(rb"(?i)\r\naugury-seq: *(\d+)")
+HEAD_RE = re.compile(rb'"journal_head":(\d+)')
+T0 = 1_700_000_000_000_000
+IDLE_S = 3.0
+
+
+def load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def emit(line: dict[str, Any]) -> dict[str, Any]:
+    line["load_1m"] = load()
+    line["build"] = BUILD
+    print(json.dumps(line), flush=True)
+    return line
+
+
+def loadgen_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Deployment:
+    """One backend's processes: a data dir, namespaces, a bus prefix; cleaned up."""
+
+    def __init__(self, backend: str, args: argparse.Namespace, tmp: Path, label: str) -> None:
+        suffix = uuid.uuid4().hex[:10]
+        self.backend = backend
+        self.pg_dsn = args.pg
+        self.prefix = f"bench{suffix}"
+        self.workdir = tmp / f"{backend}-{label}-{suffix}"
+        self.workdir.mkdir()
+        self.env = {
+            **os.environ,
+            **SERVER_ENV,
+            "AUGURY_DATA_DIR": str(self.workdir / "data"),
+            "AUGURY_NATS_URL": args.nats_url,
+            "AUGURY_BUS_PREFIX": self.prefix,
+        }
+        self.namespaces: tuple[str, ...] = ()
+        if backend == "postgres":
+            self.namespaces = (f"bench_roles_j_{suffix}", f"bench_roles_p_{suffix}")
+            self.env["AUGURY_DATABASE_URL"] = args.pg
+            self.env["AUGURY_JOURNAL_NAMESPACE"] = self.namespaces[0]
+            self.env["AUGURY_PROJECTIONS_NAMESPACE"] = self.namespaces[1]
+        self.roles: list[Role] = []
+        self.api_urls: list[str] = []
+        self.admin_password = ""
+
+    def start(self, name: str, args: list[str]) -> Role:
+        role = Role(name, args, self.env, self.workdir)
+        self.roles.append(role)
+        return role
+
+    def start_api(self) -> str:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        role = self.start(f"api{len(self.api_urls) + 1}", ["api", "--port", str(port)])
+        role.wait_http(url)
+        if not self.admin_password:
+            self.admin_password = role.wait_line(r"password: (\S+)").group(1)
+        self.api_urls.append(url)
+        return url
+
+    def processes(self) -> dict[str, list[int]]:
+        """Role name -> pids: each role, a monolith's children, NATS, our PG backends."""
+        out: dict[str, list[int]] = {}
+        for role in self.roles:
+            if role.process.poll() is None:
+                out[role.name] = [role.pid]
+                children = descendants(role.pid)
+                if children:
+                    out[f"{role.name}_children"] = children
+        if any(r.name != "serve" for r in self.roles):
+            out["nats_server"] = nats_server_pids()
+        if self.backend == "postgres":
+            ours = [p for name, pids in out.items() if name != "nats_server" for p in pids]
+            out["postgres_backends"] = PgBackends(self.pg_dsn).pids(ours)
+        return out
+
+    def cpu(self) -> dict[str, dict[int, int]]:
+        return {name: {p: cpu_ticks(p) for p in pids} for name, pids in self.processes().items()}
+
+    def close(self) -> None:
+        for role in reversed(self.roles):
+            role.stop()
+        if self.namespaces:
+            with psycopg.connect(self.pg_dsn, autocommit=True) as conn:
+                for namespace in self.namespaces:
+                    conn.execute(f"DROP SCHEMA IF EXISTS {namespace} CASCADE")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def cpu_us_per_op(
+    before: dict[str, dict[int, int]],
+    after: dict[str, dict[int, int]],
+    loadgen_s: float,
+    ops: int,
+) -> dict[str, float]:
+    """CPU µs per operation of each process group over the window (a pid that appeared
+    meanwhile counts from 0; one that ended meanwhile is lost)."""
+    out: dict[str, float] = {}
+    for name, pids in after.items():
+        ticks = sum(t - before.get(name, {}).get(p, 0) for p, t in pids.items())
+        out[name] = round(ticks * TICK_S * 1e6 / max(1, ops), 1)
+    out["loadgen"] = round(loadgen_s * 1e6 / max(1, ops), 1)
+    out["total"] = round(sum(out.values()), 1)
+    return out
+
+
+# -- 1. the engine alone -------------------------------------------------------------------
+def bench_core(stream: list[Any]) -> dict[str, Any]:
+    ex = Exchange(DomainLimits())
+    for command in setup_commands():
+        assert ex.execute(command, T0).ok
+    started = time.perf_counter()
+    accepted = sum(ex.execute(command, T0).ok for command in stream)
+    elapsed = time.perf_counter() - started
+    return {
+        "commands": len(stream),
+        "accepted": accepted,
+        "commands_per_s": round(len(stream) / elapsed),
+    }
+
+
+async def feed_engine(
+    dep: Deployment, args: argparse.Namespace, stream: list[Any], profiled: bool
+) -> dict[str, Any]:
+    engine = dep.start("engine", ["engine"])
+    engine.wait_line(r"sequencing at seq")
+    limits = Limits(max_in_flight=args.window, request_timeout_s=120.0)
+    bus = await NatsTransport.connect(args.nats_url, prefix=dep.prefix, limits=limits)
+    try:
+        client = await bus.client("loadgen")
+        setup = [NodeCommand(c, "", f"setup-{i}") for i, c in enumerate(setup_commands())]
+        assert all(a.ok for a in await client.submit(setup)), "setup refused"
+        counts = {"ok": 0, "refused": 0, "unavailable": 0}
+        rtts: list[float] = []
+        position = 0
+
+        async def sender() -> None:
+            nonlocal position
+            while position < len(stream):
+                first = position
+                position += args.batch
+                batch = [
+                    NodeCommand(c, c.account, f"k{i}")
+                    for i, c in enumerate(stream[first : first + args.batch], first)
+                ]
+                sent = time.perf_counter()
+                answers: list[Answer] = await client.submit(batch)
+                rtts.append(time.perf_counter() - sent)
+                for answer in answers:
+                    kind = (
+                        "ok"
+                        if answer.ok
+                        else "unavailable"
+                        if answer.seq == 0 and answer.code == "sequencer_unavailable"
+                        else "refused"
+                    )
+                    counts[kind] += 1
+
+        profile: dict[str, Any] = {}
+
+        async def profiler() -> None:
+            await asyncio.sleep(1.0)
+            out = dep.workdir / "engine.pyspy.txt"
+            profile.update(await py_spy_profile(engine.pid, args.profile_s, out))
+
+        cpu0, gen0, started = dep.cpu(), loadgen_cpu_s(), time.perf_counter()
+        tasks = [sender() for _ in range(args.window)]
+        spy = asyncio.create_task(profiler()) if profiled else None
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - started
+        cpu1, gen1 = dep.cpu(), loadgen_cpu_s()
+        if spy is not None:
+            await spy
+    finally:
+        await bus.close()
+    answered = sum(counts.values())
+    rtts.sort()
+    return {
+        "commands": answered,
+        **counts,
+        "seconds": round(elapsed, 2),
+        "durable_commands_per_s": round(counts["ok"] / elapsed),
+        "answered_per_s": round(answered / elapsed),
+        "batch_rtt_p50_ms": round(rtts[len(rtts) // 2] * 1e3, 1),
+        "batch_rtt_p99_ms": round(rtts[int(len(rtts) * 0.99)] * 1e3, 1),
+        "cpu_us_per_command": cpu_us_per_op(cpu0, cpu1, gen1 - gen0, answered),
+        **profile,
+    }
+
+
+async def bench_engine(backend: str, args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
+    stream = order_stream(args.engine_commands)
+    lines = []
+    runs = [False, True] if args.profile_s > 0 else [False]
+    for profiled in runs:
+        core = bench_core(stream)
+        dep = Deployment(backend, args, tmp, "engine")
+        try:
+            fed = await feed_engine(dep, args, stream, profiled)
+        finally:
+            dep.close()
+        line = {
+            "bench": "engine_alone",
+            "backend": backend,
+            "profiled": profiled,
+            "batch": args.batch,
+            "window": args.window,
+            "core_commands_per_s": core["commands_per_s"],
+            "core_cpu_us_per_command": core["cpu_us_per_command"],
+            **fed,
+            "vs_core": round(fed["durable_commands_per_s"] / core["commands_per_s"], 3),
+        }
+        lines.append(emit(line))
+    return lines
+
+
+# -- 2. HTTP orders -----------------------------------------------------------------------
+class Setup:
+    """What ``service._setup`` needs: where, and the admin's password."""
+
+    def __init__(self, base_url: str, admin_password: str) -> None:
+        self.base_url = base_url
+        self.admin_password = admin_password
+
+
+async def http_point(
+    dep: Deployment,
+    args: argparse.Namespace,
+    market: str,
+    keys: list[str],
+    urls: list[str],
+    poll: list[str],
+) -> dict[str, Any]:
+    bodies = [
+        json.dumps({"market": market, "side": "buy", "token": t, "price": "0.5", "qty": "1"})
+        for t in ("yes", "no")
+    ]
+    clients = [RawClient(urls[i % len(urls)], key) for i, key in enumerate(keys)]
+    pollers = [RawClient(url, "") for url in poll]
+    latencies: list[float] = []
+    acks: list[tuple[int, float]] = []
+    polls: list[list[tuple[float, int]]] = [[] for _ in poll]
+    errors: list[str] = []
+    now = time.perf_counter()
+    start, stop = now + args.warmup, now + args.warmup + args.seconds
+    marks: dict[str, Any] = {}
+
+    async def orders(client: RawClient) -> None:
+        i = 0
+        while (sent := time.perf_counter()) < stop:
+            status, content = await client.request("POST", "/api/v1/orders", bodies[i % 2].encode())
+            done = time.perf_counter()
+            i += 1
+            if status != 201:
+                errors.append(f"{status} {content[:200]!r}")
+                continue
+            found = SEQ_RE.search(client.header)
+            if found:
+                acks.append((int(found.group(1)), done))
+            if sent >= start:
+                latencies.append(done - sent)
+
+    async def poller(k: int) -> None:
+        while (sent := time.perf_counter()) < stop:
+            status, content = await pollers[k].get("/api/v1/health")
+            found = HEAD_RE.search(content)
+            if status == 200 and found and sent >= start:
+                polls[k].append((sent, int(found.group(1))))
+            await asyncio.sleep(max(0.0, 1 / args.poll_hz - (time.perf_counter() - sent)))
+
+    async def mark(at: float, name: str) -> None:
+        await asyncio.sleep(max(0.0, at - time.perf_counter()))
+        marks[name] = (dep.cpu(), loadgen_cpu_s())
+
+    try:
+        await asyncio.gather(
+            mark(start, "start"),
+            mark(stop, "stop"),
+            *(orders(c) for c in clients),
+            *(poller(k) for k in range(len(poll))),
+        )
+    finally:
+        for c in clients + pollers:
+            await c.aclose()
+    count = len(latencies)
+    latencies.sort()
+    (cpu0, gen0), (cpu1, gen1) = marks["start"], marks["stop"]
+    return {
+        "orders": count,
+        "orders_per_s": round(count / args.seconds),
+        "p50_ms": round(latencies[count // 2] * 1e3, 2) if count else None,
+        "p99_ms": round(latencies[min(count - 1, count * 99 // 100)] * 1e3, 2) if count else None,
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "cpu_us_per_order": cpu_us_per_op(cpu0, cpu1, gen1 - gen0, count),
+        **replica_lag(acks, polls),
+    }
+
+
+def replica_lag(
+    acks: list[tuple[int, float]], polls: list[list[tuple[float, int]]]
+) -> dict[str, Any]:
+    """Per node, from its polls: p50/p99 of the time since the oldest acknowledged order
+    it lacked was acknowledged (0 if it lacked none), and of the seqs it lacked."""
+    if not acks or not any(polls):
+        return {}
+    acks.sort()
+    seqs = [seq for seq, _ in acks]
+    # the earliest acknowledgement of any seq > s: a suffix minimum over the sorted acks
+    earliest = [t for _, t in acks]
+    for i in range(len(earliest) - 2, -1, -1):
+        earliest[i] = min(earliest[i], earliest[i + 1])
+    by_time = sorted((t, seq) for seq, t in acks)
+    times = [t for t, _ in by_time]
+    top_seq = [seq for _, seq in by_time]
+    for i in range(1, len(top_seq)):
+        top_seq[i] = max(top_seq[i], top_seq[i - 1])
+    out: dict[str, Any] = {"replica_lag_ms": [], "replica_lag_seqs": []}
+    for node in polls:
+        lag_ms, lag_seqs = [], []
+        for sent, head in node:
+            i = bisect.bisect_right(seqs, head)
+            lag_ms.append(max(0.0, sent - earliest[i]) * 1e3 if i < len(seqs) else 0.0)
+            j = bisect.bisect_right(times, sent) - 1
+            lag_seqs.append(max(0, top_seq[j] - head) if j >= 0 else 0)
+        out["replica_lag_ms"].append(
+            {"p50": pct(lag_ms, 50), "p99": pct(lag_ms, 99), "polls": len(lag_ms)}
+        )
+        out["replica_lag_seqs"].append({"p50": pct(lag_seqs, 50), "p99": pct(lag_seqs, 99)})
+    return out
+
+
+def pct(values: list[float] | list[int], p: int) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, len(ordered) * p // 100)], 2) if ordered else 0.0
+
+
+def idle(dep: Deployment, seconds: float = IDLE_S) -> dict[str, Any]:
+    """CPU of each process while no order arrives (timers, feeds' idle checks), as a
+    share of one core: what a process costs at any rate, to read the rows at low rates."""
+    before = dep.cpu()
+    time.sleep(seconds)
+    after = dep.cpu()
+    return {
+        "idle_cpu_pct": {
+            name: round(
+                sum(t - before.get(name, {}).get(p, 0) for p, t in pids.items())
+                * TICK_S
+                * 100
+                / seconds,
+                1,
+            )
+            for name, pids in after.items()
+        },
+        "seconds": seconds,
+    }
+
+
+async def bench_http(backend: str, args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
+    clients = [int(n) for n in args.clients.split(",")]
+    nodes = [int(n) for n in args.nodes.split(",")]
+    lines: list[dict[str, Any]] = []
+
+    async def points(dep: Deployment, config: str, market: str, keys: list[str]) -> None:
+        lines.append(emit({"bench": "idle", "backend": backend, "config": config, **idle(dep)}))
+        for n in clients:
+            poll = dep.api_urls
+            result = await http_point(dep, args, market, keys[:n], dep.api_urls, poll)
+            line = {"bench": "http_orders", "backend": backend, "config": config, "clients": n}
+            lines.append(emit({**line, **result}))
+
+    mono = Deployment(backend, args, tmp, "serve")
+    try:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        serve = mono.start("serve", ["serve", "--port", str(port)])
+        serve.wait_http(url)
+        password = serve.wait_line(r"password: (\S+)").group(1)
+        market, keys = await asyncio.to_thread(_setup, Setup(url, password), max(clients))
+        mono.api_urls = [url]
+        await points(mono, "monolith", market, keys)
+    finally:
+        mono.close()
+
+    dep = Deployment(backend, args, tmp, "roles")
+    try:
+        dep.start("engine", ["engine"]).wait_line(r"sequencing at seq")
+        dep.start("project", ["follow", "--role", "project"]).wait_line(r"projecting")
+        first = dep.start_api()
+        dep.start("watch", ["follow", "--role", "watch"]).wait_line(r"watching")
+        setup = Setup(first, dep.admin_password)
+        market, keys = await asyncio.to_thread(_setup, setup, max(clients))
+        for n in range(1, max(nodes) + 1):
+            if n > 1:
+                dep.start_api()
+            if n in nodes:
+                await points(dep, f"engine+{n}api", market, keys)
+    finally:
+        dep.close()
+    return lines
+
+
+# -- the summary and the model ---------------------------------------------------------------
+def summarize(lines: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "bench": "summary",
+        "measured": (
+            "rates, latencies, CPU per order per process (/proc over the window), "
+            "replica lag (health polls against Augury-Seq of acknowledged orders)"
+        ),
+        "modelled": (
+            "model_*: capacities = 1e6 / (measured CPU us per order) of one process "
+            "(one core at most: one interpreter), API nodes one engine feeds = the "
+            "engine-alone durable rate / one node's capacity, M machines = the smallest "
+            "of M x cores x 1e6 / (API node us per order) and the engine's, the "
+            "projector's and PostgreSQL's capacities; assumes CPU per order stays as "
+            "measured here and the network is free"
+        ),
+    }
+    for backend in args.backends.split(","):
+        engine = [x for x in lines if x["bench"] == "engine_alone" and x["backend"] == backend]
+        http = [x for x in lines if x["bench"] == "http_orders" and x["backend"] == backend]
+        plain = [x for x in engine if not x["profiled"]]
+        spied = [x for x in engine if x["profiled"]]
+        part: dict[str, Any] = {}
+        if plain:
+            e = plain[0]
+            part["engine_alone"] = {
+                k: e[k]
+                for k in (
+                    "durable_commands_per_s",
+                    "core_commands_per_s",
+                    "vs_core",
+                    "cpu_us_per_command",
+                )
+            }
+            part["engine_alone"]["meets_50k"] = e["durable_commands_per_s"] >= 50_000
+        if spied:
+            part["engine_profile"] = {k: v for k, v in spied[0].items() if k.startswith("profile_")}
+        rows: dict[str, Any] = {}
+        for x in http:
+            rows[f"{x['config']}@{x['clients']}"] = {
+                "orders_per_s": x["orders_per_s"],
+                "p50_ms": x["p50_ms"],
+                "p99_ms": x["p99_ms"],
+                "cpu_us_per_order": x["cpu_us_per_order"],
+                "replica_lag_ms": x.get("replica_lag_ms"),
+                "errors": x["errors"],
+            }
+        part["http"] = rows
+        for x in http:
+            mono = rows.get(f"monolith@{x['clients']}")
+            if x["config"] != "monolith" and mono and mono["orders_per_s"]:
+                ratio = round(x["orders_per_s"] / mono["orders_per_s"], 2)
+                rows[f"{x['config']}@{x['clients']}"]["vs_monolith"] = ratio
+        if plain and http:
+            part["model"] = model(plain[0], http)
+        summary[backend] = part
+    return summary
+
+
+def model(engine: dict[str, Any], http: list[dict[str, Any]], cores: int = 2) -> dict[str, Any]:
+    """MODELLED capacities from the measured CPU per order (see ``summarize``)."""
+    one = [x for x in http if x["config"] == "engine+1api"]
+    if not one:
+        return {}
+    row = max(one, key=lambda x: x["clients"])  # the busiest: the largest batches
+    cpu = row["cpu_us_per_order"]
+    api_us = sum(v for k, v in cpu.items() if re.fullmatch(r"api\d+", k))
+    engine_us = cpu.get("engine", 0.0)
+    capacity = {
+        "engine_alone_measured": engine["durable_commands_per_s"],
+        "engine_at_http_batches": round(1e6 / engine_us) if engine_us else None,
+        "api_node": round(1e6 / api_us) if api_us else None,
+        "projector": round(1e6 / cpu["project"]) if cpu.get("project") else None,
+        "watch": round(1e6 / cpu["watch"]) if cpu.get("watch") else None,
+    }
+    if cpu.get("postgres_backends"):
+        capacity["postgres_per_core"] = round(1e6 / cpu["postgres_backends"])
+    engine_cap = engine["durable_commands_per_s"]
+    followers = [v for k, v in capacity.items() if k in ("projector", "watch") and v]
+    table = []
+    for machines in (1, 2, 4, 8, 16):
+        api = machines * cores * (capacity["api_node"] or 0)
+        reach = min([api, engine_cap, *followers])
+        limit = "api nodes" if reach == api else "engine" if reach == engine_cap else "a follower"
+        table.append({"api_machines": machines, "orders_per_s": reach, "bound_by": limit})
+    return {
+        "from": f"engine+1api at {row['clients']} clients (us per order) and engine_alone",
+        "cpu_us_per_order": {"api_node": round(api_us, 1), "engine": engine_us},
+        "capacity_orders_per_s": capacity,
+        "api_nodes_one_engine_feeds": round(engine_cap / capacity["api_node"], 1)
+        if capacity["api_node"]
+        else None,
+        "machines": table,
+        "machine_cores": cores,
+    }
+
+
+async def run(args: argparse.Namespace) -> None:
+    tune_gc()  # the core runs under the GC thresholds open_engine sets, as bench/engine.py
+    lines: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="augury-bench-roles-") as tmp:
+        for backend in args.backends.split(","):
+            if "engine" in args.parts:
+                lines += await bench_engine(backend, args, Path(tmp))
+            if "http" in args.parts:
+                lines += await bench_http(backend, args, Path(tmp))
+    emit(summarize(lines, args))
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--parts", default="engine,http")
+    parser.add_argument("--clients", default="16,64")
+    parser.add_argument("--nodes", default="1,2,3")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--engine-commands", type=int, default=200_000)
+    parser.add_argument("--batch", type=int, default=512)
+    parser.add_argument("--window", type=int, default=8)
+    parser.add_argument("--profile-s", type=float, default=8.0)
+    parser.add_argument("--poll-hz", type=float, default=20.0)
+    parser.add_argument("--pg", default=PG_DSN_DEFAULT)
+    parser.add_argument("--nats-url", default="nats://127.0.0.1:4222")
+    asyncio.run(run(parser.parse_args(argv)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
