@@ -64,6 +64,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,7 @@ from augury.transport import Answer, Limits, NatsTransport, NodeCommand
 from engine import order_stream, setup_commands
 from roles_procs import TICK_S, PgBackends, Role, cpu_ticks, descendants, nats_server_pids
 from roles_procs import profile as py_spy_profile
+from roles_summary import summarize
 from service import PG_DSN_DEFAULT, SERVER_ENV, RawClient, _setup
 from which_build import build
 
@@ -126,6 +128,7 @@ class Deployment:
             self.env["AUGURY_JOURNAL_NAMESPACE"] = self.namespaces[0]
             self.env["AUGURY_PROJECTIONS_NAMESPACE"] = self.namespaces[1]
         self.roles: list[Role] = []
+        self.backend_roles = label == "roles"
         self.api_urls: list[str] = []
         self.admin_password = ""
 
@@ -203,13 +206,14 @@ def bench_core(stream: list[Any]) -> dict[str, Any]:
     ex = Exchange(DomainLimits())
     for command in setup_commands():
         assert ex.execute(command, T0).ok
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.thread_time()
     accepted = sum(ex.execute(command, T0).ok for command in stream)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.thread_time() - cpu
     return {
         "commands": len(stream),
         "accepted": accepted,
         "commands_per_s": round(len(stream) / elapsed),
+        "cpu_us_per_command": round(cpu * 1e6 / len(stream), 1),
     }
 
 
@@ -254,7 +258,8 @@ async def feed_engine(
 
         async def profiler() -> None:
             await asyncio.sleep(1.0)
-            out = dep.workdir / "engine.pyspy.txt"
+            keep = Path(args.keep) if args.keep else dep.workdir
+            out = keep / f"engine-{dep.backend}-{dep.prefix}.pyspy.txt"
             profile.update(await py_spy_profile(engine.pid, args.profile_s, out))
 
         cpu0, gen0, started = dep.cpu(), loadgen_cpu_s(), time.perf_counter()
@@ -362,9 +367,13 @@ async def http_point(
                 polls[k].append((sent, int(found.group(1))))
             await asyncio.sleep(max(0.0, 1 / args.poll_hz - (time.perf_counter() - sent)))
 
+    bus = await BusCount.start(args.nats_url, dep.prefix) if dep.backend_roles else None
+
     async def mark(at: float, name: str) -> None:
         await asyncio.sleep(max(0.0, at - time.perf_counter()))
         marks[name] = (dep.cpu(), loadgen_cpu_s())
+        if bus is not None:
+            bus.counting = name == "start"
 
     try:
         await asyncio.gather(
@@ -376,6 +385,8 @@ async def http_point(
     finally:
         for c in clients + pollers:
             await c.aclose()
+        if bus is not None:
+            await bus.close()
     count = len(latencies)
     latencies.sort()
     (cpu0, gen0), (cpu1, gen1) = marks["start"], marks["stop"]
@@ -388,7 +399,41 @@ async def http_point(
         "first_error": errors[0] if errors else None,
         "cpu_us_per_order": cpu_us_per_op(cpu0, cpu1, gen1 - gen0, count),
         **replica_lag(acks, polls),
+        **(bus.per_order(count) if bus is not None else {}),
     }
+
+
+class BusCount:
+    """Counts the messages on the bus's command and record subjects (a plain NATS
+    subscriber outside the sequencer's queue group: it sees every message too)."""
+
+    def __init__(self, nc: Any) -> None:
+        self.nc = nc
+        self.counting = False
+        self.messages = {"cmd": 0, "rec": 0}
+
+    @classmethod
+    async def start(cls, url: str, prefix: str) -> BusCount:
+        import nats
+
+        counter = cls(await nats.connect(url))
+        for kind in counter.messages:
+
+            async def count(_msg: Any, kind: str = kind) -> None:
+                if counter.counting:
+                    counter.messages[kind] += 1
+
+            await counter.nc.subscribe(f"{prefix}.{kind}", cb=count)
+        return counter
+
+    def per_order(self, orders: int) -> dict[str, float]:
+        return {
+            f"bus_{kind}_messages_per_order": round(n / max(1, orders), 3)
+            for kind, n in self.messages.items()
+        }
+
+    async def close(self) -> None:
+        await self.nc.close()
 
 
 def replica_lag(
@@ -429,6 +474,26 @@ def pct(values: list[float] | list[int], p: int) -> float:
     return round(ordered[min(len(ordered) - 1, len(ordered) * p // 100)], 2) if ordered else 0.0
 
 
+async def profiled_point(
+    dep: Deployment, args: argparse.Namespace, market: str, keys: list[str]
+) -> dict[str, Any]:
+    """One more point (not a measurement) with py-spy on the API node and the projector."""
+    keep = Path(args.keep) if args.keep else dep.workdir
+    roles = {r.name: r for r in dep.roles if r.name in ("api1", "project")}
+
+    async def spy(name: str) -> tuple[str, dict[str, Any]]:
+        await asyncio.sleep(args.warmup)
+        out = keep / f"{name}-{dep.backend}-{dep.prefix}.pyspy.txt"
+        return name, await py_spy_profile(roles[name].pid, args.profile_s, out)
+
+    point = http_point(dep, args, market, keys, dep.api_urls, dep.api_urls)
+    result, *spied = await asyncio.gather(point, *(spy(name) for name in roles))
+    line = {"bench": "http_orders_profiled", "backend": dep.backend, "config": "engine+1api"}
+    line["clients"] = len(keys)
+    line["orders_per_s"] = result["orders_per_s"]
+    return emit({**line, **{name: profile for name, profile in spied}})
+
+
 def idle(dep: Deployment, seconds: float = IDLE_S) -> dict[str, Any]:
     """CPU of each process while no order arrives (timers, feeds' idle checks), as a
     share of one core: what a process costs at any rate, to read the rows at low rates."""
@@ -450,32 +515,22 @@ def idle(dep: Deployment, seconds: float = IDLE_S) -> dict[str, Any]:
     }
 
 
+Points = Callable[[Deployment, str, str, list[str]], Awaitable[None]]
+
+
 async def bench_http(backend: str, args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
     clients = [int(n) for n in args.clients.split(",")]
-    nodes = [int(n) for n in args.nodes.split(",")]
     lines: list[dict[str, Any]] = []
 
     async def points(dep: Deployment, config: str, market: str, keys: list[str]) -> None:
         lines.append(emit({"bench": "idle", "backend": backend, "config": config, **idle(dep)}))
         for n in clients:
-            poll = dep.api_urls
-            result = await http_point(dep, args, market, keys[:n], dep.api_urls, poll)
+            result = await http_point(dep, args, market, keys[:n], dep.api_urls, dep.api_urls)
             line = {"bench": "http_orders", "backend": backend, "config": config, "clients": n}
             lines.append(emit({**line, **result}))
 
-    mono = Deployment(backend, args, tmp, "serve")
-    try:
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        serve = mono.start("serve", ["serve", "--port", str(port)])
-        serve.wait_http(url)
-        password = serve.wait_line(r"password: (\S+)").group(1)
-        market, keys = await asyncio.to_thread(_setup, Setup(url, password), max(clients))
-        mono.api_urls = [url]
-        await points(mono, "monolith", market, keys)
-    finally:
-        mono.close()
-
+    if args.monolith:
+        await monolith(Deployment(backend, args, tmp, "serve"), max(clients), points)
     dep = Deployment(backend, args, tmp, "roles")
     try:
         dep.start("engine", ["engine"]).wait_line(r"sequencing at seq")
@@ -484,111 +539,32 @@ async def bench_http(backend: str, args: argparse.Namespace, tmp: Path) -> list[
         dep.start("watch", ["follow", "--role", "watch"]).wait_line(r"watching")
         setup = Setup(first, dep.admin_password)
         market, keys = await asyncio.to_thread(_setup, setup, max(clients))
+        nodes = [int(n) for n in args.nodes.split(",")]
         for n in range(1, max(nodes) + 1):
             if n > 1:
                 dep.start_api()
             if n in nodes:
                 await points(dep, f"engine+{n}api", market, keys)
+            if n == 1 and args.profile_s > 0:
+                lines.append(await profiled_point(dep, args, market, keys[: min(clients)]))
     finally:
         dep.close()
     return lines
 
 
-# -- the summary and the model ---------------------------------------------------------------
-def summarize(lines: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
-    summary: dict[str, Any] = {
-        "bench": "summary",
-        "measured": (
-            "rates, latencies, CPU per order per process (/proc over the window), "
-            "replica lag (health polls against Augury-Seq of acknowledged orders)"
-        ),
-        "modelled": (
-            "model_*: capacities = 1e6 / (measured CPU us per order) of one process "
-            "(one core at most: one interpreter), API nodes one engine feeds = the "
-            "engine-alone durable rate / one node's capacity, M machines = the smallest "
-            "of M x cores x 1e6 / (API node us per order) and the engine's, the "
-            "projector's and PostgreSQL's capacities; assumes CPU per order stays as "
-            "measured here and the network is free"
-        ),
-    }
-    for backend in args.backends.split(","):
-        engine = [x for x in lines if x["bench"] == "engine_alone" and x["backend"] == backend]
-        http = [x for x in lines if x["bench"] == "http_orders" and x["backend"] == backend]
-        plain = [x for x in engine if not x["profiled"]]
-        spied = [x for x in engine if x["profiled"]]
-        part: dict[str, Any] = {}
-        if plain:
-            e = plain[0]
-            part["engine_alone"] = {
-                k: e[k]
-                for k in (
-                    "durable_commands_per_s",
-                    "core_commands_per_s",
-                    "vs_core",
-                    "cpu_us_per_command",
-                )
-            }
-            part["engine_alone"]["meets_50k"] = e["durable_commands_per_s"] >= 50_000
-        if spied:
-            part["engine_profile"] = {k: v for k, v in spied[0].items() if k.startswith("profile_")}
-        rows: dict[str, Any] = {}
-        for x in http:
-            rows[f"{x['config']}@{x['clients']}"] = {
-                "orders_per_s": x["orders_per_s"],
-                "p50_ms": x["p50_ms"],
-                "p99_ms": x["p99_ms"],
-                "cpu_us_per_order": x["cpu_us_per_order"],
-                "replica_lag_ms": x.get("replica_lag_ms"),
-                "errors": x["errors"],
-            }
-        part["http"] = rows
-        for x in http:
-            mono = rows.get(f"monolith@{x['clients']}")
-            if x["config"] != "monolith" and mono and mono["orders_per_s"]:
-                ratio = round(x["orders_per_s"] / mono["orders_per_s"], 2)
-                rows[f"{x['config']}@{x['clients']}"]["vs_monolith"] = ratio
-        if plain and http:
-            part["model"] = model(plain[0], http)
-        summary[backend] = part
-    return summary
-
-
-def model(engine: dict[str, Any], http: list[dict[str, Any]], cores: int = 2) -> dict[str, Any]:
-    """MODELLED capacities from the measured CPU per order (see ``summarize``)."""
-    one = [x for x in http if x["config"] == "engine+1api"]
-    if not one:
-        return {}
-    row = max(one, key=lambda x: x["clients"])  # the busiest: the largest batches
-    cpu = row["cpu_us_per_order"]
-    api_us = sum(v for k, v in cpu.items() if re.fullmatch(r"api\d+", k))
-    engine_us = cpu.get("engine", 0.0)
-    capacity = {
-        "engine_alone_measured": engine["durable_commands_per_s"],
-        "engine_at_http_batches": round(1e6 / engine_us) if engine_us else None,
-        "api_node": round(1e6 / api_us) if api_us else None,
-        "projector": round(1e6 / cpu["project"]) if cpu.get("project") else None,
-        "watch": round(1e6 / cpu["watch"]) if cpu.get("watch") else None,
-    }
-    if cpu.get("postgres_backends"):
-        capacity["postgres_per_core"] = round(1e6 / cpu["postgres_backends"])
-    engine_cap = engine["durable_commands_per_s"]
-    followers = [v for k, v in capacity.items() if k in ("projector", "watch") and v]
-    table = []
-    for machines in (1, 2, 4, 8, 16):
-        api = machines * cores * (capacity["api_node"] or 0)
-        reach = min([api, engine_cap, *followers])
-        limit = "api nodes" if reach == api else "engine" if reach == engine_cap else "a follower"
-        table.append({"api_machines": machines, "orders_per_s": reach, "bound_by": limit})
-    return {
-        "from": f"engine+1api at {row['clients']} clients (us per order) and engine_alone",
-        "cpu_us_per_order": {"api_node": round(api_us, 1), "engine": engine_us},
-        "capacity_orders_per_s": capacity,
-        "api_nodes_one_engine_feeds": round(engine_cap / capacity["api_node"], 1)
-        if capacity["api_node"]
-        else None,
-        "machines": table,
-        "machine_cores": cores,
-    }
+async def monolith(dep: Deployment, clients: int, points: Points) -> None:
+    """``augury serve`` (its projector and watch are its child processes)."""
+    try:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        serve = dep.start("serve", ["serve", "--port", str(port)])
+        serve.wait_http(url)
+        password = serve.wait_line(r"password: (\S+)").group(1)
+        market, keys = await asyncio.to_thread(_setup, Setup(url, password), clients)
+        dep.api_urls = [url]
+        await points(dep, "monolith", market, keys)
+    finally:
+        dep.close()
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -609,6 +585,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--parts", default="engine,http")
     parser.add_argument("--clients", default="16,64")
     parser.add_argument("--nodes", default="1,2,3")
+    parser.add_argument(
+        "--no-monolith", dest="monolith", action="store_false", help="only the roles' rows"
+    )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--engine-commands", type=int, default=200_000)
@@ -616,6 +595,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--window", type=int, default=8)
     parser.add_argument("--profile-s", type=float, default=8.0)
     parser.add_argument("--poll-hz", type=float, default=20.0)
+    parser.add_argument("--keep", default="", help="a directory for the raw py-spy profiles")
     parser.add_argument("--pg", default=PG_DSN_DEFAULT)
     parser.add_argument("--nats-url", default="nats://127.0.0.1:4222")
     asyncio.run(run(parser.parse_args(argv)))
