@@ -51,7 +51,8 @@ def summarize(lines: list[dict[str, Any]], args: argparse.Namespace) -> dict[str
             part["engine_alone"]["meets_50k"] = e["durable_commands_per_s"] >= 50_000
         for x in lines:
             if x["bench"] == "http_orders_profiled" and x["backend"] == backend:
-                part["api1_profile"], part["project_profile"] = x.get("api1"), x.get("project")
+                for role in ("engine", "api1", "project"):
+                    part[f"http_{role}_profile"] = x.get(role)
         if spied:
             part["engine_profile"] = {k: v for k, v in spied[0].items() if k.startswith("profile_")}
         rows: dict[str, Any] = {}

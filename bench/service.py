@@ -58,7 +58,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import psycopg
@@ -203,7 +203,14 @@ class Server:
 
 
 # -- the clients --------------------------------------------------------------------------
-def _setup(server: Server, clients: int) -> tuple[str, list[str]]:
+class Where(Protocol):
+    """Where ``_setup`` registers: a server's URL and its admin's password."""
+
+    base_url: str
+    admin_password: str
+
+
+def _setup(server: Where, clients: int) -> tuple[str, list[str]]:
     """A book-only market and ``clients`` traders with an API key each."""
     api = server.base_url + "/api/v1"
     with httpx.Client(base_url=api, timeout=30) as admin:
