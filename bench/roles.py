@@ -2,7 +2,8 @@
 
 Usage: .venv/bin/python bench/roles.py [--backends sqlite,postgres] [--clients 16,64]
        [--nodes 1,2,3] [--seconds S] [--warmup S] [--engine-commands N] [--batch B]
-       [--window W] [--profile-s S] [--poll-hz H] [--pg DSN] [--nats-url URL]
+       [--window W] [--profile-s S] [--poll-hz H] [--parts engine,http] [--no-monolith]
+       [--keep DIR] [--pg DSN] [--nats-url URL]
 
 Every process is the real CLI of ``src/`` (``python -m augury.cli ...``, this
 interpreter) with a fresh data directory, a fresh PostgreSQL namespace pair (journal,
@@ -29,7 +30,10 @@ argon2 for registering the clients. For each backend, in this order:
    watch are child processes), then ``augury engine`` + ``augury follow --role
    project`` + ``augury follow --role watch`` + 1, 2, 3 ``augury api`` nodes (started
    one more at a time; client i talks to node i mod N). orders/s and latency p50/p99
-   over ``--seconds`` after ``--warmup``.
+   over ``--seconds`` after ``--warmup``; before the first point of each deployment,
+   the CPU of each process idle for 3 s (``idle``). With ``--profile-s`` > 0, one more
+   point at the fewest clients with one node, py-spy on the engine, the API node and
+   the projector (``http_orders_profiled``; not a measurement).
 3. in every measurement: CPU time per order of each process from ``/proc/<pid>/stat``
    (user + system, all threads) over the measured window: each role, the monolith and
    its children, the ``nats-server`` (shared with anything else using it on this
@@ -43,6 +47,12 @@ argon2 for registering the clients. For each backend, in this order:
    replica had been acknowledged (0 if none), and ``lag_seqs`` the highest
    acknowledged seq minus the replica's. A node answers an order only once its own
    replica holds it, so the lag that matters is a node's lag behind the others' writes.
+   ``bus_cmd_messages_per_order`` / ``bus_rec_messages_per_order``: the messages on the
+   command and record subjects per order (a subscriber of this process counts them).
+
+py-spy is not a dependency of the project: install it anywhere (``pip install py-spy``)
+and name it with ``PY_SPY=/path/to/py-spy`` or put it on PATH; without it the profiles
+say so and everything else runs. ``--keep DIR`` keeps the raw profiles (collapsed stacks).
 
 The last line is a summary: the measured numbers side by side, and a MODEL (marked as
 such) from them: how many API nodes one engine feeds before it saturates and what M
