@@ -65,7 +65,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import bisect
 import json
 import os
 import re
@@ -85,9 +84,18 @@ from augury.domain.limits import Limits as DomainLimits
 from augury.engine.gc_tuning import tune_gc
 from augury.transport import Answer, Limits, NatsTransport, NodeCommand
 from engine import order_stream, setup_commands
-from roles_procs import TICK_S, PgBackends, Role, cpu_ticks, descendants, nats_server_pids
+from roles_procs import (
+    TICK_S,
+    BusCount,
+    PgBackends,
+    Role,
+    cpu_ticks,
+    descendants,
+    free_port,
+    nats_server_pids,
+)
 from roles_procs import profile as py_spy_profile
-from roles_summary import summarize
+from roles_summary import replica_lag, summarize
 from service import PG_DSN_DEFAULT, SERVER_ENV, RawClient, _setup
 from which_build import build
 
@@ -183,15 +191,6 @@ class Deployment:
             with psycopg.connect(self.pg_dsn, autocommit=True) as conn:
                 for namespace in self.namespaces:
                     conn.execute(f"DROP SCHEMA IF EXISTS {namespace} CASCADE")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def cpu_us_per_op(
@@ -414,77 +413,6 @@ async def http_point(
         **replica_lag(acks, polls),
         **(bus.per_order(count) if bus is not None else {}),
     }
-
-
-class BusCount:
-    """Counts the messages on the bus's command and record subjects (a plain NATS
-    subscriber outside the sequencer's queue group: it sees every message too)."""
-
-    def __init__(self, nc: Any) -> None:
-        self.nc = nc
-        self.counting = False
-        self.messages = {"cmd": 0, "rec": 0}
-
-    @classmethod
-    async def start(cls, url: str, prefix: str) -> BusCount:
-        import nats
-
-        counter = cls(await nats.connect(url))
-        for kind in counter.messages:
-
-            async def count(_msg: Any, kind: str = kind) -> None:
-                if counter.counting:
-                    counter.messages[kind] += 1
-
-            await counter.nc.subscribe(f"{prefix}.{kind}", cb=count)
-        return counter
-
-    def per_order(self, orders: int) -> dict[str, float]:
-        return {
-            f"bus_{kind}_messages_per_order": round(n / max(1, orders), 3)
-            for kind, n in self.messages.items()
-        }
-
-    async def close(self) -> None:
-        await self.nc.close()
-
-
-def replica_lag(
-    acks: list[tuple[int, float]], polls: list[list[tuple[float, int]]]
-) -> dict[str, Any]:
-    """Per node, from its polls: p50/p99 of the time since the oldest acknowledged order
-    it lacked was acknowledged (0 if it lacked none), and of the seqs it lacked."""
-    if not acks or not any(polls):
-        return {}
-    acks.sort()
-    seqs = [seq for seq, _ in acks]
-    # the earliest acknowledgement of any seq > s: a suffix minimum over the sorted acks
-    earliest = [t for _, t in acks]
-    for i in range(len(earliest) - 2, -1, -1):
-        earliest[i] = min(earliest[i], earliest[i + 1])
-    by_time = sorted((t, seq) for seq, t in acks)
-    times = [t for t, _ in by_time]
-    top_seq = [seq for _, seq in by_time]
-    for i in range(1, len(top_seq)):
-        top_seq[i] = max(top_seq[i], top_seq[i - 1])
-    out: dict[str, Any] = {"replica_lag_ms": [], "replica_lag_seqs": []}
-    for node in polls:
-        lag_ms, lag_seqs = [], []
-        for sent, head in node:
-            i = bisect.bisect_right(seqs, head)
-            lag_ms.append(max(0.0, sent - earliest[i]) * 1e3 if i < len(seqs) else 0.0)
-            j = bisect.bisect_right(times, sent) - 1
-            lag_seqs.append(max(0, top_seq[j] - head) if j >= 0 else 0)
-        out["replica_lag_ms"].append(
-            {"p50": pct(lag_ms, 50), "p99": pct(lag_ms, 99), "polls": len(lag_ms)}
-        )
-        out["replica_lag_seqs"].append({"p50": pct(lag_seqs, 50), "p99": pct(lag_seqs, 99)})
-    return out
-
-
-def pct(values: list[float] | list[int], p: int) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, len(ordered) * p // 100)], 2) if ordered else 0.0
 
 
 async def profiled_point(

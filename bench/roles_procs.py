@@ -11,6 +11,7 @@
   machine: its CPU is everybody's traffic, ours included).
 - :func:`profile`: ``py-spy record --format raw`` on a pid for some seconds (non-blocking
   sampling: the process is not paused), summed per thread and per function.
+- :class:`BusCount`: the messages on a deployment's command and record subjects.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
 import psycopg
 
 TICK_S = 1 / os.sysconf("SC_CLK_TCK")
@@ -243,3 +246,41 @@ def _frame(frame: str) -> str:
     parts = Path(path).parts
     short = "/".join(parts[parts.index("augury") :]) if "augury" in parts else Path(path).name
     return f"{name} ({short})"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class BusCount:
+    """Counts the messages on the bus's command and record subjects (a plain NATS
+    subscriber outside the sequencer's queue group: it sees every message too)."""
+
+    def __init__(self, nc: Any) -> None:
+        self.nc = nc
+        self.counting = False
+        self.messages = {"cmd": 0, "rec": 0}
+
+    @classmethod
+    async def start(cls, url: str, prefix: str) -> BusCount:
+        counter = cls(await nats.connect(url))
+        for kind in counter.messages:
+
+            async def count(_msg: Any, kind: str = kind) -> None:
+                if counter.counting:
+                    counter.messages[kind] += 1
+
+            await counter.nc.subscribe(f"{prefix}.{kind}", cb=count)
+        return counter
+
+    def per_order(self, orders: int) -> dict[str, float]:
+        return {
+            f"bus_{kind}_messages_per_order": round(n / max(1, orders), 3)
+            for kind, n in self.messages.items()
+        }
+
+    async def close(self) -> None:
+        await self.nc.close()

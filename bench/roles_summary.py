@@ -6,11 +6,13 @@ order per process, replica lag, the ratio to the monolith at the same clients) a
 ``model``: capacities derived from the measured CPU per order. The model is marked as
 such in the output: it assumes that the CPU per order stays as measured on this machine,
 that a process uses at most one core (one interpreter), and that the network is free.
+``replica_lag`` turns the health polls and the acknowledgements into lag percentiles.
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import re
 from typing import Any
 
@@ -113,3 +115,41 @@ def model(engine: dict[str, Any], http: list[dict[str, Any]], cores: int = 2) ->
         "machines": table,
         "machine_cores": cores,
     }
+
+
+def replica_lag(
+    acks: list[tuple[int, float]], polls: list[list[tuple[float, int]]]
+) -> dict[str, Any]:
+    """Per node, from its polls: p50/p99 of the time since the oldest acknowledged order
+    it lacked was acknowledged (0 if it lacked none), and of the seqs it lacked."""
+    if not acks or not any(polls):
+        return {}
+    acks.sort()
+    seqs = [seq for seq, _ in acks]
+    # the earliest acknowledgement of any seq > s: a suffix minimum over the sorted acks
+    earliest = [t for _, t in acks]
+    for i in range(len(earliest) - 2, -1, -1):
+        earliest[i] = min(earliest[i], earliest[i + 1])
+    by_time = sorted((t, seq) for seq, t in acks)
+    times = [t for t, _ in by_time]
+    top_seq = [seq for _, seq in by_time]
+    for i in range(1, len(top_seq)):
+        top_seq[i] = max(top_seq[i], top_seq[i - 1])
+    out: dict[str, Any] = {"replica_lag_ms": [], "replica_lag_seqs": []}
+    for node in polls:
+        lag_ms, lag_seqs = [], []
+        for sent, head in node:
+            i = bisect.bisect_right(seqs, head)
+            lag_ms.append(max(0.0, sent - earliest[i]) * 1e3 if i < len(seqs) else 0.0)
+            j = bisect.bisect_right(times, sent) - 1
+            lag_seqs.append(max(0, top_seq[j] - head) if j >= 0 else 0)
+        out["replica_lag_ms"].append(
+            {"p50": pct(lag_ms, 50), "p99": pct(lag_ms, 99), "polls": len(lag_ms)}
+        )
+        out["replica_lag_seqs"].append({"p50": pct(lag_seqs, 50), "p99": pct(lag_seqs, 99)})
+    return out
+
+
+def pct(values: list[float] | list[int], p: int) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, len(ordered) * p // 100)], 2) if ordered else 0.0
