@@ -80,7 +80,11 @@ def summarize(lines: list[dict[str, Any]], args: argparse.Namespace) -> dict[str
 
 
 def model(engine: dict[str, Any], http: list[dict[str, Any]], cores: int = 2) -> dict[str, Any]:
-    """MODELLED capacities from the measured CPU per order (see ``summarize``)."""
+    """MODELLED capacities from the measured CPU per order (see ``summarize``): a process
+    does at most 1e6 / (its CPU µs per order) orders/s on one core. The engine's is taken
+    from the engine alone (large batches, as many busy nodes send them) and, as a lower
+    bound, from the HTTP row (small batches); the measured engine-alone rate is given
+    too, but it is bounded by the machine's load, not by the engine."""
     one = [x for x in http if x["config"] == "engine+1api"]
     if not one:
         return {}
@@ -88,16 +92,18 @@ def model(engine: dict[str, Any], http: list[dict[str, Any]], cores: int = 2) ->
     cpu = row["cpu_us_per_order"]
     api_us = sum(v for k, v in cpu.items() if re.fullmatch(r"api\d+", k))
     engine_us = cpu.get("engine", 0.0)
+    alone_us = engine["cpu_us_per_command"]["engine"]
     capacity = {
-        "engine_alone_measured": engine["durable_commands_per_s"],
+        "engine_alone_one_core": round(1e6 / alone_us) if alone_us else None,
         "engine_at_http_batches": round(1e6 / engine_us) if engine_us else None,
+        "engine_alone_measured_rate": engine["durable_commands_per_s"],
         "api_node": round(1e6 / api_us) if api_us else None,
         "projector": round(1e6 / cpu["project"]) if cpu.get("project") else None,
         "watch": round(1e6 / cpu["watch"]) if cpu.get("watch") else None,
     }
     if cpu.get("postgres_backends"):
         capacity["postgres_per_core"] = round(1e6 / cpu["postgres_backends"])
-    engine_cap = engine["durable_commands_per_s"]
+    engine_cap = capacity["engine_alone_one_core"] or 0
     followers = [v for k, v in capacity.items() if k in ("projector", "watch") and v]
     table = []
     for machines in (1, 2, 4, 8, 16):
@@ -105,12 +111,16 @@ def model(engine: dict[str, Any], http: list[dict[str, Any]], cores: int = 2) ->
         reach = min([api, engine_cap, *followers])
         limit = "api nodes" if reach == api else "engine" if reach == engine_cap else "a follower"
         table.append({"api_machines": machines, "orders_per_s": reach, "bound_by": limit})
+    node = capacity["api_node"]
     return {
         "from": f"engine+1api at {row['clients']} clients (us per order) and engine_alone",
         "cpu_us_per_order": {"api_node": round(api_us, 1), "engine": engine_us},
         "capacity_orders_per_s": capacity,
-        "api_nodes_one_engine_feeds": round(engine_cap / capacity["api_node"], 1)
-        if capacity["api_node"]
+        "api_nodes_one_engine_feeds": [
+            round((capacity["engine_at_http_batches"] or 0) / node, 1),
+            round(engine_cap / node, 1),
+        ]
+        if node
         else None,
         "machines": table,
         "machine_cores": cores,
