@@ -58,7 +58,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import psycopg
@@ -203,7 +203,14 @@ class Server:
 
 
 # -- the clients --------------------------------------------------------------------------
-def _setup(server: Server, clients: int) -> tuple[str, list[str]]:
+class Where(Protocol):
+    """Where ``_setup`` registers: a server's URL and its admin's password."""
+
+    base_url: str
+    admin_password: str
+
+
+def _setup(server: Where, clients: int) -> tuple[str, list[str]]:
     """A book-only market and ``clients`` traders with an API key each."""
     api = server.base_url + "/api/v1"
     with httpx.Client(base_url=api, timeout=30) as admin:
@@ -258,7 +265,8 @@ async def _client_loop(
 class RawClient:
     """A minimal HTTP/1.1 keep-alive client on asyncio streams (``--client raw``).
 
-    It only sends a POST with a JSON body and reads a Content-Length answer: about a
+    It only sends a POST with a JSON body (or a GET) and reads a Content-Length answer,
+    keeping its header block in ``header`` (``bench/roles.py`` reads Augury-Seq): about a
     tenth of httpx's CPU per request, so that on 2 cores the load generator takes less
     of the CPU the server needs.
     """
@@ -269,19 +277,26 @@ class RawClient:
         self.key = key
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.header = b""
 
     async def post(self, path: str, json: dict[str, Any]) -> tuple[int, bytes]:
+        return await self.request("POST", path, _json_dumps(json))
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        return await self.request("GET", path, b"")
+
+    async def request(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
+        """(status, body); the answer's header block stays in ``self.header``."""
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
-        body = _json_dumps(json)
         head = (
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
             f"X-API-Key: {self.key}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n"
         )
         self.writer.write(head.encode() + body)
-        header = await self.reader.readuntil(b"\r\n\r\n")
+        header = self.header = await self.reader.readuntil(b"\r\n\r\n")
         status = int(header[9:12])
         found = re.search(rb"(?i)\r\ncontent-length: *(\d+)", header)
         assert found, header
