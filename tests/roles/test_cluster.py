@@ -160,8 +160,14 @@ def test_the_sdk_reads_its_own_writes_through_any_node(cluster: Cluster) -> None
         assert reads and all(seq is not None and int(seq) > 0 for seq in reads)
 
 
+OPEN_MAX = 20
+"""Orders a client keeps open; beyond, it cancels each new one (1,000 is the account's
+limit, and every client trades as the admin)."""
+
+
 class Load:
-    """Clients placing keyed orders through one node, logging what was acknowledged."""
+    """Clients placing keyed orders through one node, logging what was acknowledged;
+    past ``OPEN_MAX`` each acknowledged order is cancelled again (a keyed cancel)."""
 
     def __init__(self, node: Role, api_key: str, market: str, name: str, retry: bool) -> None:
         self.node, self.api_key, self.market, self.name = node, api_key, market, name
@@ -182,6 +188,13 @@ class Load:
                     return  # the node is gone: this client stops
                 i += 1
 
+    def _cancel(self, client: httpx.Client, order_id: int, key: str) -> None:
+        deadline = time.monotonic() + 30
+        while not _cancel_once(client, order_id, key) and self.retry:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.2)
+
     def _place(self, client: httpx.Client, key: str, i: int) -> bool:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -196,12 +209,22 @@ class Load:
                 time.sleep(0.2)
                 continue
             if answer.status_code == 201:
-                self.acked[key] = int(answer.json()["id"])
+                order_id = self.acked[key] = int(answer.json()["id"])
+                if len(self.acked) > OPEN_MAX:  # stay under the account's open-order limit
+                    self._cancel(client, order_id, key)
                 return True
             assert answer.status_code == 503, answer.text  # only "retry later" is allowed
             self.failed += 1
             time.sleep(0.2)
         return False
+
+
+def _cancel_once(client: httpx.Client, order_id: int, key: str) -> bool:
+    try:
+        answer = client.delete(f"/orders/{order_id}", headers={"Idempotency-Key": key + "-c"})
+    except httpx.TransportError:
+        return False
+    return answer.status_code in (200, 404)  # cancelled, or already closed
 
 
 def _run_load(loads: list[Load], seconds: float, during: object) -> None:

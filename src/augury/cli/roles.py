@@ -66,11 +66,22 @@ def _run(main: Callable[[], Coroutine[Any, Any, int]]) -> None:
     from augury.roles.node import RoleError
 
     try:
-        status = asyncio.run(main())
+        # uvloop (with uvicorn[standard]) where it exists, as the API nodes under uvicorn
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            status = runner.run(main())
     except RoleError as exc:
         raise CliError(str(exc)) from None
     if status:
         raise typer.Exit(status)
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvicorn[standard] brings it on Linux
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
 
 
 async def _until_signal(work: Callable[[asyncio.Event], Awaitable[Any]]) -> int:

@@ -20,13 +20,15 @@ import time
 from augury.engine.entry import decode_entry
 from augury.journal import JournalRecord, JournalStore
 from augury.journal.records import KIND_COMMAND
-from augury.projections import Projector
+from augury.projections import BATCH_RECORDS_DEFAULT, Projector
 from augury.projections.projector import Item
 from augury.roles.replica import Replica
 from augury.transport import Transport
 
 log = logging.getLogger(__name__)
 
+COALESCE_S = 0.002
+"""How long the projector role gathers records into one transaction after the first."""
 POLL_S = 0.005
 """How often a waiting node reads the read models' ``last_seq``."""
 RETRY_MAX_S = 5.0
@@ -47,11 +49,23 @@ async def run_projector(
     subscription = await bus.subscribe(start + 1, store)
     log.info("projector following from seq %d", start + 1)
     try:
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
             try:
                 records = await subscription.next(timeout_s=0.5)
             except TimeoutError:
                 continue
+            # gather what arrives within COALESCE_S: one transaction for several
+            # messages under load (a transaction costs about what a few records do)
+            deadline = loop.time() + COALESCE_S
+            while len(records) < BATCH_RECORDS_DEFAULT:
+                left = deadline - loop.time()
+                if left <= 0:
+                    break
+                try:
+                    records += await subscription.next(timeout_s=left)
+                except TimeoutError:
+                    break
             await _apply(projector, items_of(records))
     finally:
         await subscription.close()
