@@ -341,7 +341,7 @@ def test_answers_are_the_changed_resource_and_refusals_are_sentences(
     )
     voted = ok(arbs[0].post("/markets/split/votes", json={"outcome": 0, "reason": "wire"}), 201)
     assert set(voted) == {"market", "status", "market_status", "vote", "votes"}
-    assert voted["vote"] == {"arbiter": arbs[0].headers["X-Account"], "outcome": 0}
+    assert voted["vote"] == {"arbiter": arbs[0].headers["X-Account"], "outcome": 0, "value": None}
     again = assert_problem(arbs[0].post("/markets/split/votes", json={"outcome": 0}), 409,
                            "already_voted")  # fmt: skip
     sentence(again)

@@ -142,7 +142,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Side, Side]
     try:
         old = _side(tmp_path_factory.mktemp("fast-old"), hot=False)
         try:
-            assert len(hot.hot) == 2 and not old.hot
+            assert len(hot.hot) == 3 and not old.hot  # place, cancel, Kalshi's place
             yield hot, old
         finally:
             _close(old)

@@ -62,7 +62,9 @@ def test_ed25519_verifies() -> None:
     signature = private.sign(message)
     assert verify_signature(private.public_key(), message, signature)
     assert not verify_signature(private.public_key(), message.replace(b"POST", b"GET"), signature)
-    assert not verify_signature(private.public_key(), message, bytes([signature[0] ^ 1]) + signature[1:])
+    assert not verify_signature(
+        private.public_key(), message, bytes([signature[0] ^ 1]) + signature[1:]
+    )
 
 
 def test_only_rsa_of_2048_bits_or_ed25519_public_keys_are_accepted() -> None:
