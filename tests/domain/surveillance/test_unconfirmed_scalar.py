@@ -107,7 +107,9 @@ def run(sim: Sim) -> UnconfirmedDetector:
 
 def serious(detector: UnconfirmedDetector) -> set[str]:
     medium = Severity.MEDIUM.rank
-    return {a for alert in detector.alerts() if alert.severity.rank >= medium for a in alert.accounts}
+    return {
+        a for alert in detector.alerts() if alert.severity.rank >= medium for a in alert.accounts
+    }
 
 
 def first_capture(sim: Sim, source: str, value: str) -> tuple[int, str]:

@@ -15,9 +15,17 @@ confirmed when :func:`~augury.domain.resolution.evaluate.evaluate` proposes k fo
 spec with its observation time moved to the start of one of the runs showing k (the
 earliest instant at which a quorum can be showing k). Nothing here restates those rules.
 
+A numeric spec (a scalar or bucketed market) is read the same way, "the same answer"
+being "within the tolerance": a change is a source's reading moved beyond the tolerance
+from the other owners' median (else its own previous reading), toward LONG when up and
+SHORT when down (a bucketed market: toward the new bucket); buying counts below what a
+share pays if the new reading holds (its *target*, one credit for an expect table), and
+confirmation is :func:`~augury.domain.resolution.numeric.evaluate_any` proposing a value
+within the tolerance of it.
+
 Severity, integers in basis points: distance = the named buyers' share-weighted
-``1 - price`` (the implied upside); concentration = the top ``few`` named accounts' net
-buying over the episode's low-priced buying (at least ``min_volume``);
+``target - price`` (the implied upside); concentration = the top ``few`` named accounts'
+net buying over the episode's low-priced buying (at least ``min_volume``);
 ``score = distance x concentration / 10,000`` against ``low_bp``/``medium_bp``/``high_bp``.
 
 Incremental and bounded: a trade costs a lookup and, at most once per new observation of
