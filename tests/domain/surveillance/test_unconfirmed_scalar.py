@@ -5,7 +5,6 @@ tolerance, buying against the edit) raise nothing at medium or above."""
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable
 
@@ -20,7 +19,7 @@ from augury.domain.surveillance.unconfirmed import Finding
 from augury.domain.units import ONE
 
 from . import synth
-from .synth import CLOSE, SOURCES, START, TICK, Sim, lots
+from .synth import START, TICK, Sim, lots
 
 SHIPS = ScalarRange(low=0, high=1_000 * ONE, step=ONE, units="ships")
 EDIT = START + 2 * HOUR_US
@@ -30,19 +29,7 @@ Shows = Callable[[str, int], str]
 
 def ships_spec(window_h: int = 2, quorum: int = 2, tolerance: int = 5 * ONE) -> str:
     """Three owners count the ships (a JSON number each): the war-map case with numbers."""
-    sources = [
-        {"kind": "http_json", "id": sid, "owner": f"Owner of {sid}",
-         "url": f"https://{sid}.example.org/ships.json", "path": "$.transits"}
-        for sid in SOURCES
-    ]  # fmt: skip
-    body = {
-        "sources": sources,
-        "observation_at_us": CLOSE,
-        "persistence": {"hours": window_h},
-        "quorum": quorum,
-        "numeric": {"units": "ships", "tolerance": tolerance},
-    }
-    return json.dumps(body)
+    return synth.spec(window_h, quorum, numeric={"units": "ships", "tolerance": tolerance})
 
 
 def edited(honest: str, edit: str, start: int = EDIT, end: int = REVERT) -> Shows:
