@@ -163,14 +163,16 @@ def order(
     key: str = "",
     post_only: bool = False,
     self_trade: SelfTrade = SelfTrade.CANCEL_RESTING,
+    outcome: int = 0,
 ) -> Action:
-    """An action placing a buy of ``token`` at ``p``; ``key`` remembers its order id."""
+    """An action placing a buy of ``token`` (of ``outcome``'s book in a categorical
+    market) at ``p``; ``key`` remembers its order id."""
     expires = ts + 20 * MINUTE_US if tif == TimeInForce.GTD else None
     command = msgspec.convert(
         {
             "account": account,
             "market": market,
-            "outcome": 0,
+            "outcome": outcome,
             "side": Side.BUY,
             "token": token,
             "qty": qty,

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from augury.domain.commands import TimeInForce, Token
+from augury.domain.commands import CreateMarket, TimeInForce, Token
 from augury.domain.events import ObservationRecorded
 from augury.domain.scalar import ScalarRange
 from augury.domain.surveillance import Severity, UnconfirmedDetector
@@ -19,7 +19,7 @@ from augury.domain.surveillance.unconfirmed import Finding
 from augury.domain.units import ONE
 
 from . import synth
-from .synth import START, TICK, Sim, lots
+from .synth import CLOSE, START, T0, TICK, Sim, lots
 
 SHIPS = ScalarRange(low=0, high=1_000 * ONE, step=ONE, units="ships")
 EDIT = START + 2 * HOUR_US
@@ -186,3 +186,39 @@ def test_controls_raise_nothing_serious() -> None:
     detector = run(sim)
     assert serious(detector) == set()
     assert not any(set(a.accounts) & buyers for a in detector.alerts())
+
+
+def bucketed(shows: Shows) -> Sim:
+    """A bucketed market (fewer than 300 ships, 300-600, 600 or more) on the same sources,
+    an ask of "600 or more" at 0.02 resting, two accounts buying it 5 and 7 minutes
+    into the map's edit."""
+    sim = Sim()
+    sim.account("creator", 400 * DAY_US)
+    numeric = {"units": "ships", "tolerance": 5 * ONE, "buckets": [300 * ONE, 600 * ONE]}
+    command = CreateMarket(
+        "m", "creator", "How many ships?", ("<300", "300-600", ">=600"), CLOSE,
+        categorical=True, spec=synth.spec(numeric=numeric),
+    )  # fmt: skip
+    assert sim.run(command, T0)
+    synth.poll(sim, "m", shows)
+    sim.account("ann", 300 * DAY_US)
+    rest = START + MINUTE_US
+    ask = synth.order("ann", "m", Token.NO, ONE - 20_000, lots(5_000), rest, TimeInForce.GTC,
+                      outcome=2)  # fmt: skip
+    sim.at(rest, ask)
+    for name, minute in (("p1", 5), ("p2", 7)):
+        sim.account(name, 2 * DAY_US)
+        ts = EDIT + minute * MINUTE_US
+        sim.at(ts, synth.order(name, "m", Token.YES, 20_000, lots(300), ts, outcome=2))
+    return sim
+
+
+def test_a_bucketed_market_flags_buying_the_bucket_an_edit_moved_to() -> None:
+    detector = run(bucketed(edited("100", "900")))
+    alert = detector.alerts()[-1]
+    assert (alert.severity, alert.accounts) == (Severity.HIGH, ("p1", "p2"))
+    f = detector.findings[-1]
+    assert (f.outcome, f.value, f.reference, f.target) == (2, 900 * ONE, 100 * ONE, ONE)
+    assert f.distance_bp == 9_800 and f.buyers[0].profit == 294_000_000
+    # an edit beyond the tolerance that stays in the same bucket moves no bet
+    assert run(bucketed(edited("100", "250"))).alerts() == []
