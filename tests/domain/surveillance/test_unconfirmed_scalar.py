@@ -131,6 +131,7 @@ def test_buying_long_on_an_edited_number_is_flagged_high(seed: int) -> None:
         # the profit if the edit held: every share bought pays 0.95
         assert 0 < b.profit <= b.bought_qty * (950_000 - b.low_price) // ONE
     assert "950 ships" in high[-1].reason and "100 ships" in high[-1].reason
+    assert "Distance from 0.95 " in high[-1].reason
 
 
 def test_an_exact_scenario_names_quantities_prices_and_profit() -> None:
@@ -173,6 +174,10 @@ def test_controls_raise_nothing_serious() -> None:
     # an edit within the tolerance (5 ships)
     sim = world(edited("200", "204"), fair=0.2)
     plant(sim, Token.YES, 200_000)
+    assert run(sim).alerts() == []
+    # an edit beyond the range where the others already are (both clamp to 1,000 ships)
+    sim = world(edited("1200", "1500"), fair=0.9)
+    plant(sim, Token.YES, 100_000)
     assert run(sim).alerts() == []
     # buying against the edit (SHORT while the map says more)
     sim = world(edited("200", "900"), fair=0.2)

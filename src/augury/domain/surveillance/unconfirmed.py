@@ -320,6 +320,8 @@ class UnconfirmedDetector(Detector):
             run.answer, run.target = outcome, ONE
         elif market.rng is not None:
             pays = price_of(market.rng, value)
+            if pays == price_of(market.rng, ref):
+                return  # both clamp to one end of the range: no bet pays more
             run.answer, run.target = (LONG, pays) if value > ref else (SHORT, ONE - pays)
         else:
             return
@@ -544,7 +546,7 @@ def _reason(f: Finding, market: _Market, max_price: int) -> str:
         f"(capture sha256 {f.change_sha256}, seq {f.change_seq}), before it held through the "
         f"{window_h}h persistence window with a quorum of {spec.quorum} agreeing: {buyers}"
         + (f"; and {more} more" if more > 0 else "")
-        + f". Distance from 1 {_percent(f.distance_bp)}, concentration "
+        + f". Distance from {_credits(f.target)} {_percent(f.distance_bp)}, concentration "
         f"{_percent(f.concentration_bp)}, score {_percent(f.score_bp)}"
     )
 
