@@ -102,6 +102,56 @@ def test_markets_orders_portfolio_clock(
     assert moved["time"] >= before.time.isoformat().replace("+00:00", "Z")
 
 
+def test_scalar_markets(
+    server: Server, keys: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A scalar market from the CLI: its type, range, units and the value LONG's prices
+    imply, in --json and for humans."""
+    admin, trader = keys["admin"], keys["trader"]
+    category = unique("cliscalar")
+    created = run(
+        capsys, server, admin, "markets", "create", "How many ships in March?",
+        "--close-time", CLOSE, "--category", category, "--liquidity", "10",
+        "--scalar", "0:2000:1:ships",
+    )  # fmt: skip
+    mid = created["id"]
+    assert created["type"] == "scalar" and created["outcomes"] == ["LONG", "SHORT"]
+    assert created["scalar"]["units"] == "ships"
+    assert (created["scalar"]["low"], created["scalar"]["high"]) == ("0", "2000")
+    listed = run(capsys, server, admin, "markets", "list", "--category", category)
+    [item] = listed["items"]
+    assert item["id"] == mid and item["type"] == "scalar" and item["scalar"]["step"] == "1"
+    bid = run(capsys, server, trader, "order", "place", mid, "buy", "3", "--price", "0.25")
+    assert bid["status"] == "resting"
+    shown = run(capsys, server, trader, "markets", "show", mid)
+    assert shown["market"]["type"] == "scalar" and shown["market"]["scalar"]["units"] == "ships"
+    assert shown["quote"]["prices"] == ["0.5", "0.5"]
+    assert shown["quote"]["implied_value"] == "1000"  # LONG at 0.5 of 0..2000
+    [level] = shown["book"]["bids"]
+    assert (level["price"], level["implied_value"]) == ("0.25", "500")
+
+    base = ["--url", server.base_url, "--api-key", trader]
+    assert main(["markets", "show", mid, *base]) == 0
+    out = capsys.readouterr().out
+    assert "scalar market, range 0 .. 2000 ships, step 1" in out
+    assert "maker prices 0.5 (implies 1000 ships), 0.5" in out
+    assert "bids 3@0.25 (implies 500 ships)" in out
+    assert main(["markets", "list", "--category", category, *base]) == 0
+    line = capsys.readouterr().out.strip()
+    assert " scalar " in line and line.endswith(
+        "How many ships in March?  [0 .. 2000 ships, step 1]"
+    )
+    binary = run(capsys, server, admin, "markets", "create", "Yes or no?", "--close-time", CLOSE,
+                 "--category", category)  # fmt: skip
+    assert binary["type"] == "binary" and binary["scalar"] is None
+    assert main(["markets", "show", binary["id"], *base]) == 0
+    out = capsys.readouterr().out
+    assert "  binary market\n" in out and "implies" not in out
+    message = fail(capsys, ["markets", "create", "Bad?", "--close-time", CLOSE,
+                            "--scalar", "0:2000", *base])  # fmt: skip
+    assert "LOW:HIGH:STEP:UNITS" in message
+
+
 def test_human_output(
     server: Server, keys: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:

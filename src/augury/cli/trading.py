@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from augury.client import Market, Order, Placement
+    from decimal import Decimal
+
+    from augury.client import Level, Market, Order, Placement
 
 from augury.cli._common import (
     URL_DEFAULT,
@@ -62,8 +64,9 @@ def markets_list(
             _print_json({"items": [m.to_dict() for m in found]})
             return
         for market in found:
-            print(f"{market.id}  {market.status:<8} closes {_when(market.close_time)}  "
-                  f"{market.question}")  # fmt: skip
+            scale = _range(market, "  [", "]")
+            print(f"{market.id}  {market.status:<8} {market.type:<11} closes "
+                  f"{_when(market.close_time)}  {market.question}{scale}")  # fmt: skip
         if not found:
             print("no markets")
 
@@ -86,13 +89,36 @@ def markets_show(
             )
             return
         print(f"{found.id}: {found.question}")
+        print(f"  {found.type} market{_range(found, ', range ')}")
         print(f"  status {found.status}, closes {_when(found.close_time)}, "
               f"tick {found.tick_size}, fee {found.fee_bps} bps, outcomes "
               f"{', '.join(found.outcomes)}")  # fmt: skip
         if quote.prices is not None:
-            print("  maker prices " + ", ".join(str(p) for p in quote.prices))
-        print("  bids " + (", ".join(f"{lv.qty}@{lv.price}" for lv in book.bids) or "-"))
-        print("  asks " + (", ".join(f"{lv.qty}@{lv.price}" for lv in book.asks) or "-"))
+            implied = _implied(found, quote.implied_value)
+            print("  maker prices " + ", ".join(
+                str(p) + (implied if i == 0 else "") for i, p in enumerate(quote.prices)
+            ))  # fmt: skip
+        print("  bids " + (", ".join(_level(found, lv) for lv in book.bids) or "-"))
+        print("  asks " + (", ".join(_level(found, lv) for lv in book.asks) or "-"))
+
+
+def _range(market: Market, before: str = "", after: str = "") -> str:
+    """A scalar market's range with its units and step ("" for the others)."""
+    r = market.scalar
+    if r is None:
+        return ""
+    return f"{before}{r.low} .. {r.high} {r.units}, step {r.step}{after}"
+
+
+def _implied(market: Market, value: Decimal | None) -> str:
+    """What a scalar market's LONG price implies, for beside it ("" for the others)."""
+    if market.scalar is None or value is None:
+        return ""
+    return f" (implies {value} {market.scalar.units})"
+
+
+def _level(market: Market, lv: Level) -> str:
+    return f"{lv.qty}@{lv.price}{_implied(market, lv.implied_value)}"
 
 
 @markets_app.command("create")
@@ -105,6 +131,14 @@ def markets_create(
     outcome: Annotated[
         list[str] | None,
         typer.Option("--outcome", help="Repeat for a categorical market (3..64)."),
+    ] = None,
+    scalar: Annotated[
+        str | None,
+        typer.Option(
+            "--scalar",
+            metavar="LOW:HIGH:STEP:UNITS",
+            help="A scalar market (LONG and SHORT) of this range, e.g. 0:2000:1:ships.",
+        ),
     ] = None,
     category: Annotated[str | None, typer.Option("--category")] = None,
     description: Annotated[str | None, typer.Option("--description")] = None,
@@ -119,14 +153,24 @@ def markets_create(
     api_key: ApiKey = None,
     json_out: JsonOut = False,
 ) -> None:
-    """Create a market (market_creator or admin): binary, or categorical with --outcome."""
+    """Create a market (market_creator or admin): binary, categorical with --outcome, or
+    scalar with --scalar."""
     with _guard("markets create", json_out), _sdk(url, api_key) as client:
+        from augury.client import ScalarRange
+
         outcomes = list(outcome or [])
+        rng: ScalarRange | None = None
+        if scalar is not None:
+            parts = scalar.split(":", 3)
+            if len(parts) != 4 or outcomes:
+                raise CliError("--scalar is LOW:HIGH:STEP:UNITS, without --outcome")
+            rng = ScalarRange(parts[0], parts[1], parts[2], parts[3])
         created = client.create_market(
             question,
             close_time,
             id=market_id,
-            type="categorical" if len(outcomes) > 2 else "binary",
+            type="scalar" if rng else "categorical" if len(outcomes) > 2 else "binary",
+            scalar=rng,
             outcomes=outcomes or None,
             category=category,
             description=description,
@@ -139,7 +183,8 @@ def markets_create(
         if json_out:
             _print_json(created.to_dict())
         else:
-            print(f"created {created.id}: {created.question} (subsidy {created.subsidy})")
+            print(f"created {created.id}: {created.question} (subsidy {created.subsidy})"
+                  f"{_range(created, ', range ')}")  # fmt: skip
 
 
 def _order_args(

@@ -114,20 +114,24 @@ def _ran(events: tuple[Event, ...]) -> None:
 SOURCES = ("map", "wire", "osint")  # three owners, quorum 2: the war-map case
 
 
-def spec(window_h: int = 2, quorum: int = 2) -> str:
-    """A war-map spec: three sources of different owners read "yes"/"no" (YES is 0)."""
+def spec(window_h: int = 2, quorum: int = 2, numeric: dict[str, object] | None = None) -> str:
+    """A war-map spec: three sources of different owners read "yes"/"no" (YES is 0); with
+    ``numeric`` (units, tolerance), they read a number instead (a scalar market's spec)."""
     expect = [{"outcome": 0, "value": "yes"}, {"outcome": 1, "value": "no"}]
     sources = [
-        {"kind": "http_json", "id": sid, "owner": f"Owner of {sid}", "expect": expect,
+        {"kind": "http_json", "id": sid, "owner": f"Owner of {sid}",
          "url": f"https://{sid}.example.org/town.json", "path": "$.taken"}
+        | ({} if numeric else {"expect": expect})
         for sid in SOURCES
     ]  # fmt: skip
-    body = {
+    body: dict[str, object] = {
         "sources": sources,
         "observation_at_us": CLOSE,
         "persistence": {"hours": window_h},
         "quorum": quorum,
     }
+    if numeric is not None:
+        body["numeric"] = numeric
     return json.dumps(body)
 
 
@@ -159,14 +163,16 @@ def order(
     key: str = "",
     post_only: bool = False,
     self_trade: SelfTrade = SelfTrade.CANCEL_RESTING,
+    outcome: int = 0,
 ) -> Action:
-    """An action placing a buy of ``token`` at ``p``; ``key`` remembers its order id."""
+    """An action placing a buy of ``token`` (of ``outcome``'s book in a categorical
+    market) at ``p``; ``key`` remembers its order id."""
     expires = ts + 20 * MINUTE_US if tif == TimeInForce.GTD else None
     command = msgspec.convert(
         {
             "account": account,
             "market": market,
-            "outcome": 0,
+            "outcome": outcome,
             "side": Side.BUY,
             "token": token,
             "qty": qty,

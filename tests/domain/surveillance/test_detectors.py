@@ -56,8 +56,8 @@ SHIPS = ScalarRange(low=0, high=2_000 * ONE, step=ONE, units="ships")
 def test_the_trading_detectors_cover_scalar_markets(detector: str) -> None:
     """The same scenarios on scalar markets (LONG traded where they trade YES): the tape
     is a binary market's, so every trading detector names the same planted accounts
-    with the same severity. (The unconfirmed-change detector reads expect tables, which a
-    numeric spec has none of: docs/surveillance.md.)"""
+    with the same severity. (The unconfirmed-change detector needs a numeric spec on a
+    scalar market: test_unconfirmed_scalar.py.)"""
     stream = build(detector, seed=1, scalar=SHIPS)
     alerts = alerts_of(stream, detector)
     assert flagged(alerts) == stream.planted

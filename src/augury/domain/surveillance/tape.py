@@ -19,6 +19,7 @@ from __future__ import annotations
 import msgspec
 
 from augury.domain import events as ev
+from augury.domain.scalar import ScalarRange
 from augury.domain.surveillance.model import MAKER, AccountInfo, Context, StreamItem
 from augury.domain.units import ONE
 
@@ -124,6 +125,7 @@ class MarketInfo(msgspec.Struct):
     categorical: bool
     tick: int
     close_at_us: int
+    scalar: ScalarRange | None = None  # a scalar market's range (LONG is outcome 0)
 
 
 class Tape:
@@ -194,7 +196,7 @@ class Tape:
             return self._closed(item, e)
         if isinstance(e, ev.MarketCreated):
             self.markets[e.market] = MarketInfo(
-                e.market, len(e.outcomes), e.categorical, e.tick, e.close_at
+                e.market, len(e.outcomes), e.categorical, e.tick, e.close_at, e.scalar
             )
         elif isinstance(e, ev.AccountOpened):
             self.opened_at.setdefault(e.account, item.ts_us)

@@ -15,9 +15,17 @@ confirmed when :func:`~augury.domain.resolution.evaluate.evaluate` proposes k fo
 spec with its observation time moved to the start of one of the runs showing k (the
 earliest instant at which a quorum can be showing k). Nothing here restates those rules.
 
+A numeric spec (a scalar or bucketed market) is read the same way, "the same answer"
+being "within the tolerance": a change is a source's reading moved beyond the tolerance
+from the other owners' median (else its own previous reading), toward LONG when up and
+SHORT when down (a bucketed market: toward the new bucket); buying counts below what a
+share pays if the new reading holds (its *target*, one credit for an expect table), and
+confirmation is :func:`~augury.domain.resolution.numeric.evaluate_any` proposing a value
+within the tolerance of it.
+
 Severity, integers in basis points: distance = the named buyers' share-weighted
-``1 - price`` (the implied upside); concentration = the top ``few`` named accounts' net
-buying over the episode's low-priced buying (at least ``min_volume``);
+``target - price`` (the implied upside); concentration = the top ``few`` named accounts'
+net buying over the episode's low-priced buying (at least ``min_volume``);
 ``score = distance x concentration / 10,000`` against ``low_bp``/``medium_bp``/``high_bp``.
 
 Incremental and bounded: a trade costs a lookup and, at most once per new observation of
@@ -32,8 +40,17 @@ from collections import deque
 
 import msgspec
 
-from augury.domain.resolution.evaluate import Observation, Status, _answer_at, evaluate
-from augury.domain.resolution.spec import HOUR_US, AnySource, ResolutionSpec, SpecError, decode_spec
+from augury.domain.resolution.evaluate import Observation, Status, _answer_at
+from augury.domain.resolution.numeric import _reading, bucket_of, evaluate_any, lower_median
+from augury.domain.resolution.spec import (
+    HOUR_US,
+    AnySource,
+    ResolutionSpec,
+    SpecError,
+    decode_spec,
+    norm_org,
+)
+from augury.domain.scalar import LONG, SHORT, ScalarRange, format_value, price_of
 from augury.domain.surveillance.base import Detector
 from augury.domain.surveillance.model import MAKER, Context, Severity, make_alert
 from augury.domain.surveillance.tape import Observed, Record, SpecSet, Tape, Trade
@@ -81,6 +98,12 @@ class Finding(msgspec.Struct, frozen=True):
     concentration_bp: int
     score_bp: int
     severity: Severity
+    value: int | None = None
+    """A numeric spec: the number the changed capture read (micros of the unit)..."""
+    reference: int | None = None
+    """...and what it moved from: the other owners' median, else its own previous run."""
+    target: int = ONE
+    """What a share of the outcome pays if the new reading holds (micro-credits)."""
 
     @property
     def key(self) -> str:
@@ -102,14 +125,16 @@ class _Episode:
         "raised",
         "rank",
         "seqs",
+        "target",
         "upside",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, target: int) -> None:
+        self.target = target  # what a share pays if the shown reading holds
         self.net: dict[str, int] = {}
         self.bought: dict[str, int] = {}
         self.cost: dict[str, int] = {}  # sum of qty x price (micro-shares x micro-credits)
-        self.upside: dict[str, int] = {}  # sum of signed qty x (ONE - price)
+        self.upside: dict[str, int] = {}  # sum of signed qty x (target - price)
         self.lo: dict[str, int] = {}
         self.hi: dict[str, int] = {}
         self.seqs: dict[str, list[int]] = {}
@@ -120,9 +145,23 @@ class _Episode:
 
 
 class _Run:
-    """One source's current run of equal answers, from its first capture on."""
+    """One source's current run of equal answers, from its first capture on. In a numeric
+    market a run is the readings within the tolerance of its first one (``value``); its
+    ``answer`` is the outcome a bet on the move is (LONG up, SHORT down, or the new
+    value's bucket), None when it moved nowhere beyond the tolerance."""
 
-    __slots__ = ("answer", "changed", "confirmed", "episode", "first", "group", "latest")
+    __slots__ = (
+        "answer",
+        "changed",
+        "confirmed",
+        "episode",
+        "first",
+        "group",
+        "latest",
+        "reference",
+        "target",
+        "value",
+    )
 
     def __init__(self, first: Observation, answer: int | None, changed: bool, keep: int) -> None:
         self.first = first
@@ -132,6 +171,9 @@ class _Run:
         self.group = [first]  # the captures at the latest instant
         self.latest: deque[Observation] = deque(maxlen=keep)
         self.episode: _Episode | None = None
+        self.value: int | None = None
+        self.reference: int | None = None
+        self.target = ONE  # what a share of ``answer`` pays if the run's reading holds
 
     @property
     def first_us(self) -> int:
@@ -142,14 +184,16 @@ class _Run:
 
 
 class _Market:
-    __slots__ = ("cache", "change_seq", "runs", "sources", "spec")
+    __slots__ = ("cache", "change_seq", "rng", "runs", "sources", "spec")
 
-    def __init__(self, spec: ResolutionSpec) -> None:
+    def __init__(self, spec: ResolutionSpec, rng: ScalarRange | None) -> None:
         self.spec = spec
+        self.rng = rng  # a scalar market's range
         self.sources: dict[str, AnySource] = {s.id: s for s in spec.sources}
         self.runs: dict[str, _Run] = {}
         self.change_seq: dict[str, int] = {}  # source -> journal seq of its run's first capture
-        self.cache: dict[int, bool] = {}  # outcome -> confirmed, until the next capture
+        self.cache: dict[tuple[int, int], bool] = {}  # (outcome, value) -> confirmed, until
+        # the next capture
 
 
 class UnconfirmedDetector(Detector):
@@ -182,7 +226,8 @@ class UnconfirmedDetector(Detector):
         except SpecError:
             return  # the exchange journals only specs it decoded: nothing to follow
         old = self._markets.get(record.market)
-        market = _Market(spec)
+        info = self.tape.markets.get(record.market)
+        market = _Market(spec, info.scalar if info is not None else None)
         if old is not None:  # a new version: keep the runs of the sources it did not change
             for sid, run in old.runs.items():
                 if old.sources.get(sid) == market.sources.get(sid):
@@ -206,54 +251,116 @@ class UnconfirmedDetector(Detector):
             return
         if run is not None and o.fetched_at_us == run.group[0].fetched_at_us:
             group = [*run.group, o]
-            answer = _answer_at(src, group)
-            if answer == run.answer:
+            if self._same(market, src, run, group):
                 run.group = group
                 run.latest.append(o)
                 return
-            self._start(market, record, o, answer, True, group)
+            self._start(market, record, src, run, group)
             return
-        answer = _answer_at(src, [o])
-        if run is not None and answer == run.answer:
+        if run is not None and self._same(market, src, run, [o]):
             run.group = [o]
             run.latest.append(o)
             return
-        self._start(market, record, o, answer, run is not None, [o])
+        self._start(market, record, src, run, [o])
+
+    @staticmethod
+    def _same(market: _Market, src: AnySource, run: _Run, group: list[Observation]) -> bool:
+        """Does ``group`` (one instant's captures) continue ``run``? The same answer, or
+        in a numeric market a reading within the tolerance of the run's first."""
+        numeric = market.spec.numeric
+        if numeric is None:
+            return _answer_at(src, group) == run.answer
+        value = _reading(group, numeric.tolerance)
+        if value is None or run.value is None:
+            return value is None and run.value is None
+        return abs(value - run.value) <= numeric.tolerance
 
     def _start(
         self,
         market: _Market,
         record: Observed,
-        o: Observation,
-        answer: int | None,
-        changed: bool,
+        src: AnySource,
+        prev: _Run | None,
         group: list[Observation],
     ) -> None:
-        """A new run begins at ``o``: the previous run's change (if any) is over."""
-        run = _Run(group[0], answer, changed, self.params.run_keep)
+        """A new run begins at ``group``: the previous run's change (if any) is over."""
+        if market.spec.numeric is None:
+            run = _Run(group[0], _answer_at(src, group), prev is not None, self.params.run_keep)
+        else:
+            run = _Run(group[0], None, False, self.params.run_keep)
+            run.value = _reading(group, market.spec.numeric.tolerance)
+            self._move(market, src, prev, run)
         run.group = group
         run.latest.extend(group[1:])
-        market.runs[o.source_id] = run
-        market.change_seq[o.source_id] = record.seq
+        market.runs[src.id] = run
+        market.change_seq[src.id] = record.seq
 
-    def _confirmed(self, market: _Market, outcome: int, now_us: int) -> bool:
-        """Do the rules propose ``outcome`` for an observation time at the start of one of
-        the runs showing it (the sources' captures since those starts)?"""
-        if outcome in market.cache:
-            return market.cache[outcome]
-        showing = [r for r in market.runs.values() if r.answer == outcome]
+    @staticmethod
+    def _move(market: _Market, src: AnySource, prev: _Run | None, run: _Run) -> None:
+        """Where a numeric source's new reading moved: from the median of the other
+        owners' current readings (else its own previous run's) by more than the
+        tolerance, up (a bet on LONG pays) or down (SHORT), or into another bucket."""
+        numeric, value = market.spec.numeric, run.value
+        assert numeric is not None
+        if value is None:
+            return
+        owner = norm_org(src.owner)
+        others = [
+            r.value
+            for sid, r in market.runs.items()
+            if r.value is not None and norm_org(market.sources[sid].owner) != owner
+        ]
+        ref = lower_median(others) if others else (prev.value if prev is not None else None)
+        if prev is None or ref is None or abs(value - ref) <= numeric.tolerance:
+            return  # the source's first reading, or it agrees: nothing moved
+        if numeric.buckets:
+            outcome = bucket_of(numeric.buckets, value)
+            if outcome == bucket_of(numeric.buckets, ref):
+                return  # moved within one bucket: no bet on it pays more
+            run.answer, run.target = outcome, ONE
+        elif market.rng is not None:
+            pays = price_of(market.rng, value)
+            if pays == price_of(market.rng, ref):
+                return  # both clamp to one end of the range: no bet pays more
+            run.answer, run.target = (LONG, pays) if value > ref else (SHORT, ONE - pays)
+        else:
+            return
+        run.changed, run.reference = True, ref
+
+    def _showing(self, market: _Market, run: _Run) -> list[_Run]:
+        """The runs showing what ``run`` shows: its answer, or a reading within the
+        tolerance of its value."""
+        numeric = market.spec.numeric
+        if numeric is None:
+            return [r for r in market.runs.values() if r.answer == run.answer]
+        v = run.value
+        assert v is not None
+        tol = numeric.tolerance
+        return [r for r in market.runs.values() if r.value is not None and abs(r.value - v) <= tol]
+
+    def _confirmed(self, market: _Market, run: _Run, now_us: int) -> bool:
+        """Do the rules propose what ``run`` shows (its outcome; in a numeric market a
+        value within the tolerance of its reading) for an observation time at the start
+        of one of the runs showing it (the sources' captures since those starts)?"""
+        assert run.answer is not None
+        key = (run.answer, run.value or 0)
+        if key in market.cache:
+            return market.cache[key]
+        showing = self._showing(market, run)
         captures = [o for r in showing for o in r.captures()]
         found = False
         for start in sorted({r.first_us for r in showing}):
             spec = msgspec.structs.replace(market.spec, observation_at_us=start)
             try:
-                decision = evaluate(spec, captures, now_us)
+                decision = evaluate_any(spec, captures, now_us, market.rng)
             except ValueError:
                 break  # a spec the linter would refuse: the rules cannot confirm anything
-            if decision.status is Status.PROPOSE and decision.outcome == outcome:
+            if decision.status is Status.PROPOSE and _shows(
+                market, run, decision.outcome, decision.value
+            ):
                 found = True
                 break
-        market.cache[outcome] = found
+        market.cache[key] = found
         return found
 
     # -- the trading ---------------------------------------------------------------------
@@ -274,20 +381,18 @@ class UnconfirmedDetector(Detector):
             if outcome in done:
                 continue  # the earliest change to an outcome takes its buying
             done.add(outcome)
+            cheap = self.params.max_price if market.rng is None else run.target
             legs = [
-                (a, q, p)
-                for a, q, p in self.tape.legs(trade, outcome)
-                if p < self.params.max_price and a != MAKER
+                (a, q, p) for a, q, p in self.tape.legs(trade, outcome) if p < cheap and a != MAKER
             ]
             if not legs:
                 continue
-            if self._confirmed(market, outcome, trade.ts_us):
-                for r in market.runs.values():
-                    if r.answer == outcome:
-                        r.confirmed, r.episode = True, None  # buying from now on is fine
+            if self._confirmed(market, run, trade.ts_us):
+                for r in self._showing(market, run):
+                    r.confirmed, r.episode = True, None  # buying from now on is fine
                 continue
             if run.episode is None:
-                run.episode = _Episode()
+                run.episode = _Episode(run.target)
             self._add(run.episode, trade, legs)
             self._report(trade.market, market, sid, run)
 
@@ -295,7 +400,7 @@ class UnconfirmedDetector(Detector):
         p = self.params
         for account, signed, price in legs:
             ep.net[account] = ep.net.get(account, 0) + signed
-            ep.upside[account] = ep.upside.get(account, 0) + signed * (ONE - price)
+            ep.upside[account] = ep.upside.get(account, 0) + signed * (ep.target - price)
             if signed > 0:
                 ep.gross += signed
                 ep.bought[account] = ep.bought.get(account, 0) + signed
@@ -323,7 +428,7 @@ class UnconfirmedDetector(Detector):
         p = self.params
         bought = sum(ep.bought[a] for a in named)
         cost = sum(ep.cost[a] for a in named)
-        distance = (bought * ONE - cost) * BP // (bought * ONE)
+        distance = max(0, (bought * ep.target - cost) * BP // (bought * ONE))
         top = [ep.net[a] for a in named[: p.few]]
         concentration = min(BP, sum(top) * BP // max(ep.gross, p.min_volume))
         return distance, concentration, distance * concentration // BP
@@ -367,9 +472,13 @@ class UnconfirmedDetector(Detector):
             concentration,
             score,
             severity,
+            run.value,
+            run.reference,
+            run.target,
         )
         evidence = [finding.change_seq] + [s for a in accounts for s in ep.seqs.get(a, ())]
-        reason = _reason(finding, market.spec, self.params.max_price)
+        cheap = self.params.max_price if market.rng is None else run.target
+        reason = _reason(finding, market, cheap)
         self.findings.append(finding)
         alert = make_alert(
             self.name, market_id, accounts, evidence, severity, reason, key=finding.key
@@ -395,7 +504,34 @@ def _credits(micros: int) -> str:
     return f"{sign}{whole}" + (f".{frac:06d}".rstrip("0") if frac else "")
 
 
-def _reason(f: Finding, spec: ResolutionSpec, max_price: int) -> str:
+def _shows(market: _Market, run: _Run, outcome: int | None, value: int | None) -> bool:
+    """Is a proposal of ``outcome`` (numeric: ``value``) what ``run`` shows?"""
+    numeric = market.spec.numeric
+    if numeric is None:
+        return outcome == run.answer
+    assert run.value is not None
+    return value is not None and abs(value - run.value) <= numeric.tolerance
+
+
+def _moved(f: Finding, market: _Market) -> str:
+    """How a numeric source moved, in the question's units ("" for an expect table)."""
+    numeric = market.spec.numeric
+    if numeric is None or f.value is None or f.reference is None:
+        return ""
+
+    def show(v: int) -> str:
+        if market.rng is not None:
+            return format_value(market.rng, v)
+        return f"{_credits(v)} {numeric.units}"
+
+    return (
+        f" (it read {show(f.value)}, moved from {show(f.reference)} beyond the tolerance "
+        f"of {show(numeric.tolerance)}; a share pays {_credits(f.target)} if that holds)"
+    )
+
+
+def _reason(f: Finding, market: _Market, max_price: int) -> str:
+    spec = market.spec
     window_h = spec.persistence.window_us // HOUR_US
     buyers = "; ".join(
         f"{b.account} net {_credits(b.net_qty)} shares (bought {_credits(b.bought_qty)} at "
@@ -406,11 +542,11 @@ def _reason(f: Finding, spec: ResolutionSpec, max_price: int) -> str:
     more = len(f.buyers) - REASON_ACCOUNTS_MAX
     return (
         f"{len(f.buyers)} account(s) bought outcome {f.outcome} below "
-        f"{_credits(max_price)} after source {f.source!r} changed to it "
+        f"{_credits(max_price)} after source {f.source!r} changed to it{_moved(f, market)} "
         f"(capture sha256 {f.change_sha256}, seq {f.change_seq}), before it held through the "
         f"{window_h}h persistence window with a quorum of {spec.quorum} agreeing: {buyers}"
         + (f"; and {more} more" if more > 0 else "")
-        + f". Distance from 1 {_percent(f.distance_bp)}, concentration "
+        + f". Distance from {_credits(f.target)} {_percent(f.distance_bp)}, concentration "
         f"{_percent(f.concentration_bp)}, score {_percent(f.score_bp)}"
     )
 
