@@ -47,6 +47,7 @@ FIELDS: list[tuple[str, str, dict[str, Any], Where, bool]] = [
     ("POST", "/auth/register", {"password": "long enough password"}, ("username",), True),
     ("POST", "/auth/login", {"password": "long enough password"}, ("username",), True),
     ("POST", "/auth/api-keys", {"scopes": ["read"]}, ("name",), True),
+    ("POST", "/auth/api-keys", {"name": "k", "scopes": ["read"]}, ("public_key",), False),
     *[
         ("POST", "/markets", {"question": "Q?", "close_time": CLOSE}, (field,), one_line)
         for field, one_line in (
@@ -269,7 +270,7 @@ def _is_text(prop: dict[str, Any]) -> bool:
         if kind == "string":
             if "enum" in option or "const" in option or option.get("format") == "date-time":
                 continue
-            if pattern.startswith(("^\\d", "^[0-9a-fA-F]")):
+            if pattern.startswith(("^\\d", "^-?\\d", "^[0-9a-fA-F]")):
                 continue
             return True
         if kind == "array" and _is_text(option["items"]):

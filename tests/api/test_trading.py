@@ -50,7 +50,8 @@ def test_a_fill_between_two_users(any_server: Server) -> None:
         "total": "1000",
     }
     book = bob.get(f"/markets/{mid}/book").json()
-    assert book["bids"] == [{"price": "0.6", "qty": "10", "orders": 1}] and book["asks"] == []
+    bid = {"price": "0.6", "qty": "10", "orders": 1, "implied_value": None}  # None: not scalar
+    assert book["bids"] == [bid] and book["asks"] == []
 
     # carol buys NO at 0.4: with bob's YES bid at 0.6 the two payments mint 10 sets
     taken = place(carol, market=mid, side="buy", token="no", price="0.4", qty="10")

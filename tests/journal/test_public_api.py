@@ -17,7 +17,8 @@ EXPECTED = {
     # export and audit
     "FileJournalReader", "export_journal", "VerifyReport", "confirm_checkpoint", "verify_journal",
     # errors
-    "JournalError", "ChainError", "ChainFault", "AppendRejected", "JournalLocked", "NotWriter",
+    "JournalError", "ChainError", "ChainFault", "AppendRejected", "JournalFenced",
+    "JournalLocked", "NotWriter",
     "TornTail", "SnapshotError", "CheckpointError", "ExportFormatError", "SchemaError",
 }  # fmt: skip
 

@@ -25,22 +25,26 @@ def test_the_bell_counts_live_and_the_page_marks_read(page: Page, web_server: We
         order = {"market": MARKET, "side": "buy", "type": "market", "budget": "5"}
         placed = api.post("/orders", json=order)
         assert placed.status_code == 201 and placed.json()["status"] == "filled", placed.text
-    expect(count).to_have_text("2")
-    expect(bell).to_have_attribute("aria-label", "Notifications (2 unread)")
+        # one notice per fill: the order may fill against the book and the maker (what
+        # other tests left on the shared market decides), so the count is the server's
+        unread = api.get("/notifications/unread").json()["unread"]
+    assert unread >= 2
+    expect(count).to_have_text(str(unread))
+    expect(bell).to_have_attribute("aria-label", f"Notifications ({unread} unread)")
 
     bell.click()
     expect(page).to_have_url(f"{web_server.base_url}/notifications")
     feed = page.locator("#feed li")
-    expect(feed).to_have_count(2)
+    expect(feed).to_have_count(unread)
     expect(feed.nth(0)).to_contain_text("filled")
-    expect(feed.nth(1)).to_contain_text("a login to your account from a new place")
-    expect(page.locator("#unread-note")).to_have_text("(2 unread)")
+    expect(feed.nth(unread - 1)).to_contain_text("a login to your account from a new place")
+    expect(page.locator("#unread-note")).to_have_text(f"({unread} unread)")
     shot(page, "notifications")
 
-    feed.nth(1).get_by_role("button", name="Mark read").click()
-    expect(count).to_have_text("1")
+    feed.nth(unread - 1).get_by_role("button", name="Mark read").click()
+    expect(count).to_have_text(str(unread - 1))
     page.get_by_label("Unread only").check()
-    expect(feed).to_have_count(1)
+    expect(feed).to_have_count(unread - 1)
     page.get_by_role("button", name="Mark all read").click()
     expect(count).to_be_hidden()
     expect(page.locator("#feed")).to_contain_text("Nothing here.")

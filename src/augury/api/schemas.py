@@ -122,7 +122,9 @@ class LoginBody(Body):
 class ApiKeyBody(Body):
     name: Annotated[SingleLineText, StringConstraints(min_length=1, max_length=100)]
     scopes: list[ScopeName] = Field(default=["read"], min_length=1, max_length=3)
-    public_key: Annotated[str, StringConstraints(min_length=1, max_length=4_096)] | None = None
+    public_key: (
+        Annotated[MultiLineText, StringConstraints(min_length=1, max_length=4_096)] | None
+    ) = None
     """An RSA or Ed25519 public key (PEM) for signed requests (docs/kalshi.md)."""
 
 
