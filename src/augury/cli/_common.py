@@ -3,6 +3,7 @@ the one-line error guard and the SDK client factory."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Callable
@@ -67,6 +68,29 @@ Namespace = Annotated[str, typer.Option("--namespace", help="PostgreSQL schema o
 JsonOut = Annotated[
     bool, typer.Option("--json", help="Print one JSON object instead of a human summary.")
 ]
+
+
+def run_http(app: Any, settings: Any, sockets: list[Any] | None = None) -> None:
+    """Serve ``app`` with uvicorn as every Augury HTTP process does (``serve``, ``api``);
+    CliError in one line when it could not listen."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        lifespan="on",
+        ws="websockets-sansio",
+        ws_max_size=WS_FRAME_BYTES_MAX,
+        log_level="info",
+        access_log=settings.access_log,
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    with contextlib.suppress(SystemExit):  # uvicorn exits this way when it cannot start
+        server.run(sockets=sockets)
+    if not server.started:
+        raise CliError(f"could not serve on {settings.host}:{settings.port} (see the log above)")
 
 
 def _settings(given: dict[str, Any]) -> Any:

@@ -10,7 +10,6 @@ cannot be reached at start.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import socket
 from collections.abc import Awaitable, Callable, Coroutine
@@ -19,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from augury.cli._common import WS_FRAME_BYTES_MAX, CliError, _guard, _settings, app
+from augury.cli._common import CliError, _guard, _settings, app, run_http
 
 DataDir = Annotated[
     Path | None,
@@ -150,7 +149,6 @@ def api(
 ) -> None:
     """Run an HTTP/WebSocket API node: commands go to the engine over the bus, live reads
     come from this node's replica of the journal."""
-    import uvicorn
 
     from augury.api import create_app
     from augury.roles.node import open_node
@@ -168,25 +166,8 @@ def api(
             node_name=node_name,
         )
         _run(lambda: _preflight(settings))
-        config = uvicorn.Config(
-            create_app(settings, node=lambda: open_node(settings)),
-            host=settings.host,
-            port=settings.port,
-            lifespan="on",
-            ws="websockets-sansio",
-            ws_max_size=WS_FRAME_BYTES_MAX,
-            log_level="info",
-            access_log=settings.access_log,
-            server_header=False,
-        )
-        server = uvicorn.Server(config)
         sockets = [_shared_socket(settings.host, settings.port)] if reuse_port else None
-        with contextlib.suppress(SystemExit):  # uvicorn exits this way when it cannot start
-            server.run(sockets=sockets)
-        if not server.started:
-            raise CliError(
-                f"could not serve on {settings.host}:{settings.port} (see the log above)"
-            )
+        run_http(create_app(settings, node=lambda: open_node(settings)), settings, sockets)
 
 
 def _shared_socket(host: str, port: int) -> socket.socket:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from augury.cli._common import URL_DEFAULT, WS_FRAME_BYTES_MAX, CliError, _err, _guard, app
+from augury.cli._common import URL_DEFAULT, CliError, _err, _guard, app, run_http
 
 
 @app.command()
@@ -78,7 +78,6 @@ def serve(
     """Run the exchange and its HTTP API (http://127.0.0.1:8000/docs); settings also come
     from AUGURY_* environment variables. The first start creates an admin account and
     prints its password once."""
-    import uvicorn
     from pydantic import ValidationError
 
     from augury.api import create_app
@@ -110,28 +109,10 @@ def serve(
             return
         services = Services.start(settings)  # a locked journal etc. fails here, in one line
         print(banner(settings.host, settings.port), flush=True)
-        config = uvicorn.Config(
-            create_app(settings, services=services),
-            host=settings.host,
-            port=settings.port,
-            lifespan="on",
-            ws="websockets-sansio",
-            ws_max_size=WS_FRAME_BYTES_MAX,
-            log_level="info",
-            access_log=settings.access_log,
-            server_header=False,
-        )
-        server = uvicorn.Server(config)
         try:
-            server.run()
-        except SystemExit:
-            pass  # uvicorn exits this way when it cannot start (logged above)
+            run_http(create_app(settings, services=services), settings)
         finally:
             services.stop()
-        if not server.started:
-            raise CliError(
-                f"could not serve on {settings.host}:{settings.port} (see the log above)"
-            )
 
 
 def _serve_workers(settings: Any, workers: int) -> None:
