@@ -110,6 +110,7 @@ def serve(port: int) -> None:
         await Response(b"{}", media_type="application/json")(scope, receive, send)
 
     app.router.routes.insert(0, HotRoute(app.router, NOOP_PLAIN_PATH, "POST", noop_plain))
+    app.router.routes.insert(0, HotRoute(app.router, NOOP_PLAIN_PATH, "GET", noop_plain))
 
     # the same configuration as augury.cli serve
     config = uvicorn.Config(

@@ -21,7 +21,7 @@ from fastapi.telemetry import TelemetryConfig
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from augury.api import errors, fast_orders, responses, ws
+from augury.api import errors, fast_orders, fast_reads, responses, ws
 from augury.api.clean_target import CleanTarget
 from augury.api.deps import optional_principal
 from augury.api.notifications import NotificationStore
@@ -207,6 +207,7 @@ def create_app(
     # POST /orders and DELETE /orders/{id} are served by plain ASGI routes matched before
     # the routers above (which still document them and answer what those hand over).
     fast_orders.install(app, API_PREFIX)
+    fast_reads.install(app, API_PREFIX)  # the live reads likewise
     # The last added runs first: security headers on every answer, then rate limits,
     # then the body cap, then the path and query checked for control characters.
     app.add_middleware(CleanTarget)
