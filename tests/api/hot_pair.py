@@ -30,7 +30,7 @@ from .helpers import local_app
 MARKET = "fast-m1"
 CATEGORICAL = "fast-c1"
 KEY_HEADERS = ("x-api-key", "authorization")
-HOT_ROUTES = 7
+HOT_ROUTES = 8
 
 
 @dataclass
@@ -142,7 +142,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Side, Side]
     try:
         old = _side(tmp_path_factory.mktemp("fast-old"), hot=False)
         try:
-            # place, cancel, Kalshi's place; the book, the quote, balances, an open order
+            # place, cancel, Kalshi's place; the book, the quote, balances, an open order, preview
             assert len(hot.hot) == HOT_ROUTES and not old.hot
             yield hot, old
         finally:

@@ -121,6 +121,74 @@ def test_one_order_open_or_not(pair: tuple[Side, Side]) -> None:
     _same(pair, "GET", "/orders/0", "key:ann", via="handed_over")
 
 
+PREVIEWS: list[dict[str, Any]] = [
+    {"market": MARKET, "side": "buy", "budget": "2"},  # a market buy (the default type)
+    {"market": MARKET, "side": "buy", "type": "limit", "price": "0.6", "qty": "3"},
+    {"market": MARKET, "side": "buy", "token": "no", "type": "limit", "price": "0.7", "qty": "1"},
+    {"market": MARKET, "side": "sell", "qty": "1", "tif": "ioc"},
+    {"market": MARKET, "side": "buy", "type": "limit", "price": "0.3", "qty": "1", "tif": "gtd"},
+    {"market": MARKET, "side": "buy", "type": "limit", "price": "0.5", "qty": "2", "tif": "fok"},
+    {"market": CATEGORICAL, "outcome": 2, "side": "buy", "budget": "5", "self_trade": "allow"},
+    {"market": MARKET, "side": "buy", "qty": "1", "price": "0.5"},  # market type, a price
+]
+
+
+def test_previews(pair: tuple[Side, Side]) -> None:
+    _book_with_orders(pair)
+    for body in PREVIEWS:
+        answer = _same(pair, "POST", "/orders/preview", "key:ann", json=body, via="hot")
+        assert answer.status_code == 200, answer.text
+    seen = _same(pair, "POST", "/orders/preview", "ann", json=PREVIEWS[1], via="hot").json()
+    assert seen["fills"] and seen["filled_qty"] != "0"
+    # what the domain refuses or takes its own way, on the hot path as on the route
+    for body in (
+        {"market": "no-such-market", "side": "buy", "budget": "1"},
+        {"market": MARKET, "side": "buy", "type": "limit", "price": "1.5", "qty": "1"},
+        {"market": MARKET, "side": "buy", "type": "limit", "qty": "1"},  # no price
+        {"market": CATEGORICAL, "outcome": 9, "side": "buy", "budget": "1"},
+    ):
+        _same(pair, "POST", "/orders/preview", "key:ann", json=body, via="hot")
+    unknown = {"market": "no-such-market", "side": "buy", "budget": "1"}
+    assert _same(pair, "POST", "/orders/preview", "ann", json=unknown, via="hot").status_code == 404
+    assert (
+        _same(pair, "POST", "/orders/preview", "key:bob", json=PREVIEWS[0], via="hot").status_code
+        == 403
+    )
+    assert (
+        _same(pair, "POST", "/orders/preview", "anon", json=PREVIEWS[0], via="hot").status_code
+        == 401
+    )
+
+
+def test_preview_bodies_it_does_not_take_go_to_the_route(pair: tuple[Side, Side]) -> None:
+    base = PREVIEWS[1]
+    for body in (
+        {**base, "price": "abc"},
+        {**base, "price": 0.5},
+        {**base, "outcome": 64},
+        {**base, "outcome": "1"},
+        {**base, "side": "hold"},
+        {**base, "extra": 1},
+        {**base, "market": "bad market"},
+        {"side": "buy", "budget": "1"},  # no market
+        [base],
+    ):
+        for who in ("key:ann", "anon"):
+            _same(pair, "POST", "/orders/preview", who, json=body, via="handed_over")
+    for raw, content_type in ((b"{", "application/json"), (b"{}", "text/plain")):
+        headers = {"Content-Type": content_type}
+        _same(
+            pair,
+            "POST",
+            "/orders/preview",
+            "key:ann",
+            content=raw,
+            headers=headers,
+            via="handed_over",
+        )
+    _same(pair, "POST", "/orders/preview?x=1", "key:ann", json=base, via="handed_over")
+
+
 def test_the_openapi_document_is_unchanged(pair: tuple[Side, Side]) -> None:
     hot, old = pair
     assert hot.app.openapi() == old.app.openapi()

@@ -1,4 +1,4 @@
-"""The live reads on the hot path: book, maker quote, balances and one open order.
+"""The live reads on the hot path: book, maker quote, balances, one open order, a preview.
 
 An API node answers these from its state (``services.query``: the engine thread in
 ``augury serve``, the replica on an ``augury api`` node), and each costs the node far
@@ -12,7 +12,10 @@ before the routers, under every middleware, the rate limits and the error handle
   cache), the ``read`` scope;
 - ``GET /orders/{order_id}``: the same, for an order still open in the live state; one
   that is not (closed, another account's, unknown) goes to the FastAPI route, which
-  reads the history.
+  reads the history;
+- ``POST /orders/preview``: the same scope; the body decoded by msgspec into a strict
+  struct and checked against ``PreviewBody``'s rules (as ``fast_orders`` does for
+  ``OrderBody``), the preview made by ``routes.trading.previewed``, as the route does.
 
 Anything else goes through the router again to the FastAPI route it shadows, which
 answers exactly as before: a query string other than the route's own parameters as
@@ -24,8 +27,9 @@ The answers are the dicts the FastAPI routes return, encoded without re-validati
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, get_args
 
+import msgspec
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
@@ -34,7 +38,18 @@ from augury.api import live
 from augury.api import responses as r
 from augury.api.deps import current_principal, require_scope
 from augury.api.errors import refused
-from augury.api.fast_orders import ORDER_ID_MAX, Handler, HotRoute, _send_json
+from augury.api.fast_orders import (
+    MARKET_RE,
+    ORDER_ID_MAX,
+    Handler,
+    HotRoute,
+    _is_json,
+    _read_body,
+    _replay,
+    _send_json,
+)
+from augury.api.routes.trading import previewed
+from augury.api.schemas import PreviewBody, _amount
 from augury.api.services import Services
 from augury.domain.rejections import Rejected
 
@@ -54,6 +69,67 @@ def _defaults(model: type[r.Out]) -> dict[str, Any]:
 
 ORDER_DEFAULTS = _defaults(r.OrderOut)
 """What ``OrderOut`` adds to ``live.open_order``'s dict (``created_at``, ``updated_at``)."""
+
+
+def _choices(field: str) -> frozenset[str]:
+    """The literal strings ``PreviewBody`` takes for ``field`` (read from the schema)."""
+    annotation = PreviewBody.model_fields[field].annotation
+    values = [v for arg in get_args(annotation) for v in (get_args(arg) or (arg,))]
+    return frozenset(v for v in values if isinstance(v, str))
+
+
+SIDES, TOKENS, TYPES = _choices("side"), _choices("token"), _choices("type")
+TIFS, SELF_TRADE = _choices("tif"), _choices("self_trade")
+assert all((SIDES, TOKENS, TYPES, TIFS, SELF_TRADE)), "PreviewBody's fields are not Literals"
+
+
+class _Preview(msgspec.Struct, forbid_unknown_fields=True):
+    """``schemas.PreviewBody`` as it arrives: amounts still strings."""
+
+    market: str
+    side: str
+    outcome: int = 0
+    token: str = "yes"
+    type: str = "market"
+    price: str | None = None
+    qty: str | None = None
+    budget: str | None = None
+    tif: str | None = None
+    self_trade: str = "cancel_resting"
+
+
+_decode_preview = msgspec.json.Decoder(_Preview).decode
+
+
+def preview_fields(body: bytes) -> tuple[str, dict[str, Any]] | None:
+    """(the order's type, ``PreviewBody``'s other fields) if ``PreviewBody`` takes the
+    body as it is with the same values; None for anything else (the route answers it)."""
+    try:
+        p = _decode_preview(body)
+        if not (
+            MARKET_RE.fullmatch(p.market)
+            and 0 <= p.outcome <= OUTCOME_MAX
+            and p.side in SIDES
+            and p.token in TOKENS
+            and p.type in TYPES
+            and (p.tif is None or p.tif in TIFS)
+            and p.self_trade in SELF_TRADE
+        ):
+            return None
+        fields = {
+            "market": p.market,
+            "outcome": p.outcome,
+            "side": p.side,
+            "token": p.token,
+            "price": None if p.price is None else _amount(p.price),
+            "qty": None if p.qty is None else _amount(p.qty),
+            "budget": None if p.budget is None else _amount(p.budget),
+            "tif": p.tif,
+            "self_trade": p.self_trade,
+        }
+    except Exception:  # refused, or odd: the FastAPI route answers it exactly
+        return None
+    return p.type, fields
 
 
 def _book_params(query: bytes) -> tuple[int, int] | None:
@@ -148,6 +224,24 @@ async def open_order(
     return None
 
 
+async def preview(
+    scope: Scope, receive: Receive, send: Send, request: Request, services: Services
+) -> Receive | None:
+    """``POST /orders/preview``, as ``routes.trading.preview_order`` (FastAPI decodes the
+    body before it authenticates: a body not taken as it stands is handed over first)."""
+    body = await _read_body(receive)
+    if body is None:
+        return None
+    found = preview_fields(body) if _is_json(request.headers.get("content-type")) else None
+    if found is None or scope.get("query_string"):
+        return _replay(body, receive)
+    principal = await current_principal(request, services)
+    require_scope(principal, "read")
+    order_type, fields = found
+    await _send_json(send, 200, await previewed(services, principal.account, order_type, fields))
+    return None
+
+
 def install(app: FastAPI, prefix: str) -> tuple[HotRoute, ...]:
     """Put the hot reads in front of the app's routes (once the routers are included:
     it checks that the routes it shadows are where it expects them)."""
@@ -157,11 +251,15 @@ def install(app: FastAPI, prefix: str) -> tuple[HotRoute, ...]:
         ("maker_quote", {"market": "m"}, "/markets/{market}/quote", quote),
         ("balances", {}, "/portfolio/balances", balances),
         ("get_order", {"order_id": 1}, "/orders/{order_id:id}", open_order),
+        ("preview_order", {}, "/orders/preview", preview),
     )
     for name, sample, path, _ in routes:
         expected = prefix + path.replace("{market}", "m").replace("{order_id:id}", "1")
         if str(app.url_path_for(name, **sample)) != expected:
             raise RuntimeError(f"the route {name} moved: fast_reads would shadow nothing")
-    hot = tuple(HotRoute(app.router, prefix + path, "GET", handler) for *_, path, handler in routes)
+    hot = tuple(
+        HotRoute(app.router, prefix + path, "POST" if handler is preview else "GET", handler)
+        for *_, path, handler in routes
+    )
     app.router.routes[0:0] = hot
     return hot

@@ -209,7 +209,13 @@ def preview(ex: Exchange, c: PlaceOrder, now: int) -> dict[str, Any]:
         "total": format_micros(found.total),
         "average_price": None if average is None else format_micros(average),
         "fills": [
-            {"venue": f.venue, "qty": format_micros(f.qty), "price": format_micros(f.price)}
+            # a preview shows one total fee, not one per fill (PlacedFill's fee: null)
+            {
+                "venue": f.venue,
+                "qty": format_micros(f.qty),
+                "price": format_micros(f.price),
+                "fee": None,
+            }
             for f in found.fills
         ],
         "would_rest": found.would_rest,
