@@ -1,14 +1,8 @@
 """The hot path of trading (``augury.api.fast_orders``) answers exactly as the FastAPI routes.
 
-The two apps of ``hot_pair``:
-
-Two apps run in-process side by side (httpx's ASGI transport, one event loop), each
-with services of its own on simulated time: ``hot`` as ``create_app`` builds it, and
-``old`` with the hot routes taken out, so that the FastAPI routes answer everything.
-Every scenario sends the same requests to both, in the same order, so both exchanges
-hold the same state (order ids included) and every answer must be the same: status,
-headers and body bytes. The hot routes count what they served and what they handed to
-the FastAPI route, which shows which path answered each request.
+The two apps of ``hot_pair`` (one with and one without the hot routes) get the same
+requests; every answer must be the same, status, headers and body bytes, and the hot
+routes' counts show which path answered.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from typing import Any, get_args
 
 import msgspec
 from fastapi import FastAPI
+from pydantic import BaseModel
 from starlette._utils import get_route_path  # private: pinned, tests/api/test_starlette_private.py
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, NoMatchFound, compile_path
@@ -58,18 +59,18 @@ CLIENT_ORDER_ID_MAX = 64
 ORDER_ID_MAX = 2**62
 
 
-def _choices(field: str) -> frozenset[str]:
-    """The literal strings ``OrderBody`` takes for ``field`` (read from the schema)."""
-    annotation = OrderBody.model_fields[field].annotation
+def choices(model: type[BaseModel], field: str) -> frozenset[str]:
+    """The literal strings ``model`` takes for ``field`` (read from the schema)."""
+    annotation = model.model_fields[field].annotation
     values = [v for arg in get_args(annotation) for v in (get_args(arg) or (arg,))]
     return frozenset(v for v in values if isinstance(v, str))
 
 
-SIDES = _choices("side")
-TOKENS = _choices("token")
-TYPES = _choices("type")
-TIFS = _choices("tif")
-SELF_TRADE = _choices("self_trade")
+SIDES = choices(OrderBody, "side")
+TOKENS = choices(OrderBody, "token")
+TYPES = choices(OrderBody, "type")
+TIFS = choices(OrderBody, "tif")
+SELF_TRADE = choices(OrderBody, "self_trade")
 assert all((SIDES, TOKENS, TYPES, TIFS, SELF_TRADE)), "OrderBody's fields are not Literals"
 JSON_HEADERS = [(b"content-type", b"application/json")]
 

@@ -27,7 +27,8 @@ The answers are the dicts the FastAPI routes return, encoded without re-validati
 from __future__ import annotations
 
 import re
-from typing import Any, get_args
+from collections.abc import Callable
+from typing import Any
 
 import msgspec
 from fastapi import FastAPI
@@ -47,10 +48,12 @@ from augury.api.fast_orders import (
     _read_body,
     _replay,
     _send_json,
+    choices,
 )
 from augury.api.routes.trading import previewed
 from augury.api.schemas import PreviewBody, _amount
 from augury.api.services import Services
+from augury.domain.exchange import Exchange
 from augury.domain.rejections import Rejected
 
 MARKET_LEN_MAX = 64
@@ -71,15 +74,9 @@ ORDER_DEFAULTS = _defaults(r.OrderOut)
 """What ``OrderOut`` adds to ``live.open_order``'s dict (``created_at``, ``updated_at``)."""
 
 
-def _choices(field: str) -> frozenset[str]:
-    """The literal strings ``PreviewBody`` takes for ``field`` (read from the schema)."""
-    annotation = PreviewBody.model_fields[field].annotation
-    values = [v for arg in get_args(annotation) for v in (get_args(arg) or (arg,))]
-    return frozenset(v for v in values if isinstance(v, str))
-
-
-SIDES, TOKENS, TYPES = _choices("side"), _choices("token"), _choices("type")
-TIFS, SELF_TRADE = _choices("tif"), _choices("self_trade")
+SIDES, TOKENS, TYPES, TIFS, SELF_TRADE = (
+    choices(PreviewBody, field) for field in ("side", "token", "type", "tif", "self_trade")
+)
 assert all((SIDES, TOKENS, TYPES, TIFS, SELF_TRADE)), "PreviewBody's fields are not Literals"
 
 
@@ -159,6 +156,17 @@ def _market(scope: Scope) -> str | None:
     return market if 1 <= len(market) <= MARKET_LEN_MAX else None
 
 
+async def _send_live(
+    send: Send, services: Services, fn: Callable[[Exchange], dict[str, Any]]
+) -> None:
+    """Answer ``fn``'s read of the live state (a domain refusal: its problem+json)."""
+    try:
+        payload = await services.query(fn)
+    except Rejected as rejection:
+        raise refused(rejection.code.value, rejection.message) from None
+    await _send_json(send, 200, payload)
+
+
 async def book(
     scope: Scope, receive: Receive, send: Send, request: Request, services: Services
 ) -> Receive | None:
@@ -168,11 +176,7 @@ async def book(
     if market is None or params is None:
         return receive
     outcome, depth = params
-    try:
-        payload = await services.query(lambda ex: live.book(ex, market, outcome, depth))
-    except Rejected as rejection:
-        raise refused(rejection.code.value, rejection.message) from None
-    await _send_json(send, 200, payload)
+    await _send_live(send, services, lambda ex: live.book(ex, market, outcome, depth))
     return None
 
 
@@ -183,11 +187,7 @@ async def quote(
     market = _market(scope)
     if market is None or scope.get("query_string"):
         return receive
-    try:
-        payload = await services.query(lambda ex: live.maker_quote(ex, market))
-    except Rejected as rejection:
-        raise refused(rejection.code.value, rejection.message) from None
-    await _send_json(send, 200, payload)
+    await _send_live(send, services, lambda ex: live.maker_quote(ex, market))
     return None
 
 
