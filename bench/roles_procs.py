@@ -257,7 +257,8 @@ def free_port() -> int:
 
 class BusCount:
     """Counts the messages on the bus's command and record subjects (a plain NATS
-    subscriber outside the sequencer's queue group: it sees every message too)."""
+    subscriber outside the sequencer's queue group: it sees every message too), the
+    leader's epoch subjects (``<prefix>.cmd.eN``, roles.cluster) included."""
 
     def __init__(self, nc: Any) -> None:
         self.nc = nc
@@ -274,6 +275,8 @@ class BusCount:
                     counter.messages[kind] += 1
 
             await counter.nc.subscribe(f"{prefix}.{kind}", cb=count)
+            if kind == "cmd":  # on PostgreSQL nodes send to the leader's epoch subject
+                await counter.nc.subscribe(f"{prefix}.cmd.*", cb=count)
         return counter
 
     def per_order(self, orders: int) -> dict[str, float]:
