@@ -182,7 +182,7 @@ def py_spy() -> str | None:
     return found or (str(beside) if beside.exists() else None)
 
 
-async def profile(pid: int, seconds: float, out: Path, rate: int = 100) -> dict[str, Any]:
+async def profile(pid: int, seconds: float, out: Path, rate: int = 0) -> dict[str, Any]:
     """py-spy (non-blocking; ``--gil``: only the thread holding the interpreter's lock,
     so the shares are of the process's Python time) on ``pid``: samples per thread, the
     functions with the most samples on top of the stack (self) and anywhere in it
@@ -190,6 +190,7 @@ async def profile(pid: int, seconds: float, out: Path, rate: int = 100) -> dict[
     exe = py_spy()
     if exe is None:
         return {"profile": "py-spy not found (set PY_SPY)"}
+    rate = rate or int(os.environ.get("PY_SPY_RATE", "100"))  # samples per second
     args = [exe, "record", "--pid", str(pid), "--duration", str(round(seconds))]
     args += ["--rate", str(rate), "--format", "raw", "--threads", "--nonblocking", "--gil"]
     args += ["--output", str(out)]

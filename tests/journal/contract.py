@@ -13,6 +13,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -338,6 +339,41 @@ class JournalStoreContract:
         assert count == total
         # All bodies alone are 25.6 MB; one batch of 1,000 records is well under 1 MB.
         assert peak < 4_000_000, f"read() peaked at {peak} bytes"
+
+    def test_closing_while_another_thread_reads_is_safe(
+        self, writer: JournalStore, open_new: Callable[[], JournalStore]
+    ) -> None:
+        """A follower filling a gap reads in a worker thread while its node closes the
+        store: every read either answers or raises an error; the process never crashes
+        (SQLite: closing a connection inside another thread's statement did, roughly one
+        run in two of tests/roles/test_node_engine.py)."""
+        writer.append(make_chain(50))
+        for _ in range(20):
+            store = open_new()
+            answered, refused = [0], [0]
+            started = threading.Event()
+
+            def read(
+                store: JournalStore = store,
+                answered: list[int] = answered,
+                refused: list[int] = refused,
+                started: threading.Event = started,
+            ) -> None:
+                while True:
+                    try:
+                        assert store.get(1 + answered[0] % 50) is not None
+                        answered[0] += 1
+                        started.set()
+                    except Exception:
+                        refused[0] += 1
+                        return
+
+            reader = threading.Thread(target=read)
+            reader.start()
+            assert started.wait(10)
+            store.close()
+            reader.join(10)
+            assert not reader.is_alive() and answered[0] >= 1 and refused[0] == 1
 
     # ------------------------------------------------------------------ tampering
     def test_flipped_body_byte_is_reported_at_its_seq(

@@ -32,6 +32,7 @@ import json
 import os
 import socket
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -111,7 +112,12 @@ class SqliteJournalStore(JournalStore):
         self._lock_path = self.path.with_name(self.path.name + ".writer-lock")
         self._lock_fd: int | None = None
         # isolation_level=None: no implicit transactions; every write says BEGIN itself.
-        # check_same_thread=False: the store may be handed between threads (one at a time).
+        # check_same_thread=False: the store may be handed between threads. Reads may
+        # come from a worker thread (a follower filling a gap) while another closes the
+        # store: closing a connection in the middle of another thread's statement crashes
+        # the interpreter, so reads and the close hold ``_using`` (never the writer's
+        # appends: one thread writes, and it is the one that closes an engine's store).
+        self._using = threading.RLock()
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
             self._configure()
@@ -202,10 +208,12 @@ class SqliteJournalStore(JournalStore):
 
     # ------------------------------------------------------------------ journal
     def head(self) -> Head | None:
-        return _head(self._conn)
+        with self._using:
+            return _head(self._conn)
 
     def count(self) -> int:
-        return int(self._conn.execute("SELECT count(*) FROM journal").fetchone()[0])
+        with self._using:
+            return int(self._conn.execute("SELECT count(*) FROM journal").fetchone()[0])
 
     def _append_group(self, records: Sequence[JournalRecord]) -> None:
         # Multi-row INSERTs through the checking view (see the module docstring): one
@@ -229,10 +237,11 @@ class SqliteJournalStore(JournalStore):
             raise  # continues the head after all: a record inside the group did not
 
     def _read_batch(self, from_seq: int, to_seq: int, limit: int) -> list[JournalRecord]:
-        rows = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM journal WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?",
-            (from_seq, to_seq, limit),
-        ).fetchall()
+        with self._using:
+            rows = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM journal WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?",
+                (from_seq, to_seq, limit),
+            ).fetchall()
         return [JournalRecord(*row) for row in rows]
 
     def _last_group(self) -> tuple[int, int] | None:
@@ -259,17 +268,21 @@ class SqliteJournalStore(JournalStore):
             )
 
     def _latest_snapshot(self) -> Snapshot | None:
-        row = self._conn.execute(
-            "SELECT seq, record_hash, state, state_sha256 FROM snapshots ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
+        with self._using:
+            row = self._conn.execute(
+                "SELECT seq, record_hash, state, state_sha256 FROM snapshots "
+                "ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
         return None if row is None else Snapshot(*row)
 
     def snapshot_seqs(self) -> list[int]:
-        rows = self._conn.execute("SELECT seq FROM snapshots ORDER BY seq DESC").fetchall()
+        with self._using:
+            rows = self._conn.execute("SELECT seq FROM snapshots ORDER BY seq DESC").fetchall()
         return [int(row[0]) for row in rows]
 
     def _close(self) -> None:
-        self._conn.close()
+        with self._using:  # after any read in progress; a later one gets a clear error
+            self._conn.close()
 
 
 def _row_values(records: Sequence[JournalRecord], group_first: int) -> list[object]:

@@ -105,10 +105,14 @@ class Follower:
         if self._check_head:
             return await self._catch_up()
         try:
-            data = await asyncio.wait_for(self._queue.get(), self.limits.idle_check_s)
-        except TimeoutError:
-            self._check_head = True
-            return []
+            # what is queued at once (wait_for costs a task per message)
+            data = self._queue.get_nowait()
+        except asyncio.QueueEmpty:
+            try:
+                data = await asyncio.wait_for(self._queue.get(), self.limits.idle_check_s)
+            except TimeoutError:
+                self._check_head = True
+                return []
         self._take(data)
         return []
 
