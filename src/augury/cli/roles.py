@@ -223,6 +223,9 @@ def follow(
             mode=mode,
         )
         runner = {"project": _project, "watch": _watch, "observe": _observe}[role]
+        from augury.engine.gc_tuning import tune_gc
+
+        tune_gc()  # each applies every record, with the engine's churn (gc_tuning)
         _run(lambda: _until_signal(lambda stop: runner(settings, stop)))
 
 

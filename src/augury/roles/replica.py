@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import heapq
 import itertools
 import logging
@@ -28,6 +29,7 @@ from augury.domain.exchange import Exchange
 from augury.engine import AdvanceClock, SimulatedClock
 from augury.engine.clock import Clock
 from augury.engine.entry import Entry, decode_entry
+from augury.engine.gc_tuning import tune_gc
 from augury.engine.recovery import replay
 from augury.journal import Head, JournalRecord, JournalStore, verify_checkpoint
 from augury.journal.records import KIND_CHECKPOINT, KIND_COMMAND
@@ -69,8 +71,17 @@ class Replica:
 
     @classmethod
     def load(cls, store: JournalStore, clock: Clock) -> Replica:
-        """The state at the journal's head now (blocking: call it in a thread)."""
+        """The state at the journal's head now (blocking: call it in a thread).
+
+        The process's garbage collector is tuned as the engine's (``tune_gc``: the
+        replica applies what the engine executes, with the same churn), and the loaded
+        state is frozen out of its scans (``gc.freeze``): with CPython's defaults an API
+        node spent about a sixth of its time per order in collections that walked the
+        whole replica.
+        """
+        tune_gc()
         replayed = replay(store)
+        gc.freeze()
         clock_floor(clock, replayed.last_ts_us)
         key = None
         if replayed.last_checkpoint_seq:
