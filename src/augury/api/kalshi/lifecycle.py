@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from augury.api.kalshi import mapping
-from augury.api.services import Services, subscribe
 from augury.domain import events as ev
 from augury.domain.exchange import Exchange
 from augury.domain.units import ONE
 from augury.engine.entry import Entry
+from augury.roles.services import Services, subscribe
 from augury.settings import format_instant
 
 if TYPE_CHECKING:

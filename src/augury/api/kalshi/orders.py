@@ -24,11 +24,11 @@ from augury.api.kalshi import models as km
 from augury.api.kalshi.common import live_read, now_ms
 from augury.api.kalshi.errors import KalshiError, bad_request, not_found
 from augury.api.routes.trading import cancelled, placed
-from augury.api.services import Services
 from augury.domain import commands as dc
 from augury.domain import fixed, views, yes_book
 from augury.domain.exchange import Exchange
 from augury.domain.units import ONE
+from augury.roles.services import Services
 
 KEY_PREFIX = "kalshi-order:"
 

@@ -17,12 +17,12 @@ from augury.api import resolution_models as m
 from augury.api import resolution_reads as rr
 from augury.api.deps import ServicesDep, Trader, require_role
 from augury.api.errors import NOT_FOUND, ApiError, refused
-from augury.api.observer import Observer
 from augury.api.routes.common import AccountStored, AdminView, IdempotencyKey, sees_addresses
-from augury.api.services import Services
 from augury.domain.exchange import Exchange
 from augury.domain.rejections import Code
 from augury.domain.resolution.spec import AttestationSource
+from augury.roles.observer import Observer
+from augury.roles.services import Services
 
 router = APIRouter()
 

@@ -13,7 +13,6 @@ from starlette.concurrency import run_in_threadpool
 
 from augury.api.deps import Principal, authenticate
 from augury.api.errors import ApiError
-from augury.api.services import Services
 from augury.api.ws.limits import (
     CLOSE_POLICY,
     CLOSE_TRY_AGAIN,
@@ -23,6 +22,7 @@ from augury.api.ws.limits import (
     SUBSCRIPTIONS_MAX,
     Message,
 )
+from augury.roles.services import Services
 
 if TYPE_CHECKING:
     from augury.api.ws.hub import Hub

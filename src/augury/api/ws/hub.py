@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from augury.api import live
 from augury.api.notifications import store_of
-from augury.api.services import Services, subscribe
 from augury.api.ws import notifications
 from augury.api.ws.limits import Levels, Message
 from augury.api.ws.messages import (
@@ -29,6 +28,7 @@ from augury.domain import views
 from augury.domain.exchange import Exchange
 from augury.domain.units import format_micros
 from augury.engine.entry import Entry
+from augury.roles.services import Services, subscribe
 from augury.settings import format_instant
 
 if TYPE_CHECKING:

@@ -27,8 +27,6 @@ from typing import TYPE_CHECKING
 from starlette.concurrency import run_in_threadpool
 
 from augury.api.evidence_trail import capture_ids
-from augury.api.observe_job_rows import JobRows
-from augury.api.observe_jobs import ObserveJobs
 from augury.domain import commands as dc
 from augury.domain.exchange import Exchange
 from augury.domain.resolution.evaluate import Observation
@@ -40,9 +38,11 @@ from augury.evidence.observe import Captured, observe, observe_attestation
 from augury.evidence.sandbox import ReaderLimits, ReaderPool
 from augury.evidence.sql_store import SqlEvidenceStore
 from augury.evidence.store import BlobStore, EvidenceStore
+from augury.roles.observe_job_rows import JobRows
+from augury.roles.observe_jobs import ObserveJobs
 
 if TYPE_CHECKING:
-    from augury.api.services import Services
+    from augury.roles.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ class Observer:
         self.jobs = ObserveJobs(
             self.sweep, self._capture_ids, services.now_us, JobRows(services.projector.engine)
         )
-        """On-demand observations answered with 202 (``augury.api.observe_jobs``)."""
+        """On-demand observations answered with 202 (``augury.roles.observe_jobs``)."""
 
     async def sweep(self, market: str | None = None) -> list[Captured]:
         """Observe every due source (every source of ``market``), once, now."""

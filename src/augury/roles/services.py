@@ -7,7 +7,7 @@ with the journal then following it, identity tables, the first admin account) an
 ``barrier`` has made them catch up with every command acknowledged before it.
 
 The read models are written by a projector process of their own by default
-(``augury.api.projector_process``), or by a thread of this process (``Follower``) with
+(``augury.roles.projector_process``), or by a thread of this process (``Follower``) with
 the setting ``projector = "thread"`` (``AUGURY_PROJECTOR=thread``).
 """
 
@@ -24,27 +24,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from augury.api import migrate
 from augury.api.errors import OVERLOADED, UNAVAILABLE, ApiError, refused
-from augury.api.identity import IdentityStore
-from augury.api.projector_process import ProcessFollower
 from augury.api.seq import note_seq
-from augury.api.stored_responses import StoredResponses
 from augury.domain import commands as dc
 from augury.domain.exchange import Exchange, Result
 from augury.engine import Engine, EngineOverloaded, EngineStopped, SimulatedClock, open_engine
 from augury.engine.answers import Subscriber
 from augury.engine.clock import Clock, SystemClock
 from augury.engine.entry import Entry
+from augury.identity import migrate
+from augury.identity.store import IdentityStore
+from augury.identity.stored_responses import StoredResponses
 from augury.journal import JournalStore
 from augury.projections import BATCH_RECORDS_DEFAULT, Projector
 from augury.projections.projector import Item
 from augury.roles.node_engine import NodeEngine
+from augury.roles.projector_process import ProcessFollower
 from augury.roles.read_models import ReadModelsPoller
 from augury.settings import Settings
 
 if TYPE_CHECKING:
-    from augury.api.observer import Observer
+    from augury.roles.observer import Observer
     from augury.watch import Watch
 
 log = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ class Services:
                 _follow_process(engine, projector, follower)
             else:
                 follower = _follow(engine, projector)
-            migrate.upgrade(projector.engine)  # the API's tables (augury.api.migrate)
+            migrate.upgrade(projector.engine)  # the API's tables (augury.identity.migrate)
             identity = IdentityStore(
                 projector.engine,
                 settings.secret_key,
@@ -173,7 +173,7 @@ class Services:
         projections_url = settings.database_url or str(settings.data_dir / "projections.db")
         projector = Projector(projections_url, namespace=settings.projections_namespace)
         try:
-            migrate.upgrade(projector.engine)  # the API's tables (augury.api.migrate)
+            migrate.upgrade(projector.engine)  # the API's tables (augury.identity.migrate)
             identity = IdentityStore(
                 projector.engine,
                 settings.secret_key,

@@ -8,7 +8,7 @@ answers the API, wherever it is embedded). ``GET /observe-jobs/{id}`` reports
 (with the error).
 
 Every state a job goes through is also written to the database the API nodes share
-(``augury.api.observe_job_rows``), so any node answers ``GET /observe-jobs/{id}``; the
+(``augury.roles.observe_job_rows``), so any node answers ``GET /observe-jobs/{id}``; the
 bounds below and the one job per market are each node's own.
 
 Bounded: at most ``ACTIVE_MAX`` jobs pending or running at once (another is refused
@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from augury.api.errors import OVERLOADED, ApiError
-from augury.api.observe_job_rows import JobRow, JobRows
 from augury.evidence.observe import Captured
+from augury.roles.observe_job_rows import JobRow, JobRows
 from augury.settings import format_instant
 
 log = logging.getLogger(__name__)
