@@ -28,8 +28,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from augury.api.errors import OVERLOADED, ApiError
 from augury.evidence.observe import Captured
+from augury.roles.errors import Overloaded
 from augury.roles.observe_job_rows import JobRow, JobRows
 from augury.settings import format_instant
 
@@ -124,12 +124,10 @@ class ObserveJobs:
             if job.market == market and job.active:
                 return job
         if sum(job.active for job in self._jobs.values()) >= ACTIVE_MAX:
-            raise ApiError(
-                503,
-                OVERLOADED,
+            raise Overloaded(
                 f"{ACTIVE_MAX} observation jobs are already waiting or running; "
                 f"retry in {RETRY_AFTER_S} seconds.",
-                headers={"Retry-After": str(RETRY_AFTER_S)},
+                retry_after_s=RETRY_AFTER_S,
             )
         job = Job(secrets.token_hex(12), market, self._now_us())
         if self._rows is not None:  # written before it is answered: any node finds it

@@ -24,8 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from augury.api.errors import OVERLOADED, UNAVAILABLE, ApiError, refused
-from augury.api.seq import note_seq
 from augury.domain import commands as dc
 from augury.domain.exchange import Exchange, Result
 from augury.engine import Engine, EngineOverloaded, EngineStopped, SimulatedClock, open_engine
@@ -38,9 +36,11 @@ from augury.identity.stored_responses import StoredResponses
 from augury.journal import JournalStore
 from augury.projections import BATCH_RECORDS_DEFAULT, Projector
 from augury.projections.projector import Item
+from augury.roles.errors import Overloaded, Refused, Unavailable
 from augury.roles.node_engine import NodeEngine
 from augury.roles.projector_process import ProcessFollower
 from augury.roles.read_models import ReadModelsPoller
+from augury.roles.written import note_seq
 from augury.settings import Settings
 
 if TYPE_CHECKING:
@@ -243,24 +243,20 @@ class Services:
 
     # -- the engine, from asyncio -------------------------------------------------------
     async def submit(self, command: dc.Command, account: str = "", key: str = "") -> Result:
-        """Submit a command and wait for its durable answer; a refusal raises ApiError."""
+        """Submit a command and wait for its durable answer; a refusal raises Refused."""
         result = await self.submit_raw(command, account, key)
         if not result.ok:
-            raise refused(result.code, result.message)
+            raise Refused(result.code, result.message)
         return result
 
     async def submit_raw(self, command: dc.Command, account: str = "", key: str = "") -> Result:
         try:
             result, seq = await self.engine.asubmit_seq(command, account=account, key=key)
         except EngineOverloaded:
-            raise ApiError(
-                503, OVERLOADED, "the exchange is busy; retry shortly", headers={"Retry-After": "1"}
-            ) from None
+            raise Overloaded("the exchange is busy; retry shortly", retry_after_s=1) from None
         except EngineStopped:
             log.exception("the engine has stopped")
-            raise ApiError(
-                503, UNAVAILABLE, "the exchange is not running", headers={"Retry-After": "1"}
-            ) from None
+            raise Unavailable("the exchange is not running", retry_after_s=1) from None
         note_seq(seq)
         return result
 
@@ -269,11 +265,9 @@ class Services:
         try:
             future = self.engine.query(fn)
         except EngineOverloaded:
-            raise ApiError(
-                503, OVERLOADED, "the exchange is busy; retry shortly", headers={"Retry-After": "1"}
-            ) from None
+            raise Overloaded("the exchange is busy; retry shortly", retry_after_s=1) from None
         except EngineStopped:
-            raise ApiError(503, UNAVAILABLE, "the exchange is not running") from None
+            raise Unavailable("the exchange is not running") from None
         return await asyncio.wrap_future(future)
 
     async def barrier(self) -> None:
@@ -288,7 +282,7 @@ class Services:
         try:
             await asyncio.wait_for(self.follower.wait_for(target), BARRIER_TIMEOUT_S)
         except TimeoutError:
-            raise ApiError(503, UNAVAILABLE, "the read models are behind; retry shortly") from None
+            raise Unavailable("the read models are behind; retry shortly") from None
 
     def _enqueued(self, _exchange: Exchange) -> int:
         return self.follower.enqueued_seq
@@ -309,7 +303,7 @@ class Services:
             dc.OpenAccount(username), account=username, key="open-account"
         )
         if not result.ok and result.code != "account_exists":
-            raise refused(result.code, result.message)
+            raise Refused(result.code, result.message)
         grant = self.settings.starting_grant_micros
         if grant > 0:
             await self.submit(

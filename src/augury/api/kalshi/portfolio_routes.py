@@ -23,6 +23,7 @@ from augury.domain import commands as dc
 from augury.domain import fixed, yes_book
 from augury.domain.exchange import Exchange
 from augury.domain.units import ONE
+from augury.roles.errors import ServiceError
 from augury.roles.services import Services
 
 router = APIRouter(route_class=KalshiRoute)
@@ -342,7 +343,7 @@ async def batch_create(request: Request) -> Response:
             )
         except KalshiError as error:
             out.append({"client_order_id": item.client_order_id, "error": _error(error)})
-        except ApiError as error:
+        except (ApiError, ServiceError) as error:
             out.append(
                 {"client_order_id": item.client_order_id, "error": _error(from_api_error(error))}
             )

@@ -36,6 +36,7 @@ from augury.api.ws.limits import CLOSE_POLICY, MESSAGE_BYTES_MAX, QUEUE_MAX, SUB
 from augury.domain import fixed
 from augury.domain.exchange import Exchange
 from augury.domain.units import ONE
+from augury.roles.errors import ServiceError
 from augury.roles.services import Services
 
 PATH = "/trade-api/ws/v2"
@@ -356,7 +357,7 @@ class Session:
         feed.hub_channel = channel
         try:
             answer = await self.hub.subscribe(feed, channel)
-        except ApiError as error:
+        except (ApiError, ServiceError) as error:
             self.error(request_id, 8, error.detail)
             return
         if sub.channel == "fill":

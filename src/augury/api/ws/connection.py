@@ -22,6 +22,7 @@ from augury.api.ws.limits import (
     SUBSCRIPTIONS_MAX,
     Message,
 )
+from augury.roles.errors import ServiceError
 from augury.roles.services import Services
 
 if TYPE_CHECKING:
@@ -150,7 +151,7 @@ async def _handle(connection: Connection, hub: Hub, op: str, channel: str) -> No
         return
     try:
         answer = await hub.subscribe(connection, internal)
-    except ApiError as error:
+    except (ApiError, ServiceError) as error:
         _error(connection, channel, error.code, error.detail)
         return
     connection.channels.add(internal)
