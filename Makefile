@@ -36,6 +36,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/python scripts/unasync.py --check
 	$(BIN)/lint-imports
+	$(BIN)/python scripts/import_cycles.py
 
 # The sync SDK client (src/augury/client/_sync/) is generated from the async one (_async/).
 unasync: $(STAMP)
