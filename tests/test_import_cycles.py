@@ -78,6 +78,7 @@ def test_augury_has_no_import_cycle() -> None:
         ("augury/api/clean_target.py", "import subprocess", "No module of the API"),
         ("augury/web/redirects.py", "import multiprocessing", "No module of the API"),
         ("augury/roles/written.py", "import augury.api.errors", "The roles (augury.roles)"),
+        ("augury/roles/observer.py", "import starlette.concurrency", "The roles (augury.roles)"),
         ("augury/identity/login_guard.py", "import augury.roles.errors", "identity stores"),
         ("augury/api/deps.py", "import augury.roles.node", "never import the roles that run"),
     ],
