@@ -36,13 +36,14 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/python scripts/unasync.py --check
 	$(BIN)/lint-imports
+	$(BIN)/python scripts/import_cycles.py
 
 # The sync SDK client (src/augury/client/_sync/) is generated from the async one (_async/).
 unasync: $(STAMP)
 	$(BIN)/python scripts/unasync.py
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict src/augury/domain src/augury/journal src/augury/engine src/augury/projections src/augury/api src/augury/client src/augury/evidence src/augury/web src/augury/settings.py src/augury/priority.py src/augury/cli src/augury/watch.py src/augury/demo_seed src/augury/transport src/augury/roles
+	$(BIN)/mypy --strict src/augury/domain src/augury/journal src/augury/engine src/augury/projections src/augury/api src/augury/client src/augury/evidence src/augury/web src/augury/settings.py src/augury/priority.py src/augury/cli src/augury/watch.py src/augury/demo_seed src/augury/transport src/augury/roles src/augury/identity
 
 pytest: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest

@@ -8,7 +8,7 @@ setup of bench/engine.py (200 funded accounts, one binary book-only market) and 
 ``--orders`` limit orders of its ``order_stream`` (about one in five IOC; crossing
 orders mint). Then, for every backend and batch size, a fresh read-model database
 follows that journal the way the projector process does
-(``augury.api.projector_process``): read ``batch`` records from the store, decode them,
+(``augury.roles.projector_process``): read ``batch`` records from the store, decode them,
 ``Projector.apply_many`` them in one transaction, until the head. Under 16 HTTP
 clients the process sees batches of a few records (what was committed while it applied
 the previous one, gathered for up to ``COALESCE_S``); 500 is a catch-up or ``rebuild``.
@@ -41,10 +41,10 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from augury.api.projector_process import _next_items
 from augury.engine import SimulatedClock, open_engine
 from augury.journal import open_store
 from augury.projections import Projector
+from augury.roles.projector_process import _next_items
 from engine import LIMITS, T0, order_stream, setup_commands
 from which_build import build
 

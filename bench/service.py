@@ -89,7 +89,7 @@ def serve(port: int) -> None:
     import uvicorn
 
     from augury.api import create_app
-    from augury.api.services import Services
+    from augury.roles.services import Services
     from augury.settings import Settings
 
     settings = Settings(port=port)

@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from augury.api import create_app
-from augury.api.services import Services
+from augury.roles.services import Services
 from augury.settings import Settings
 
 from .conftest import START, Server, assert_clean_exit, start_server

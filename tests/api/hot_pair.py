@@ -22,7 +22,7 @@ import pytest
 from fastapi import FastAPI
 
 from augury.api.fast_orders import HotRoute
-from augury.api.services import Services
+from augury.roles.services import Services
 
 from .conftest import PASSWORD
 from .helpers import local_app

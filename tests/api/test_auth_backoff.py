@@ -12,9 +12,9 @@ import httpx
 import pytest
 from sqlalchemy import create_engine
 
-from augury.api import migrate
-from augury.api.identity import IdentityStore
-from augury.api.login_guard import BackoffPolicy, account_subject
+from augury.identity import migrate
+from augury.identity.login_guard import BackoffPolicy, account_subject
+from augury.identity.store import IdentityStore
 
 from .conftest import PASSWORD, Server, assert_problem
 from .helpers import local_app

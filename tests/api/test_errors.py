@@ -6,8 +6,12 @@ import asyncio
 from pathlib import Path
 
 import httpx
+from fastapi import Request
 
 from augury.api import create_app
+from augury.api.errors import ApiError, refused
+from augury.api.kalshi.errors import from_api_error, response
+from augury.roles.errors import Overloaded, Refused, ServiceError, Unavailable
 from augury.settings import Settings
 from tests.api.conftest import Server, assert_problem
 from tests.api.helpers import balance, create_market
@@ -166,3 +170,51 @@ def test_a_retry_while_the_first_runs_is_409() -> None:
         assert await anext(idempotency_key(ann, services, None)) == ""  # type: ignore[arg-type]
 
     asyncio.run(run())
+
+
+BUSY, STOPPED = "the exchange is busy; retry shortly", "the exchange is not running"
+BEHIND = "the read models are behind; retry shortly"
+JOBS = "8 observation jobs are already waiting or running; retry in 5 seconds."
+AFTER_1, AFTER_5 = {"Retry-After": "1"}, {"Retry-After": "5"}
+SERVICE_ERRORS: list[tuple[ServiceError, ApiError]] = [
+    (Overloaded(BUSY, retry_after_s=1), ApiError(503, "overloaded", BUSY, headers=AFTER_1)),
+    (Unavailable(STOPPED, retry_after_s=1), ApiError(503, "unavailable", STOPPED, headers=AFTER_1)),
+    (Unavailable(STOPPED), ApiError(503, "unavailable", STOPPED)),
+    (Unavailable(BEHIND), ApiError(503, "unavailable", BEHIND)),
+    (Overloaded(JOBS, retry_after_s=5), ApiError(503, "overloaded", JOBS, headers=AFTER_5)),
+    (Refused("unknown_market", "no market 'm'"), refused("unknown_market", "no market 'm'")),
+    (Refused("market_halted", "halted"), refused("market_halted", "halted")),
+    (Refused("insufficient_funds", "short"), refused("insufficient_funds", "short")),
+    (Refused("idempotency_key_reused", "other"), refused("idempotency_key_reused", "other")),
+]
+"""Each error the services raise now, and the ApiError they raised before in its place."""
+
+
+def test_service_errors_answer_as_the_api_errors_they_replaced(tmp_path: Path) -> None:
+    """The services raise augury.roles.errors, not HTTP errors; the HTTP layer answers
+    each byte for byte as the ApiError the services raised before (problem+json and
+    Kalshi's shape alike)."""
+    app = create_app(Settings(data_dir=tmp_path))
+
+    @app.get("/api/v1/raise/{index}")
+    async def raise_one(index: int, request: Request) -> None:
+        new, old = SERVICE_ERRORS[index]
+        raise new if request.query_params.get("as") == "service" else old
+
+    async def call(index: int, kind: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.get(f"/api/v1/raise/{index}", params={"as": kind})
+
+    for index, (new, old) in enumerate(SERVICE_ERRORS):
+        answered, before = asyncio.run(call(index, "service")), asyncio.run(call(index, "api"))
+        assert answered.status_code == before.status_code == old.status
+        assert answered.headers.multi_items() == before.headers.multi_items()
+        assert answered.content == before.content
+        body = assert_problem(answered, old.status, old.code)
+        assert body["detail"] == old.detail
+        assert answered.headers.get("retry-after") == (old.headers or {}).get("Retry-After")
+        kalshi, kalshi_before = response(from_api_error(new)), response(from_api_error(old))
+        assert kalshi.status_code == kalshi_before.status_code
+        assert kalshi.body == kalshi_before.body
+        assert kalshi.headers.items() == kalshi_before.headers.items()

@@ -17,14 +17,14 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from augury.api import migrate
-from augury.api.services import Services
-from augury.api.stored_responses import (
+from augury.identity import migrate
+from augury.identity.stored_responses import (
     ANONYMOUS_SCOPE,
     CLAIM_S,
     Stored,
     StoredResponses,
 )
+from augury.roles.services import Services
 from tests.api.conftest import PASSWORD, assert_problem
 from tests.api.helpers import local_app
 

@@ -1,4 +1,4 @@
-"""Idempotency-Key on the routes whose answer is stored (augury.api.stored_responses):
+"""Idempotency-Key on the routes whose answer is stored (augury.identity.stored_responses):
 register, log in, log out, API key creation, the simulated clock, observe-now.
 
 Against the real servers of conftest (SQLite, and PostgreSQL where it matters; the clock
@@ -27,9 +27,8 @@ import psycopg
 import pytest
 from sqlalchemy import create_engine
 
-from augury.api import migrate
-from augury.api.services import Services
-from augury.api.stored_responses import (
+from augury.identity import migrate
+from augury.identity.stored_responses import (
     ANONYMOUS_SCOPE,
     TTL_S,
     KeyReused,
@@ -37,6 +36,7 @@ from augury.api.stored_responses import (
     StoredResponses,
     canonical_body,
 )
+from augury.roles.services import Services
 from tests.api.conftest import PASSWORD, START, Server, assert_problem, start_server
 from tests.api.helpers import create_market, local_app
 

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from augury.api.observe_jobs import ACTIVE_MAX
+from augury.roles.observe_jobs import ACTIVE_MAX
 
 from .conftest import Server, assert_problem
 from .helpers import finished_job, local_app, observer_server, ok

@@ -30,8 +30,8 @@ from typing import Any
 import httpx
 import pytest
 
-from augury.api.services import Services
 from augury.domain import commands as dc
+from augury.roles.services import Services
 
 from .conftest import PASSWORD, assert_problem
 from .helpers import local_app

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
-from augury.api import migrate
 from augury.api.errors import ApiError
 from augury.api.notifications import NotificationStore
 from augury.api.webhook_deliverer import WebhookDeliverer
 from augury.api.webhooks import SIGNATURE_HEADER, WebhookStore, check_url, sign, verify
 from augury.evidence.fetch import FetchPolicy
+from augury.identity import migrate
 from augury.projections import Projector
 from augury.projections import tables as t
 from tests.api.webhook_receiver import receiver

@@ -25,7 +25,6 @@ from augury.api import errors, fast_orders, fast_reads, responses, ws
 from augury.api.clean_target import CleanTarget
 from augury.api.deps import optional_principal
 from augury.api.notifications import NotificationStore
-from augury.api.observer import Observer
 from augury.api.ratelimit import RateLimit
 from augury.api.routes import (
     accounts,
@@ -39,9 +38,10 @@ from augury.api.routes import (
     trading,
 )
 from augury.api.seq import SeqMiddleware
-from augury.api.services import AdminCallback, Services, print_admin
 from augury.api.webhook_deliverer import WebhookDeliverer
 from augury.roles.node_engine import NodeEngine
+from augury.roles.observer import Observer
+from augury.roles.services import AdminCallback, Services, print_admin
 from augury.settings import Settings
 
 API_PREFIX = "/api/v1"

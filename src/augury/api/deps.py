@@ -25,8 +25,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from augury.api.errors import CSRF_FAILED, FORBIDDEN, UNAUTHORIZED, ApiError
-from augury.api.identity import SCOPES, User
-from augury.api.services import Services
+from augury.identity.store import SCOPES, User
+from augury.roles.services import Services
 
 SESSION_COOKIE = "augury_session"
 CSRF_COOKIE = "augury_csrf"

@@ -1,7 +1,9 @@
 """Errors as ``application/problem+json`` (RFC 9457) with a stable ``code``.
 
 Every error the API answers goes through :func:`problem`: a domain refusal keeps the
-core's reason code (``augury.domain.rejections.Code``), the API adds its own codes
+core's reason code (``augury.domain.rejections.Code``), the services' errors
+(``augury.roles.errors``: refused, overloaded, unavailable) are mapped here by
+:func:`as_api_error`, the API adds its own codes
 (``unauthorized``, ``forbidden``, ``not_found``, ``validation_error``, ...); a request
 refused for a character free text may not hold answers ``invalid_characters``
 (``augury.api.text``), named in the detail. A catch-all handler answers
@@ -22,12 +24,16 @@ from starlette.routing import Match
 
 from augury.api.text import INVALID_CHARACTERS
 from augury.domain.rejections import Code
+from augury.roles.errors import OVERLOADED as OVERLOADED
+from augury.roles.errors import UNAVAILABLE as UNAVAILABLE
+from augury.roles.errors import Refused, ServiceError
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
-# The API's own codes (the core's are augury.domain.rejections.Code).
+# The API's own codes (the core's are augury.domain.rejections.Code; OVERLOADED and
+# UNAVAILABLE, imported above, are the services', augury.roles.errors).
 UNAUTHORIZED = "unauthorized"
 FORBIDDEN = "forbidden"
 NOT_FOUND = "not_found"
@@ -37,9 +43,7 @@ USERNAME_TAKEN = "username_taken"
 INVALID_CREDENTIALS = "invalid_credentials"
 BODY_TOO_LARGE = "body_too_large"
 METHOD_NOT_ALLOWED = "method_not_allowed"
-OVERLOADED = "overloaded"
 RATE_LIMITED = "rate_limited"
-UNAVAILABLE = "unavailable"
 INTERNAL_ERROR = "internal_error"
 INVALID_CURSOR = "invalid_cursor"
 INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"
@@ -111,6 +115,22 @@ def refused(code: str, message: str) -> ApiError:
     return ApiError(status_for_code(code), code, message)
 
 
+def as_api_error(error: ApiError | ServiceError) -> ApiError:
+    """The HTTP answer to a service's error (an ApiError as it is): a refused command
+    by its code's status, an overloaded or unavailable service 503; ``Retry-After``
+    when the service said when to retry."""
+    if isinstance(error, ApiError):
+        return error
+    status = status_for_code(error.code) if isinstance(error, Refused) else 503
+    after = error.retry_after_s
+    return ApiError(
+        status,
+        error.code,
+        error.detail,
+        headers=None if after is None else {"Retry-After": str(after)},
+    )
+
+
 def not_found(what: str) -> ApiError:
     return ApiError(404, NOT_FOUND, f"{what} not found")
 
@@ -155,14 +175,15 @@ def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json."""
 
     async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ApiError)
+        assert isinstance(exc, ApiError | ServiceError)
+        error = as_api_error(exc)
         return problem(
-            exc.status,
-            exc.code,
-            exc.detail,
+            error.status,
+            error.code,
+            error.detail,
             instance=request.url.path,
-            headers=exc.headers,
-            extra=exc.extra,
+            headers=error.headers,
+            extra=error.extra,
         )
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
@@ -222,6 +243,7 @@ def install(app: FastAPI) -> None:
         return problem(500, INTERNAL_ERROR, "internal error", instance=request.url.path)
 
     app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(ServiceError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_anything)

@@ -24,8 +24,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from augury.api.errors import refused
-from augury.evidence.observe import Captured
 from augury.projections import tables as t
+from augury.roles.observer import CAPTURE_KINDS as _KINDS
 from augury.settings import format_instant
 
 OBSERVATION_PAGE_DEFAULT = 1_000
@@ -33,7 +33,6 @@ OBSERVATION_PAGE_MAX = 5_000
 RUN_PAGE_DEFAULT = 200
 RUN_PAGE_MAX = 1_000
 _CHUNK = 2_000
-_KINDS = ("observation", "change")
 
 SizeOf = Callable[[str], int | None]
 """The evidence store's byte length of a hash (None when it does not hold it)."""
@@ -206,26 +205,6 @@ def run_page(
     page = runs[:limit]
     more = len(runs) > limit
     return page, str(page[-1]["first_id"]) if more and page else None
-
-
-def capture_ids(engine: Engine, market: str, captured: list[Captured]) -> list[int | None]:
-    """The id (journal seq) of each capture, matched by source and capture time (None
-    for one that was not journaled, e.g. refused because the market was settled)."""
-    if not captured:
-        return []
-    log = t.resolution_log
-    since = min(c.fetched_at_us for c in captured)
-    query = (
-        select(log.c.seq, log.c.details)
-        .where(log.c.market == market, log.c.kind.in_(_KINDS), log.c.ts_us >= since)
-        .order_by(log.c.seq)
-    )
-    found: dict[tuple[str, int], int] = {}
-    with engine.connect() as conn:
-        for row in conn.execute(query):
-            d = json.loads(row.details)
-            found.setdefault((d["source_id"], d["fetched_at_us"]), row.seq)
-    return [found.get((c.source_id, c.fetched_at_us)) for c in captured]
 
 
 def latest_capture_id(engine: Engine, market: str, source: str) -> int | None:

@@ -45,8 +45,8 @@ from augury.api.deps import current_principal, require_scope
 from augury.api.routes import trading
 from augury.api.routes.common import IDEMPOTENCY_KEY_LEN_MAX, idempotency_key
 from augury.api.schemas import OrderBody, _amount, _instant
-from augury.api.services import Services
 from augury.domain import commands as dc
+from augury.roles.services import Services
 
 Handler = Callable[[Scope, Receive, Send, Request, Services], Awaitable[Receive | None]]
 """Serves a request on the hot path (None), or gives the receive to hand it on with."""

@@ -52,9 +52,9 @@ from augury.api.fast_orders import (
 )
 from augury.api.routes.trading import previewed
 from augury.api.schemas import PreviewBody, _amount
-from augury.api.services import Services
 from augury.domain.exchange import Exchange
 from augury.domain.rejections import Rejected
+from augury.roles.services import Services
 
 MARKET_LEN_MAX = 64
 """``routes.markets.MarketPath``: 1 to 64 characters."""

@@ -4,7 +4,7 @@ API's own (a login from a new place), what was read, and which kinds are muted.
 The ``notifications`` read model (``augury.projections``) holds the notices the
 journal implies; the projector writes it and a rebuild recreates it. Everything else
 lives in tables of the API's own, in the same database, never touched by the projector
-(created on startup, like ``augury.api.identity``'s):
+(created on startup, like ``augury.identity.store``'s):
 
 * ``api_notices``: notices the API writes itself (``new_login``);
 * ``api_login_places``: the places (a keyed digest of IP and user agent, never the

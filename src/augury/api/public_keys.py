@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from sqlalchemy import BigInteger, Column, Engine, String, Table, Text, insert, select
 
 from augury.api.errors import ApiError
-from augury.api.identity import User, _user, api_keys, metadata, users
+from augury.identity.store import User, _user, api_keys, metadata, users
 
 KeyType = Literal["rsa", "ed25519"]
 PublicKey = rsa.RSAPublicKey | ed25519.Ed25519PublicKey

@@ -11,7 +11,7 @@ dropped), unless ``AUGURY_RATE_LIMIT_URL`` names a Redis that every API node sha
 (``augury.api.shared_buckets``: the same buckets, held there, so N nodes give the
 limit once; while that Redis cannot be reached, these in-process buckets count).
 Guessing one account's password from many IPs is slowed per account instead
-(``augury.api.login_guard``).
+(``augury.identity.login_guard``).
 
 This module never looks at what a request asks for: it only counts.
 """

@@ -22,10 +22,10 @@ from sqlalchemy import Engine, and_, case, func, or_, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from augury.api.errors import INVALID_CURSOR, ApiError
-from augury.api.identity import market_meta
 from augury.domain import scalar, views
 from augury.domain.scalar import ScalarRange
 from augury.domain.units import format_micros, parse_micros
+from augury.identity.store import market_meta
 from augury.projections import tables as t
 from augury.settings import format_instant
 

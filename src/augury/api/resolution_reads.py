@@ -12,7 +12,6 @@ from starlette.concurrency import run_in_threadpool
 
 from augury.api.errors import refused
 from augury.api.evidence_trail import dedupe
-from augury.api.services import Services
 from augury.domain import scalar
 from augury.domain.exchange import Exchange
 from augury.domain.market import Market
@@ -24,6 +23,7 @@ from augury.domain.resolution.spec import ResolutionSpec
 from augury.domain.units import format_micros
 from augury.evidence.fetch import public_error
 from augury.projections import tables as t
+from augury.roles.services import Services
 from augury.settings import format_instant
 
 STORY_PAGE_DEFAULT = 500

@@ -26,9 +26,9 @@ from pydantic import (
     model_validator,
 )
 
-from augury.api.identity import ROLES, SCOPES, USERNAME_RE
 from augury.api.text import MultiLineText, SingleLineText, TextTree
 from augury.domain.units import parse_micros
+from augury.identity.store import ROLES, SCOPES, USERNAME_RE
 from augury.settings import parse_instant_us
 
 AMOUNT_RE = re.compile(r"\d{1,16}(\.\d{1,6})?")

@@ -11,36 +11,19 @@ acknowledged, so the header costs nothing there.
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from http.cookies import SimpleCookie
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from augury.api.errors import problem
+from augury.roles.written import WRITTEN, Written
 
 SEQ_HEADER = b"augury-seq"
 MIN_SEQ_HEADER = b"augury-min-seq"
 SEQ_COOKIE = "augury_seq"
 SEQ_MAX = 2**63 - 1
 REPLICA_BEHIND = "replica_behind"
-
-
-class _Written:
-    __slots__ = ("seq",)
-
-    def __init__(self) -> None:
-        self.seq = 0
-
-
-_written: ContextVar[_Written | None] = ContextVar("augury_written", default=None)
-
-
-def note_seq(seq: int) -> None:
-    """Called after a command: the answer of the request running now carries ``seq``."""
-    written = _written.get()
-    if written is not None and seq > written.seq:
-        written.seq = seq
 
 
 def min_seq_of(scope: Scope) -> int | None:
@@ -100,8 +83,8 @@ class SeqMiddleware:
                     )
                     await response(scope, receive, send)
                     return
-        written = _Written()
-        token = _written.set(written)
+        written = Written()  # Services.submit_raw notes each command's seq in it
+        token = WRITTEN.set(written)
         browser = any(name == b"cookie" for name, _ in scope.get("headers", ()))
         secure = "; Secure" if browser and _secure_cookies(scope) else ""
 
@@ -121,4 +104,4 @@ class SeqMiddleware:
         try:
             await self.app(scope, receive, with_seq)
         finally:
-            _written.reset(token)
+            WRITTEN.reset(token)

@@ -262,9 +262,9 @@ async def _watch(settings: Any, stop: asyncio.Event) -> None:
 
 
 async def _observe(settings: Any, stop: asyncio.Event) -> None:
-    from augury.api.observer import Observer
-    from augury.api.services import Services
     from augury.roles.node import default_node_name, open_node
+    from augury.roles.observer import Observer
+    from augury.roles.services import Services
 
     engine = await open_node(settings, default_node_name("observe"))
     services = Services.start_node(settings, engine)

@@ -81,7 +81,7 @@ def serve(
     from pydantic import ValidationError
 
     from augury.api import create_app
-    from augury.api.services import Services
+    from augury.roles.services import Services
     from augury.settings import Settings
 
     with _guard("serve", False):

@@ -185,10 +185,10 @@ def _edited_planted(s: Seeder) -> None:
 def _edited_observe(s: Seeder, hour: int, at_us: int, previous: dict[str, bytes]) -> None:
     """What the server's observer would journal at ``at_us``: each source's raw bytes go
     to the evidence store, the observation (hash, value, status, change) to the journal."""
-    from augury.api.observer import evidence_store
     from augury.domain.resolution import decode_spec
     from augury.evidence.diff import describe_change
     from augury.evidence.readers import ReadError, read_value
+    from augury.roles.observer import evidence_store
 
     store = evidence_store(s.services)  # where the server's observer keeps them
     spec = decode_spec(json.dumps(_edited_spec(at_us - hour * HOUR_US)))

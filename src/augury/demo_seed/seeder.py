@@ -8,11 +8,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from augury.api.services import Services
 from augury.demo_seed.stories import Story
 from augury.domain import commands as dc
 from augury.domain.exchange import Exchange, Result
 from augury.engine import AdvanceClock
+from augury.roles.services import Services
 
 
 @dataclass

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from augury.api.services import AdminCallback, Services, print_admin
 from augury.demo_seed.seeder import EXTRA_STORIES, Seeder, SeedReport
 from augury.demo_seed.stories import (
     BOOKMAKER,
@@ -27,6 +26,7 @@ from augury.demo_seed.traders import simulate
 from augury.domain import commands as dc
 from augury.domain.scalar import ScalarRange
 from augury.domain.units import ONE
+from augury.roles.services import AdminCallback, Services, print_admin
 from augury.settings import Settings, format_instant
 
 

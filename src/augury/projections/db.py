@@ -11,7 +11,7 @@ journal.
 
 ``upgrade(engine)`` runs the Alembic migrations shipped in ``migrations/`` inside one
 transaction, through Alembic's API: no ini file, no ``alembic`` command needed.
-``run_serialized`` is how every chain of ours runs (these and ``augury.api.migrate``'s):
+``run_serialized`` is how every chain of ours runs (these and ``augury.identity.migrate``'s):
 several processes starting at once on one database (an engine and API nodes on
 PostgreSQL, or ``augury serve --workers N`` on one SQLite file) migrate one after the
 other, never side by side: on PostgreSQL the transaction first takes an advisory lock

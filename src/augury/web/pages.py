@@ -19,8 +19,8 @@ from augury.api import reads
 from augury.api import resolution_reads as rr
 from augury.api.deps import Principal, ServicesDep, optional_principal
 from augury.api.routes.ledger import ledger_view, live_ledger
-from augury.api.services import Services
 from augury.domain.units import format_micros
+from augury.roles.services import Services
 from augury.web import data
 from augury.web.redirects import safe_next
 

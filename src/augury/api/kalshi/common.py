@@ -20,9 +20,9 @@ from augury.api.kalshi import models as km
 from augury.api.kalshi.auth import Verifier, require
 from augury.api.kalshi.errors import KalshiError, bad_request, not_found
 from augury.api.public_keys import public_keys_of
-from augury.api.services import Services
 from augury.domain.exchange import Exchange
 from augury.domain.rejections import Rejected
+from augury.roles.services import Services
 from augury.settings import parse_instant_us
 
 DAY_US = 86_400_000_000

@@ -17,7 +17,8 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
-from augury.api.errors import ApiError
+from augury.api.errors import ApiError, as_api_error
+from augury.roles.errors import ServiceError
 
 NOT_FOUND_CODES = frozenset({"not_found", "unknown_market", "unknown_order", "unknown_account"})
 PASSED_STATUSES = frozenset({401, 403, 404, 409, 413, 429, 503})
@@ -52,8 +53,9 @@ def response(error: KalshiError) -> Response:
     return Response(content, error.status, error.headers, media_type="application/json")
 
 
-def from_api_error(error: ApiError) -> KalshiError:
+def from_api_error(refusal: ApiError | ServiceError) -> KalshiError:
     """Augury's problem as Kalshi's error: the same code, 400 for a refused input."""
+    error = as_api_error(refusal)
     code = str(error.code)
     if code in NOT_FOUND_CODES:
         status = 404
@@ -102,7 +104,7 @@ def guard(handler: Endpoint) -> Endpoint:
             return await handler(request)
         except KalshiError as error:
             return response(error)
-        except ApiError as error:
+        except (ApiError, ServiceError) as error:
             return response(from_api_error(error))
         except RequestValidationError as error:
             return response(_validation(error))

@@ -10,18 +10,22 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from augury.api.kalshi import mapping
-from augury.api.services import Services, subscribe
 from augury.domain import events as ev
 from augury.domain.exchange import Exchange
 from augury.domain.units import ONE
 from augury.engine.entry import Entry
+from augury.roles.services import Services, subscribe
 from augury.settings import format_instant
 
-if TYPE_CHECKING:
-    from augury.api.kalshi.ws import Subscription
+
+class Subscription(Protocol):
+    """What the lifecycle uses of a subscription (``augury.api.kalshi.ws.Subscription``)."""
+
+    def emit(self, kind: str, msg: dict[str, Any]) -> None: ...
+
 
 STATUS_EVENT = {"open": "activated", "halted": "deactivated", "closed": "closed"}
 """Augury's new market status -> the lifecycle event type."""

@@ -18,17 +18,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from augury.api import live
-from augury.api.errors import ApiError
+from augury.api.errors import ApiError, as_api_error
 from augury.api.kalshi import mapping
 from augury.api.kalshi import models as km
 from augury.api.kalshi.common import live_read, now_ms
 from augury.api.kalshi.errors import KalshiError, bad_request, not_found
 from augury.api.routes.trading import cancelled, placed
-from augury.api.services import Services
 from augury.domain import commands as dc
 from augury.domain import fixed, views, yes_book
 from augury.domain.exchange import Exchange
 from augury.domain.units import ONE
+from augury.roles.errors import ServiceError
+from augury.roles.services import Services
 
 KEY_PREFIX = "kalshi-order:"
 
@@ -125,7 +126,7 @@ async def place(
         key = KEY_PREFIX + body.client_order_id if body.client_order_id else ""
     try:
         order = await placed(services, command, "limit", key)
-    except ApiError as error:
+    except (ApiError, ServiceError) as error:
         if error.code == "idempotency_key_reused":
             raise KalshiError(
                 409, "duplicate_client_order_id", "client_order_id names an order with other terms"
@@ -173,8 +174,8 @@ async def cancel(services: Services, account: str, order_text: str) -> dict[str,
     order = await open_order(services, account, order_id)
     try:
         await cancelled(services, account, order_id, "")
-    except ApiError as error:
-        if error.status == 404:
+    except (ApiError, ServiceError) as error:
+        if as_api_error(error).status == 404:
             raise not_found("open order") from None
         raise
     return {

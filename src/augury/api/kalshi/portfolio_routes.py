@@ -19,11 +19,12 @@ from augury.api.kalshi import mapping, orders
 from augury.api.kalshi import models as km
 from augury.api.kalshi.common import answer, caller, decode, facade_of, services_of
 from augury.api.kalshi.errors import KalshiError, KalshiRoute, from_api_error, not_found
-from augury.api.services import Services
 from augury.domain import commands as dc
 from augury.domain import fixed, yes_book
 from augury.domain.exchange import Exchange
 from augury.domain.units import ONE
+from augury.roles.errors import ServiceError
+from augury.roles.services import Services
 
 router = APIRouter(route_class=KalshiRoute)
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -342,7 +343,7 @@ async def batch_create(request: Request) -> Response:
             )
         except KalshiError as error:
             out.append({"client_order_id": item.client_order_id, "error": _error(error)})
-        except ApiError as error:
+        except (ApiError, ServiceError) as error:
             out.append(
                 {"client_order_id": item.client_order_id, "error": _error(from_api_error(error))}
             )

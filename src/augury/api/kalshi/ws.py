@@ -31,12 +31,13 @@ from augury.api.kalshi import mapping
 from augury.api.kalshi.common import facade_of, now_ms
 from augury.api.kalshi.errors import KalshiError
 from augury.api.kalshi.lifecycle import Lifecycle
-from augury.api.services import Services
 from augury.api.ws import Connection, Hub
 from augury.api.ws.limits import CLOSE_POLICY, MESSAGE_BYTES_MAX, QUEUE_MAX, SUBSCRIPTIONS_MAX
 from augury.domain import fixed
 from augury.domain.exchange import Exchange
 from augury.domain.units import ONE
+from augury.roles.errors import ServiceError
+from augury.roles.services import Services
 
 PATH = "/trade-api/ws/v2"
 CHANNELS = ("orderbook_delta", "ticker", "trade", "fill", "market_lifecycle_v2")
@@ -356,7 +357,7 @@ class Session:
         feed.hub_channel = channel
         try:
             answer = await self.hub.subscribe(feed, channel)
-        except ApiError as error:
+        except (ApiError, ServiceError) as error:
             self.error(request_id, 8, error.detail)
             return
         if sub.channel == "fill":

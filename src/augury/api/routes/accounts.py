@@ -2,11 +2,11 @@
 
 Passwords that are easy to guess are refused (``augury.api.passwords``); an account
 whose logins failed too often in a row waits before the next try
-(``augury.api.login_guard``). A login always starts a new session and ends the one the
+(``augury.identity.login_guard``). A login always starts a new session and ends the one the
 browser sent, if any (no session fixation).
 
 Register, log in, log out and API key creation take an ``Idempotency-Key`` whose first
-successful answer is stored (``augury.api.stored_responses``): a retry gets it back,
+successful answer is stored (``augury.identity.stored_responses``): a retry gets it back,
 cookies included, without creating a second account, session or key.
 """
 
@@ -32,13 +32,13 @@ from augury.api.deps import (
     optional_principal,
 )
 from augury.api.errors import FORBIDDEN, INVALID_CREDENTIALS, USERNAME_TAKEN, ApiError, not_found
-from augury.api.identity import ApiKeyInfo, User
-from augury.api.login_guard import BackoffPolicy, Notice
 from augury.api.notifications import store_of as notification_store
 from augury.api.passwords import password_problem
 from augury.api.public_keys import check_public_key, public_keys_of
 from augury.api.routes.common import AccountStored, AnonymousStored, LogoutStored
 from augury.api.schemas import ApiKeyBody, Body, Credentials, LoginBody, Password
+from augury.identity.login_guard import BackoffPolicy, Notice
+from augury.identity.store import ApiKeyInfo, User
 from augury.settings import Settings, format_instant
 
 WEAK_PASSWORD = "weak_password"

@@ -20,14 +20,14 @@ from augury.api.deps import (
     optional_principal,
 )
 from augury.api.errors import IDEMPOTENCY_KEY_IN_FLIGHT, IDEMPOTENCY_KEY_REUSED, ApiError
-from augury.api.services import Services
-from augury.api.stored_responses import (
+from augury.identity.stored_responses import (
     ANONYMOUS_SCOPE,
     SESSION_SCOPE_PREFIX,
     KeyReused,
     Stored,
     StoredResponses,
 )
+from augury.roles.services import Services
 from augury.settings import PAGE_SIZE_MAX
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ StoredKeyHeader = Annotated[
 @dataclass(slots=True)
 class Replayable:
     """A request's hold on its Idempotency-Key, for a route whose answer is stored
-    (``augury.api.stored_responses``). Without the header both methods do nothing."""
+    (``augury.identity.stored_responses``). Without the header both methods do nothing."""
 
     store: StoredResponses
     scope: str

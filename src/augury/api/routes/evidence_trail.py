@@ -17,12 +17,12 @@ from augury.api import resolution_models as m
 from augury.api import resolution_reads as rr
 from augury.api.deps import ServicesDep, Trader, require_role
 from augury.api.errors import NOT_FOUND, ApiError, refused
-from augury.api.observer import Observer
 from augury.api.routes.common import AccountStored, AdminView, IdempotencyKey, sees_addresses
-from augury.api.services import Services
 from augury.domain.exchange import Exchange
 from augury.domain.rejections import Code
 from augury.domain.resolution.spec import AttestationSource
+from augury.roles.observer import Observer, capture_ids
+from augury.roles.services import Services
 
 router = APIRouter()
 
@@ -238,7 +238,7 @@ async def attest(
     )
     await services.barrier()
     engine = services.projector.engine
-    ids = await run_in_threadpool(et.capture_ids, engine, market, [captured])
+    ids = await run_in_threadpool(capture_ids, engine, market, [captured])
     # a retry with the same Idempotency-Key was journaled once, at the first attempt
     obs_id = ids[0] if ids[0] is not None else (key and await _latest(services, market, source))
     found = None

@@ -18,12 +18,12 @@ from augury.api.deps import Admin, MarketCreator, ServicesDep
 from augury.api.errors import VALIDATION_ERROR, ApiError, refused
 from augury.api.routes.common import Cursor, IdempotencyKey, Limit, page
 from augury.api.schemas import MarketBody, ReasonBody
-from augury.api.services import Services
 from augury.domain import commands as dc
 from augury.domain import scalar
 from augury.domain.exchange import Exchange
 from augury.domain.rejections import Code, Rejected
 from augury.domain.scalar import ScalarRange
+from augury.roles.services import Services
 from augury.settings import parse_instant_us
 
 router = APIRouter(tags=["markets"])

@@ -22,12 +22,12 @@ from augury.api.deps import Admin, CurrentUser, Reader, ServicesDep, Trader, req
 from augury.api.errors import VALIDATION_ERROR, ApiError, refused
 from augury.api.routes import evidence_trail
 from augury.api.routes.common import AdminView, IdempotencyKey
-from augury.api.services import Services
 from augury.domain import commands as dc
 from augury.domain.rejections import Code
 from augury.domain.resolution import SpecError, decode_spec, is_acceptable, lint
 from augury.domain.scalar import OUTCOMES, ScalarRange
 from augury.domain.units import ONE
+from augury.roles.services import Services
 
 router = APIRouter(tags=["resolution"])
 router.include_router(evidence_trail.router)

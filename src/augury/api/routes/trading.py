@@ -23,13 +23,13 @@ from augury.api.deps import Reader, ServicesDep, Trader
 from augury.api.errors import not_found, refused
 from augury.api.routes.common import Cursor, IdempotencyKey, Limit, page
 from augury.api.schemas import CancelAllBody, ConvertBody, OrderBody, PreviewBody, SetsBody
-from augury.api.services import Services
 from augury.domain import commands as dc
 from augury.domain import events as ev
 from augury.domain import views
 from augury.domain.exchange import Exchange, Result
 from augury.domain.rejections import Rejected
 from augury.domain.units import format_micros, notional
+from augury.roles.services import Services
 from augury.settings import format_instant
 
 router = APIRouter(tags=["trading"])

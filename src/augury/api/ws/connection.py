@@ -13,7 +13,6 @@ from starlette.concurrency import run_in_threadpool
 
 from augury.api.deps import Principal, authenticate
 from augury.api.errors import ApiError
-from augury.api.services import Services
 from augury.api.ws.limits import (
     CLOSE_POLICY,
     CLOSE_TRY_AGAIN,
@@ -23,6 +22,8 @@ from augury.api.ws.limits import (
     SUBSCRIPTIONS_MAX,
     Message,
 )
+from augury.roles.errors import ServiceError
+from augury.roles.services import Services
 
 if TYPE_CHECKING:
     from augury.api.ws.hub import Hub
@@ -150,7 +151,7 @@ async def _handle(connection: Connection, hub: Hub, op: str, channel: str) -> No
         return
     try:
         answer = await hub.subscribe(connection, internal)
-    except ApiError as error:
+    except (ApiError, ServiceError) as error:
         _error(connection, channel, error.code, error.detail)
         return
     connection.channels.add(internal)

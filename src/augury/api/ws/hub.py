@@ -7,13 +7,12 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from augury.api import live
 from augury.api.notifications import store_of
-from augury.api.services import Services, subscribe
 from augury.api.ws import notifications
-from augury.api.ws.limits import Levels, Message
+from augury.api.ws.limits import Levels, Listener, Message
 from augury.api.ws.messages import (
     accepted_view,
     book_target,
@@ -29,10 +28,8 @@ from augury.domain import views
 from augury.domain.exchange import Exchange
 from augury.domain.units import format_micros
 from augury.engine.entry import Entry
+from augury.roles.services import Services, subscribe
 from augury.settings import format_instant
-
-if TYPE_CHECKING:
-    from augury.api.ws.connection import Connection
 
 
 class _Side:
@@ -74,7 +71,7 @@ class Hub:
     def __init__(self, services: Services, loop: asyncio.AbstractEventLoop) -> None:
         self.services = services
         self.loop = loop
-        self.listeners: dict[str, set[Connection]] = {}  # event loop only
+        self.listeners: dict[str, set[Listener]] = {}  # event loop only
         self._side = _Side()
         self._following = False  # event loop only
         self.connections = 0  # event loop only
@@ -296,7 +293,7 @@ class Hub:
             for connection in self.listeners.get(channel, ()):
                 connection.deliver(channel, message)
 
-    async def subscribe(self, connection: Connection, channel: str) -> Message:
+    async def subscribe(self, connection: Listener, channel: str) -> Message:
         self._follow()
         self.listeners.setdefault(channel, set()).add(connection)
         connection.hold(channel)
@@ -313,10 +310,10 @@ class Hub:
             raise
         return answer
 
-    def unsubscribe(self, connection: Connection, channel: str) -> None:
+    def unsubscribe(self, connection: Listener, channel: str) -> None:
         self._forget(connection, channel)
 
-    def _forget(self, connection: Connection, channel: str) -> None:
+    def _forget(self, connection: Listener, channel: str) -> None:
         found = self.listeners.get(channel)
         if found is None:
             return

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
+
+from starlette.websockets import WebSocket
+
+from augury.api.deps import Principal
 
 BOOK_DEPTH = 20
 QUEUE_MAX = 1_000
@@ -18,3 +22,15 @@ CLOSE_POLICY = 1008
 
 Message = dict[str, Any]
 Levels = dict[int, tuple[int, int]]  # price micros -> (qty, orders)
+
+
+class Listener(Protocol):
+    """What the hub and its channels use of a listener: a connection
+    (``augury.api.ws.connection.Connection``) or one of Kalshi's feeds (a subclass)."""
+
+    websocket: WebSocket
+    principal: Principal | None
+
+    def hold(self, channel: str) -> None: ...
+
+    def deliver(self, channel: str, message: Message) -> None: ...

@@ -16,15 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from starlette.concurrency import run_in_threadpool
 
 from augury.api.notifications import Item, Key, NotificationStore, advance
-from augury.api.ws.limits import Message
-
-if TYPE_CHECKING:
-    from augury.api.ws.hub import Hub
+from augury.api.ws.limits import Listener, Message
+from augury.roles.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +30,13 @@ PREFIX = "notifications:"
 """Internal channel names: ``notifications:<account>``."""
 POLL_S = 0.5
 SNAPSHOT_ITEMS = 20
+
+
+class Hub(Protocol):
+    """What the channels use of their hub (``augury.api.ws.hub.Hub``, which holds them)."""
+
+    services: Services
+    listeners: dict[str, set[Listener]]
 
 
 class NotificationChannels:

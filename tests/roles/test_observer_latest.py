@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from augury.api.observer import latest_by_source
 from augury.domain.resolution.evaluate import Observation
+from augury.roles.observer import latest_by_source
 
 
 def o(source: str, at: int, sha: str, ok: bool = True) -> Observation:

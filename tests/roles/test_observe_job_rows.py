@@ -11,10 +11,10 @@ import asyncio
 
 from sqlalchemy import Engine, update
 
-from augury.api import migrate
-from augury.api.observe_job_rows import ABANDONED, ABANDONED_S, JobRows, observe_jobs
-from augury.api.observe_jobs import ObserveJobs
 from augury.evidence.observe import Captured
+from augury.identity import migrate
+from augury.roles.observe_job_rows import ABANDONED, ABANDONED_S, JobRows, observe_jobs
+from augury.roles.observe_jobs import ObserveJobs
 
 
 def test_a_job_run_by_one_node_is_answered_by_another(empty_database: Engine) -> None:

@@ -2,7 +2,7 @@
 
 These are SQL tables of their own (SQLAlchemy Core), in the same database as the read
 models but never touched by the projector, and migrated on startup
-(``augury.api.migrate``). Money is never here: balances live only in the journal.
+(``augury.identity.migrate``). Money is never here: balances live only in the journal.
 Secrets are never stored: passwords as argon2id hashes, session tokens and API keys as
 HMAC-SHA256 digests keyed by the server's secret key, so a copy of the database alone
 cannot log anyone in.
@@ -43,7 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from augury.api.login_guard import BackoffPolicy, LoginGuard, account_subject, device_subject
+from augury.identity.login_guard import BackoffPolicy, LoginGuard, account_subject, device_subject
 
 ROLES = ("trader", "market_creator", "resolver", "arbiter", "admin")
 SCOPES = ("read", "trade", "admin")
@@ -150,7 +150,7 @@ def _user(row: Any) -> User:
 
 
 class IdentityStore:
-    """Users, sessions and API keys in ``engine``'s database (``augury.api.migrate``)."""
+    """Users, sessions and API keys in ``engine``'s database (``augury.identity.migrate``)."""
 
     def __init__(
         self, engine: Engine, secret_key: str, *, time_cost: int = 3, memory_kib: int = 65_536
@@ -283,7 +283,7 @@ class IdentityStore:
         device: str = "",
     ) -> LoginAttempt:
         """Check a login: the same work for a missing user as for a wrong password; an
-        account backed off after failed logins (``augury.api.login_guard``) is answered
+        account backed off after failed logins (``augury.identity.login_guard``) is answered
         with its wait and its password is not checked; a wrong password counts. A valid
         ``device`` cookie of this user's counts apart from the account's."""
         policy = policy if policy is not None else BackoffPolicy()
@@ -307,7 +307,7 @@ class IdentityStore:
         self.guard.succeeded(subject)
         return LoginAttempt(_user(row), device=device if known else self._new_device(row.id))
 
-    # -- device cookies: a browser that logged in before (see augury.api.login_guard) --
+    # -- device cookies: a browser that logged in before (see augury.identity.login_guard) --
     def _device_mac(self, user_id: int, nonce: str) -> str:
         message = f"device:{user_id}:{nonce}".encode()
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:32]

@@ -16,13 +16,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from augury.api.projector_process import ProcessFollower, _Child
-from augury.api.services import Follower, Services, _follow_process
 from augury.domain import commands as dc
 from augury.engine import Engine, SimulatedClock, open_engine
 from augury.journal import open_store
 from augury.projections import Projector
 from augury.projections.projector import Item
+from augury.roles.projector_process import ProcessFollower, _Child
+from augury.roles.services import Follower, Services, _follow_process
 from augury.settings import Settings
 from tests.journal.conftest import pg_dsn  # noqa: F401  (a fixture)
 

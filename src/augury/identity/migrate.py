@@ -3,7 +3,7 @@
 Users, sessions, API keys, market metadata, login failures, security notices and stored
 responses live in the database every API node shares (the read models' database: one
 SQLite file, or the projections schema on PostgreSQL). Their migrations are in
-``augury/api/migrations`` and nothing else creates them (no ``metadata.create_all``).
+``augury/identity/migrations`` and nothing else creates them (no ``metadata.create_all``).
 
 A chain of its own, with its own version table (``api_alembic_version``), rather than
 revisions in the read models' chain (``augury.projections``), because the two have
@@ -11,8 +11,9 @@ different owners and lives:
 
 - the read models are a cache of the journal: a rebuild may drop every one of them and
   replay; these tables are the only copy of who may log in, and must outlive a rebuild;
-- the projections package never imports the API (an import-linter contract), so its
-  chain cannot hold the API's tables without the layers inverting, and API nodes
+- the projections package imports neither these stores nor the API that declare the
+  tables (import-linter contracts), so its chain cannot hold them without the layers
+  inverting, and API nodes
   migrate their tables whichever role migrates the read models, in whatever order;
 - each chain can then be read, tested and stamped alone.
 

@@ -8,7 +8,7 @@ answers the API, wherever it is embedded). ``GET /observe-jobs/{id}`` reports
 (with the error).
 
 Every state a job goes through is also written to the database the API nodes share
-(``augury.api.observe_job_rows``), so any node answers ``GET /observe-jobs/{id}``; the
+(``augury.roles.observe_job_rows``), so any node answers ``GET /observe-jobs/{id}``; the
 bounds below and the one job per market are each node's own.
 
 Bounded: at most ``ACTIVE_MAX`` jobs pending or running at once (another is refused
@@ -28,9 +28,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from augury.api.errors import OVERLOADED, ApiError
-from augury.api.observe_job_rows import JobRow, JobRows
 from augury.evidence.observe import Captured
+from augury.roles.errors import Overloaded
+from augury.roles.observe_job_rows import JobRow, JobRows
 from augury.settings import format_instant
 
 log = logging.getLogger(__name__)
@@ -124,12 +124,10 @@ class ObserveJobs:
             if job.market == market and job.active:
                 return job
         if sum(job.active for job in self._jobs.values()) >= ACTIVE_MAX:
-            raise ApiError(
-                503,
-                OVERLOADED,
+            raise Overloaded(
                 f"{ACTIVE_MAX} observation jobs are already waiting or running; "
                 f"retry in {RETRY_AFTER_S} seconds.",
-                headers={"Retry-After": str(RETRY_AFTER_S)},
+                retry_after_s=RETRY_AFTER_S,
             )
         job = Job(secrets.token_hex(12), market, self._now_us())
         if self._rows is not None:  # written before it is answered: any node finds it

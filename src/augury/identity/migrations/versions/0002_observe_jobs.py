@@ -1,4 +1,4 @@
-"""On-demand observation jobs, shared by the API nodes (``augury.api.observe_job_rows``).
+"""On-demand observation jobs, shared by the API nodes (``augury.roles.observe_job_rows``).
 
 Revision ID: 0002
 Revises: 0001

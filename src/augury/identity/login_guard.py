@@ -10,7 +10,7 @@ resets the count: the backoff is capped, never a lockout, so an attacker can slo
 owner down but not shut them out for good.
 
 A browser that has logged in to the account before carries a device cookie (signed by
-the server, ``augury.api.identity``): its logins are counted apart, as a subject of
+the server, ``augury.identity.store``): its logins are counted apart, as a subject of
 their own, so an attacker who keeps the account waiting does not keep its owner out on
 the owner's own browser (the "device cookie" defence of the OWASP guidance). A device's
 count backs off the same way, so a stolen device cookie buys no free guesses either.
@@ -103,7 +103,7 @@ class Notice:
 
 
 class LoginGuard:
-    """The failure counts and notices of ``engine``'s accounts (``augury.api.migrate``)."""
+    """The failure counts and notices of ``engine``'s accounts (``augury.identity.migrate``)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

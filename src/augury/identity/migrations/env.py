@@ -1,5 +1,5 @@
 """Alembic environment of the API's tables: runs only on a connection handed in by
-``augury.api.migrate.upgrade``, with a version table of its own (``api_alembic_version``).
+``augury.identity.migrate.upgrade``, with a version table of its own (``api_alembic_version``).
 
 There is no ini file and no offline (SQL script) mode: the application migrates its own
 database on startup, inside the transaction it opened.
@@ -11,7 +11,7 @@ from alembic import context
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run the API's migrations through augury.api.migrate.upgrade()")
+    raise RuntimeError("run the API's migrations through augury.identity.migrate.upgrade()")
 
 context.configure(
     connection=connection,

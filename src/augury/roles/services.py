@@ -7,7 +7,7 @@ with the journal then following it, identity tables, the first admin account) an
 ``barrier`` has made them catch up with every command acknowledged before it.
 
 The read models are written by a projector process of their own by default
-(``augury.api.projector_process``), or by a thread of this process (``Follower``) with
+(``augury.roles.projector_process``), or by a thread of this process (``Follower``) with
 the setting ``projector = "thread"`` (``AUGURY_PROJECTOR=thread``).
 """
 
@@ -24,27 +24,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from augury.api import migrate
-from augury.api.errors import OVERLOADED, UNAVAILABLE, ApiError, refused
-from augury.api.identity import IdentityStore
-from augury.api.projector_process import ProcessFollower
-from augury.api.seq import note_seq
-from augury.api.stored_responses import StoredResponses
 from augury.domain import commands as dc
 from augury.domain.exchange import Exchange, Result
 from augury.engine import Engine, EngineOverloaded, EngineStopped, SimulatedClock, open_engine
 from augury.engine.answers import Subscriber
 from augury.engine.clock import Clock, SystemClock
 from augury.engine.entry import Entry
+from augury.identity import migrate
+from augury.identity.store import IdentityStore
+from augury.identity.stored_responses import StoredResponses
 from augury.journal import JournalStore
 from augury.projections import BATCH_RECORDS_DEFAULT, Projector
 from augury.projections.projector import Item
+from augury.roles.errors import Overloaded, Refused, Unavailable
 from augury.roles.node_engine import NodeEngine
+from augury.roles.projector_process import ProcessFollower
 from augury.roles.read_models import ReadModelsPoller
+from augury.roles.written import note_seq
 from augury.settings import Settings
 
 if TYPE_CHECKING:
-    from augury.api.observer import Observer
+    from augury.roles.observer import Observer
     from augury.watch import Watch
 
 log = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ class Services:
                 _follow_process(engine, projector, follower)
             else:
                 follower = _follow(engine, projector)
-            migrate.upgrade(projector.engine)  # the API's tables (augury.api.migrate)
+            migrate.upgrade(projector.engine)  # the API's tables (augury.identity.migrate)
             identity = IdentityStore(
                 projector.engine,
                 settings.secret_key,
@@ -173,7 +173,7 @@ class Services:
         projections_url = settings.database_url or str(settings.data_dir / "projections.db")
         projector = Projector(projections_url, namespace=settings.projections_namespace)
         try:
-            migrate.upgrade(projector.engine)  # the API's tables (augury.api.migrate)
+            migrate.upgrade(projector.engine)  # the API's tables (augury.identity.migrate)
             identity = IdentityStore(
                 projector.engine,
                 settings.secret_key,
@@ -243,24 +243,20 @@ class Services:
 
     # -- the engine, from asyncio -------------------------------------------------------
     async def submit(self, command: dc.Command, account: str = "", key: str = "") -> Result:
-        """Submit a command and wait for its durable answer; a refusal raises ApiError."""
+        """Submit a command and wait for its durable answer; a refusal raises Refused."""
         result = await self.submit_raw(command, account, key)
         if not result.ok:
-            raise refused(result.code, result.message)
+            raise Refused(result.code, result.message)
         return result
 
     async def submit_raw(self, command: dc.Command, account: str = "", key: str = "") -> Result:
         try:
             result, seq = await self.engine.asubmit_seq(command, account=account, key=key)
         except EngineOverloaded:
-            raise ApiError(
-                503, OVERLOADED, "the exchange is busy; retry shortly", headers={"Retry-After": "1"}
-            ) from None
+            raise Overloaded("the exchange is busy; retry shortly", retry_after_s=1) from None
         except EngineStopped:
             log.exception("the engine has stopped")
-            raise ApiError(
-                503, UNAVAILABLE, "the exchange is not running", headers={"Retry-After": "1"}
-            ) from None
+            raise Unavailable("the exchange is not running", retry_after_s=1) from None
         note_seq(seq)
         return result
 
@@ -269,11 +265,9 @@ class Services:
         try:
             future = self.engine.query(fn)
         except EngineOverloaded:
-            raise ApiError(
-                503, OVERLOADED, "the exchange is busy; retry shortly", headers={"Retry-After": "1"}
-            ) from None
+            raise Overloaded("the exchange is busy; retry shortly", retry_after_s=1) from None
         except EngineStopped:
-            raise ApiError(503, UNAVAILABLE, "the exchange is not running") from None
+            raise Unavailable("the exchange is not running") from None
         return await asyncio.wrap_future(future)
 
     async def barrier(self) -> None:
@@ -288,7 +282,7 @@ class Services:
         try:
             await asyncio.wait_for(self.follower.wait_for(target), BARRIER_TIMEOUT_S)
         except TimeoutError:
-            raise ApiError(503, UNAVAILABLE, "the read models are behind; retry shortly") from None
+            raise Unavailable("the read models are behind; retry shortly") from None
 
     def _enqueued(self, _exchange: Exchange) -> int:
         return self.follower.enqueued_seq
@@ -309,7 +303,7 @@ class Services:
             dc.OpenAccount(username), account=username, key="open-account"
         )
         if not result.ok and result.code != "account_exists":
-            raise refused(result.code, result.message)
+            raise Refused(result.code, result.message)
         grant = self.settings.starting_grant_micros
         if grant > 0:
             await self.submit(

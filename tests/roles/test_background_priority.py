@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from augury.api.services import Services
+from augury.roles.services import Services
 from augury.settings import Settings
 
 

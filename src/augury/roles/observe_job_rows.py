@@ -1,6 +1,6 @@
 """Observation jobs in the database every API node shares: any node answers for any job.
 
-A job (``augury.api.observe_jobs``) runs on the event loop of the node that was asked
+A job (``augury.roles.observe_jobs``) runs on the event loop of the node that was asked
 for it; each change of its state (pending, running, done or failed, with its captures
 or its error) is also written to ``api_observe_jobs``, so ``GET /observe-jobs/{id}``
 through another node finds it. A row is kept ``KEEP_S`` (wall-clock time since it was
@@ -72,7 +72,7 @@ def _wall_us() -> int:
 
 
 class JobRows:
-    """The rows of ``engine``'s database (migrated by ``augury.api.migrate``)."""
+    """The rows of ``engine``'s database (migrated by ``augury.identity.migrate``)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

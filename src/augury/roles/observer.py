@@ -19,18 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy import Engine, select
 
-from augury.api.evidence_trail import capture_ids
-from augury.api.observe_job_rows import JobRows
-from augury.api.observe_jobs import ObserveJobs
 from augury.domain import commands as dc
-from augury.domain.exchange import Exchange
+from augury.domain.exchange import Exchange, Result
 from augury.domain.resolution.evaluate import Observation
 from augury.domain.resolution.process import spec_of
 from augury.domain.resolution.record import Phase
@@ -40,15 +38,39 @@ from augury.evidence.observe import Captured, observe, observe_attestation
 from augury.evidence.sandbox import ReaderLimits, ReaderPool
 from augury.evidence.sql_store import SqlEvidenceStore
 from augury.evidence.store import BlobStore, EvidenceStore
-
-if TYPE_CHECKING:
-    from augury.api.services import Services
+from augury.projections import Projector
+from augury.projections import tables as t
+from augury.roles.observe_job_rows import JobRows
+from augury.roles.observe_jobs import ObserveJobs
+from augury.settings import Settings
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 MINUTE_US = 60_000_000
 CONCURRENT_FETCHES = 8
 _OPEN_PHASES = (Phase.COLLECTING, Phase.PROPOSED, Phase.DISPUTED, Phase.HELD)
+CAPTURE_KINDS = ("observation", "change")
+"""The ``resolution_log`` rows that hold a capture (an observation, or one that changed)."""
+
+
+class Services(Protocol):
+    """What the observer uses of a server's services (``augury.roles.services.Services``,
+    which holds its observer: this keeps the two modules from importing each other)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def projector(self) -> Projector: ...
+
+    def now_us(self) -> int: ...
+
+    async def query(self, fn: Callable[[Exchange], T]) -> T: ...
+
+    async def submit_raw(self, command: dc.Command, account: str = "", key: str = "") -> Result: ...
+
+    async def barrier(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -132,7 +154,7 @@ class Observer:
         self.jobs = ObserveJobs(
             self.sweep, self._capture_ids, services.now_us, JobRows(services.projector.engine)
         )
-        """On-demand observations answered with 202 (``augury.api.observe_jobs``)."""
+        """On-demand observations answered with 202 (``augury.roles.observe_jobs``)."""
 
     async def sweep(self, market: str | None = None) -> list[Captured]:
         """Observe every due source (every source of ``market``), once, now."""
@@ -207,7 +229,7 @@ class Observer:
     async def _capture_ids(self, market: str, captured: list[Captured]) -> list[int | None]:
         await self.services.barrier()
         engine = self.services.projector.engine
-        return await run_in_threadpool(capture_ids, engine, market, captured)
+        return await asyncio.to_thread(capture_ids, engine, market, captured)
 
     # -- the periodic loop ------------------------------------------------------------
     def start(self, interval_s: float) -> None:
@@ -240,3 +262,23 @@ def _last_sha(ex: Exchange, market: str, source_id: str) -> str | None:
         return None
     seen = latest_by_source(o for o in r.observations if o.source_id == source_id)
     return seen[source_id][1] if source_id in seen else None
+
+
+def capture_ids(engine: Engine, market: str, captured: list[Captured]) -> list[int | None]:
+    """The id (journal seq) of each capture, matched by source and capture time (None
+    for one that was not journaled, e.g. refused because the market was settled)."""
+    if not captured:
+        return []
+    table = t.resolution_log
+    since = min(c.fetched_at_us for c in captured)
+    query = (
+        select(table.c.seq, table.c.details)
+        .where(table.c.market == market, table.c.kind.in_(CAPTURE_KINDS), table.c.ts_us >= since)
+        .order_by(table.c.seq)
+    )
+    found: dict[tuple[str, int], int] = {}
+    with engine.connect() as conn:
+        for row in conn.execute(query):
+            d = json.loads(row.details)
+            found.setdefault((d["source_id"], d["fetched_at_us"]), row.seq)
+    return [found.get((c.source_id, c.fetched_at_us)) for c in captured]

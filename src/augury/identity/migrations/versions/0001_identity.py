@@ -1,8 +1,8 @@
 """The API's tables as ``metadata.create_all`` made them, adopted where they exist.
 
-Users, sessions, API keys, market metadata (``augury.api.identity``), login failures and
-security notices (``augury.api.login_guard``), stored responses
-(``augury.api.stored_responses``). Before this chain, each store created its tables on
+Users, sessions, API keys, market metadata (``augury.identity.store``), login failures and
+security notices (``augury.identity.login_guard``), stored responses
+(``augury.identity.stored_responses``). Before this chain, each store created its tables on
 startup, so a database may hold any of them already: a table that exists is kept with
 its rows (its columns checked), one that does not is created, and so is each missing
 index. One exception: ``api_login_failures`` in its first shape (keyed by ``user_id``,

@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from augury.api.services import Follower, _follow, subscribe
 from augury.domain import commands as dc
 from augury.domain.exchange import Exchange
 from augury.engine import SimulatedClock, open_engine
 from augury.projections import Projector
+from augury.roles.services import Follower, _follow, subscribe
 
 
 def test_catch_up_follow_and_retry_a_failed_batch(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ Most state-changing routes submit one engine command, and the engine journals th
 creation, advancing the simulated clock, observing a market's sources now) keep the
 answer of the first request with a key here, and a retry gets that answer back without
 running again: one SQL table, ``api_stored_responses``, next to the identity tables
-(same database, migrated with them by ``augury.api.migrate``, never touched by the
+(same database, migrated with them by ``augury.identity.migrate``, never touched by the
 projector).
 
 A row is (scope, key, fingerprint, status, payload, created time):
@@ -144,7 +144,7 @@ def canonical_body(body: bytes) -> bytes:
 
 
 class StoredResponses:
-    """The stored responses in ``engine``'s database (migrated by ``augury.api.migrate``).
+    """The stored responses in ``engine``'s database (migrated by ``augury.identity.migrate``).
 
     ``now_us`` (wall-clock microseconds) and ``ttl_s`` can be injected for tests.
     """

@@ -1,4 +1,4 @@
-"""The API's tables under Alembic (``augury.api.migrate``): fresh, adopted, serialized.
+"""The API's tables under Alembic (``augury.identity.migrate``): fresh, adopted, serialized.
 
 On SQLite and PostgreSQL: a fresh database migrates to exactly the tables the stores
 query; a database whose tables the old code's ``create_all`` made (its DDL frozen below,
@@ -23,18 +23,16 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, MetaData, inspect
 
 from augury.api import (
-    identity,
-    login_guard,
-    migrate,
     notifications,
-    observe_job_rows,
     public_keys,  # noqa: F401  (its table joins identity's metadata)
-    stored_responses,
     webhooks,
 )
-from augury.api.identity import IdentityStore
-from augury.api.stored_responses import Stored, StoredResponses
+from augury.identity import login_guard, migrate, stored_responses
+from augury.identity import store as identity
+from augury.identity.store import IdentityStore
+from augury.identity.stored_responses import Stored, StoredResponses
 from augury.projections import db
+from augury.roles import observe_job_rows
 from tests.api.conftest import _pg_dsn
 
 SECRET = "a test secret key that is long enough to use"
@@ -200,7 +198,7 @@ def test_the_first_login_failures_table_is_replaced_a_foreign_one_refused(
 MIGRATE_SCRIPT = """
 import sys, time
 from pathlib import Path
-from augury.api import migrate
+from augury.identity import migrate
 from augury.projections import db
 url, namespace, ready, go = sys.argv[1], sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
 engine = db.projection_engine(url, namespace)
