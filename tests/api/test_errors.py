@@ -12,6 +12,7 @@ from augury.api import create_app
 from augury.api.errors import ApiError, refused
 from augury.api.kalshi.errors import from_api_error, response
 from augury.roles.errors import Overloaded, Refused, ServiceError, Unavailable
+from augury.roles.services import Services
 from augury.settings import Settings
 from tests.api.conftest import Server, assert_problem
 from tests.api.helpers import balance, create_market
@@ -109,7 +110,7 @@ def test_idempotency_key(server: Server) -> None:
 
 
 def test_unexpected_errors_are_problems_without_internals(tmp_path: Path) -> None:
-    app = create_app(Settings(data_dir=tmp_path))
+    app = create_app(Settings(data_dir=tmp_path), start=Services.start)
 
     @app.get("/api/v1/boom")
     async def boom() -> None:
@@ -194,7 +195,7 @@ def test_service_errors_answer_as_the_api_errors_they_replaced(tmp_path: Path) -
     """The services raise augury.roles.errors, not HTTP errors; the HTTP layer answers
     each byte for byte as the ApiError the services raised before (problem+json and
     Kalshi's shape alike)."""
-    app = create_app(Settings(data_dir=tmp_path))
+    app = create_app(Settings(data_dir=tmp_path), start=Services.start)
 
     @app.get("/api/v1/raise/{index}")
     async def raise_one(index: int, request: Request) -> None:

@@ -9,6 +9,7 @@ import httpx
 
 from augury.api import create_app
 from augury.api.ratelimit import TokenBuckets
+from augury.roles.services import Services
 from augury.settings import Settings
 from tests.api.conftest import assert_problem
 
@@ -29,7 +30,7 @@ def test_token_bucket() -> None:
 def _statuses(
     settings: Settings, requests: list[dict[str, str]], path: str = "/api/v1/ping"
 ) -> list[httpx.Response]:
-    app = create_app(settings)
+    app = create_app(settings, start=Services.start)
 
     @app.get("/api/v1/ping")
     async def ping() -> dict[str, str]:

@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from augury.api import create_app
 from augury.api.ratelimit import RateLimit, TokenBuckets
 from augury.api.shared_buckets import KEY_PREFIX, SharedBuckets
+from augury.roles.services import Services
 from augury.settings import Settings
 from tests.api.conftest import assert_clean_exit, assert_problem, free_port, start_server
 
@@ -171,7 +172,10 @@ def _nodes(
     ip = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
     apps, clients = [], []
     for _ in range(2):
-        app = create_app(Settings(data_dir=tmp_path, rate_limit_url=url, **limits))  # type: ignore[arg-type]
+        app = create_app(
+            Settings(data_dir=tmp_path, rate_limit_url=url, **limits),  # type: ignore[arg-type]
+            start=Services.start,
+        )
 
         @app.get("/api/v1/ping")
         async def ping() -> dict[str, str]:

@@ -1,7 +1,8 @@
 """The HTTP API (FastAPI): accounts and auth, markets, trading, market data, portfolio.
 
-``create_app(settings)`` builds the application; the engine runs in-process, opened when
-the app starts and closed when it stops. See docs/api.md.
+``create_app(settings, services=... | start=... | node=...)`` builds the application
+around services its composer started or says how to start (the CLI, a test): the API
+never starts the engine or a process itself. See docs/api.md.
 
 This package adapts the exchange to HTTP: it must never decide what the core decides
 (prices, fills, balances), only ask the engine and report its answers. What starts and

@@ -124,6 +124,8 @@ class SecurityHeaders:
 
 NodeFactory = Callable[[], Awaitable[NodeEngine]]
 """Opens an API node's engine on the app's event loop (``augury.roles.node.open_node``)."""
+StartServices = Callable[[Settings, AdminCallback], Services]
+"""Starts the services when the app starts (``augury.roles.services.Services.start``)."""
 
 
 def create_app(
@@ -132,13 +134,17 @@ def create_app(
     on_admin_created: AdminCallback = print_admin,
     services: Services | None = None,
     node: NodeFactory | None = None,
+    start: StartServices | None = None,
 ) -> FastAPI:
     """The Augury API; ``settings`` default to the environment (``AUGURY_*``).
 
-    The engine is opened when the app starts, unless ``services`` already opened it
-    (``augury serve`` does, to report a locked journal in one line); either way the
-    app closes it when it stops. With ``node`` (``augury api``) the app is an API node:
-    ``node()`` opens its bus connection and replica when the app starts.
+    The API never decides what runs: its composer (``augury.cli``, a test) gives the
+    services already started (``services``: ``augury serve`` starts them first, to
+    report a locked journal in one line), or how to start them when the app starts
+    (``start``, e.g. ``roles.services.Services.start``: the one-process engine and its
+    followers), or ``node`` (``augury api``: ``node()`` opens the bus connection and the
+    replica of an API node). Either way the app closes them when it stops. An app given
+    none of the three can still build its OpenAPI document; starting it is an error.
     """
     settings = settings if settings is not None else Settings()
 
@@ -154,8 +160,10 @@ def create_app(
                 raise
         elif services is not None:
             started = services
+        elif start is not None:
+            started = start(settings, on_admin_created)
         else:
-            started = Services.start(settings, on_admin_created)
+            raise RuntimeError("create_app needs services, start or node to run")
         app.state.services = started
         app.state.notifications = NotificationStore(started.projector.engine, settings.secret_key)
         app.state.hub = ws.Hub(started, asyncio.get_running_loop())
@@ -285,8 +293,3 @@ def _admin_docs(app: FastAPI) -> None:
     async def openapi_ui(request: Request) -> HTMLResponse:
         await admin_only(request)
         return get_swagger_ui_html(openapi_url=DOCS_PATHS[0], title=f"{app.title} - API")
-
-
-def app_from_env() -> Any:
-    """Factory for ``uvicorn --factory augury.api.app:app_from_env``."""
-    return create_app()

@@ -9,13 +9,14 @@ from pathlib import Path
 import httpx
 
 from augury.api import create_app
+from augury.roles.services import Services
 from augury.settings import Settings
 
 SCHEDULE = "/trade-api/v2/exchange/schedule"  # answers without the engine
 
 
 def _get(settings: Settings, headers: list[dict[str, str]]) -> list[httpx.Response]:
-    app = create_app(settings)
+    app = create_app(settings, start=Services.start)
 
     async def run() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=app)  # no lifespan: no engine needed
