@@ -397,10 +397,7 @@ class Harness:
         return sorted((a for c in self.clients for a in c.acks), key=lambda a: a.at)
 
     def measure(self) -> None:
-        acks = self.acks()
-        for fault in self.faults:
-            after = [a.at for a in acks if a.at >= fault.at and a.seq > fault.head]
-            fault.recovered_s = round(min(after) - fault.at, 3) if after else None
+        measure(self.faults, self.acks())
 
     def check(self) -> dict[str, Any]:
         """Every invariant (AssertionError naming what broke); the figures."""
@@ -485,11 +482,11 @@ class Harness:
             "clients": len(self.clients),
             "faults": len(self.faults),
             "fault_kinds": dict(collections.Counter(f.kind for f in self.faults)),
-            "leader_failover_s": _percentiles(leader),
-            "any_fault_recovery_s": _percentiles(times),
+            "leader_failover_s": percentiles(leader),
+            "any_fault_recovery_s": percentiles(times),
             "never_recovered": [f.kind for f in self.faults if f.recovered_s is None],
             "leaderless_windows": len(self.leaderless),
-            "leaderless_s": _percentiles(sorted(self.leaderless)),
+            "leaderless_s": percentiles(sorted(self.leaderless)),
             "failed_requests": sum(c.failed_requests for c in self.clients),
             "per_fault": [
                 {"kind": f.kind, "target": f.target, "recovered_s": f.recovered_s}
@@ -505,7 +502,15 @@ class Harness:
                 role.process.send_signal(signal.SIGCONT)
 
 
-def _percentiles(values: list[float]) -> dict[str, float | int | None]:
+def measure(faults: list[Fault], acks: list[Ack]) -> None:
+    """Each fault's ``recovered_s``: to the first acknowledgement of a command journaled
+    after it."""
+    for fault in faults:
+        after = [a.at for a in acks if a.at >= fault.at and a.seq > fault.head]
+        fault.recovered_s = round(min(after) - fault.at, 3) if after else None
+
+
+def percentiles(values: list[float]) -> dict[str, float | int | None]:
     if not values:
         return {"n": 0, "p50": None, "p99": None, "max": None}
     p99 = values[min(len(values) - 1, round(0.99 * (len(values) - 1)))]

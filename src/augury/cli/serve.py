@@ -74,10 +74,22 @@ def serve(
             "development mode only.",
         ),
     ] = False,
+    supervised: Annotated[
+        bool,
+        typer.Option(
+            "--supervise/--no-supervise",
+            help="Run the server as the child of a small supervisor that holds the port "
+            "and restarts the server if it crashes (default); --no-supervise: one process.",
+        ),
+    ] = True,
+    listen_fd: Annotated[int | None, typer.Option("--listen-fd", hidden=True)] = None,
+    ready_fd: Annotated[int | None, typer.Option("--ready-fd", hidden=True)] = None,
+    restart: Annotated[bool, typer.Option("--restart", hidden=True)] = False,
 ) -> None:
     """Run the exchange and its HTTP API (http://127.0.0.1:8000/docs); settings also come
     from AUGURY_* environment variables. The first start creates an admin account and
-    prints its password once."""
+    prints its password once. A server that crashes is restarted (same port; it
+    recovers from the journal)."""
     from pydantic import ValidationError
 
     from augury.api import create_app
@@ -102,17 +114,51 @@ def serve(
                 (str(e["loc"][0]) + ": " if e["loc"] else "") + str(e["msg"]) for e in exc.errors()
             )
             raise CliError(problems) from None
-        if demo:
-            _seed_if_empty(settings)
         if workers:
+            if demo:
+                _seed_if_empty(settings)
             _serve_workers(settings, workers)
             return
+        if listen_fd is not None:  # the server, as the child of the supervisor below
+            status = _serve_child(settings, listen_fd, ready_fd, restart, demo)
+            if status:
+                raise typer.Exit(status)
+            return
+        if supervised:
+            from augury.cli.serve_supervised import child_flags, supervise_server
+
+            flags = child_flags(given) + (["--demo"] if demo else [])
+            status = supervise_server(settings, flags)
+            if status:
+                raise typer.Exit(status)
+            return
+        if demo:
+            _seed_if_empty(settings)
         services = Services.start(settings)  # a locked journal etc. fails here, in one line
         print(banner(settings.host, settings.port), flush=True)
         try:
             run_http(create_app(settings, services=services), settings)
         finally:
             services.stop()
+
+
+def _serve_child(
+    settings: Any, listen_fd: int, ready_fd: int | None, restart: bool, demo: bool
+) -> int:
+    """``serve --listen-fd N``: the supervised server (augury.cli.serve_supervised)."""
+    from augury.api import create_app
+    from augury.cli.serve_supervised import ServedChild, start_services
+
+    with ServedChild(ready_fd) as child:
+        if demo and not restart:
+            _seed_if_empty(settings)
+        services = start_services(settings, restart, child.stop)
+        if services is None:
+            return 0  # asked to stop while it waited for the journal
+        if not restart:
+            print(banner(settings.host, settings.port), flush=True)
+        app = create_app(settings, services=services)
+        return child.serve(app, settings, services, listen_fd)
 
 
 def _serve_workers(settings: Any, workers: int) -> None:
