@@ -1,6 +1,6 @@
 """``augury serve`` (SQLite, one machine) restarting its crashed server under load; one
 JSON summary. Usage: .venv/bin/python bench/serve_faults.py [--kills 10] [--every 6]
-       [--clients 16] [--engine-errors 0]
+       [--clients 16] [--engine-errors 0] [--warm-spare]
 
 A supervised ``augury serve`` on a fresh data directory (tests/roles/serve_faults.py, the
 harness of tests/roles/test_serve_supervised.py). ``--clients`` clients place orders
@@ -8,7 +8,8 @@ harness of tests/roles/test_serve_supervised.py). ``--clients`` clients place or
 acknowledged and resending a failed request (a reset connection, a 503) with the same
 key. ``--kills`` times, ``--every`` seconds after the server is back, its server process
 is SIGKILLed (then ``--engine-errors`` times its engine is made to stop by an error: a
-record appended behind its back); the supervisor starts a new one on the same port.
+record appended behind its back); the supervisor starts a new one on the same port (with
+``--warm-spare``, hands over to the spare that waits loaded).
 
 At the end the harness checks (and fails loudly otherwise): every acknowledged command
 in the journal exactly once, nothing executed twice, a resent key answered with its first
@@ -39,9 +40,11 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=6.0)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--engine-errors", type=int, default=0)
+    parser.add_argument("--warm-spare", action="store_true", help="augury serve --warm-spare")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="augury-serve-faults-") as tmp:
         run = ServeRun(Path(tmp), clients_n=args.clients)
+        run.args = ("--warm-spare",) if args.warm_spare else ()
         try:
             run.start()
             started = time.monotonic()
@@ -65,6 +68,7 @@ def main() -> None:
             {
                 "bench": "serve_faults",
                 "seconds": round(seconds, 1),
+                "warm_spare": args.warm_spare,
                 "load_1min": round(os.getloadavg()[0], 1),
                 **summary,
                 "checks": checked,

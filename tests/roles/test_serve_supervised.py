@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from augury.cli import EXIT_ERROR, main
-from tests.roles.serve_faults import ServeRun, alive, descendants
+from augury.journal.sqlite_store import writer_lock_holder
+from tests.roles.serve_faults import START_S, ServeRun, alive, descendants
 
 GONE_S = 10.0
 """How long the processes of a SIGKILLed supervisor may take to go."""
@@ -34,7 +35,7 @@ def run(tmp_path: Path) -> Iterator[ServeRun]:
 
 def test_a_crashed_server_comes_back_on_its_port_and_loses_nothing(run: ServeRun) -> None:
     run.start()
-    time.sleep(1.0)  # some load first
+    time.sleep(0.5)  # some load first
     kills = [run.kill_server(), run.kill_server()]
     broken = run.break_engine()
     time.sleep(0.5)
@@ -64,6 +65,30 @@ def test_a_crashed_server_comes_back_on_its_port_and_loses_nothing(run: ServeRun
     assert not alive(tree), "a process outlived augury serve"
 
 
+def test_a_warm_spare_takes_over(run: ServeRun) -> None:
+    run.args = ("--warm-spare",)
+    run.start(load=False)
+    spare = _spare(run)
+    run.kill_server()
+    assert run.server_pids[-1] == spare, run.output()  # the spare serves: no new process
+    assert _spare(run) not in (spare, run.server_pids[0])  # and a new spare waits
+    tree = descendants(run.server.process.pid)
+    assert run.stop(signal.SIGTERM) == 0, run.output()
+    assert not alive(tree), "a process outlived augury serve"
+
+
+def _spare(run: ServeRun) -> int:
+    """The warm spare's pid, once there is one."""
+    deadline = time.monotonic() + START_S
+    while time.monotonic() < deadline:
+        server = run.server_pid()
+        spares = run.children() - {server}
+        if server is not None and len(spares) == 1:
+            return spares.pop()
+        time.sleep(0.05)
+    raise AssertionError(f"no warm spare came:\n{run.output()}")
+
+
 def test_a_killed_supervisor_takes_its_server_along(run: ServeRun) -> None:
     run.start(load=False)
     tree = descendants(run.server.process.pid)
@@ -75,13 +100,7 @@ def test_a_killed_supervisor_takes_its_server_along(run: ServeRun) -> None:
     assert not alive(tree), "the server outlived its supervisor"
     with pytest.raises(httpx.ConnectError):  # and nothing holds the port
         httpx.get(run.server.url + "/health", timeout=5.0)
-    # nor the journal: a new server starts on it (its log appended to the same file)
-    again = ServeRun(run.workdir)
-    try:
-        again.start(load=False)
-        assert again.stop(signal.SIGTERM) == 0, again.output()
-    finally:
-        again.close()
+    assert writer_lock_holder(run.journal_path) is None  # nor the journal
 
 
 def test_a_busy_port_is_one_line_before_anything_starts(

@@ -82,7 +82,16 @@ def serve(
             "and restarts the server if it crashes (default); --no-supervise: one process.",
         ),
     ] = True,
+    warm_spare: Annotated[
+        bool,
+        typer.Option(
+            "--warm-spare/--no-warm-spare",
+            help="Supervised: keep a second server process loaded and waiting, so a "
+            "restart takes about a second less (costs that process's memory).",
+        ),
+    ] = False,
     listen_fd: Annotated[int | None, typer.Option("--listen-fd", hidden=True)] = None,
+    spare_fd: Annotated[int | None, typer.Option("--spare-fd", hidden=True)] = None,
     ready_fd: Annotated[int | None, typer.Option("--ready-fd", hidden=True)] = None,
     restart: Annotated[bool, typer.Option("--restart", hidden=True)] = False,
 ) -> None:
@@ -92,8 +101,6 @@ def serve(
     recovers from the journal)."""
     from pydantic import ValidationError
 
-    from augury.api import create_app
-    from augury.roles.services import Services
     from augury.settings import Settings
 
     with _guard("serve", False):
@@ -120,7 +127,7 @@ def serve(
             _serve_workers(settings, workers)
             return
         if listen_fd is not None:  # the server, as the child of the supervisor below
-            status = _serve_child(settings, listen_fd, ready_fd, restart, demo)
+            status = _serve_child(settings, listen_fd, ready_fd, spare_fd, restart, demo)
             if status:
                 raise typer.Exit(status)
             return
@@ -128,10 +135,13 @@ def serve(
             from augury.cli.serve_supervised import child_flags, supervise_server
 
             flags = child_flags(given) + (["--demo"] if demo else [])
-            status = supervise_server(settings, flags)
+            status = supervise_server(settings, flags, spare=warm_spare)
             if status:
                 raise typer.Exit(status)
             return
+        from augury.api import create_app  # not in the supervisor: it stays small
+        from augury.roles.services import Services
+
         if demo:
             _seed_if_empty(settings)
         services = Services.start(settings)  # a locked journal etc. fails here, in one line
@@ -143,13 +153,21 @@ def serve(
 
 
 def _serve_child(
-    settings: Any, listen_fd: int, ready_fd: int | None, restart: bool, demo: bool
+    settings: Any,
+    listen_fd: int,
+    ready_fd: int | None,
+    spare_fd: int | None,
+    restart: bool,
+    demo: bool,
 ) -> int:
-    """``serve --listen-fd N``: the supervised server (augury.cli.serve_supervised)."""
+    """``serve --listen-fd N``: the supervised server (augury.cli.serve_supervised);
+    with ``--spare-fd``, a warm spare until the supervisor says go."""
     from augury.api import create_app
     from augury.cli.serve_supervised import ServedChild, start_services
 
     with ServedChild(ready_fd) as child:
+        if spare_fd is not None and not child.wait_for_go(spare_fd):
+            return 0
         if demo and not restart:
             _seed_if_empty(settings)
         services = start_services(settings, restart, child.stop)

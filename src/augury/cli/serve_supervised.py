@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
 import signal
 import socket
 import threading
@@ -54,16 +55,21 @@ CHECK_S = 0.1
 """How often the child looks at its engine and its parent."""
 EXIT_GRACE_S = 10.0
 """How long a child that must go (engine stopped, parent gone) may take to stop cleanly."""
+SPARE_CHECK_S = 0.5
+"""How often a waiting spare looks at its parent and for a signal."""
 EXIT_ENGINE_STOPPED = 1
 BACKLOG = 2048
 """Connections the kernel queues while no child accepts (uvicorn's own default)."""
 
 
-def supervise_server(settings: Any, flags: list[str]) -> int:
+def supervise_server(settings: Any, flags: list[str], spare: bool = False) -> int:
     """The parent: hold the port, run the server as a child, restart it when it crashes.
 
     ``flags`` are the child's own ``serve`` options (the ones given on the command line;
-    the rest come from the environment it inherits). Returns the exit status.
+    the rest come from the environment it inherits). ``spare``: keep a warm spare (a
+    second process that has loaded the application and waits: a restart then skips
+    the imports, about a second, for the memory of one more process). Returns the exit
+    status.
     """
     from augury.roles.supervisor import Child, supervise
 
@@ -87,6 +93,7 @@ def supervise_server(settings: Any, flags: list[str]) -> int:
             decides_exit=True,
             pass_fds=(fd,),
             restart_args=("--restart",),
+            spare=spare,
         )
         return supervise([child], dict(os.environ), on_ready=_report_ready)
     finally:
@@ -121,7 +128,7 @@ def start_services(settings: Any, restart: bool, stop: threading.Event) -> Any:
     """``Services.start``; a ``restart`` waits up to ``LOCK_WAIT_S`` for the journal's
     writer lock (its predecessor may still hold it for a moment) and serves without
     waiting for the read models. None if asked to stop meanwhile."""
-    from augury.api.services import Services
+    from augury.roles.services import Services
     from augury.journal import JournalLocked
 
     deadline = time.monotonic() + (LOCK_WAIT_S if restart else 0.0)
@@ -170,6 +177,22 @@ class ServedChild:
         self.stop.set()
         if self.server is not None:
             self.server.should_exit = True
+
+    def wait_for_go(self, go_fd: int) -> bool:
+        """A warm spare: load what serving needs, then wait for the supervisor's word
+        (True), or its end or a signal (False)."""
+        import uvicorn  # noqa: F401  (run_http's, loaded now)
+
+        import augury.roles.services  # noqa: F401
+        from augury.roles.supervisor import GO
+
+        try:
+            while not self.stop.is_set() and os.getppid() == self.parent:
+                if select.select([go_fd], [], [], SPARE_CHECK_S)[0]:
+                    return os.read(go_fd, 1) == GO  # b"": the supervisor dropped it
+            return False
+        finally:
+            os.close(go_fd)
 
     def serve(self, app: Any, settings: Any, services: Any, listen_fd: int) -> int:
         """Serve ``app`` on the inherited socket until a signal (0) or until the engine

@@ -45,6 +45,8 @@ POLL_S = 0.05
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 READY = b"R"
 """What a child that reports readiness writes on its ``--ready-fd`` once it serves."""
+GO = b"G"
+"""What the supervisor writes on a spare's ``--spare-fd`` to make it the child."""
 
 
 @dataclass
@@ -63,6 +65,9 @@ class Child:
     pass_fds: tuple[int, ...] = ()
     restart_args: tuple[str, ...] = ()
     """Appended to ``args`` when it is restarted (not on its first start)."""
+    spare: bool = False
+    """Keep a warm spare: once the child serves, a second process (``--spare-fd N``)
+    imports everything and waits; a restart hands over to it (no imports to wait for)."""
     process: subprocess.Popen[bytes] | None = None
     wait_s: float = 0.0
     restart_at: float = 0.0
@@ -73,31 +78,97 @@ class Child:
     ever_ready: bool = False
     exited_at: float = 0.0
     _ready_fd: int | None = None
+    _spare: tuple[subprocess.Popen[bytes], int | None, int] | None = None
+    """The spare: its process, its ready pipe, the pipe that tells it to go."""
+    _spare_after: float = 0.0
 
     def start(self, env: dict[str, str]) -> None:
-        args, fds = [*self.args], self.pass_fds
-        if self.restarts:
-            args += self.restart_args
-        write_fd = None
+        if not self._promote_spare():
+            args = [*self.args, *(self.restart_args if self.restarts else ())]
+            process, ready_fd = self._spawn(args, env)
+            self._close_ready()
+            self.process, self._ready_fd = process, ready_fd
+        self.started_at = time.monotonic()
+        self.ready_at = 0.0 if self.reports_ready else self.started_at
+
+    def _spawn(
+        self, args: list[str], env: dict[str, str], *fds: int
+    ) -> tuple[subprocess.Popen[bytes], int | None]:
+        """The process, and the read end of its ready pipe (``reports_ready``)."""
+        fds = (*self.pass_fds, *fds)
+        read_fd = write_fd = None
         if self.reports_ready:
             read_fd, write_fd = os.pipe()
             os.set_blocking(read_fd, False)
-            args += ["--ready-fd", str(write_fd)]
+            args = [*args, "--ready-fd", str(write_fd)]
             fds = (*fds, write_fd)
-            self._close_ready()
-            self._ready_fd = read_fd
         try:
-            self.process = subprocess.Popen(
+            process = subprocess.Popen(
                 [sys.executable, "-m", "augury.cli", *args],
                 env=env,
                 pass_fds=fds,
                 preexec_fn=_die_with(os.getpid()),
             )
+        except BaseException:
+            if read_fd is not None:
+                os.close(read_fd)
+            raise
         finally:
             if write_fd is not None:
                 os.close(write_fd)  # the child's copy is the only one: EOF when it dies
-        self.started_at = time.monotonic()
-        self.ready_at = 0.0 if self.reports_ready else self.started_at
+        return process, read_fd
+
+    def keep_spare(self, env: dict[str, str], now: float) -> None:
+        """Start the warm spare when one is wanted: the child serves and none is alive
+        (at most one start per ``stable_s``: a spare that keeps dying is not hurried)."""
+        if not self.spare or not self.ready_at or not self.alive or now < self._spare_after:
+            return
+        if self._spare is not None and self._spare[0].poll() is None:
+            return
+        self.stop_spare()
+        go_read, go_write = os.pipe()
+        try:
+            args = [*self.args, *self.restart_args, "--spare-fd", str(go_read)]
+            process, ready_fd = self._spawn(args, env, go_read)
+        except BaseException:
+            os.close(go_write)
+            raise
+        finally:
+            os.close(go_read)
+        self._spare = (process, ready_fd, go_write)
+        self._spare_after = now + self.stable_s
+
+    def _promote_spare(self) -> bool:
+        """Tell the spare to go and make it the child; False if there is none alive."""
+        if self._spare is None:
+            return False
+        process, ready_fd, go_fd = self._spare
+        try:
+            os.write(go_fd, GO)
+        except OSError:  # it died: start afresh instead
+            self.stop_spare()
+            return False
+        self._spare = None
+        os.close(go_fd)
+        self._close_ready()
+        self.process, self._ready_fd = process, ready_fd
+        return True
+
+    def stop_spare(self) -> None:
+        spare, self._spare = self._spare, None
+        if spare is None:
+            return
+        process, ready_fd, go_fd = spare
+        os.close(go_fd)  # end of file: a spare stops by itself
+        if ready_fd is not None:
+            os.close(ready_fd)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(STOP_WAIT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
 
     @property
     def alive(self) -> bool:
@@ -184,6 +255,7 @@ def supervise(
             for child in children:
                 if child.check_ready(now) and on_ready is not None:
                     on_ready(child)
+                child.keep_spare(env, now)
                 if stopping or child.alive:
                     continue
                 ended = _ends_supervision(child)
@@ -230,6 +302,7 @@ def _restart(child: Child, env: dict[str, str], now: float) -> None:
 
 def _stop_all(children: list[Child]) -> None:
     for child in reversed(children):  # API nodes first, the engine last
+        child.stop_spare()
         if child.alive:
             assert child.process is not None
             child.process.send_signal(signal.SIGTERM)
