@@ -17,12 +17,15 @@ The child (:class:`ServedChild`) is the one-process server of ``--no-supervise``
 
 - the journal's writer lock is the fence: a restarted child (``--restart``) waits for
   it (up to ``LOCK_WAIT_S``) while its predecessor is still going away (a flock is
-  dropped when the process is gone; a PostgreSQL session lock when the server notices);
+  dropped when the process is gone; a PostgreSQL session lock when the database
+  notices);
 - if the engine stops by an error (memory may be ahead of the journal) the child stops
   serving and exits with status 1 rather than answering 503 for ever: the parent starts
   a new one, which recovers from the journal. An acknowledged command is durable
   before its answer, and a retry with its ``Idempotency-Key`` gets the first answer;
-- it writes one byte on ``--ready-fd`` once it serves (the parent reports the restart).
+- it writes one byte on ``--ready-fd`` once it serves (the parent reports the restart);
+- as a warm spare (``--warm-spare``; ``--spare-fd N``) it loads the application and waits
+  until the parent says go (a restart without the imports, about a second) or goes away.
 
 The first child prints the admin's password (first start only: the account is in the
 database, a restart makes none) and the banner. docs/failover.md, "SQLite".
