@@ -47,7 +47,7 @@ def test_a_crashed_server_comes_back_on_its_port_and_loses_nothing(run: ServeRun
     assert checked["refused"] == 0, checked["refused_sample"]
     assert checked["unacknowledged"] == 0
     assert not summary["never_recovered"], summary
-    # every acknowledgement after a fault came from a later server, on the same port
+    # four servers in turn, on the one port the clients kept using, each fault recovered
     assert len(set(run.server_pids)) == 4, run.server_pids
     assert all(f.recovered_s is not None for f in [*kills, broken])
     output = run.output()
