@@ -131,8 +131,8 @@ def start_services(settings: Any, restart: bool, stop: threading.Event) -> Any:
     """``Services.start``; a ``restart`` waits up to ``LOCK_WAIT_S`` for the journal's
     writer lock (its predecessor may still hold it for a moment) and serves without
     waiting for the read models. None if asked to stop meanwhile."""
-    from augury.roles.services import Services
     from augury.journal import JournalLocked
+    from augury.roles.services import Services
 
     deadline = time.monotonic() + (LOCK_WAIT_S if restart else 0.0)
     said = False
