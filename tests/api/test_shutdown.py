@@ -1,5 +1,6 @@
-"""A server and its child processes (projector, surveillance) stop together and cleanly
-when SIGTERM reaches the whole process group, as a service manager sends it."""
+"""A server and its child processes (its supervisor, projector, surveillance) stop
+together and cleanly when SIGTERM reaches the whole process group, as a service manager
+sends it; supervised (the default) or not."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.api.conftest import FAST_HASHING, free_port
 
@@ -27,11 +29,12 @@ def _group(pgid: int) -> list[int]:
     return found
 
 
-def test_sigterm_to_the_process_group_stops_everything(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["--supervise", "--no-supervise"])
+def test_sigterm_to_the_process_group_stops_everything(tmp_path: Path, mode: str) -> None:
     port = free_port()
     log = tmp_path / "server.log"
     command = [sys.executable, "-m", "augury.cli", "serve", "--data-dir", str(tmp_path / "d"),
-               "--port", str(port)]  # fmt: skip
+               "--port", str(port), mode]  # fmt: skip
     with open(log, "wb") as out:
         process = subprocess.Popen(
             command,
@@ -48,9 +51,11 @@ def test_sigterm_to_the_process_group_stops_everything(tmp_path: Path) -> None:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
-        assert len(_group(process.pid)) >= 3, log.read_text()  # server, projector, watch
+        found = len(_group(process.pid))  # server, projector, watch (and the supervisor)
+        assert found >= (4 if mode == "--supervise" else 3), log.read_text()
         os.killpg(process.pid, signal.SIGTERM)
-        process.wait(30)
+        assert process.wait(30) in (0, -signal.SIGTERM), log.read_text()
+        assert process.returncode == 0 or mode == "--no-supervise"  # uvicorn re-raises it
         deadline = time.monotonic() + 10
         while _group(process.pid) and time.monotonic() < deadline:
             time.sleep(0.1)

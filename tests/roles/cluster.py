@@ -120,15 +120,7 @@ class Cluster:
         raise AssertionError(f"{role.name} did not start:\n{role.output()}")
 
     def admin_key(self, node: Role) -> str:
-        with httpx.Client(base_url=node.url, timeout=30) as client:
-            login = {"username": "admin", "password": self.admin_password}
-            response = client.post("/auth/login", json=login)
-            assert response.status_code == 200, response.text
-            csrf = {"X-CSRF-Token": response.json()["csrf_token"]}
-            body = {"name": "test", "scopes": ["read", "trade", "admin"]}
-            response = client.post("/auth/api-keys", json=body, headers=csrf)
-            assert response.status_code == 201, response.text
-            return str(response.json()["key"])
+        return admin_key(node.url, self.admin_password)
 
     def journal(self) -> list[tuple[int, bytes]]:
         """(seq, body) of every command record, in seq order, read from PostgreSQL."""
@@ -145,6 +137,19 @@ class Cluster:
         with psycopg.connect(self.dsn, autocommit=True) as conn:
             for key in ("AUGURY_JOURNAL_NAMESPACE", "AUGURY_PROJECTIONS_NAMESPACE"):
                 conn.execute(f"DROP SCHEMA IF EXISTS {self.env[key]} CASCADE")
+
+
+def admin_key(url: str, password: str) -> str:
+    """A new API key of the admin (read, trade, admin), made through the API at ``url``."""
+    with httpx.Client(base_url=url, timeout=30) as client:
+        login = {"username": "admin", "password": password}
+        response = client.post("/auth/login", json=login)
+        assert response.status_code == 200, response.text
+        csrf = {"X-CSRF-Token": response.json()["csrf_token"]}
+        body = {"name": "test", "scopes": ["read", "trade", "admin"]}
+        response = client.post("/auth/api-keys", json=body, headers=csrf)
+        assert response.status_code == 201, response.text
+        return str(response.json()["key"])
 
 
 def _healthy(role: Role) -> bool:

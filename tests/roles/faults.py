@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -397,44 +397,18 @@ class Harness:
         return sorted((a for c in self.clients for a in c.acks), key=lambda a: a.at)
 
     def measure(self) -> None:
-        acks = self.acks()
-        for fault in self.faults:
-            after = [a.at for a in acks if a.at >= fault.at and a.seq > fault.head]
-            fault.recovered_s = round(min(after) - fault.at, 3) if after else None
+        measure(self.faults, self.acks())
 
     def check(self) -> dict[str, Any]:
         """Every invariant (AssertionError naming what broke); the figures."""
         cluster = self.cluster
-        counts: collections.Counter[str] = collections.Counter()
         records = cluster.journal()
-        for _seq, body in records:
-            entry = decode_entry(body)
-            if entry.key.startswith("h:"):
-                counts[entry.key.removeprefix("h:")] += 1
         acks = self.acks()
-        missing = [a.key for a in acks if counts[a.key] != 1]
-        assert not missing, f"acknowledged commands not in the journal exactly once: {missing[:5]}"
-        twice = [key for key, n in counts.items() if n > 1]
-        assert not twice, f"commands executed twice: {twice[:5]}"
+        counts = check_exactly_once((body for _seq, body in records), acks)
         unacked = [k for c in self.clients for k in c.unacknowledged]
-        verify = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "augury.cli",
-                "verify",
-                "--database-url",
-                cluster.dsn,
-                "--namespace",
-                cluster.namespace,
-                "--json",
-            ],
-            env=cluster.env,
-            capture_output=True,
-            text=True,
-            timeout=300,
+        verify_journal(
+            ["--database-url", cluster.dsn, "--namespace", cluster.namespace], cluster.env
         )
-        assert verify.returncode == 0, verify.stdout + verify.stderr
         api = self.apis[0]
         with httpx.Client(headers={"X-API-Key": self.api_key}, timeout=30) as client:
             ledger = client.get(api.url + "/ledger").json()
@@ -485,11 +459,11 @@ class Harness:
             "clients": len(self.clients),
             "faults": len(self.faults),
             "fault_kinds": dict(collections.Counter(f.kind for f in self.faults)),
-            "leader_failover_s": _percentiles(leader),
-            "any_fault_recovery_s": _percentiles(times),
+            "leader_failover_s": percentiles(leader),
+            "any_fault_recovery_s": percentiles(times),
             "never_recovered": [f.kind for f in self.faults if f.recovered_s is None],
             "leaderless_windows": len(self.leaderless),
-            "leaderless_s": _percentiles(sorted(self.leaderless)),
+            "leaderless_s": percentiles(sorted(self.leaderless)),
             "failed_requests": sum(c.failed_requests for c in self.clients),
             "per_fault": [
                 {"kind": f.kind, "target": f.target, "recovered_s": f.recovered_s}
@@ -505,7 +479,42 @@ class Harness:
                 role.process.send_signal(signal.SIGCONT)
 
 
-def _percentiles(values: list[float]) -> dict[str, float | int | None]:
+def check_exactly_once(bodies: Iterable[bytes], acks: list[Ack]) -> collections.Counter[str]:
+    """How many times each client key is in the journal (the command records' ``bodies``);
+    AssertionError unless every acknowledged one is there exactly once, and none twice."""
+    counts: collections.Counter[str] = collections.Counter()
+    for body in bodies:
+        entry = decode_entry(body)
+        if entry.key.startswith("h:"):
+            counts[entry.key.removeprefix("h:")] += 1
+    missing = [a.key for a in acks if counts[a.key] != 1]
+    assert not missing, f"acknowledged commands not in the journal exactly once: {missing[:5]}"
+    twice = [key for key, n in counts.items() if n > 1]
+    assert not twice, f"commands executed twice: {twice[:5]}"
+    return counts
+
+
+def verify_journal(where: list[str], env: dict[str, str] | None = None) -> None:
+    """``augury verify`` on the journal ``where`` names passes (chain, checkpoints, replay)."""
+    verify = subprocess.run(
+        [sys.executable, "-m", "augury.cli", "verify", *where, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def measure(faults: list[Fault], acks: list[Ack]) -> None:
+    """Each fault's ``recovered_s``: to the first acknowledgement of a command journaled
+    after it."""
+    for fault in faults:
+        after = [a.at for a in acks if a.at >= fault.at and a.seq > fault.head]
+        fault.recovered_s = round(min(after) - fault.at, 3) if after else None
+
+
+def percentiles(values: list[float]) -> dict[str, float | int | None]:
     if not values:
         return {"n": 0, "p50": None, "p99": None, "max": None}
     p99 = values[min(len(values) - 1, round(0.99 * (len(values) - 1)))]

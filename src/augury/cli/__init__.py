@@ -6,6 +6,7 @@ Commands::
     augury serve [--data-dir DIR] [--host H] [--port P] [--database-url URL]
                  [--clock simulated --start RFC3339]
                                                   run the exchange and its HTTP API
+                                                  (restarted on the same port if it crashes)
     augury verify FILE | --data-dir DIR | --database-url URL
                                                   audit a journal: chain, checkpoints, replay
     augury export (--data-dir DIR | --database-url URL) FILE

@@ -70,9 +70,15 @@ JsonOut = Annotated[
 ]
 
 
-def run_http(app: Any, settings: Any, sockets: list[Any] | None = None) -> None:
+def run_http(
+    app: Any,
+    settings: Any,
+    sockets: list[Any] | None = None,
+    on_server: Callable[[Any], None] | None = None,
+) -> None:
     """Serve ``app`` with uvicorn as every Augury HTTP process does (``serve``, ``api``);
-    CliError in one line when it could not listen."""
+    CliError in one line when it could not listen. ``on_server`` gets the
+    ``uvicorn.Server`` before it starts (to watch ``started``, set ``should_exit``)."""
     import uvicorn
 
     config = uvicorn.Config(
@@ -87,6 +93,8 @@ def run_http(app: Any, settings: Any, sockets: list[Any] | None = None) -> None:
         server_header=False,
     )
     server = uvicorn.Server(config)
+    if on_server is not None:
+        on_server(server)
     with contextlib.suppress(SystemExit):  # uvicorn exits this way when it cannot start
         server.run(sockets=sockets)
     if not server.started:

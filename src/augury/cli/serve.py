@@ -74,14 +74,33 @@ def serve(
             "development mode only.",
         ),
     ] = False,
+    supervised: Annotated[
+        bool,
+        typer.Option(
+            "--supervise/--no-supervise",
+            help="Run the server as the child of a small supervisor that holds the port "
+            "and restarts the server if it crashes (default); --no-supervise: one process.",
+        ),
+    ] = True,
+    warm_spare: Annotated[
+        bool,
+        typer.Option(
+            "--warm-spare/--no-warm-spare",
+            help="Supervised: keep a second server process loaded and waiting, so a "
+            "restart takes about a second less (costs that process's memory).",
+        ),
+    ] = False,
+    listen_fd: Annotated[int | None, typer.Option("--listen-fd", hidden=True)] = None,
+    spare_fd: Annotated[int | None, typer.Option("--spare-fd", hidden=True)] = None,
+    ready_fd: Annotated[int | None, typer.Option("--ready-fd", hidden=True)] = None,
+    restart: Annotated[bool, typer.Option("--restart", hidden=True)] = False,
 ) -> None:
     """Run the exchange and its HTTP API (http://127.0.0.1:8000/docs); settings also come
     from AUGURY_* environment variables. The first start creates an admin account and
-    prints its password once."""
+    prints its password once. A server that crashes is restarted (same port; it
+    recovers from the journal)."""
     from pydantic import ValidationError
 
-    from augury.api import create_app
-    from augury.roles.services import Services
     from augury.settings import Settings
 
     with _guard("serve", False):
@@ -102,17 +121,62 @@ def serve(
                 (str(e["loc"][0]) + ": " if e["loc"] else "") + str(e["msg"]) for e in exc.errors()
             )
             raise CliError(problems) from None
-        if demo:
-            _seed_if_empty(settings)
         if workers:
+            if demo:
+                _seed_if_empty(settings)
             _serve_workers(settings, workers)
             return
+        if listen_fd is not None:  # the server, as the child of the supervisor below
+            status = _serve_child(settings, listen_fd, ready_fd, spare_fd, restart, demo)
+            if status:
+                raise typer.Exit(status)
+            return
+        if supervised:
+            from augury.cli.serve_supervised import child_flags, supervise_server
+
+            flags = child_flags(given) + (["--demo"] if demo else [])
+            status = supervise_server(settings, flags, spare=warm_spare)
+            if status:
+                raise typer.Exit(status)
+            return
+        from augury.api import create_app  # not in the supervisor: it stays small
+        from augury.roles.services import Services
+
+        if demo:
+            _seed_if_empty(settings)
         services = Services.start(settings)  # a locked journal etc. fails here, in one line
         print(banner(settings.host, settings.port), flush=True)
         try:
             run_http(create_app(settings, services=services), settings)
         finally:
             services.stop()
+
+
+def _serve_child(
+    settings: Any,
+    listen_fd: int,
+    ready_fd: int | None,
+    spare_fd: int | None,
+    restart: bool,
+    demo: bool,
+) -> int:
+    """``serve --listen-fd N``: the supervised server (augury.cli.serve_supervised);
+    with ``--spare-fd``, a warm spare until the supervisor says go."""
+    from augury.api import create_app
+    from augury.cli.serve_supervised import ServedChild, start_services
+
+    with ServedChild(ready_fd) as child:
+        if spare_fd is not None and not child.wait_for_go(spare_fd):
+            return 0
+        if demo and not restart:
+            _seed_if_empty(settings)
+        services = start_services(settings, restart, child.stop)
+        if services is None:
+            return 0  # asked to stop while it waited for the journal
+        if not restart:
+            print(banner(settings.host, settings.port), flush=True)
+        app = create_app(settings, services=services)
+        return child.serve(app, settings, services, listen_fd)
 
 
 def _serve_workers(settings: Any, workers: int) -> None:

@@ -317,6 +317,25 @@ def _parse_group(value: str | None) -> tuple[int, int] | None:
     return (int(first), int(last))
 
 
+def writer_lock_holder(path: str | Path) -> str | None:
+    """Who holds the writer lock of the SQLite journal at ``path`` (as JournalLocked
+    names it), or None: nobody, or no journal yet. It takes a shared lock on the sidecar
+    for an instant, so a writer starting at that very moment may find it taken: a check
+    for a clear error before starting a writer, never the fence itself."""
+    journal = Path(path)
+    try:
+        fd = os.open(journal.with_name(journal.name + ".writer-lock"), os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _describe_holder(os.pread(fd, 4096, 0).decode("utf-8", "replace").strip())
+    finally:
+        os.close(fd)  # closing it gives the shared lock back
+    return None
+
+
 def _describe_holder(stamp: str) -> str:
     """Human description of the lock file's contents (written by the current holder)."""
     try:

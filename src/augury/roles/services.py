@@ -102,7 +102,17 @@ class Services:
     an API node observes only on demand (``augury follow --role observe`` polls)."""
 
     @classmethod
-    def start(cls, settings: Settings, on_admin_created: AdminCallback = print_admin) -> Services:
+    def start(
+        cls,
+        settings: Settings,
+        on_admin_created: AdminCallback = print_admin,
+        *,
+        restart: bool = False,
+    ) -> Services:
+        """Open everything. ``restart``: the server had run on this journal before (the
+        supervised ``augury serve`` restarting it): it does not wait for the projector
+        process to catch up before serving (commands need no read models; a history read
+        waits for them as always, ``barrier``)."""
         data_dir = settings.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         clock: Clock
@@ -135,7 +145,7 @@ class Services:
                     settings.projections_namespace,
                     nice=settings.background_nice,
                 )
-                _follow_process(engine, projector, follower)
+                _follow_process(engine, projector, follower, wait=not restart)
             else:
                 follower = _follow(engine, projector)
             migrate.upgrade(projector.engine)  # the API's tables (augury.identity.migrate)
@@ -477,8 +487,11 @@ def _follow(engine: Engine, projector: Projector) -> Follower:
     return follower
 
 
-def _follow_process(engine: Engine, projector: Projector, follower: ProcessFollower) -> None:
-    """Start the projector process and wait until it has caught up with the journal.
+def _follow_process(
+    engine: Engine, projector: Projector, follower: ProcessFollower, *, wait: bool = True
+) -> None:
+    """Start the projector process and (``wait``) wait until it has caught up with the
+    journal.
 
     The child reads every record from the journal itself, so none can fall between its
     catch-up and the subscription (which only wakes it up). The subscription and the
@@ -496,6 +509,8 @@ def _follow_process(engine: Engine, projector: Projector, follower: ProcessFollo
             return follower.enqueued_seq
 
         target = engine.query(subscribe_now).result()
+        if not wait:
+            return
         follower.wait_caught_up(target)
     except BaseException:
         follower.stop(timeout_s=5.0)
