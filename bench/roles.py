@@ -496,11 +496,12 @@ async def bench_http(backend: str, args: argparse.Namespace, tmp: Path) -> list[
 
 
 async def monolith(dep: Deployment, clients: int, points: Points) -> None:
-    """``augury serve`` (its projector and watch are its child processes)."""
+    """``augury serve --no-supervise`` (the server itself, not the supervisor that runs
+    it as a child since issue 15; its projector and watch are its child processes)."""
     try:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        serve = dep.start("serve", ["serve", "--port", str(port)])
+        serve = dep.start("serve", ["serve", "--no-supervise", "--port", str(port)])
         serve.wait_http(url)
         password = serve.wait_line(r"password: (\S+)").group(1)
         market, keys = await asyncio.to_thread(_setup, Setup(url, password), clients)
