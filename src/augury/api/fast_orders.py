@@ -158,14 +158,14 @@ def _idempotency_header(request: Request) -> tuple[bool, str | None]:
     return valid, header
 
 
-async def send_json(send: Send, status: int, payload: dict[str, Any]) -> None:
+async def _send_json(send: Send, status: int, payload: dict[str, Any]) -> None:
     body = _encode(payload)
     headers = [(b"content-length", str(len(body)).encode()), *JSON_HEADERS]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
-async def read_body(receive: Receive) -> bytes | None:
+async def _read_body(receive: Receive) -> bytes | None:
     """The whole request body (``BodyLimit``'s receive refuses an oversized one).
 
     None if the client went away meanwhile: there is no one left to answer.
@@ -204,7 +204,7 @@ async def place(
     dependencies (authentication, scope, Idempotency-Key): any request the hot path
     does not take is handed over whole, so the order of those answers is the route's.
     """
-    body = await read_body(receive)
+    body = await _read_body(receive)
     if body is None:
         return None
     found = order_fields(body) if _is_json(request.headers.get("content-type")) else None
@@ -219,7 +219,7 @@ async def place(
     command = dc.PlaceOrder(account=principal.account, **fields)
     async with _hold_key(principal, services, header) as key:
         payload = await trading.placed(services, command, order_type, key)
-    await send_json(send, 201, payload)
+    await _send_json(send, 201, payload)
     return None
 
 
@@ -237,7 +237,7 @@ async def cancel(
         return receive
     async with _hold_key(principal, services, header) as key:
         payload = await trading.cancelled(services, principal.account, order_id, key)
-    await send_json(send, 200, payload)
+    await _send_json(send, 200, payload)
     return None
 
 
