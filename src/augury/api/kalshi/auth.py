@@ -45,6 +45,7 @@ SEEN_MAX: Final = 200_000
 """Signatures remembered against replays (the oldest forgotten first, beyond the window
 anyway); a node taking more signed requests per window than this would forget early."""
 SIGNATURE_LENGTH_MAX: Final = 1_024
+REPLAYED: Final = "this signature was already used (a replay)"
 ED25519_SIGNATURE_LENGTH: Final = 64
 
 
@@ -91,6 +92,11 @@ class Replays:
         self.window_ms = window_ms
         self.size_max = size_max
         self._seen: OrderedDict[bytes, int] = OrderedDict()
+
+    def seen(self, signature: bytes) -> bool:
+        """Was ``signature`` accepted already? Only checked signatures are remembered, so
+        a repeat can be refused before it costs a check."""
+        return signature in self._seen
 
     def first(self, signature: bytes, now_ms: int) -> bool:
         seen = self._seen
@@ -142,6 +148,8 @@ class Verifier:
             signature = base64.b64decode(signature_b64, validate=True)
         except (binascii.Error, ValueError):
             raise _unauthorized("the signature is not base64") from None
+        if self.replays.seen(signature):  # refused before it costs a check
+            raise _unauthorized(REPLAYED)
         found = self.keys.cached(key_id)
         if found is None:
             found = await run_in_threadpool(self.keys.lookup, key_id)
@@ -154,8 +162,8 @@ class Verifier:
             valid = verify_signature(found.key, message, signature)
         if not valid:
             raise _unauthorized("the signature is not valid")
-        if not self.replays.first(signature, now_ms):
-            raise _unauthorized("this signature was already used (a replay)")
+        if not self.replays.first(signature, now_ms):  # two at once: the first one wins
+            raise _unauthorized(REPLAYED)
         return _principal(found)
 
 
