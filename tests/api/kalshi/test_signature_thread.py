@@ -115,3 +115,16 @@ def test_the_facades_thread_checks_ed25519() -> None:
         SIGNATURES.verify(private.public_key(), message + b"x", private.sign(message))
     )
     assert (good, bad) == (True, False)
+
+
+def test_a_forked_child_starts_a_thread_of_its_own() -> None:
+    """What ``os.register_at_fork`` runs in a child: the parent's thread is not there."""
+    thread = SignatureThread(verify_signature)
+    private = ed25519.Ed25519PrivateKey.generate()
+    message = b"m"
+    assert asyncio.run(thread.verify(private.public_key(), message, private.sign(message)))
+    first = thread._thread
+    thread._forked()
+    assert thread._thread is None
+    assert asyncio.run(thread.verify(private.public_key(), message, private.sign(message)))
+    assert thread._thread is not None and thread._thread is not first

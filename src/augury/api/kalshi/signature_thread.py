@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -42,6 +43,14 @@ class SignatureThread:
         self._thread: threading.Thread | None = None
         self.batches = 0
         """Batches checked so far (the checks of one turn of a loop are one)."""
+        os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        """In a child made by fork, the thread is not there: start another when asked."""
+        self._lock = threading.Lock()
+        self._pending = {}
+        self._batches = queue.SimpleQueue()
+        self._thread = None
 
     async def verify(self, key: PublicKey, message: bytes, signature: bytes) -> bool:
         loop = asyncio.get_running_loop()
