@@ -18,8 +18,14 @@ targets take turns, ``--repeat`` times each:
 
 Clients are raw HTTP/1.1 keep-alive connections in one asyncio loop, closed loop. Prints
 one JSON line per measurement (``ops_per_s``, ``p50_ms``, ``p99_ms``,
-``server_cpu_us_per_op``), then a summary with the medians and the facade's ratio to
-Augury's own route (the issue's goal: within 15%).
+``server_cpu_us_per_op``, the whole server's; ``server_loop_cpu_us_per_op``, its event
+loop thread's, where the HTTP work of either route is done (the engine's, the journal's
+and the projector's threads and processes cost less per order the more orders a group
+commit holds, so the whole server's figure also moves with the rate);
+``loadgen_cpu_us_per_op``, what this process spent per order, signing included, on the
+same cores as the server; ``load_1m``, the machine's load average as it began), then a
+summary with the medians and the facade's ratio to Augury's own route (the issue's goal:
+within 15%).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import argparse
 import asyncio
 import base64
 import json
+import os
 import re
 import statistics
 import tempfile
@@ -45,6 +52,13 @@ from service import BUILD, PASSWORD, PG_DSN_DEFAULT, Server
 
 KALSHI_PATH = "/trade-api/v2/portfolio/events/orders"
 AUGURY_PATH = "/api/v1/orders"
+
+
+def loop_cpu_s(server: Server) -> float:
+    """CPU seconds of the server's main thread (uvicorn's event loop), from /proc."""
+    pid = server.process.pid
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Trader:
@@ -195,10 +209,16 @@ async def measure(
         finally:
             connection.close()
 
+    loop_cpu: list[float] = []
+    loadgen_cpu: list[float] = []
+
     async def sample(at: float) -> None:
         await asyncio.sleep(max(0.0, at - time.perf_counter()))
         cpu.append(server.cpu_s())
+        loop_cpu.append(loop_cpu_s(server))
+        loadgen_cpu.append(time.process_time())  # this process: the clients and signing
 
+    load_1m = os.getloadavg()[0]
     now = time.perf_counter()
     start, stop = now + warmup_s, now + warmup_s + seconds
     await asyncio.gather(sample(start), sample(stop), *(loop(t, start, stop) for t in traders))
@@ -213,6 +233,13 @@ async def measure(
         "p50_ms": round(latencies[count // 2] * 1e3, 2) if count else None,
         "p99_ms": round(latencies[min(count - 1, count * 99 // 100)] * 1e3, 2) if count else None,
         "server_cpu_us_per_op": round((cpu[1] - cpu[0]) * 1e6 / count) if count else None,
+        "server_loop_cpu_us_per_op": (
+            round((loop_cpu[1] - loop_cpu[0]) * 1e6 / count) if count else None
+        ),
+        "loadgen_cpu_us_per_op": (
+            round((loadgen_cpu[1] - loadgen_cpu[0]) * 1e6 / count) if count else None
+        ),
+        "load_1m": round(load_1m, 2),
         "errors": len(errors),
         "first_error": errors[0] if errors else None,
     }
@@ -247,7 +274,14 @@ def main() -> None:
         "key_type": args.key_type,
     }
     for target, found in rows.items():
-        for field in ("ops_per_s", "p50_ms", "p99_ms", "server_cpu_us_per_op"):
+        for field in (
+            "ops_per_s",
+            "p50_ms",
+            "p99_ms",
+            "server_cpu_us_per_op",
+            "server_loop_cpu_us_per_op",
+            "loadgen_cpu_us_per_op",
+        ):
             values = [r[field] for r in found if r[field] is not None]
             summary[f"{target}_{field}"] = statistics.median(values) if values else None
     if summary["augury_ops_per_s"]:

@@ -31,7 +31,7 @@ PEM_LENGTH_MAX = 4_096
 RSA_BITS_MIN = 2_048
 CACHE_TTL_S = 5.0
 """How long a looked-up key is trusted without asking the database again (a revocation
-in this process applies at once, in another within this)."""
+in this process applies at once, even to a lookup under way; in another within this)."""
 CACHE_MAX = 10_000
 
 public_keys = Table(
@@ -102,6 +102,9 @@ class PublicKeys:
         self.engine = engine
         public_keys.create(engine, checkfirst=True)
         self._cache: dict[str, tuple[float, SigningKey]] = {}
+        self._forgotten = 0
+        """How many times ``forget`` was called: a lookup that began before one (and may
+        have read the key before its revocation) does not fill the cache."""
 
     def add(self, key_id: str, pem: str) -> KeyType:
         """Attach ``pem`` to API key ``key_id`` (ValueError if it is not a usable key)."""
@@ -131,12 +134,15 @@ class PublicKeys:
         return found[1]
 
     def forget(self, key_id: str) -> None:
+        """Drop ``key_id`` from the cache (its API key was just revoked)."""
+        self._forgotten += 1
         self._cache.pop(key_id, None)
 
     def lookup(self, key_id: str) -> SigningKey | None:
         """The live API key ``key_id`` with its public key, of an enabled user, or None."""
         if not 0 < len(key_id) <= 32:
             return None
+        forgotten = self._forgotten
         k, p = api_keys, public_keys
         with self.engine.connect() as conn:
             row = conn.execute(
@@ -149,6 +155,8 @@ class PublicKeys:
             return None
         key_type, key = load_public_key(row.pem)
         found = SigningKey(key_id, _user(row), tuple(row.key_scopes.split(",")), key_type, key)
+        if self._forgotten != forgotten:
+            return found  # a revocation meanwhile: answer this request, cache nothing
         if len(self._cache) >= CACHE_MAX:
             self._cache.clear()
         self._cache[key_id] = (time.monotonic() + CACHE_TTL_S, found)

@@ -89,7 +89,9 @@ def test_only_rsa_of_2048_bits_or_ed25519_public_keys_are_accepted() -> None:
 
 def test_a_signature_is_accepted_once_within_the_window() -> None:
     replays = Replays(window_ms=1_000, size_max=3)
+    assert not replays.seen(b"a")
     assert replays.first(b"a", 10_000)
+    assert replays.seen(b"a") and not replays.seen(b"b")
     assert not replays.first(b"a", 10_500)
     assert replays.first(b"b", 10_600)
     # past twice the window the oldest is forgotten (its timestamp is stale by then)

@@ -13,11 +13,10 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
 
 from augury.api.fast_orders import HotRoute
-from augury.api.kalshi import key_routes, market_routes, portfolio_routes, ws
-from augury.api.kalshi.errors import KalshiError, KalshiRoute, guard, response
+from augury.api.kalshi import hot_route, key_routes, market_routes, portfolio_routes, ws
+from augury.api.kalshi.errors import KalshiError, KalshiRoute, response
 
 PREFIX = "/trade-api/v2"
 
@@ -33,15 +32,6 @@ async def not_supported(request: Request, rest: str) -> Response:
     )
 
 
-async def _hot_create(
-    scope: Scope, receive: Receive, send: Send, _request: Request, _services: object
-) -> None:
-    """``POST /portfolio/events/orders`` without the FastAPI router in front (as
-    ``fast_orders`` serves Augury's own ``POST /orders``): the same handler, guarded."""
-    answer = await guard(portfolio_routes.create_order)(Request(scope, receive))
-    await answer(scope, receive, send)
-
-
 def install(app: FastAPI) -> None:
     """Serve the facade under ``/trade-api/v2`` (its routes stay out of the OpenAPI
     document of Augury's own API); placing an order is matched first, before the app's
@@ -50,5 +40,5 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
     app.include_router(ws.router)
     app.include_router(_fallback, prefix=PREFIX)
-    hot = HotRoute(app.router, f"{PREFIX}/portfolio/events/orders", "POST", _hot_create)
+    hot = HotRoute(app.router, f"{PREFIX}/portfolio/events/orders", "POST", hot_route.create)
     app.router.routes.insert(0, hot)

@@ -1,11 +1,14 @@
 """What every route of the facade shares: the services, the signed caller, answers as
-JSON, a market found by its ticker, Kalshi markets built from Augury's reads."""
+JSON, a market found by its ticker or its shape, Kalshi markets built from Augury's
+reads."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from fastapi import Request
@@ -22,19 +25,66 @@ from augury.api.kalshi.errors import KalshiError, bad_request, not_found
 from augury.api.public_keys import public_keys_of
 from augury.domain.exchange import Exchange
 from augury.domain.rejections import Rejected
+from augury.roles.node_engine import NodeEngine
 from augury.roles.services import Services
 from augury.settings import parse_instant_us
+
+T = TypeVar("T")
 
 DAY_US = 86_400_000_000
 _encoder = msgspec.json.Encoder()
 
 
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What never changes about a market: enough to read and write its tickers."""
+
+    market: str
+    categorical: bool
+    outcomes: int
+
+
+class Shapes:
+    """Market shapes by id, read from the live state once each (``peek``: a shape
+    never changes, and an unknown ticker costs no engine query either)."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, Shape] = {}
+
+    def of(self, services: Services, market_id: str) -> Shape | None:
+        found = self._known.get(market_id)
+        if found is not None:
+            return found
+
+        def read(ex: Exchange) -> Shape | None:
+            market = ex.markets.get(market_id)
+            return None if market is None else Shape(market.id, market.categorical, market.n)
+
+        found = peek(services, read)
+        if found is not None:
+            self._known[market_id] = found
+        return found
+
+    def by_ticker(self, services: Services, ticker: str) -> tuple[Shape, int]:
+        """(the shape, the outcome) of a Kalshi market ticker; 404 unless one."""
+        parsed = mapping.parse_market_ticker(ticker)
+        shape = None if parsed is None else self.of(services, parsed[0])
+        if parsed is None or shape is None or shape.categorical != (parsed[1] is not None):
+            raise not_found("market")
+        outcome = parsed[1] or 0
+        if outcome >= shape.outcomes:
+            raise not_found("market")
+        return shape, outcome
+
+
 class Facade:
-    """The facade's own state on a running app: the public keys and the verifier."""
+    """The facade's own state on a running app: the public keys, the verifier, the
+    markets' shapes."""
 
     def __init__(self, state: object, services: Services) -> None:
         self.keys = public_keys_of(state, services.identity.engine)
         self.verifier = Verifier(self.keys)
+        self.shapes = Shapes()
 
 
 def services_of(request: HTTPConnection) -> Services:
@@ -71,15 +121,39 @@ def decode(body: bytes, kind: type[Any]) -> Any:
         raise bad_request("the body is not JSON") from None
 
 
+def _kalshi_rejection(rejection: Rejected) -> KalshiError:
+    return KalshiError(
+        404 if "unknown" in rejection.code.value else 400,
+        rejection.code.value,
+        rejection.message,
+    )
+
+
 async def live_read(services: Services, fn: Any) -> Any:
     try:
         return await services.query(fn)
     except Rejected as rejection:
-        raise KalshiError(
-            404 if "unknown" in rejection.code.value else 400,
-            rejection.code.value,
-            rejection.message,
-        ) from None
+        raise _kalshi_rejection(rejection) from None
+
+
+def peek(services: Services, fn: Callable[[Exchange], T]) -> T:
+    """``fn`` on the exchange's live state as it is now, on the event loop: no query.
+
+    Only for reads of a single value or two that need no view consistent across the
+    state (a position, a market's shape). A query (``live_read``) waits until every
+    command queued before it is durable, which splits the engine's group commit and
+    costs placing an order as much as the order itself (docs/benchmarks.md). Here the
+    in-process engine's thread may be executing meanwhile: each dict or list lookup is
+    atomic (the GIL), so ``fn`` sees a value the state held, at least as recent as
+    every answered command (the engine executes before it answers). An API node reads
+    its replica, on this same loop, as its own ``query`` does.
+    """
+    engine = services.engine
+    exchange = engine.replica.exchange if isinstance(engine, NodeEngine) else engine.exchange
+    try:
+        return fn(exchange)
+    except Rejected as rejection:
+        raise _kalshi_rejection(rejection) from None
 
 
 def seconds_us(ts: int | None) -> int | None:

@@ -14,64 +14,24 @@ domain refuses a second), so a replacement has none unless an amend gives
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from augury.api import live
 from augury.api.errors import ApiError, as_api_error
 from augury.api.kalshi import mapping
 from augury.api.kalshi import models as km
-from augury.api.kalshi.common import live_read, now_ms
+from augury.api.kalshi.common import Shape, Shapes, now_ms, peek
 from augury.api.kalshi.errors import KalshiError, bad_request, not_found
 from augury.api.routes.trading import cancelled, placed
 from augury.domain import commands as dc
 from augury.domain import fixed, views, yes_book
-from augury.domain.exchange import Exchange
 from augury.domain.units import ONE
 from augury.roles.errors import ServiceError
 from augury.roles.services import Services
 
 KEY_PREFIX = "kalshi-order:"
-
-
-@dataclass(frozen=True, slots=True)
-class Shape:
-    """What never changes about a market: enough to read and write its tickers."""
-
-    market: str
-    categorical: bool
-    outcomes: int
-
-
-class Shapes:
-    """Market shapes by id, asked of the engine once each."""
-
-    def __init__(self) -> None:
-        self._known: dict[str, Shape] = {}
-
-    async def of(self, services: Services, market_id: str) -> Shape | None:
-        found = self._known.get(market_id)
-        if found is not None:
-            return found
-
-        def read(ex: Exchange) -> Shape | None:
-            market = ex.markets.get(market_id)
-            return None if market is None else Shape(market.id, market.categorical, market.n)
-
-        found = await services.query(read)
-        if found is not None:
-            self._known[market_id] = found
-        return found
-
-    async def by_ticker(self, services: Services, ticker: str) -> tuple[Shape, int]:
-        parsed = mapping.parse_market_ticker(ticker)
-        shape = None if parsed is None else await self.of(services, parsed[0])
-        if parsed is None or shape is None or shape.categorical != (parsed[1] is not None):
-            raise not_found("market")
-        outcome = parsed[1] or 0
-        if outcome >= shape.outcomes:
-            raise not_found("market")
-        return shape, outcome
 
 
 def parse_amount(text: str, name: str) -> int:
@@ -90,10 +50,12 @@ async def place(
 ) -> dict[str, Any]:
     """Place ``body`` for ``account``; Kalshi's CreateOrderV2Response. The idempotency
     key is ``key``, else the client_order_id's (none without one)."""
-    shape, outcome = await shapes.by_ticker(services, body.ticker)
+    shape, outcome = shapes.by_ticker(services, body.ticker)
     price = parse_amount(body.price, "price")
     qty = parse_amount(body.count, "count")
-    held_yes, held_no = await live_read(
+    # what the account holds now names the order; the engine checks the order itself
+    # against the state it executes it on (a query would be just as racy, and dearer)
+    held_yes, held_no = peek(
         services, lambda ex: live.held_pair(ex, account, shape.market, outcome)
     )
     side, token, own = yes_book.from_yes_book(body.side, price, qty, held_yes, held_no)
@@ -127,12 +89,40 @@ async def place(
     try:
         order = await placed(services, command, "limit", key)
     except (ApiError, ServiceError) as error:
-        if error.code == "idempotency_key_reused":
-            raise KalshiError(
-                409, "duplicate_client_order_id", "client_order_id names an order with other terms"
-            ) from None
-        raise
+        if error.code != "idempotency_key_reused":
+            raise
+        order = await _named_otherwise(services, command, body, (price, qty), key)
     return _placement_answer(order)
+
+
+async def _named_otherwise(
+    services: Services,
+    command: dc.PlaceOrder,
+    body: km.CreateOrder,
+    terms: tuple[int, int],
+    key: str,
+) -> dict[str, Any]:
+    """The first order of ``key`` when it is this Kalshi order named the other way.
+
+    Holdings name a bid or an ask, and they move: a bid sent again after its first
+    sending sold the NO it held (now escrowed) is named a YES buy, which the engine
+    takes for other terms under the same key. Sent under the other name, the engine
+    answers the first order if that is it (a keyed command never executes twice), and
+    refuses it again otherwise (409)."""
+    price, qty = terms
+    held = 0 if command.side == dc.Side.SELL else qty  # what picks the other branch
+    side, token, own = yes_book.from_yes_book(body.side, price, qty, held, held)
+    other_name = (side, token) != (command.side, command.token)
+    if qty > 0 and other_name and not (body.reduce_only and side != dc.Side.SELL):
+        other = msgspec.structs.replace(command, side=side, token=token, price=own)
+        try:
+            return await placed(services, other, "limit", key)
+        except (ApiError, ServiceError) as error:
+            if error.code != "idempotency_key_reused":
+                raise
+    raise KalshiError(
+        409, "duplicate_client_order_id", "client_order_id names an order with other terms"
+    )
 
 
 def _placement_answer(order: dict[str, Any]) -> dict[str, Any]:
@@ -197,7 +187,7 @@ async def replace(
     client_order_id: str | None,
 ) -> dict[str, Any]:
     """Cancel ``order`` and place the same order for ``remaining`` at ``yes_price``."""
-    shape = await shapes.of(services, order["market"])
+    shape = shapes.of(services, order["market"])
     assert shape is not None
     await cancelled(services, account, order["id"], "")
     book_side = yes_book.yes_book_side(order["side"], order["token"])
@@ -220,7 +210,7 @@ async def amend(
     services: Services, shapes: Shapes, account: str, order_text: str, body: km.AmendOrder
 ) -> dict[str, Any]:
     order = await open_order(services, account, order_id_of(order_text))
-    shape = await shapes.of(services, order["market"])
+    shape = shapes.of(services, order["market"])
     assert shape is not None
     ticker = mapping.market_ticker(shape.market, shape.categorical, order["outcome"])
     if body.ticker != ticker or body.side != yes_book.yes_book_side(order["side"], order["token"]):

@@ -17,7 +17,7 @@ from augury.api import live, reads
 from augury.api.errors import ApiError
 from augury.api.kalshi import mapping, orders
 from augury.api.kalshi import models as km
-from augury.api.kalshi.common import answer, caller, decode, facade_of, services_of
+from augury.api.kalshi.common import Shapes, answer, caller, decode, facade_of, services_of
 from augury.api.kalshi.errors import KalshiError, KalshiRoute, from_api_error, not_found
 from augury.domain import commands as dc
 from augury.domain import fixed, yes_book
@@ -31,12 +31,8 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 
 
-def shapes_of(request: Request) -> orders.Shapes:
-    facade = facade_of(request)
-    found: orders.Shapes | None = getattr(facade, "shapes", None)
-    if found is None:
-        found = facade.shapes = orders.Shapes()  # type: ignore[attr-defined]
-    return found
+def shapes_of(request: Request) -> Shapes:
+    return facade_of(request).shapes
 
 
 @router.get("/portfolio/balance")
@@ -91,7 +87,7 @@ async def positions(
     now = services.now_us()
     market_positions, events = [], {}
     for (market_id, outcome), (yes, no, cost) in sorted(nets.items()):
-        shape = await shapes.of(services, market_id)
+        shape = shapes.of(services, market_id)
         assert shape is not None
         # a binary market's NO holding is its outcome 1's token: the same YES book
         book_outcome = outcome if shape.categorical else 0
@@ -142,7 +138,7 @@ async def _orders_for_kalshi(
     totals = await run_in_threadpool(reads.order_fill_totals, services.projector.engine, ids)
     out = []
     for order in found:
-        shape = await shapes_of(request).of(services, order["market"])
+        shape = shapes_of(request).of(services, order["market"])
         assert shape is not None
         out.append(orders.kalshi_order(order, shape, user_id, totals.get(int(order["id"]), {})))
     return out
@@ -152,7 +148,7 @@ async def _market_id(request: Request, services: Services, ticker: str | None) -
     """The Augury market of a ``ticker`` filter (None: no filter); 404 if none."""
     if not ticker:
         return None
-    shape, _ = await shapes_of(request).by_ticker(services, ticker)
+    shape, _ = shapes_of(request).by_ticker(services, ticker)
     return shape.market
 
 
@@ -190,7 +186,7 @@ async def fills(
         order = order_views[oid]
         if order is None or (order_id and str(oid) != order_id):
             continue
-        fill_shape = await shapes_of(request).of(services, item["market"])
+        fill_shape = shapes_of(request).of(services, item["market"])
         assert fill_shape is not None
         name = mapping.market_ticker(
             fill_shape.market,
@@ -320,12 +316,18 @@ async def get_order(request: Request, order_id: str) -> Response:
 
 
 # -- V2 order writes -------------------------------------------------------------------
+async def placement(request: Request, body: bytes) -> dict[str, Any]:
+    """Place the order of ``body`` for the signed caller: Kalshi's CreateOrderV2Response
+    (also the hot route's, ``augury.api.kalshi.hot_route``)."""
+    principal = await caller(request, "trade")
+    order = decode(body, km.CreateOrder)
+    return await orders.place(services_of(request), shapes_of(request), principal.account, order)
+
+
 @router.post("/portfolio/events/orders", status_code=201)
 async def create_order(request: Request) -> Response:
-    principal = await caller(request, "trade")
-    body = decode(await request.body(), km.CreateOrder)
-    placed = await orders.place(services_of(request), shapes_of(request), principal.account, body)
-    return answer(placed, 201)
+    """Shadowed by the hot route (``install``); kept for its declaration."""
+    return answer(await placement(request, await request.body()), 201)
 
 
 @router.post("/portfolio/events/orders/batched", status_code=201)
