@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from sqlalchemy import BigInteger, Column, Engine, String, Table, Text, insert, select
 
 from augury.api.errors import ApiError
-from augury.identity.store import User, _user, api_keys, metadata, users
+from augury.identity.store import IdentityStore, User, _user, api_keys, metadata, users
 
 KeyType = Literal["rsa", "ed25519"]
 PublicKey = rsa.RSAPublicKey | ed25519.Ed25519PublicKey
@@ -138,6 +138,17 @@ class PublicKeys:
         self._forgotten += 1
         self._cache.pop(key_id, None)
 
+    def forget_user(self, user_id: int | None) -> None:
+        """Drop the keys of user ``user_id`` (None: everyone's) from the cache: the user
+        was deleted or disabled, or their roles or password changed (``IdentityStore``)."""
+        self._forgotten += 1
+        if user_id is None:
+            self._cache.clear()
+            return
+        for key_id, (_, found) in list(self._cache.items()):
+            if found.user.id == user_id:
+                self._cache.pop(key_id, None)
+
     def lookup(self, key_id: str) -> SigningKey | None:
         """The live API key ``key_id`` with its public key, of an enabled user, or None."""
         if not 0 < len(key_id) <= 32:
@@ -163,11 +174,13 @@ class PublicKeys:
         return found
 
 
-def public_keys_of(state: Any, engine: Engine) -> PublicKeys:
-    """The app's one ``PublicKeys`` (made on first use, on ``state``: ``app.state``)."""
+def public_keys_of(state: Any, identity: IdentityStore) -> PublicKeys:
+    """The app's one ``PublicKeys`` (made on first use, on ``state``: ``app.state``),
+    forgetting a user's keys whenever ``identity`` forgets the user."""
     found: PublicKeys | None = getattr(state, "public_keys", None)
     if found is None:
-        found = state.public_keys = PublicKeys(engine)
+        found = state.public_keys = PublicKeys(identity.engine)
+        identity.forget_listeners.append(found.forget_user)
     return found
 
 

@@ -19,6 +19,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -162,6 +163,9 @@ class IdentityStore:
         # (kind, digest of the secret) -> (trusted until, user, scopes)
         self._cache: dict[tuple[CredentialKind, str], tuple[float, User, tuple[str, ...]]] = {}
         self.guard = LoginGuard(engine)
+        self.forget_listeners: list[Callable[[int | None], None]] = []
+        """Called with a user's id (None: every user) when what was cached of them must
+        go: the HTTP layer's other credential caches (Kalshi's signing keys) listen."""
 
     # -- the authentication cache --------------------------------------------------------
     def cached(self, kind: CredentialKind, token: str) -> tuple[User, tuple[str, ...]] | None:
@@ -183,6 +187,8 @@ class IdentityStore:
         self._cache[kind, digest] = (time.monotonic() + AUTH_CACHE_TTL_S, user, scopes)
 
     def _forget_user(self, user_id: int | None = None) -> None:
+        for listener in self.forget_listeners:
+            listener(user_id)
         if user_id is None:
             self._cache.clear()
             return

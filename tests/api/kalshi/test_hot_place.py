@@ -27,7 +27,7 @@ from sqlalchemy import event
 from augury.api.fast_orders import HotRoute
 from augury.api.kalshi import PREFIX, mapping
 from augury.api.kalshi.auth import SIGNATURES
-from augury.api.public_keys import PublicKeys
+from augury.api.public_keys import PublicKeys, public_keys_of
 from augury.roles.services import Services
 from tests.api.helpers import CLOSE
 from tests.api.hot_pair import Side, pair
@@ -283,3 +283,20 @@ def test_a_lookup_overtaken_by_a_revocation_is_not_cached(signing: tuple[Signing
     assert keys.cached(key_id) is None  # ... but not cached
     assert keys.lookup(key_id) is not None
     assert keys.cached(key_id) is not None  # an undisturbed lookup is
+
+
+def test_a_deleted_users_key_is_refused_at_once(signing: tuple[Signing, Signing]) -> None:
+    """The identity store forgetting a user (deleted, disabled, roles or password changed)
+    drops their cached signing keys too: the next signed request reads the database."""
+    hot, _ = signing
+    identity = hot.services.identity
+    keys = public_keys_of(hot.side.app.state, identity)
+    key_id = hot.key_ids["bob"]
+    assert hot.call("POST", PLACE, "bob", _order("bid", "0.11")).status_code == 201
+    assert keys.cached(key_id) is not None  # the placement cached bob's key
+    bob = identity.get_user("bob")
+    assert bob is not None
+    identity.delete_user(bob.id)
+    assert keys.cached(key_id) is None
+    refused = hot.call("POST", PLACE, "bob", _order("bid", "0.11"))
+    assert refused.status_code == 401, refused.text

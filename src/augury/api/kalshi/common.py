@@ -82,7 +82,7 @@ class Facade:
     markets' shapes."""
 
     def __init__(self, state: object, services: Services) -> None:
-        self.keys = public_keys_of(state, services.identity.engine)
+        self.keys = public_keys_of(state, services.identity)
         self.verifier = Verifier(self.keys)
         self.shapes = Shapes()
 

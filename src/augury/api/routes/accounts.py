@@ -294,7 +294,7 @@ async def create_api_key(
     view = key_view(info)
     view["key"] = key
     if body.public_key is not None:  # requests signed by its private half are this key's
-        keys = public_keys_of(request.app.state, services.identity.engine)
+        keys = public_keys_of(request.app.state, services.identity)
         view["key_type"] = await run_in_threadpool(keys.add, info.id, body.public_key)
     await stored.save(201, view, response)
     return view
@@ -321,6 +321,6 @@ async def revoke_api_key(
                 403, FORBIDDEN, "an API key without the 'admin' scope can revoke only itself"
             )
     revoked = await run_in_threadpool(services.identity.revoke_api_key, principal.user, key_id)
-    public_keys_of(request.app.state, services.identity.engine).forget(key_id)
+    public_keys_of(request.app.state, services.identity).forget(key_id)
     if not revoked:
         raise not_found("API key")
