@@ -22,6 +22,8 @@ other, never side by side: on PostgreSQL the transaction first takes an advisory
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,8 @@ MIGRATION_WAIT_S = 120
 """SQLite: how long a migration waits for another process's (PostgreSQL waits on)."""
 WAL_AUTOCHECKPOINT_PAGES = 10_000
 """SQLite: pages in the WAL (4 KiB each, ~40 MB) before it is copied back to the database."""
+WAL_SWITCH_WAIT_S = 10.0
+"""SQLite: how long a connection keeps asking for WAL while others hold the new file."""
 
 _NAMESPACE_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _POSTGRES_PREFIXES = ("postgresql://", "postgres://", "postgresql+psycopg://")
@@ -80,9 +84,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL_AUTOCHECKPOINT_PAGES instead of SQLite's 1,000 copies each of them back to the
     # database file less often (about 8 % less CPU per record at batches of 16).
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute("PRAGMA busy_timeout = 10000")
+    # Switching a new file to WAL takes an exclusive lock, and SQLite may answer "database
+    # is locked" at once rather than wait while other processes open the same new file
+    # (migrations of several roles starting together): try again for a while.
+    deadline = time.monotonic() + WAL_SWITCH_WAIT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
     cursor.close()
 
