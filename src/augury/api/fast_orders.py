@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, get_args
+from typing import Any, NamedTuple, Protocol, get_args
 
 import msgspec
 from fastapi import FastAPI
@@ -56,6 +56,7 @@ MARKET_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 PRINTABLE_RE = re.compile(r"[\x21-\x7e]+")
 """Client order ids and idempotency keys, for ``fullmatch``."""
 CLIENT_ORDER_ID_MAX = 64
+OUTCOME_MAX = 63
 ORDER_ID_MAX = 2**62
 
 
@@ -66,12 +67,57 @@ def choices(model: type[BaseModel], field: str) -> frozenset[str]:
     return frozenset(v for v in values if isinstance(v, str))
 
 
-SIDES = choices(OrderBody, "side")
-TOKENS = choices(OrderBody, "token")
-TYPES = choices(OrderBody, "type")
-TIFS = choices(OrderBody, "tif")
-SELF_TRADE = choices(OrderBody, "self_trade")
-assert all((SIDES, TOKENS, TYPES, TIFS, SELF_TRADE)), "OrderBody's fields are not Literals"
+class _OrderLike(Protocol):
+    market: str
+    outcome: int
+    side: str
+    token: str
+    type: str
+    price: str | None
+    qty: str | None
+    budget: str | None
+    tif: str | None
+    self_trade: str
+
+
+class Literals(NamedTuple):
+    """The literal strings a body model (``OrderBody``, ``PreviewBody``) takes for an
+    order's fields, read from its schema."""
+
+    sides: frozenset[str]
+    tokens: frozenset[str]
+    types: frozenset[str]
+    tifs: frozenset[str]
+    self_trade: frozenset[str]
+
+    @classmethod
+    def of(cls, model: type[BaseModel]) -> Literals:
+        found = cls(*(choices(model, f) for f in ("side", "token", "type", "tif", "self_trade")))
+        assert all(found), f"{model.__name__}'s order fields are not Literals"
+        return found
+
+    def take(self, body: _OrderLike) -> bool:
+        """The checks the model makes of the fields every order body has."""
+        return bool(
+            MARKET_RE.fullmatch(body.market)
+            and 0 <= body.outcome <= OUTCOME_MAX
+            and body.side in self.sides
+            and body.token in self.tokens
+            and body.type in self.types
+            and (body.tif is None or body.tif in self.tifs)
+            and body.self_trade in self.self_trade
+        )
+
+
+def amounts(body: _OrderLike) -> dict[str, int | None]:
+    """``price``, ``qty`` and ``budget`` parsed as the models parse them (ValueError)."""
+    return {
+        name: None if text is None else _amount(text)
+        for name, text in (("price", body.price), ("qty", body.qty), ("budget", body.budget))
+    }
+
+
+ORDER_LITERALS = Literals.of(OrderBody)
 JSON_HEADERS = [(b"content-type", b"application/json")]
 
 _hold_key = asynccontextmanager(idempotency_key)
@@ -99,7 +145,7 @@ _decode_order = msgspec.json.Decoder(_Order).decode
 _encode = msgspec.json.Encoder().encode
 
 
-def _is_json(content_type: str | None) -> bool:
+def is_json(content_type: str | None) -> bool:
     """A JSON content type exactly as FastAPI decides it (anything odd: not ours)."""
     if content_type is None:
         return False  # FastAPI (strict content type) does not decode it: not ours
@@ -119,13 +165,7 @@ def order_fields(body: bytes) -> tuple[dict[str, Any], str] | None:
         order = _decode_order(body)
         cid = order.client_order_id
         if not (
-            MARKET_RE.fullmatch(order.market)
-            and 0 <= order.outcome <= 63
-            and order.side in SIDES
-            and order.token in TOKENS
-            and order.type in TYPES
-            and (order.tif is None or order.tif in TIFS)
-            and order.self_trade in SELF_TRADE
+            ORDER_LITERALS.take(order)
             and (order.price is None) == (order.type == "market")
             and (cid is None or (len(cid) <= CLIENT_ORDER_ID_MAX and PRINTABLE_RE.fullmatch(cid)))
         ):
@@ -135,9 +175,7 @@ def order_fields(body: bytes) -> tuple[dict[str, Any], str] | None:
             "outcome": order.outcome,
             "side": dc.Side(order.side),
             "token": dc.Token(order.token),
-            "qty": None if order.qty is None else _amount(order.qty),
-            "price": None if order.price is None else _amount(order.price),
-            "budget": None if order.budget is None else _amount(order.budget),
+            **amounts(order),
             "tif": trading.tif_of(order.tif, order.type),
             "expires_at": None if order.expires_at is None else _instant(order.expires_at),
             "post_only": order.post_only,
@@ -158,14 +196,14 @@ def _idempotency_header(request: Request) -> tuple[bool, str | None]:
     return valid, header
 
 
-async def _send_json(send: Send, status: int, payload: dict[str, Any]) -> None:
+async def send_json(send: Send, status: int, payload: dict[str, Any]) -> None:
     body = _encode(payload)
     headers = [(b"content-length", str(len(body)).encode()), *JSON_HEADERS]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
-async def _read_body(receive: Receive) -> bytes | None:
+async def read_body(receive: Receive) -> bytes | None:
     """The whole request body (``BodyLimit``'s receive refuses an oversized one).
 
     None if the client went away meanwhile: there is no one left to answer.
@@ -181,7 +219,7 @@ async def _read_body(receive: Receive) -> bytes | None:
             return None
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
     """A receive that gives ``body`` again, then whatever the connection says next."""
     pending = True
 
@@ -204,22 +242,22 @@ async def place(
     dependencies (authentication, scope, Idempotency-Key): any request the hot path
     does not take is handed over whole, so the order of those answers is the route's.
     """
-    body = await _read_body(receive)
+    body = await read_body(receive)
     if body is None:
         return None
-    found = order_fields(body) if _is_json(request.headers.get("content-type")) else None
+    found = order_fields(body) if is_json(request.headers.get("content-type")) else None
     if found is None:
-        return _replay(body, receive)
+        return replay_body(body, receive)
     principal = await current_principal(request, services)
     require_scope(principal, "trade")
     valid, header = _idempotency_header(request)
     if not valid:
-        return _replay(body, receive)
+        return replay_body(body, receive)
     fields, order_type = found
     command = dc.PlaceOrder(account=principal.account, **fields)
     async with _hold_key(principal, services, header) as key:
         payload = await trading.placed(services, command, order_type, key)
-    await _send_json(send, 201, payload)
+    await send_json(send, 201, payload)
     return None
 
 
@@ -237,7 +275,7 @@ async def cancel(
         return receive
     async with _hold_key(principal, services, header) as key:
         payload = await trading.cancelled(services, principal.account, order_id, key)
-    await _send_json(send, 200, payload)
+    await send_json(send, 200, payload)
     return None
 
 

@@ -40,25 +40,25 @@ from augury.api import responses as r
 from augury.api.deps import current_principal, require_scope
 from augury.api.errors import refused
 from augury.api.fast_orders import (
-    MARKET_RE,
     ORDER_ID_MAX,
+    OUTCOME_MAX,
     Handler,
     HotRoute,
-    _is_json,
-    _read_body,
-    _replay,
-    _send_json,
-    choices,
+    Literals,
+    amounts,
+    is_json,
+    read_body,
+    replay_body,
+    send_json,
 )
 from augury.api.routes.trading import previewed
-from augury.api.schemas import PreviewBody, _amount
+from augury.api.schemas import PreviewBody
 from augury.domain.exchange import Exchange
 from augury.domain.rejections import Rejected
 from augury.roles.services import Services
 
 MARKET_LEN_MAX = 64
 """``routes.markets.MarketPath``: 1 to 64 characters."""
-OUTCOME_MAX = 63
 DEPTH_DEFAULT = 20
 PARAM_RE = re.compile(rb"(outcome|depth)=(0|[1-9][0-9]{0,2})")
 """One query parameter the hot path takes as it stands."""
@@ -74,10 +74,7 @@ ORDER_DEFAULTS = _defaults(r.OrderOut)
 """What ``OrderOut`` adds to ``live.open_order``'s dict (``created_at``, ``updated_at``)."""
 
 
-SIDES, TOKENS, TYPES, TIFS, SELF_TRADE = (
-    choices(PreviewBody, field) for field in ("side", "token", "type", "tif", "self_trade")
-)
-assert all((SIDES, TOKENS, TYPES, TIFS, SELF_TRADE)), "PreviewBody's fields are not Literals"
+PREVIEW_LITERALS = Literals.of(PreviewBody)
 
 
 class _Preview(msgspec.Struct, forbid_unknown_fields=True):
@@ -103,24 +100,14 @@ def preview_fields(body: bytes) -> tuple[str, dict[str, Any]] | None:
     body as it is with the same values; None for anything else (the route answers it)."""
     try:
         p = _decode_preview(body)
-        if not (
-            MARKET_RE.fullmatch(p.market)
-            and 0 <= p.outcome <= OUTCOME_MAX
-            and p.side in SIDES
-            and p.token in TOKENS
-            and p.type in TYPES
-            and (p.tif is None or p.tif in TIFS)
-            and p.self_trade in SELF_TRADE
-        ):
+        if not PREVIEW_LITERALS.take(p):
             return None
         fields = {
             "market": p.market,
             "outcome": p.outcome,
             "side": p.side,
             "token": p.token,
-            "price": None if p.price is None else _amount(p.price),
-            "qty": None if p.qty is None else _amount(p.qty),
-            "budget": None if p.budget is None else _amount(p.budget),
+            **amounts(p),
             "tif": p.tif,
             "self_trade": p.self_trade,
         }
@@ -164,7 +151,7 @@ async def _send_live(
         payload = await services.query(fn)
     except Rejected as rejection:
         raise refused(rejection.code.value, rejection.message) from None
-    await _send_json(send, 200, payload)
+    await send_json(send, 200, payload)
 
 
 async def book(
@@ -201,7 +188,7 @@ async def balances(
     require_scope(principal, "read")
     account = principal.account
     payload = await services.query(lambda ex: live.balances(ex, account))
-    await _send_json(send, 200, payload)
+    await send_json(send, 200, payload)
     return None
 
 
@@ -218,7 +205,7 @@ async def open_order(
     found = await services.query(lambda ex: live.open_order(ex, account, order_id))
     if found is None:  # closed, unknown or not this account's: the route reads history
         return receive
-    await _send_json(
+    await send_json(
         send, 200, {**found, **{k: v for k, v in ORDER_DEFAULTS.items() if k not in found}}
     )
     return None
@@ -229,16 +216,16 @@ async def preview(
 ) -> Receive | None:
     """``POST /orders/preview``, as ``routes.trading.preview_order`` (FastAPI decodes the
     body before it authenticates: a body not taken as it stands is handed over first)."""
-    body = await _read_body(receive)
+    body = await read_body(receive)
     if body is None:
         return None
-    found = preview_fields(body) if _is_json(request.headers.get("content-type")) else None
+    found = preview_fields(body) if is_json(request.headers.get("content-type")) else None
     if found is None or scope.get("query_string"):
-        return _replay(body, receive)
+        return replay_body(body, receive)
     principal = await current_principal(request, services)
     require_scope(principal, "read")
     order_type, fields = found
-    await _send_json(send, 200, await previewed(services, principal.account, order_type, fields))
+    await send_json(send, 200, await previewed(services, principal.account, order_type, fields))
     return None
 
 
