@@ -48,7 +48,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
 from augury.api.kalshi import mapping
-from service import BUILD, PASSWORD, PG_DSN_DEFAULT, Server
+from service import BUILD, PASSWORD, PG_DSN_DEFAULT, Server, per_op_us, percentiles_ms
 
 KALSHI_PATH = "/trade-api/v2/portfolio/events/orders"
 AUGURY_PATH = "/api/v1/orders"
@@ -222,7 +222,6 @@ async def measure(
     now = time.perf_counter()
     start, stop = now + warmup_s, now + warmup_s + seconds
     await asyncio.gather(sample(start), sample(stop), *(loop(t, start, stop) for t in traders))
-    latencies.sort()
     count = len(latencies)
     return {
         "target": target,
@@ -230,15 +229,10 @@ async def measure(
         "clients": len(traders),
         "ops": count,
         "ops_per_s": round(count / seconds),
-        "p50_ms": round(latencies[count // 2] * 1e3, 2) if count else None,
-        "p99_ms": round(latencies[min(count - 1, count * 99 // 100)] * 1e3, 2) if count else None,
-        "server_cpu_us_per_op": round((cpu[1] - cpu[0]) * 1e6 / count) if count else None,
-        "server_loop_cpu_us_per_op": (
-            round((loop_cpu[1] - loop_cpu[0]) * 1e6 / count) if count else None
-        ),
-        "loadgen_cpu_us_per_op": (
-            round((loadgen_cpu[1] - loadgen_cpu[0]) * 1e6 / count) if count else None
-        ),
+        **percentiles_ms(latencies),
+        "server_cpu_us_per_op": per_op_us(cpu[0], cpu[1], count),
+        "server_loop_cpu_us_per_op": per_op_us(loop_cpu[0], loop_cpu[1], count),
+        "loadgen_cpu_us_per_op": per_op_us(loadgen_cpu[0], loadgen_cpu[1], count),
         "load_1m": round(load_1m, 2),
         "errors": len(errors),
         "first_error": errors[0] if errors else None,

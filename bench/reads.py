@@ -35,7 +35,16 @@ from typing import Any
 
 import httpx
 
-from service import BUILD, NOOP_PLAIN_PATH, PG_DSN_DEFAULT, RawClient, Server, _setup
+from service import (
+    BUILD,
+    NOOP_PLAIN_PATH,
+    PG_DSN_DEFAULT,
+    RawClient,
+    Server,
+    _setup,
+    per_op_us,
+    percentiles_ms,
+)
 
 TARGETS = ("plain", "book", "quote", "balances", "order", "preview")
 
@@ -110,18 +119,16 @@ async def _measure(
     finally:
         for c in clients:
             await c.aclose()
-    latencies.sort()
     count = len(latencies)
     return {
         "target": target,
         "clients": len(keys),
         "ops": count,
         "ops_per_s": round(count / seconds),
-        "p50_ms": round(latencies[count // 2] * 1e3, 2) if count else None,
-        "p99_ms": round(latencies[min(count - 1, count * 99 // 100)] * 1e3, 2) if count else None,
+        **percentiles_ms(latencies),
         "errors": len(errors),
         "first_error": errors[0] if errors else None,
-        "server_cpu_us_per_op": round((cpu_at[1] - cpu_at[0]) * 1e6 / count) if count else None,
+        "server_cpu_us_per_op": per_op_us(cpu_at[0], cpu_at[1], count),
     }
 
 

@@ -96,7 +96,7 @@ from roles_procs import (
 )
 from roles_procs import profile as py_spy_profile
 from roles_summary import replica_lag, summarize
-from service import PG_DSN_DEFAULT, SERVER_ENV, RawClient, _setup
+from service import PG_DSN_DEFAULT, SERVER_ENV, RawClient, _setup, percentiles_ms
 from which_build import build
 
 BUILD = build()
@@ -400,13 +400,11 @@ async def http_point(
         if bus is not None:
             await bus.close()
     count = len(latencies)
-    latencies.sort()
     (cpu0, gen0), (cpu1, gen1) = marks["start"], marks["stop"]
     return {
         "orders": count,
         "orders_per_s": round(count / args.seconds),
-        "p50_ms": round(latencies[count // 2] * 1e3, 2) if count else None,
-        "p99_ms": round(latencies[min(count - 1, count * 99 // 100)] * 1e3, 2) if count else None,
+        **percentiles_ms(latencies),
         "errors": len(errors),
         "first_error": errors[0] if errors else None,
         "cpu_us_per_order": cpu_us_per_op(cpu0, cpu1, gen1 - gen0, count),

@@ -129,6 +129,23 @@ def serve(port: int) -> None:
         services.stop()
 
 
+def percentiles_ms(latencies: list[float]) -> dict[str, float | None]:
+    """``p50_ms`` and ``p99_ms`` of ``latencies`` (seconds; sorted here)."""
+    latencies.sort()
+    count = len(latencies)
+    if not count:
+        return {"p50_ms": None, "p99_ms": None}
+    return {
+        "p50_ms": round(latencies[count // 2] * 1e3, 2),
+        "p99_ms": round(latencies[min(count - 1, count * 99 // 100)] * 1e3, 2),
+    }
+
+
+def per_op_us(before: float, after: float, count: int) -> int | None:
+    """CPU seconds spent between two readings, in us per operation (None without any)."""
+    return round((after - before) * 1e6 / count) if count else None
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -373,7 +390,6 @@ async def _measure(
         for c in clients:
             await c.aclose()
     behind_s = await _read_models_behind_s(server, keys[0]) if target == "orders" else None
-    latencies.sort()
     count = len(latencies)
     return {
         "target": target,
@@ -382,11 +398,10 @@ async def _measure(
         "ops": count,
         "seconds": seconds,
         "ops_per_s": round(count / seconds),
-        "p50_ms": round(latencies[count // 2] * 1e3, 2) if count else None,
-        "p99_ms": round(latencies[min(count - 1, count * 99 // 100)] * 1e3, 2) if count else None,
+        **percentiles_ms(latencies),
         "errors": len(errors),
         "first_error": errors[0] if errors else None,
-        "server_cpu_us_per_op": round((cpu_at[1] - cpu_at[0]) * 1e6 / count) if count else None,
+        "server_cpu_us_per_op": per_op_us(cpu_at[0], cpu_at[1], count),
         "read_models_behind_s": behind_s,
     }
 
