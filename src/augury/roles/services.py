@@ -148,14 +148,7 @@ class Services:
                 _follow_process(engine, projector, follower, wait=not restart)
             else:
                 follower = _follow(engine, projector)
-            migrate.upgrade(projector.engine)  # the API's tables (augury.identity.migrate)
-            identity = IdentityStore(
-                projector.engine,
-                settings.secret_key,
-                time_cost=settings.argon2_time_cost,
-                memory_kib=settings.argon2_memory_kib,
-            )
-            stored = StoredResponses(projector.engine, settings.secret_key)
+            identity, stored = _identity_stores(settings, projector)
             services = cls(settings, engine, projector, identity, follower, stored)
             services._bootstrap_admin(on_admin_created)
             if settings.surveillance:
@@ -183,14 +176,7 @@ class Services:
         projections_url = settings.database_url or str(settings.data_dir / "projections.db")
         projector = Projector(projections_url, namespace=settings.projections_namespace)
         try:
-            migrate.upgrade(projector.engine)  # the API's tables (augury.identity.migrate)
-            identity = IdentityStore(
-                projector.engine,
-                settings.secret_key,
-                time_cost=settings.argon2_time_cost,
-                memory_kib=settings.argon2_memory_kib,
-            )
-            stored = StoredResponses(projector.engine, settings.secret_key)
+            identity, stored = _identity_stores(settings, projector)
         except BaseException:
             projector.close()
             raise
@@ -485,6 +471,21 @@ def _follow(engine: Engine, projector: Projector) -> Follower:
     if applied:
         log.info("read models caught up with %d journal records", applied)
     return follower
+
+
+def _identity_stores(
+    settings: Settings, projector: Projector
+) -> tuple[IdentityStore, StoredResponses]:
+    """The identity tables (migrated: ``augury.identity.migrate``) and the stored
+    responses, in the read models' database, for a one-process server or an API node."""
+    migrate.upgrade(projector.engine)
+    identity = IdentityStore(
+        projector.engine,
+        settings.secret_key,
+        time_cost=settings.argon2_time_cost,
+        memory_kib=settings.argon2_memory_kib,
+    )
+    return identity, StoredResponses(projector.engine, settings.secret_key)
 
 
 def _follow_process(
