@@ -36,7 +36,6 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from augury.api import live
-from augury.api import responses as r
 from augury.api.deps import current_principal, require_scope
 from augury.api.errors import refused
 from augury.api.fast_orders import (
@@ -62,16 +61,6 @@ MARKET_LEN_MAX = 64
 DEPTH_DEFAULT = 20
 PARAM_RE = re.compile(rb"(outcome|depth)=(0|[1-9][0-9]{0,2})")
 """One query parameter the hot path takes as it stands."""
-
-
-def _defaults(model: type[r.Out]) -> dict[str, Any]:
-    """The fields of ``model`` that have a default, with it, in the model's order."""
-    fields = model.model_fields.items()
-    return {name: field.default for name, field in fields if not field.is_required()}
-
-
-ORDER_DEFAULTS = _defaults(r.OrderOut)
-"""What ``OrderOut`` adds to ``live.open_order``'s dict (``created_at``, ``updated_at``)."""
 
 
 PREVIEW_LITERALS = Literals.of(PreviewBody)
@@ -205,9 +194,7 @@ async def open_order(
     found = await services.query(lambda ex: live.open_order(ex, account, order_id))
     if found is None:  # closed, unknown or not this account's: the route reads history
         return receive
-    await send_json(
-        send, 200, {**found, **{k: v for k, v in ORDER_DEFAULTS.items() if k not in found}}
-    )
+    await send_json(send, 200, found)
     return None
 
 

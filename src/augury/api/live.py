@@ -181,6 +181,9 @@ def order_view(ex: Exchange, order: Order) -> dict[str, Any]:
         "filled": format_micros(order.filled),
         "remaining": format_micros(order.remaining),
         "escrow": format_micros(order.escrow),
+        # the live state keeps no times: the read models' history has them
+        "created_at": None,
+        "updated_at": None,
     }
 
 
