@@ -41,7 +41,7 @@ pytestmark = pytest.mark.skipif(
 
 def _planned(ex: Exchange, market: Market, order: Order, now: int, out: list[ev.Event]) -> bool:
     """The general path: plan the whole walk, then execute the plan."""
-    return trading._execute(ex, market, order, rt.plan(market, order, now), now, out)
+    return trading.execute_plan(ex, market, order, rt.plan(market, order, now), now, out)
 
 
 def _exchange() -> Exchange:

@@ -568,6 +568,46 @@ class ExchangeMachine(RuleBasedStateMachine):
 
     @rule(
         a=ACCOUNT,
+        pick=st.integers(0, 60),
+        kind=st.sampled_from(("smaller", "smaller", "price", "larger", "any")),
+        qty=SIZES,
+        ticks=st.integers(-3, 3),
+    )
+    def amend(self, a: int, pick: int, kind: str, qty: int, ticks: int) -> None:
+        """Amend one own resting order: smaller in place, a new price, a larger size, or
+        anything at all (maybe refused, which must then change nothing)."""
+        account = self.account(a)
+        open_ids = sorted(self.ex.open_orders[account])
+        if not open_ids:
+            return
+        order = self.ex.open_orders[account][open_ids[pick % len(open_ids)]]
+        market = self.ex.markets[order.market]
+        price = order.own_price * market.tick
+        remaining = order.remaining
+        if kind == "smaller":
+            new_qty = whole_lots(market, max(market.lot, remaining * (qty % 97 + 1) // 100))
+        elif kind == "larger":
+            new_qty = remaining + whole_lots(market, qty)
+        else:
+            new_qty = remaining if kind == "price" else whole_lots(market, qty)
+            price += ticks * market.tick
+        before = dict(self.ex.open_orders[account])
+        result = self.run(c.AmendOrder(account, order.id, price, new_qty))
+        if not result.ok:
+            assert self.ex.open_orders[account] == before, "a refused amendment moved orders"
+            return
+        reduced = [e for e in result.events if isinstance(e, ev.OrderReduced)]
+        STATS["amend: reduced" if reduced else "amend: replaced"] += 1
+        if reduced:
+            assert len(result.events) == 1 and reduced[0].order_id == order.id
+            assert order.remaining == new_qty and order.resting, "reduced in place"
+        else:
+            first = result.events[0]
+            assert isinstance(first, ev.OrderClosed) and first.order_id == order.id
+            assert first.reason == "replaced" and order.id not in self.ex.open_orders[account]
+
+    @rule(
+        a=ACCOUNT,
         m=MARKET,
         kind=st.sampled_from(("mint", "redeem", "redeem_pair", "to_yes", "to_no")),
         outcome=OUTCOME,
@@ -755,5 +795,6 @@ def test_random_command_sequences_keep_every_invariant() -> None:
     # The run must exercise trading, not just refusals.
     assert STATS["BookFill"] >= EXAMPLES
     assert STATS["MakerFill"] >= EXAMPLES
+    assert STATS["amend: reduced"] and STATS["amend: replaced"], "amendments never ran"
     assert STATS["taking orders filled"] * 2 >= STATS["taking orders accepted"]
     assert STATS["refused"] * 2 <= STATS["commands"]

@@ -23,6 +23,7 @@ AnyCommand = (
     | cmd.PlaceOrder
     | cmd.CancelOrder
     | cmd.CancelAll
+    | cmd.AmendOrder
     | cmd.MintSets
     | cmd.RedeemSets
     | cmd.ConvertNo
@@ -49,6 +50,7 @@ AnyEvent = (
     | ev.BookFill
     | ev.MakerFill
     | ev.OrderClosed
+    | ev.OrderReduced
     | ev.SetsMinted
     | ev.SetsRedeemed
     | ev.NoConverted

@@ -121,6 +121,25 @@ class CancelOrder(Command, frozen=True, tag="cancel_order"):
     order_id: int
 
 
+class AmendOrder(Command, frozen=True, tag="amend_order"):
+    """Change a resting order's price and size in one step that cannot half-happen.
+
+    ``price`` is the new limit in the order's own token (as ``PlaceOrder.price``) and
+    ``qty`` its new unfilled size. The same price with a smaller size reduces the order in
+    place (same id, same place in the queue); anything else closes it (reason
+    ``replaced``) and places its replacement (a new id, at the back of the queue, trading
+    on arrival if it crosses) with the same side, token, time in force, expiry, post-only
+    and self-trade settings, and ``client_order_id`` if given, else the order's own.
+    Refused, changing nothing, if the replacement could not be placed.
+    """
+
+    account: str
+    order_id: int
+    price: int
+    qty: int
+    client_order_id: str | None = None
+
+
 class CancelAll(Command, frozen=True, tag="cancel_all"):
     account: str
     market: str | None = None

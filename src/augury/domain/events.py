@@ -135,6 +135,18 @@ class OrderClosed(Event, frozen=True, tag="order_closed"):
     shares: tuple[ShareMove, ...]
 
 
+class OrderReduced(Event, frozen=True, tag="order_reduced"):
+    """A resting order made smaller in place (an amendment that only lowers its size): it
+    keeps its id, price and place in the queue; ``remaining`` is its new unfilled size
+    (its ``qty`` falls by as much) and ``released`` what it reserved for the rest."""
+
+    order_id: int
+    remaining: int
+    released: int
+    postings: tuple[Posting, ...]
+    shares: tuple[ShareMove, ...]
+
+
 class SetsMinted(Event, frozen=True, tag="sets_minted"):
     market: str
     account: str

@@ -13,7 +13,7 @@ from typing import Final
 
 import msgspec
 
-from augury.domain import affiliation, ledger, lmsr, scalar, settlement, trading
+from augury.domain import affiliation, amend, ledger, lmsr, scalar, settlement, trading
 from augury.domain import commands as cmd
 from augury.domain import events as ev
 from augury.domain.commands import PlaceOrder
@@ -77,6 +77,8 @@ def _dispatch(ex: Exchange, c: cmd.Command, now: int, out: list[ev.Event]) -> No
         trading.handle_cancel(ex, c, now, out)
     elif isinstance(c, cmd.CancelAll):
         trading.handle_cancel_all(ex, c, now, out)
+    elif isinstance(c, cmd.AmendOrder):
+        amend.handle_amend(ex, c, now, out)
     elif isinstance(c, cmd.Tick):
         _tick(ex, c, now, out)
     elif isinstance(c, cmd.OpenAccount):

@@ -87,6 +87,7 @@ class State:
             ev.BookFill: self._book_fill,
             ev.MakerFill: self._maker_fill,
             ev.OrderClosed: self._order_closed,
+            ev.OrderReduced: self._order_reduced,
             ev.SetsMinted: self._sets_moved,
             ev.SetsRedeemed: self._sets_moved,
             ev.NoConverted: self._no_converted,
@@ -393,6 +394,17 @@ class State:
         self.ledger.post(postings)
         if shares:
             self._move(market, shares, ())
+
+    def _order_reduced(self, e: ev.OrderReduced) -> None:
+        order = self.orders[e.order_id]
+        assert order.resting and 0 < e.remaining < order.remaining, "not a reduction"
+        order.qty -= order.remaining - e.remaining
+        order.remaining = e.remaining
+        order.escrow -= e.released
+        assert order.escrow >= 0, "escrow overdrawn"
+        self.ledger.post(e.postings)
+        if e.shares:
+            self._move(self.markets[order.market], e.shares, ())
 
     def _sets_moved(self, e: ev.SetsMinted | ev.SetsRedeemed) -> None:
         self.ledger.post(e.postings)

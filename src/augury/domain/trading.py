@@ -78,7 +78,7 @@ def require_open(market: Market, now: int) -> None:
 
 def handle_place(ex: State, c: PlaceOrder, now: int, out: list[ev.Event]) -> None:
     market, order, side, token = new_order(ex, c, now)
-    postings, shares = _reservation(ex, market, order)
+    postings, shares = reservation(ex, market, order)
     qty, tif, has_maker = order.qty, order.tif, market.has_maker
     if qty and order.budget == 0 and not order.post_only and tif != "fok" and not has_maker:
         # sized by qty, on a book without maker, neither post-only nor fill-or-kill:
@@ -93,8 +93,17 @@ def handle_place(ex: State, c: PlaceOrder, now: int, out: list[ev.Event]) -> Non
             raise Rejected(Code.FOK_NOT_FILLABLE, "the order cannot be filled completely now")
         # -- validated: from here on the command cannot fail ----------------------------
         ex.emit_accepted(order, market, side, token, postings, shares, out)
-        stopped = _execute(ex, market, order, steps, now, out)
-    if qty and order.remaining == 0:
+        stopped = execute_plan(ex, market, order, steps, now, out)
+    settle_arrival(ex, market, order, stopped, now, out)
+
+
+def settle_arrival(
+    ex: State, market: Market, order: Order, stopped: bool, now: int, out: list[ev.Event]
+) -> None:
+    """After an accepted order has traded on arrival: close it (filled, stopped by
+    self-trade prevention, or an unfilled IOC/FOK) or rest it, then uncross the maker."""
+    tif = order.tif
+    if order.qty and order.remaining == 0:
         _close(ex, market, order, "filled", out)
     elif stopped:
         _close(ex, market, order, "self_trade", out)
@@ -102,7 +111,7 @@ def handle_place(ex: State, c: PlaceOrder, now: int, out: list[ev.Event]) -> Non
         ex.emit_rested(order, market, out)
     else:
         _close(ex, market, order, "unfilled" if order.filled == 0 else "filled", out)
-    if has_maker:
+    if market.has_maker:
         uncross(ex, market, now, out)
 
 
@@ -238,36 +247,40 @@ def _escrow_needed(market: Market, intent: int, own_ticks: int, qty: int, budget
     return value + rt.cumulative_fee(0, 0, value, fee_bps)  # the fee rule, reserved
 
 
-def _reservation(
-    ex: State, market: Market, order: Order
+def reservation(
+    ex: State, market: Market, order: Order, replacing: Order | None = None
 ) -> tuple[tuple[ev.Posting, ...], tuple[ev.ShareMove, ...]]:
     """Check the account's limits for a new order; return the postings or share moves
-    that reserve its escrow."""
+    that reserve its escrow. ``replacing``: an open order of the same account, side and
+    token that closes just before this one is accepted (an amendment), whose slot,
+    escrow and client_order_id count as free."""
     account, escrow = order.account, order.escrow
+    freed = 0 if replacing is None else replacing.escrow
     if order.client_order_id:
         existing = ex.client_ids.get((account, order.client_order_id))
-        if existing is not None:
+        if existing is not None and (replacing is None or existing != replacing.id):
             raise Rejected(
                 Code.DUPLICATE_CLIENT_ORDER_ID,
                 f"client_order_id already used by order {existing}",
             )
     # only an order that can rest holds a slot; IOC, FOK and market orders never stay open
     resting_kind = order.tif == "gtc" or order.tif == "gtd"
-    if resting_kind and len(ex.open_orders[account]) >= ex.limits.open_orders_per_account:
+    slots = len(ex.open_orders[account]) - (replacing is not None)
+    if resting_kind and slots >= ex.limits.open_orders_per_account:
         raise Rejected(
             Code.TOO_MANY_OPEN_ORDERS,
             f"at most {ex.limits.open_orders_per_account} open orders per account",
         )
     if order.intent in (BUY_YES, BUY_NO):
         cash_key, escrow_key = ex.ledger_keys(account)
-        available = ex.ledger.balance(cash_key)
+        available = ex.ledger.balance(cash_key) + freed
         if available < escrow:
             raise Rejected(
                 Code.INSUFFICIENT_FUNDS, f"needs {escrow} micro-credits, {available} available"
             )
         return ((cash_key, -escrow), (escrow_key, escrow)), ()
     token = market.token_of(order.intent, order.outcome)
-    held = market.held(account, token)
+    held = market.held(account, token) + freed
     if held < escrow:
         raise Rejected(Code.INSUFFICIENT_SHARES, f"needs {escrow} micro-shares, {held} available")
     return (), ((account, token, -escrow),)
@@ -317,7 +330,7 @@ def _match_book(ex: State, market: Market, order: Order, now: int, out: list[ev.
     raise AssertionError("book walk exceeded its step bound")
 
 
-def _execute(
+def execute_plan(
     ex: State, market: Market, order: Order, steps: list[rt.Step], now: int, out: list[ev.Event]
 ) -> bool:
     """Carry out a plan; True if self-trade prevention stopped the incoming order."""
