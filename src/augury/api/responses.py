@@ -298,6 +298,18 @@ class CancelledOut(Out):
     released: Amount
 
 
+class AmendedOut(Out):
+    previous_id: int
+    """The amended order's id."""
+    replaced: bool
+    """False: reduced in place (same id, same place in the queue); True: closed
+    (``replaced``) and placed again, ``placement`` telling what the replacement did."""
+    order: OrderOut | None
+    """The order as it now rests (when reduced in place)."""
+    placement: PlacementOut | None
+    """The replacement's placement (when replaced): its id, fills on arrival, status."""
+
+
 class CancelAllOut(Out):
     cancelled: list[int]
 

@@ -233,6 +233,20 @@ class CancelAllBody(Body):
     market: MarketId | None = None
 
 
+class AmendBody(Body):
+    """A resting order's new limit (in its own token, as when placed) and unfilled size."""
+
+    price: Micros
+    qty: Micros
+    client_order_id: (
+        Annotated[
+            SingleLineText,
+            StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$"),
+        ]
+        | None
+    ) = None
+
+
 class SetsBody(Body):
     qty: Micros
     outcome: int | None = Field(default=None, ge=0, le=63)

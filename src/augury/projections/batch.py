@@ -429,6 +429,18 @@ class Batch:
             position["escrowed"] -= e.released
             assert position["escrowed"] >= 0
 
+    def _order_reduced(self, e: ev.OrderReduced, index: int) -> None:
+        order = self._order(e.order_id)
+        order["qty"] -= order["remaining"] - e.remaining
+        order["remaining"] = e.remaining
+        order["escrow"] -= e.released
+        assert order["escrow"] >= 0, "an order reduced below its escrow"
+        if order["side"] == "sell":
+            position = self._position(order["account"], order["market"], order["held_token"])
+            position["qty"] += e.released
+            position["escrowed"] -= e.released
+            assert position["escrowed"] >= 0
+
     def _sets_minted(self, e: ev.SetsMinted, index: int) -> None:
         count = len(e.shares)
         share, remainder = divmod(e.qty, count)  # the sets cost qty micro-credits
@@ -483,6 +495,7 @@ HANDLERS: dict[type[ev.Event], Callable[[Batch, Any, int], None]] = {
     ev.BookFill: Batch._book_fill,
     ev.MakerFill: Batch._maker_fill,
     ev.OrderClosed: Batch._order_closed,
+    ev.OrderReduced: Batch._order_reduced,
     ev.SetsMinted: Batch._sets_minted,
     ev.SetsRedeemed: Batch._sets_redeemed,
     ev.NoConverted: Batch._no_converted,

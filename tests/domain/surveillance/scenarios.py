@@ -63,6 +63,13 @@ def _spoofing(sim: Sim, rng: random.Random, plant: bool, subtle: bool) -> set[st
     return synth.plant_spoofer(sim, rng, "m", subtle) if plant else set()
 
 
+def _spoofing_by_amending(sim: Sim, rng: random.Random, plant: bool, subtle: bool) -> set[str]:
+    sim.market("m")
+    synth.noise(sim, rng, "m", synth.traders(sim, rng, HONEST), fair=0.5)
+    synth.nervous_quoter(sim, rng, "m", 0.5)
+    return synth.plant_spoofer(sim, rng, "m", subtle, by_amending=True) if plant else set()
+
+
 def _last_minute(sim: Sim, rng: random.Random, plant: bool, subtle: bool) -> set[str]:
     sim.market("m", liquidity=200 * ONE)
     # the LMSR maker prices every trade (slow: decimal), so this stream is sparser
@@ -113,12 +120,17 @@ SCENARIOS: dict[str, Builder] = {
     "affiliation": _affiliation,
     "wash": _wash,
     "spoofing": _spoofing,
+    "spoofing_by_amending": _spoofing_by_amending,
     "last_minute": _last_minute,
     "unconfirmed": _unconfirmed,
     "unconfirmed_no_change": _no_change,
     "unconfirmed_confirmed": _confirmed,
 }
-DETECTOR = {"unconfirmed_no_change": "unconfirmed", "unconfirmed_confirmed": "unconfirmed"}
+DETECTOR = {
+    "unconfirmed_no_change": "unconfirmed",
+    "unconfirmed_confirmed": "unconfirmed",
+    "spoofing_by_amending": "spoofing",
+}
 """The detector a scenario tests, where its name is not the detector's (the controls)."""
 
 

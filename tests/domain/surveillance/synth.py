@@ -202,6 +202,18 @@ def cancel(account: str, key: str, ts: int) -> Action:
     return act
 
 
+def amend(account: str, key: str, ts: int, price: int | None, qty: int) -> Action:
+    """Amend the order named ``key`` to ``qty`` at ``price`` (None: its own price)."""
+
+    def act(sim: Sim) -> None:
+        order = sim.ex.orders.get(sim.ids.get(key, 0))
+        if order is not None:
+            own = order.own_price * sim.ex.markets[order.market].tick
+            sim.run(c.AmendOrder(account, order.id, own if price is None else price, qty), ts)
+
+    return act
+
+
 def lots(shares: int) -> int:
     return shares * ONE
 
@@ -357,11 +369,15 @@ def plant_wash(
     return {"w1", "w2", "r1", "r2", "r3", "self"}
 
 
-def plant_spoofer(sim: Sim, rng: random.Random, market: str, subtle: bool = False) -> set[str]:
+def plant_spoofer(
+    sim: Sim, rng: random.Random, market: str, subtle: bool = False, by_amending: bool = False
+) -> set[str]:
     """Large bids shown a tick under the best bid and pulled within seconds, six times,
     while selling YES into the honest bids.
 
-    Subtle: three smaller bids (150 shares), a few minutes apart."""
+    Subtle: three smaller bids (150 shares), a few minutes apart. ``by_amending``: each
+    bid is pulled by an amendment instead of a cancel, in turn reduced in place to one
+    lot and replaced by one at the lowest price."""
     sim.account("spoof", 90 * DAY_US)
     ts = START + rng.randint(60, 360) * MINUTE_US
     size = lots(150 if subtle else 500)
@@ -378,7 +394,12 @@ def plant_spoofer(sim: Sim, rng: random.Random, market: str, subtle: bool = Fals
 
         sim.at(ts, act)
         pulled = ts + rng.randint(2, 4) * SECOND_US
-        sim.at(pulled, cancel("spoof", key, pulled))
+        if not by_amending:
+            sim.at(pulled, cancel("spoof", key, pulled))
+        elif i % 2:
+            sim.at(pulled, amend("spoof", key, pulled, TICK, size))
+        else:
+            sim.at(pulled, amend("spoof", key, pulled, None, lots(1)))
     return {"spoof"}
 
 

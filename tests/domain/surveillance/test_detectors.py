@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from augury.domain import events as ev
 from augury.domain.scalar import ScalarRange
 from augury.domain.surveillance import (
     AccountInfo,
@@ -37,6 +38,22 @@ def test_planted_accounts_are_named_with_their_severity(detector: str) -> None:
     assert flagged(alerts) == stream.planted
     assert all(alert.evidence and alert.reason and alert.market for alert in alerts)
     assert worst(alerts) == EXPECTED[detector]
+
+
+def test_a_spoofer_who_pulls_by_amending_is_named() -> None:
+    """Reducing a large bid to one lot, or replacing it far from the market, pulls it as
+    surely as a cancel: the same alert as for the cancelling spoofer."""
+    stream = build("spoofing_by_amending", seed=1)
+    reduced = [i for i in stream.items if isinstance(i.event, ev.OrderReduced)]
+    replaced = [
+        i
+        for i in stream.items
+        if isinstance(i.event, ev.OrderClosed) and i.event.reason == "replaced"
+    ]
+    assert len(reduced) == len(replaced) == 3
+    alerts = alerts_of(stream, "spoofing")
+    assert flagged(alerts) == stream.planted == {"spoof"}
+    assert worst(alerts) == {"spoof": Severity.HIGH}
 
 
 def worst(alerts: list[Alert]) -> dict[str, Severity]:

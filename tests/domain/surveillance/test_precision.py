@@ -15,6 +15,7 @@ FLOOR = {  # precision, recall
     "affiliation": (0.9, 0.9),
     "wash": (0.9, 0.9),
     "spoofing": (0.9, 0.9),
+    "spoofing_by_amending": (0.9, 0.9),  # the same spoofer, pulling by amendments
     "last_minute": (0.9, 0.7),  # misses when honest drift left the price off the extremes
     # honest accounts that bought early in the edit are named beside the planted ones
     "unconfirmed": (0.8, 0.9),

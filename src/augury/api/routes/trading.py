@@ -22,7 +22,14 @@ from augury.api import responses as r
 from augury.api.deps import Reader, ServicesDep, Trader
 from augury.api.errors import not_found, refused
 from augury.api.routes.common import Cursor, IdempotencyKey, Limit, page
-from augury.api.schemas import CancelAllBody, ConvertBody, OrderBody, PreviewBody, SetsBody
+from augury.api.schemas import (
+    AmendBody,
+    CancelAllBody,
+    ConvertBody,
+    OrderBody,
+    PreviewBody,
+    SetsBody,
+)
 from augury.domain import commands as dc
 from augury.domain import events as ev
 from augury.domain import views
@@ -265,6 +272,49 @@ async def cancelled(services: Services, account: str, order_id: int, key: str) -
         raise refused(result.code, result.message)
     released = sum(e.released for e in result.events if isinstance(e, ev.OrderClosed))
     return {"id": order_id, "status": "cancelled", "released": format_micros(released)}
+
+
+@router.post(
+    "/orders/{order_id:id}/amend",
+    summary="Amend one of my resting orders: its price and unfilled size",
+    response_model=r.AmendedOut,
+)
+async def amend_order(
+    order_id: OrderId,
+    body: AmendBody,
+    principal: Trader,
+    services: ServicesDep,
+    key: IdempotencyKey,
+) -> dict[str, Any]:
+    """``price`` is the new limit in the order's own token, ``qty`` its new unfilled size.
+
+    The same price and a smaller size reduce the order in place: it keeps its id and its
+    place in the queue, and what it reserved for the part taken off comes back. Anything
+    else (a new price, a larger size, a new ``client_order_id``) closes it (status
+    ``replaced``) and places its replacement in the same command: a new id at the back of
+    the queue, trading on arrival if it crosses, with the order's side, token, time in
+    force, expiry, post-only and self-trade settings. If the replacement would be refused
+    (funds, post-only, price or size), the amendment is refused and the order stays.
+    """
+    command = dc.AmendOrder(principal.account, order_id, body.price, body.qty, body.client_order_id)
+    return await amended(services, command, key)
+
+
+async def amended(services: Services, command: dc.AmendOrder, key: str) -> dict[str, Any]:
+    """Amend and answer ``AmendedOut`` (also the Kalshi facade's amend and decrease)."""
+    account, order_id = command.account, command.order_id
+    result = await services.submit_raw(command, account, key)
+    if not result.ok:
+        if result.code == "unknown_order":  # missing, closed or another account's
+            raise not_found("open order")
+        raise refused(result.code, result.message)
+    accepted = next((e for e in result.events if isinstance(e, ev.OrderAccepted)), None)
+    if accepted is None:  # reduced in place: the order as it rests now
+        order = await services.query(lambda ex: live.open_order(ex, account, order_id))
+        return {"previous_id": order_id, "replaced": False, "order": order, "placement": None}
+    tick = await services.tick_of(accepted.market)
+    placement = _placement(result, tick, "limit")
+    return {"previous_id": order_id, "replaced": True, "order": None, "placement": placement}
 
 
 @router.post(

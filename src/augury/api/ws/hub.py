@@ -55,7 +55,7 @@ class _Side:
         return seq
 
 
-_BOOK_EVENTS = (ev.OrderRested, ev.OrderClosed, ev.BookFill, ev.MakerFill)
+_BOOK_EVENTS = (ev.OrderRested, ev.OrderClosed, ev.OrderReduced, ev.BookFill, ev.MakerFill)
 
 
 class Hub:
@@ -178,6 +178,17 @@ class Hub:
                         "order_id": event.order_id,
                         "time": time,
                         "reason": event.reason,
+                    }
+                    self._emit(out, watched[account], message)
+            elif isinstance(event, ev.OrderReduced):
+                account = owners.get(event.order_id)
+                if account is not None:
+                    message = {
+                        "type": "order",
+                        "event": "reduced",
+                        "order_id": event.order_id,
+                        "time": time,
+                        "remaining": format_micros(event.remaining),
                     }
                     self._emit(out, watched[account], message)
             elif isinstance(event, ev.BookFill):

@@ -23,7 +23,8 @@ MarketSettled   ``payout`` (the event's ``payouts``); ``residue``: what the make
                 market's creator
 MarketVoided    ``refund`` (the event's ``refunds``)
 OrderAccepted,  nothing: escrow moves only (asserted: the account's net is zero)
-OrderClosed
+OrderClosed,
+OrderReduced
 any other       ``other``: an event this module does not know (e.g. a resolution bond)
                 that moves an account's credits and names a ``market``; kept so that
                 the sums below still hold, but left out of profit (``traders.py``)
@@ -104,7 +105,7 @@ def flows_of(event: ev.Event, fee_account: str = "") -> list[Flow]:
     elif isinstance(event, ev.MarketVoided):
         for account, net in nets.items():
             _add(out, account, event.market, REFUND, net)
-    elif isinstance(event, ev.OrderAccepted | ev.OrderClosed):
+    elif isinstance(event, ev.OrderAccepted | ev.OrderClosed | ev.OrderReduced):
         assert not any(nets.values()), "an order's escrow moved credits out of its account"
     elif isinstance(market := getattr(event, "market", None), str):
         for account, net in nets.items():

@@ -3,7 +3,8 @@ side, while the same account trades on the other side.
 
 An order is *large* when its size is at least ``large_factor`` times the mean size of
 the market's earlier orders (and at least ``min_qty``); it is *pulled* when it is
-cancelled within ``cancel_within_us`` of being placed having filled at most
+cancelled, replaced by an amendment, or reduced in place by one, within
+``cancel_within_us`` of being placed, having filled (and, when reduced, kept) at most
 ``fill_share`` of its size. An account with ``repeat_min`` pulled large orders on one
 side of one book within ``window_us`` is flagged; with trades on the opposite side
 between ``window_us`` before the first pull and ``window_us`` after the last, medium,
@@ -30,6 +31,10 @@ from augury.domain.surveillance.model import (
 )
 from augury.domain.surveillance.tape import OrderLife, OrderPlaced, Record, Tape, Trade
 from augury.domain.units import ONE
+
+PULLS = frozenset({"cancelled", "replaced", "reduced"})
+"""The ends of an order's life (``OrderLife.reason``) that take its size off the book
+at its owner's request: an amendment pulls as well as a cancel."""
 
 
 class SpoofParams(msgspec.Struct, frozen=True):
@@ -74,7 +79,7 @@ class SpoofingDetector(Detector):
             self._large.discard(record.seq_placed)
             if (
                 large
-                and record.reason == "cancelled"
+                and record.reason in PULLS
                 and record.ts_closed_us - record.ts_placed_us <= p.cancel_within_us
                 and record.filled <= p.fill_share * record.qty
             ):

@@ -194,6 +194,8 @@ class Tape:
             return [OrderPlaced(item.seq, item.ts_us, e.account, e.market, e.qty)]
         if isinstance(e, ev.OrderClosed):
             return self._closed(item, e)
+        if isinstance(e, ev.OrderReduced):
+            return self._reduced(item, e)
         if isinstance(e, ev.MarketCreated):
             self.markets[e.market] = MarketInfo(
                 e.market, len(e.outcomes), e.categorical, e.tick, e.close_at, e.scalar
@@ -271,6 +273,29 @@ class Tape:
         return [
             Trade(item.seq, item.ts_us, e.market, e.outcome, price, e.qty, buyer, seller, e.account)
         ]
+
+    def _reduced(self, item: StreamItem, e: ev.OrderReduced) -> list[Record]:
+        """A resting order made smaller in place: most of a large order can be pulled
+        this way as well as by a cancel, so it ends the order's life for the detectors
+        (reason ``reduced``; ``filled`` counts what it kept as well as what it filled)."""
+        order = self._orders.get(e.order_id)
+        if order is None:
+            return []
+        life = OrderLife(
+            order.seq,
+            item.seq,
+            order.ts,
+            item.ts_us,
+            order.account,
+            order.market,
+            order.outcome,
+            order.bid,
+            order.price,
+            order.qty,
+            order.filled + e.remaining,
+            "reduced",
+        )
+        return [life]
 
     def _closed(self, item: StreamItem, e: ev.OrderClosed) -> list[Record]:
         order = self._orders.pop(e.order_id, None)
