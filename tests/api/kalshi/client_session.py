@@ -99,9 +99,24 @@ def trade_phase(s: dict[str, Any]) -> dict[str, Any]:
     assert ["0.3000", "5.00"] in k.get_market_orderbook(m1).orderbook_fp.yes_dollars
     amended = k.amend_order_v2(placed.order_id, ticker=m1, side="bid", price="0.32", count="6")
     assert amended.remaining_count == "6.00", amended
+    assert amended.order_id != placed.order_id  # a new price: replaced, in one command
+    assert k.get_order(placed.order_id).order.status == "canceled"
+    assert k.get_order(amended.order_id).order.client_order_id == "rest-1"  # kept
     assert k.get_market_orderbook(m1).orderbook_fp.yes_dollars == [["0.3200", "6.00"]]
+    # an amendment that cannot be placed changes nothing (2,000 at 0.99: too dear)
+    refused(
+        lambda: k.amend_order_v2(
+            amended.order_id, ticker=m1, side="bid", price="0.99", count="2000"
+        ),
+        400,
+    )
+    assert k.get_market_orderbook(m1).orderbook_fp.yes_dollars == [["0.3200", "6.00"]]
+    # a decrease is in place: the same order, its client_order_id and queue place kept
     decreased = k.decrease_order_v2(amended.order_id, reduce_by="2")
     assert decreased.remaining_count == "4.00", decreased
+    assert decreased.order_id == amended.order_id, decreased
+    assert k.get_order(amended.order_id).order.remaining_count_fp == "4.00"
+    assert k.get_market_orderbook(m1).orderbook_fp.yes_dollars == [["0.3200", "4.00"]]
     cancelled = k.cancel_order_v2(decreased.order_id)
     assert cancelled.reduced_by == "4.00", cancelled
     assert k.get_market_orderbook(m1).orderbook_fp.yes_dollars == []

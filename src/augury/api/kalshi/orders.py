@@ -4,11 +4,12 @@ Placing is ``PlaceOrder`` through the same path as ``POST /api/v1/orders``
 (``routes.trading.placed``), cancelling is ``CancelOrder`` (``routes.trading.cancelled``),
 cancelling all is ``CancelAll``. A ``client_order_id`` becomes the command's idempotency
 key, so sending it again answers the first order and never places a second (within the
-engine's idempotency window). Augury has no amend or decrease command: both cancel the
-order and place its replacement (a new id, the old one's queue priority is lost);
-decreasing to zero is a cancel. A client_order_id names one order only, ever (the
-domain refuses a second), so a replacement has none unless an amend gives
-``updated_client_order_id``. A bid or an ask is named in Augury's terms by
+engine's idempotency window). Amend and decrease are ``AmendOrder``
+(``routes.trading.amended``): a smaller size at the same price is reduced in place (same
+id, same place in the queue), anything else replaces the order in one command that is
+refused whole if the replacement would be (a new id at the back of the queue, keeping
+the client_order_id unless ``updated_client_order_id`` names another); decreasing to
+zero is a cancel. A bid or an ask is named in Augury's terms by
 ``augury.domain.yes_book`` from what the account holds now.
 """
 
@@ -24,7 +25,7 @@ from augury.api.kalshi import mapping
 from augury.api.kalshi import models as km
 from augury.api.kalshi.common import Shape, Shapes, now_ms, peek
 from augury.api.kalshi.errors import KalshiError, bad_request, not_found
-from augury.api.routes.trading import cancelled, placed
+from augury.api.routes.trading import amended, cancelled, placed
 from augury.domain import commands as dc
 from augury.domain import fixed, views, yes_book
 from augury.domain.units import ONE
@@ -176,39 +177,42 @@ async def cancel(services: Services, account: str, order_text: str) -> dict[str,
     }
 
 
-async def replace(
-    services: Services,
-    shapes: Shapes,
-    account: str,
-    order: dict[str, Any],
-    *,
-    yes_price: int,
-    remaining: int,
+def _own_price(order: dict[str, Any], yes_price: int) -> int:
+    """A YES price as the order's own (its token's) price."""
+    return yes_book.yes_price(yes_price, order["token"])  # the same map both ways
+
+
+async def _amended(
+    services: Services, account: str, order: dict[str, Any], price: int, remaining: int,
     client_order_id: str | None,
-) -> dict[str, Any]:
-    """Cancel ``order`` and place the same order for ``remaining`` at ``yes_price``."""
-    shape = shapes.of(services, order["market"])
-    assert shape is not None
-    await cancelled(services, account, order["id"], "")
-    book_side = yes_book.yes_book_side(order["side"], order["token"])
-    ticker = mapping.market_ticker(shape.market, shape.categorical, order["outcome"])
-    body = km.CreateOrder(
-        ticker=ticker,
-        side=book_side,
-        count=fixed.count(remaining),
-        price=fixed.dollars(yes_price),
-        time_in_force="good_till_canceled",
-        self_trade_prevention_type=mapping.SELF_TRADE_NAME[order["self_trade"]],
-        client_order_id=client_order_id,
-        post_only=order["post_only"],
-    )
-    # the replacement's own key: the client_order_id's first order was the one replaced
-    return await place(services, shapes, account, body, f"kalshi-replace:{order['id']}")
+) -> dict[str, Any]:  # fmt: skip
+    """``AmendOrder`` (the domain's one rule: smaller in place, else an atomic replacement)
+    answered as CreateOrderV2Response: what this request placed and filled."""
+    command = dc.AmendOrder(account, order["id"], price, remaining, client_order_id)
+    try:
+        done = await amended(services, command, "")
+    except (ApiError, ServiceError) as error:
+        if as_api_error(error).status == 404:
+            raise not_found("open order") from None
+        raise
+    if done["replaced"]:
+        return _placement_answer(done["placement"])
+    kept = done["order"]
+    return {
+        "order_id": str(kept["id"]),
+        "client_order_id": kept["client_order_id"] or "",
+        "fill_count": fixed.count(0),
+        "remaining_count": fixed.count(mapping.micros(kept["remaining"])),
+        "average_fill_price": None,
+        "average_fee_paid": None,
+        "ts_ms": now_ms(),
+    }
 
 
 async def amend(
     services: Services, shapes: Shapes, account: str, order_text: str, body: km.AmendOrder
 ) -> dict[str, Any]:
+    """Kalshi's amend: ``count`` is the order's new total (filled + resting)."""
     order = await open_order(services, account, order_id_of(order_text))
     shape = shapes.of(services, order["market"])
     assert shape is not None
@@ -219,25 +223,16 @@ async def amend(
     filled = mapping.micros(order["filled"])
     if total <= filled:
         raise bad_request("count: more than the order has filled already", "invalid_count")
-    price = parse_amount(body.price, "price")
-    # Augury never gives a client_order_id to a second order: the replacement has the
-    # updated one, if any
-    new_id = body.updated_client_order_id
-    answer = await replace(
-        services,
-        shapes,
-        account,
-        order,
-        yes_price=price,
-        remaining=total - filled,
-        client_order_id=new_id,
-    )
-    return answer
+    price = _own_price(order, parse_amount(body.price, "price"))
+    new_id = body.updated_client_order_id or None
+    return await _amended(services, account, order, price, total - filled, new_id)
 
 
 async def decrease(
     services: Services, shapes: Shapes, account: str, order_text: str, body: km.DecreaseOrder
 ) -> dict[str, Any]:
+    """Kalshi's decrease: in place (same id, same place in the queue); to zero cancels."""
+    del shapes
     order = await open_order(services, account, order_id_of(order_text))
     remaining = mapping.micros(order["remaining"])
     if (body.reduce_by is None) == (body.reduce_to is None):
@@ -253,21 +248,8 @@ async def decrease(
         await cancel(services, account, order_text)
         return {**base, "remaining_count": fixed.count(0), "ts_ms": now_ms()}
     own = mapping.micros(order["price"])
-    placed_answer = await replace(
-        services,
-        shapes,
-        account,
-        order,
-        yes_price=yes_book.yes_price(own, order["token"]),
-        remaining=left,
-        client_order_id=order["client_order_id"],
-    )
-    return {
-        "order_id": placed_answer["order_id"],
-        "client_order_id": placed_answer["client_order_id"],
-        "remaining_count": placed_answer["remaining_count"],
-        "ts_ms": now_ms(),
-    }
+    reduced = await _amended(services, account, order, own, left, None)
+    return {**base, "remaining_count": reduced["remaining_count"], "ts_ms": now_ms()}
 
 
 def fill_cost(totals: dict[str, str], role: str, token: str) -> int:
