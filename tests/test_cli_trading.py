@@ -83,8 +83,10 @@ def test_markets_orders_portfolio_clock(
     assert bought["type"] == "market" and bought["filled"] != "0"
     orders = run(capsys, server, trader, "order", "list", "--market", mid, "--status", "open")
     assert [o["id"] for o in orders["items"]] == [bid["id"]]
+    reduced = run(capsys, server, trader, "order", "amend", str(bid["id"]), "2", "--price", "0.2")
+    assert reduced["replaced"] is False and reduced["order"]["remaining"] == "2"
     cancelled = run(capsys, server, trader, "order", "cancel", str(bid["id"]))
-    assert cancelled == {"id": bid["id"], "status": "cancelled", "released": "0.6"}
+    assert cancelled == {"id": bid["id"], "status": "cancelled", "released": "0.4"}
     other = run(capsys, server, trader, "order", "place", mid, "buy", "1", "--price", "0.01",
                 "--token", "no", "--post-only")  # fmt: skip
     assert other["token"] == "no" and other["post_only"] is True

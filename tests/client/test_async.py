@@ -103,7 +103,9 @@ def test_every_endpoint_async(backend: Server, called: set[str]) -> None:
             assert (await bob.webhook_deliveries(hook.id, limit=5)).items == []
             await bob.delete_webhook(hook.id)
             assert await bob.list_webhooks() == []
-            assert (await alice.cancel_order(ask.id)).status == "cancelled"
+            moved = await alice.amend_order(ask.id, price="0.8", qty="1")
+            assert moved.replaced and moved.placement is not None
+            assert (await alice.cancel_order(moved.placement.id)).status == "cancelled"
             await alice.place_order(mid, "sell", qty="1", price="0.9")
             assert len((await alice.cancel_all()).cancelled) == 1
             assert (await alice.redeem(mid, "1")).redeemed == Decimal(1)

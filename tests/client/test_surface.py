@@ -43,7 +43,8 @@ EXPORTED = {
     # models
     "Page", "User", "Me", "Login", "ApiKey", "ApiKeyCreated", "Market", "Level", "Book",
     "MakerQuote", "Trade", "Fill", "Candle", "Candles", "Order", "PlacedFill", "Placement",
-    "Preview", "Cancelled", "CancelledAll", "Minted", "Redeemed", "Converted", "Balances",
+    "Preview", "Amended", "Cancelled", "CancelledAll", "Minted", "Redeemed", "Converted",
+    "Balances",
     "Position", "MarketProfit", "Settlement", "Grant", "ClockAdvanced", "Health",
     "JournalHead", "Ledger", "WsMessage",
     "LintFinding", "LintResult", "Proposal", "Dispute", "Vote", "Clarification",

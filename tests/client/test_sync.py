@@ -118,8 +118,15 @@ def test_every_endpoint(backend: Server, admin: Client, connect: Connect, called
     assert [f.order_id for f in bob.iter_fills(market=mid)] == [bought.id]
     notices(alice, bob, bought.id)
 
+    reduced = alice.amend_order(ask.id, price="0.6", qty="1")  # 2 left: 1 in place
+    assert not reduced.replaced and reduced.order is not None and reduced.placement is None
+    assert (reduced.order.id, reduced.order.remaining) == (ask.id, Decimal(1))
+    moved = alice.amend_order(ask.id, price="0.7", qty="1")  # a new price: replaced
+    assert moved.replaced and moved.placement is not None and moved.previous_id == ask.id
+    assert alice.get_order(ask.id).status == "replaced"
+    ask = moved.placement
     cancelled = alice.cancel_order(ask.id)
-    assert (cancelled.status, cancelled.released) == ("cancelled", Decimal(2))
+    assert (cancelled.status, cancelled.released) == ("cancelled", Decimal(1))
     other = alice.place_order(mid, "sell", qty="1", price="0.9")
     assert alice.cancel_all(mid).cancelled == [other.id]
     assert alice.redeem(mid, "1").redeemed == Decimal(1)

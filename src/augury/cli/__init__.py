@@ -14,7 +14,7 @@ Commands::
     augury rebuild-projections (--data-dir DIR | --database-url URL)
                                                   recreate the SQL read models from the journal
     augury markets list|show|create               markets, through the API (augury.client)
-    augury order place|preview|list|cancel        my orders
+    augury order place|preview|list|amend|cancel  my orders
     augury portfolio                              my balances and positions
     augury clock advance 6h                       move simulated time (admin)
     augury register | login | logout | whoami     my account; login stores an API key (0600)

@@ -25,7 +25,7 @@ from augury.cli._common import (
 )
 
 markets_app = typer.Typer(help="List, show and create markets.", no_args_is_help=True)
-order_app = typer.Typer(help="Place, preview, list and cancel orders.", no_args_is_help=True)
+order_app = typer.Typer(help="Place, preview, list, amend and cancel orders.", no_args_is_help=True)
 clock_app = typer.Typer(help="Simulated time (admin, development mode).", no_args_is_help=True)
 app.add_typer(markets_app, name="markets")
 app.add_typer(order_app, name="order")
@@ -330,6 +330,31 @@ def order_list(
                   f"{o.status}, filled {o.filled}")  # fmt: skip
         if not found:
             print("no orders")
+
+
+@order_app.command("amend")
+def order_amend(
+    order_id: Annotated[int, typer.Argument(metavar="ORDER_ID")],
+    qty: Annotated[str, typer.Argument(help="The new unfilled size, e.g. 5.")],
+    price: Annotated[str, typer.Option("--price", help="The new limit (own token).")],
+    client_order_id: Annotated[
+        str | None, typer.Option("--client-order-id", help="A new client order id.")
+    ] = None,
+    url: Url = URL_DEFAULT,
+    api_key: ApiKey = None,
+    json_out: JsonOut = False,
+) -> None:
+    """Amend a resting order: the same --price and a smaller QTY reduce it in place (same
+    id, same place in the queue); anything else replaces it in one step."""
+    with _guard("order amend", json_out), _sdk(url, api_key) as client:
+        done = client.amend_order(order_id, price=price, qty=qty, client_order_id=client_order_id)
+        if json_out:
+            _print_json(done.to_dict())
+        elif done.order is not None:
+            print(f"order {done.order.id} reduced in place: {done.order.remaining} left")
+        elif done.placement is not None:
+            p = done.placement
+            print(f"order {order_id} replaced by {p.id}: {p.qty} @ {p.price}, {p.status}")
 
 
 @order_app.command("cancel")

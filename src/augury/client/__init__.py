@@ -58,6 +58,7 @@ from augury.client._errors import (
 from augury.client._models import (
     Affiliations,
     Alert,
+    Amended,
     ApiKey,
     ApiKeyCreated,
     Balances,
@@ -130,6 +131,7 @@ from augury.client._ws import AsyncSubscription, Subscription
 __all__ = [
     "Affiliations",
     "Alert",
+    "Amended",
     "ApiKey",
     "ApiKeyCreated",
     "AsyncClient",

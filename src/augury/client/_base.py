@@ -73,6 +73,7 @@ ENDPOINTS: Final[dict[str, Endpoint]] = {
     "list_orders": Endpoint("GET", "/orders"),
     "get_order": Endpoint("GET", "/orders/{order_id}"),
     "cancel_order": Endpoint("DELETE", "/orders/{order_id}", True),
+    "amend_order": Endpoint("POST", "/orders/{order_id}/amend", True),
     "cancel_all": Endpoint("POST", "/orders/cancel-all", True),
     "mint": Endpoint("POST", "/markets/{market}/mint", True),
     "redeem": Endpoint("POST", "/markets/{market}/redeem", True),

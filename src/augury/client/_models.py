@@ -266,6 +266,16 @@ class Cancelled(Model):
     released: Decimal
 
 
+class Amended(Model):
+    """An amendment's outcome: ``replaced`` False, the ``order`` reduced in place (same
+    id, same place in the queue); True, the ``placement`` of its replacement."""
+
+    previous_id: int
+    replaced: bool
+    order: Order | None
+    placement: Placement | None
+
+
 class CancelledAll(Model):
     cancelled: list[int]
 

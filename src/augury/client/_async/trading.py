@@ -88,6 +88,23 @@ class TradingMethods(Core):
         )
         return await self._call(req, m.Cancelled)
 
+    async def amend_order(
+        self,
+        order_id: int,
+        *,
+        price: b.Amount,
+        qty: b.Amount,
+        client_order_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> m.Amended:
+        """A resting order's new limit (in its own token) and unfilled size: the same price
+        and a smaller size reduce it in place, anything else replaces it atomically."""
+        body = b.body(price=b.amount(price), qty=b.amount(qty), client_order_id=client_order_id)
+        req = self._req(
+            "amend_order", path={"order_id": order_id}, body=body, idempotency_key=idempotency_key
+        )
+        return await self._call(req, m.Amended)
+
     async def cancel_all(
         self, market: str | None = None, *, idempotency_key: str | None = None
     ) -> m.CancelledAll:
