@@ -75,6 +75,7 @@ orders = Table(
     Column("client_order_id", String, nullable=False),
     Column("self_trade", String, nullable=False),
     # open | resting | filled | cancelled | expired | unfilled | self_trade | market_closed
+    # | replaced (by an amendment)
     Column("status", String, nullable=False),
     Column("remaining", BigInteger, nullable=False),  # qty - filled (0 for budget orders)
     Column("filled", BigInteger, nullable=False),

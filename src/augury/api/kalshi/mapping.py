@@ -48,7 +48,7 @@ ORDER_STATUS = {"open": "resting", "resting": "resting", "filled": "executed"}
 ORDER_STATUS_FILTER = {
     "resting": ("open", "resting"),
     "executed": ("filled",),
-    "canceled": ("cancelled", "expired", "unfilled", "self_trade", "market_closed"),
+    "canceled": ("cancelled", "expired", "unfilled", "self_trade", "market_closed", "replaced"),
 }
 TIME_IN_FORCE = {
     "fill_or_kill": TimeInForce.FOK,

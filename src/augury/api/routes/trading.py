@@ -217,6 +217,7 @@ async def list_orders(
         "unfilled",
         "self_trade",
         "market_closed",
+        "replaced",
     ]
     | None = None,
     cursor: Cursor = None,
