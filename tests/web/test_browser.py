@@ -2,7 +2,7 @@
 
 One trader's story runs as one test, in order: sign up, find a market, preview and
 place an order, see it fill (trades, chart, position, portfolio), rest a limit order
-and cancel it, get an error for a bad order, read the evidence trail. Other tests visit
+amend and cancel it, get an error for a bad order, read the evidence trail. Other tests visit
 the admin, create-market and API-key pages. Every main page is saved as a screenshot.
 """
 
@@ -144,6 +144,12 @@ def test_a_trader_signs_up_trades_cancels_and_reads_the_evidence(page: Page) -> 
     expect(result).to_contain_text("is on the book")
     book = page.locator("#book")
     expect(book).to_have_attribute("data-bids", re.compile(r"(^| )0\.01( |$)"))  # live
+    # amend it: fewer shares at the same price keep its place (reduced in place)
+    page.locator("#open-orders").get_by_role("button", name=re.compile("Amend order")).click()
+    page.get_by_label(re.compile("New unfilled shares of order")).fill("4")
+    page.locator("#open-orders").get_by_role("button", name="Save").click()
+    expect(result).to_contain_text("reduced to 4 shares")
+    expect(page.locator("#open-orders td").nth(2)).to_have_text("4")  # Shares
     cancel = page.locator("#open-orders").get_by_role("button", name=re.compile("Cancel order"))
     expect(cancel).to_have_count(1)
     cancel.click()
