@@ -201,3 +201,34 @@ def test_updates_rebuild_the_book_under_concurrent_trading(server: Server) -> No
                 for side in ("bids", "asks"):
                     for level in message[side]:
                         levels[side][level["price"]] = level
+
+
+def test_an_amendment_on_the_book_and_orders_channels(server: Server) -> None:
+    mid = create_market(server.admin())["id"]
+    name, eve = server.user("wse")
+    key = eve.post("/auth/api-keys", json={"name": "ws", "scopes": ["read"]}).json()["key"]
+    bid = place(eve, market=mid, side="buy", price="0.3", qty="5")
+    with socket(server) as public, socket(server, {"X-API-Key": key}) as private:
+        subscribe(public, f"book:{mid}")
+        assert subscribe(private, "orders")["channel"] == f"orders:{name}"
+        amended = eve.post(f"/orders/{bid['id']}/amend", json={"price": "0.3", "qty": "2"})
+        assert amended.status_code == 200 and amended.json()["replaced"] is False
+        delta = recv(public)
+        assert delta["bids"] == [{"price": "0.3", "qty": "2", "orders": 1}], delta
+        reduced = recv(private)
+        assert (reduced["event"], reduced["order_id"], reduced["remaining"]) == (
+            "reduced",
+            bid["id"],
+            "2",
+        )
+        moved = eve.post(f"/orders/{bid['id']}/amend", json={"price": "0.4", "qty": "2"})
+        new_id = moved.json()["placement"]["id"]
+        got = [recv(private) for _ in range(3)]
+        assert [(m["event"], m["order_id"]) for m in got] == [
+            ("closed", bid["id"]),
+            ("accepted", new_id),
+            ("rested", new_id),
+        ]
+        assert got[0]["reason"] == "replaced"
+        delta = recv(public)
+        assert {"price": "0.4", "qty": "2", "orders": 1} in delta["bids"], delta
