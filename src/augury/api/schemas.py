@@ -186,6 +186,13 @@ class ReasonBody(Body):
     reason: ShortText = ""
 
 
+ClientOrderId = Annotated[
+    SingleLineText,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$"),
+]
+"""1..64 printable ASCII characters, no space: an order's name chosen by its client."""
+
+
 class OrderBody(Body):
     market: MarketId
     outcome: int = Field(default=0, ge=0, le=63)
@@ -198,13 +205,7 @@ class OrderBody(Body):
     tif: Literal["gtc", "gtd", "ioc", "fok"] | None = None
     expires_at: InstantUs | None = None
     post_only: bool = False
-    client_order_id: (
-        Annotated[
-            SingleLineText,
-            StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$"),
-        ]
-        | None
-    ) = None
+    client_order_id: ClientOrderId | None = None
     self_trade: Literal["cancel_resting", "cancel_incoming", "allow"] = "cancel_resting"
 
     @model_validator(mode="after")
@@ -238,13 +239,7 @@ class AmendBody(Body):
 
     price: Micros
     qty: Micros
-    client_order_id: (
-        Annotated[
-            SingleLineText,
-            StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$"),
-        ]
-        | None
-    ) = None
+    client_order_id: ClientOrderId | None = None
 
 
 class SetsBody(Body):

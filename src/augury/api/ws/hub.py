@@ -58,6 +58,11 @@ class _Side:
 _BOOK_EVENTS = (ev.OrderRested, ev.OrderClosed, ev.OrderReduced, ev.BookFill, ev.MakerFill)
 
 
+def _order_change(event: str, order_id: int, time: str, **extra: str) -> Message:
+    """An ``order`` message of the private orders channel: what happened to an order."""
+    return {"type": "order", "event": event, "order_id": order_id, "time": time, **extra}
+
+
 class Hub:
     """Fans the engine's records out to WebSocket connections, channel by channel.
 
@@ -162,34 +167,18 @@ class Hub:
             elif isinstance(event, ev.OrderRested):
                 account = owners.get(event.order_id)
                 if account is not None:
-                    message = {
-                        "type": "order",
-                        "event": "rested",
-                        "order_id": event.order_id,
-                        "time": time,
-                    }
+                    message = _order_change("rested", event.order_id, time)
                     self._emit(out, watched[account], message)
             elif isinstance(event, ev.OrderClosed):
                 account = owners.pop(event.order_id, None)
                 if account is not None:
-                    message = {
-                        "type": "order",
-                        "event": "closed",
-                        "order_id": event.order_id,
-                        "time": time,
-                        "reason": event.reason,
-                    }
+                    message = _order_change("closed", event.order_id, time, reason=event.reason)
                     self._emit(out, watched[account], message)
             elif isinstance(event, ev.OrderReduced):
                 account = owners.get(event.order_id)
                 if account is not None:
-                    message = {
-                        "type": "order",
-                        "event": "reduced",
-                        "order_id": event.order_id,
-                        "time": time,
-                        "remaining": format_micros(event.remaining),
-                    }
+                    remaining = format_micros(event.remaining)
+                    message = _order_change("reduced", event.order_id, time, remaining=remaining)
                     self._emit(out, watched[account], message)
             elif isinstance(event, ev.BookFill):
                 price = event.price * side.ticks[event.market]

@@ -281,39 +281,28 @@ class Tape:
         order = self._orders.get(e.order_id)
         if order is None:
             return []
-        life = OrderLife(
-            order.seq,
-            item.seq,
-            order.ts,
-            item.ts_us,
-            order.account,
-            order.market,
-            order.outcome,
-            order.bid,
-            order.price,
-            order.qty,
-            order.filled + e.remaining,
-            "reduced",
-        )
-        return [life]
+        return [_life(order, item, order.filled + e.remaining, "reduced")]
 
     def _closed(self, item: StreamItem, e: ev.OrderClosed) -> list[Record]:
         order = self._orders.pop(e.order_id, None)
         if order is None:
             return []
-        return [
-            OrderLife(
-                order.seq,
-                item.seq,
-                order.ts,
-                item.ts_us,
-                order.account,
-                order.market,
-                order.outcome,
-                order.bid,
-                order.price,
-                order.qty,
-                order.filled,
-                e.reason,
-            )
-        ]
+        return [_life(order, item, order.filled, e.reason)]
+
+
+def _life(order: _Live, item: StreamItem, filled: int, reason: str) -> OrderLife:
+    """The life of ``order`` as ended (for the detectors) by ``item``."""
+    return OrderLife(
+        order.seq,
+        item.seq,
+        order.ts,
+        item.ts_us,
+        order.account,
+        order.market,
+        order.outcome,
+        order.bid,
+        order.price,
+        order.qty,
+        filled,
+        reason,
+    )
