@@ -518,17 +518,29 @@ def profit_by_market(engine: Engine, account: str) -> list[dict[str, Any]]:
 
 
 def settlements(engine: Engine, account: str, limit: int) -> list[dict[str, Any]]:
-    """The account's payouts and void refunds, newest first."""
+    """The account's payouts and void refunds, newest first (the first ``limit``)."""
+    return settlement_page(engine, account, None, limit)[0]
+
+
+def settlement_page(
+    engine: Engine, account: str, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the account's payouts and void refunds, newest first, and the cursor of
+    the next page (None after the last)."""
     f = t.account_flows
-    query = (
-        select(f.c.seq, f.c.ts_us, f.c.market, f.c.kind, f.c.amount)
-        .where(f.c.account == account, f.c.kind.in_(("payout", "refund")))
-        .order_by(f.c.seq.desc(), f.c.idx.desc(), f.c.sub.desc())
-        .limit(limit)
+    query = select(f.c.seq, f.c.idx, f.c.sub, f.c.ts_us, f.c.market, f.c.kind, f.c.amount).where(
+        f.c.account == account, f.c.kind.in_(("payout", "refund"))
     )
+    if cursor is not None:
+        last = decode_cursor(cursor, (int, int, int))
+        query = query.where(tuple_(f.c.seq, f.c.idx, f.c.sub) < tuple_(*last))
+    order = (f.c.seq.desc(), f.c.idx.desc(), f.c.sub.desc())
     with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    return [
+        rows = conn.execute(query.order_by(*order).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor([rows[-1].seq, rows[-1].idx, rows[-1].sub]) if more else None
+    items = [
         {
             "seq": r.seq,
             "time": format_instant(r.ts_us),
@@ -538,3 +550,4 @@ def settlements(engine: Engine, account: str, limit: int) -> list[dict[str, Any]
         }
         for r in rows
     ]
+    return items, next_cursor

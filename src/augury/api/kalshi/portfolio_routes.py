@@ -66,7 +66,9 @@ async def positions(
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Response:
-    """One position per Kalshi market held: ``position_fp`` is YES held less NO held."""
+    """One position per Kalshi market held: ``position_fp`` is YES held less NO held; in
+    pages of ``limit`` in ticker order (``cursor``: the last ticker of the page before).
+    ``event_positions`` are every event's, on each page."""
     principal = await caller(request, "read")
     services = services_of(request)
     account = principal.account
@@ -117,9 +119,18 @@ async def positions(
                 realized_pnl_dollars=fixed.dollars(mapping.micros(profit["realized_pnl"])),
                 fees_paid_dollars=fixed.dollars(mapping.micros(profit["fees"])),
             )
+    # pages in ticker order: the cursor is the last ticker of the page before
+    market_positions.sort(key=lambda p: p.ticker)
+    if cursor:
+        market_positions = [p for p in market_positions if p.ticker > cursor]
     page = market_positions[:limit]
+    next_cursor = page[-1].ticker if len(market_positions) > limit else ""
     return answer(
-        {"market_positions": page, "event_positions": list(events.values()), "cursor": ""}
+        {
+            "market_positions": page,
+            "event_positions": list(events.values()),
+            "cursor": next_cursor,
+        }
     )
 
 
@@ -227,7 +238,9 @@ async def settlements(request: Request, limit: Limit = 100, cursor: Cursor = Non
     services = services_of(request)
     await services.barrier()
     engine = services.projector.engine
-    rows = await run_in_threadpool(reads.settlements, engine, principal.account, limit)
+    rows, next_cursor = await run_in_threadpool(
+        reads.settlement_page, engine, principal.account, cursor or None, limit
+    )
     profits = {
         p["market"]: p
         for p in await run_in_threadpool(reads.profit_by_market, engine, principal.account)
@@ -259,7 +272,7 @@ async def settlements(request: Request, limit: Limit = 100, cursor: Cursor = Non
                 fee_cost=fixed.dollars(mapping.micros(profit["fees"]) if profit else 0),
             )
         )
-    return answer({"settlements": out, "cursor": ""})
+    return answer({"settlements": out, "cursor": next_cursor or ""})
 
 
 @router.get("/portfolio/orders")
