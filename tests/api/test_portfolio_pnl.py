@@ -29,3 +29,21 @@ def test_profit_and_settlements_of_a_resolved_market(server: Server) -> None:
     paid = bob.get("/portfolio/settlements").json()["items"]
     assert [(s["market"], s["kind"], s["amount"]) for s in paid] == [(mid, "payout", "10")]
     assert carol.get("/portfolio/settlements").json()["items"] == []  # nothing paid out
+
+
+def test_settlements_come_in_pages_to_the_end(server: Server) -> None:
+    admin = server.admin()
+    _, dan = server.user("pd")
+    markets = [create_market(admin, liquidity="20")["id"] for _ in range(3)]
+    for market in markets:
+        place(dan, market=market, side="buy", type="market", qty="1")
+        resolved = admin.post(f"/markets/{market}/resolve", json={"outcome": 0, "reason": "yes"})
+        assert resolved.status_code == 200, resolved.text
+    first = dan.get("/portfolio/settlements", params={"limit": 2}).json()
+    assert [s["market"] for s in first["items"]] == markets[::-1][:2]  # newest first
+    rest = dan.get(
+        "/portfolio/settlements", params={"limit": 2, "cursor": first["next_cursor"]}
+    ).json()
+    assert [s["market"] for s in rest["items"]] == [markets[0]] and rest["next_cursor"] is None
+    bad = dan.get("/portfolio/settlements", params={"cursor": "nonsense"})
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_cursor"

@@ -132,7 +132,7 @@ def test_every_endpoint(backend: Server, admin: Client, connect: Connect, called
     assert alice.redeem(mid, "1").redeemed == Decimal(1)
     profit = {p.market: p for p in alice.pnl()}[mid]  # minted 10, sold 2 at 0.6, redeemed 1
     assert (profit.paid, profit.received, profit.status) == (Decimal(10), Decimal("2.2"), "open")
-    assert alice.settlements() == []  # nothing settled yet
+    assert alice.settlements() == [] == list(alice.iter_settlements())  # nothing settled yet
 
     cat = admin.create_market("Which?", CLOSE, type="categorical", outcomes=["A", "B", "C"])
     alice.mint(cat.id, "2")

@@ -382,6 +382,7 @@ class SettlementOut(Out):
 
 class SettlementList(Out):
     items: list[SettlementOut]
+    next_cursor: str | None = None
 
 
 class GrantOut(Out):

@@ -352,10 +352,6 @@ class Settlement(Model):
     amount: Decimal
 
 
-class SettlementList(Model):
-    items: list[Settlement]
-
-
 # -- resolution -------------------------------------------------------------------------
 class LintFinding(Model):
     severity: str

@@ -116,9 +116,12 @@ async def pnl(principal: Reader, services: ServicesDep) -> dict[str, Any]:
     summary="My payouts and void refunds, newest first",
     response_model=r.SettlementList,
 )
-async def settlements(principal: Reader, services: ServicesDep, limit: Limit = 50) -> Any:
+async def settlements(
+    principal: Reader, services: ServicesDep, cursor: Cursor = None, limit: Limit = 50
+) -> Any:
+    """In pages: ``next_cursor`` names the next (null after the last)."""
     await services.barrier()
-    items = await run_in_threadpool(
-        reads.settlements, services.projector.engine, principal.account, limit
+    items, next_cursor = await run_in_threadpool(
+        reads.settlement_page, services.projector.engine, principal.account, cursor, limit
     )
-    return {"items": items}
+    return page(items, next_cursor)

@@ -167,10 +167,20 @@ class TradingMethods(Core):
         """My profit per market: paid, received, fees, settlement, realized."""
         return (await self._call(self._req("pnl"), m.ProfitList)).items
 
-    async def settlements(self, *, limit: int | None = None) -> list[m.Settlement]:
-        """My payouts and void refunds, newest first."""
-        req = self._req("settlements", params={"limit": limit})
-        return (await self._call(req, m.SettlementList)).items
+    async def settlements(
+        self, *, limit: int | None = None, cursor: str | None = None
+    ) -> list[m.Settlement]:
+        """My payouts and void refunds, newest first (one page: ``iter_settlements``
+        walks them all)."""
+        return (await self._settlement_page(cursor, limit)).items
+
+    async def _settlement_page(self, cursor: str | None, limit: int | None) -> m.Page[m.Settlement]:
+        req = self._req("settlements", params={"limit": limit, "cursor": cursor})
+        return await self._call(req, m.Page[m.Settlement])
+
+    def iter_settlements(self, *, page_size: int | None = None) -> AsyncIterator[m.Settlement]:
+        """Every payout and void refund, newest first, page after page."""
+        return awalk(lambda cursor: self._settlement_page(cursor, page_size))
 
     async def fills(
         self, *, market: str | None = None, cursor: str | None = None, limit: int | None = None

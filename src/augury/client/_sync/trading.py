@@ -164,10 +164,20 @@ class TradingMethods(Core):
         """My profit per market: paid, received, fees, settlement, realized."""
         return (self._call(self._req("pnl"), m.ProfitList)).items
 
-    def settlements(self, *, limit: int | None = None) -> list[m.Settlement]:
-        """My payouts and void refunds, newest first."""
-        req = self._req("settlements", params={"limit": limit})
-        return (self._call(req, m.SettlementList)).items
+    def settlements(
+        self, *, limit: int | None = None, cursor: str | None = None
+    ) -> list[m.Settlement]:
+        """My payouts and void refunds, newest first (one page: ``iter_settlements``
+        walks them all)."""
+        return (self._settlement_page(cursor, limit)).items
+
+    def _settlement_page(self, cursor: str | None, limit: int | None) -> m.Page[m.Settlement]:
+        req = self._req("settlements", params={"limit": limit, "cursor": cursor})
+        return self._call(req, m.Page[m.Settlement])
+
+    def iter_settlements(self, *, page_size: int | None = None) -> Iterator[m.Settlement]:
+        """Every payout and void refund, newest first, page after page."""
+        return walk(lambda cursor: self._settlement_page(cursor, page_size))
 
     def fills(
         self, *, market: str | None = None, cursor: str | None = None, limit: int | None = None
