@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from augury.identity import migrate
+from augury.identity import store as store_module
 from augury.identity.login_guard import BackoffPolicy, account_subject
 from augury.identity.store import IdentityStore
 
@@ -93,27 +94,34 @@ def _store(path: Path) -> IdentityStore:
     return IdentityStore(engine, "k" * 40, time_cost=1, memory_kib=1024)
 
 
-def test_the_count_holds_across_processes_and_the_wait_is_capped(tmp_path: Path) -> None:
+def test_the_count_holds_across_processes_and_the_wait_is_capped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two stores on one database (as two server processes): failures seen by one count
-    in the other; the wait doubles up to the cap, and a right login after it resets."""
+    in the other; the wait doubles up to the cap, and a right login after it resets.
+    The stores' clock is the test's (no sleeping: a slow machine changes nothing)."""
+    clock = [time.time_ns() // 1000]
+    monkeypatch.setattr(store_module, "_now_us", lambda: clock[0])
     first, second = _store(tmp_path / "id.db"), _store(tmp_path / "id.db")
     user = first.create_user("carol", first.hash_password(PASSWORD), ("trader",))
     assert user is not None
+    subject = account_subject(user.id)
     policy = BackoffPolicy(free_failures=2, base_s=0.1, max_s=0.3)
     assert first.attempt_login("carol", WRONG, policy).user is None
     assert second.attempt_login("carol", WRONG, policy).user is None  # the 2nd: 0.1 s
-    assert 0 < first.attempt_login("carol", PASSWORD, policy).wait_us <= 100_000
+    clock[0] += 50_000
+    assert first.attempt_login("carol", PASSWORD, policy).wait_us == 50_000
     waits: list[int] = []
     for n in range(4):
-        time.sleep((waits[-1] if waits else 100_000) / 1e6 + 0.02)
+        clock[0] += (waits[-1] if waits else 50_000) + 1
         store = (first, second)[n % 2]
         assert store.attempt_login("carol", WRONG, policy).user is None
-        waits.append(store.guard.wait_us(account_subject(user.id), time.time_ns() // 1000))
-    assert max(waits) <= 300_000 and waits[-1] > 200_000  # 0.2, 0.3 (the cap), 0.3, 0.3
-    time.sleep(0.35)
+        waits.append(store.guard.wait_us(subject, clock[0]))
+    assert waits == [200_000, 300_000, 300_000, 300_000]  # doubling, then the cap
+    clock[0] += 300_001
     assert second.attempt_login("carol", PASSWORD, policy).user == user
     assert first.attempt_login("carol", WRONG, policy).wait_us == 0  # counting from 0
-    assert first.guard.wait_us(account_subject(user.id), time.time_ns() // 1000) == 0
+    assert first.guard.wait_us(subject, clock[0]) == 0
     kinds = [n.kind for n in second.guard.notices(user.id)]
     assert kinds == ["login_backoff"]  # one notice per run of failures
 
