@@ -26,6 +26,8 @@ import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.aio.transport import TcpTransport
+from nats.protocol.command import pub_cmd
 
 from augury.journal import JournalRecord, JournalStore
 from augury.transport.core import ClientCore, ServerCore
@@ -243,11 +245,46 @@ class NatsTransport:
         return f"{self.prefix}.{kind}.{node}" if node else f"{self.prefix}.{kind}"
 
     async def send(self, subject: str, data: bytes) -> None:
-        """Publish; TransportUnavailable if the connection is closed or its buffer full."""
+        """Publish; TransportUnavailable if the connection is closed or its buffer full.
+
+        Connected over TCP with nothing of nats-py's waiting to be flushed, the message
+        is written to the socket at once (``_write_now``); otherwise nats-py publishes it.
+        """
         try:
-            await self.nc.publish(subject, data)
+            transport = self._write_now(subject, data)
+            if transport is None:
+                await self.nc.publish(subject, data)
+            else:  # waits only while the socket's buffer is above its high-water mark
+                await transport.drain()
         except Exception as exc:
             raise TransportUnavailable(f"NATS at {self.url}: {type(exc).__name__}: {exc}") from None
+
+    def _write_now(self, subject: str, data: bytes) -> Any:
+        """Write the PUB to the socket now, as nats-py's flusher would (the transport to
+        drain); None to leave it to ``publish`` (not connected, not TCP, something
+        pending, too long).
+
+        nats-py hands every publish to its flusher task, which writes on the next turn of
+        the loop: per small command batch or answer message, a future, a queue round trip
+        and a task wake-up, and a turn of latency, for the same single write. The bytes
+        are nats-py's own (``pub_cmd``); order is kept (only when nothing is pending);
+        the transport buffers what the socket does not take yet and ``send`` drains it as
+        the flusher does. Private parts of nats-py, pinned by
+        tests/transport/test_nats_private.py.
+        """
+        nc = self.nc
+        transport: Any = nc._transport
+        if (
+            nc._pending
+            or not nc.is_connected
+            or type(transport) is not TcpTransport
+            or len(data) > nc._max_payload
+        ):
+            return None
+        transport.write(pub_cmd(subject, "", data))  # type: ignore[no-untyped-call]
+        nc.stats["out_msgs"] += 1
+        nc.stats["out_bytes"] += len(data)
+        return transport
 
     async def client(self, node: str) -> NatsClient:
         client = NatsClient(self, check_node(node))
