@@ -2,10 +2,10 @@
 and still mean what it relies on (``transport/nats_bus.py``, ``_write_now``).
 
 ``send`` writes a PUB to the socket at once (nats-py's own bytes, ``pub_cmd``) when the
-client is connected over TCP and nothing of nats-py's is waiting to be flushed; else it
-leaves the message to ``Client.publish``. If a nats-py release renames ``_pending``,
-``_transport`` or ``_max_payload``, or changes what a PUB looks like, this fails: run it
-before widening the nats-py pin.
+client is connected over TCP and nothing waits to be written (in nats-py's buffer or in
+the socket transport's); else it leaves the message to ``Client.publish``. If a nats-py
+release renames ``_pending``, ``_transport``, ``_io_writer`` or ``_max_payload``, or
+changes what a PUB looks like, this fails: run it when upgrading nats-py.
 """
 
 from __future__ import annotations
@@ -40,10 +40,13 @@ def test_the_client_has_the_private_parts_send_reads() -> None:
     assert asyncio.iscoroutinefunction(TcpTransport.drain)
 
 
-async def _received(url: str, send: list[bytes], *, pending: bool) -> tuple[list[bytes], int]:
+async def _received(
+    url: str, send: list[bytes], *, pending: bool = False, buffered: bool = False
+) -> tuple[list[bytes], int]:
     """What a subscriber receives of ``send`` (sent with ``NatsTransport.send``; with
-    ``pending``, after a nats-py publish still unflushed), and how many of them ``send``
-    wrote itself (nothing left in nats-py's buffer for its flusher)."""
+    ``pending``, after a nats-py publish still unflushed; with ``buffered``, while the
+    socket transport says it holds unwritten bytes), and how many of them ``send`` wrote
+    itself (nothing left in nats-py's buffer for its flusher)."""
     prefix = f"t{uuid.uuid4().hex[:12]}"
     bus = await NatsTransport.connect(url, prefix=prefix)
     listener = await nats.connect(url)
@@ -58,6 +61,12 @@ async def _received(url: str, send: list[bytes], *, pending: bool) -> tuple[list
     try:
         await listener.subscribe(bus.subject("x"), cb=on_msg)
         await listener.flush()
+        transport = bus.nc._transport
+        assert isinstance(transport, TcpTransport)
+        assert isinstance(transport._io_writer, asyncio.StreamWriter)
+        if buffered:
+            socket_transport = transport._io_writer.transport
+            socket_transport.get_write_buffer_size = lambda: 1  # type: ignore[method-assign]
         written = 0
         if pending:
             await bus.nc.publish(bus.subject("x"), b"first")  # waits for the flusher
@@ -75,7 +84,7 @@ async def _received(url: str, send: list[bytes], *, pending: bool) -> tuple[list
 
 def test_send_writes_at_once_when_nothing_is_pending(nats_url: str) -> None:
     messages = [b"a", b"bb" * 1000, b"c"]
-    got, written = asyncio.run(_received(nats_url, messages, pending=False))
+    got, written = asyncio.run(_received(nats_url, messages))
     assert got == messages
     assert written == len(messages)
 
@@ -92,8 +101,14 @@ def test_send_on_a_closed_connection_is_transport_unavailable(nats_url: str) -> 
     async def scenario() -> None:
         bus = await NatsTransport.connect(nats_url, prefix=f"t{uuid.uuid4().hex[:12]}")
         await bus.nc.close()
-        assert bus._write_now(bus.subject("x"), b"a") is None
+        assert not bus._write_now(bus.subject("x"), b"a")
         with pytest.raises(TransportUnavailable):
             await bus.send(bus.subject("x"), b"a")
 
     asyncio.run(scenario())
+
+
+def test_send_leaves_it_to_nats_py_while_the_socket_holds_unwritten_bytes(nats_url: str) -> None:
+    got, written = asyncio.run(_received(nats_url, [b"a", b"b"], buffered=True))
+    assert got == [b"a", b"b"]
+    assert written == 0

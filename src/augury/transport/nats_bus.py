@@ -247,44 +247,44 @@ class NatsTransport:
     async def send(self, subject: str, data: bytes) -> None:
         """Publish; TransportUnavailable if the connection is closed or its buffer full.
 
-        Connected over TCP with nothing of nats-py's waiting to be flushed, the message
-        is written to the socket at once (``_write_now``); otherwise nats-py publishes it.
+        When nothing waits to be written (``_write_now``), the message goes to the
+        socket at once; otherwise nats-py publishes it, behind what waits.
         """
         try:
-            transport = self._write_now(subject, data)
-            if transport is None:
+            if not self._write_now(subject, data):
                 await self.nc.publish(subject, data)
-            else:  # waits only while the socket's buffer is above its high-water mark
-                await transport.drain()
         except Exception as exc:
             raise TransportUnavailable(f"NATS at {self.url}: {type(exc).__name__}: {exc}") from None
 
-    def _write_now(self, subject: str, data: bytes) -> Any:
-        """Write the PUB to the socket now, as nats-py's flusher would (the transport to
-        drain); None to leave it to ``publish`` (not connected, not TCP, something
-        pending, too long).
+    def _write_now(self, subject: str, data: bytes) -> bool:
+        """Write the PUB to the socket now, as nats-py's flusher would; False to leave it
+        to ``publish``: not connected, not over TCP, too long, or anything waiting to be
+        written (in nats-py's buffer or in the socket transport's).
 
         nats-py hands every publish to its flusher task, which writes on the next turn of
-        the loop: per small command batch or answer message, a future, a queue round trip
-        and a task wake-up, and a turn of latency, for the same single write. The bytes
-        are nats-py's own (``pub_cmd``); order is kept (only when nothing is pending);
-        the transport buffers what the socket does not take yet and ``send`` drains it as
-        the flusher does. Private parts of nats-py, pinned by
-        tests/transport/test_nats_private.py.
+        the loop: per command batch, answer or record message, a future, a queue round
+        trip and a task wake-up, and a turn of latency, for the same single write. The
+        bytes are nats-py's own (``pub_cmd``). Writing only when nothing waits keeps the
+        order and nats-py's buffering under backpressure (a slow server fills nats-py's
+        bounded ``pending_size``, as before, not the transport). Private parts of
+        nats-py, pinned by tests/transport/test_nats_private.py.
         """
         nc = self.nc
-        transport: Any = nc._transport
+        transport = nc._transport
         if (
             nc._pending
             or not nc.is_connected
             or type(transport) is not TcpTransport
             or len(data) > nc._max_payload
         ):
-            return None
-        transport.write(pub_cmd(subject, "", data))  # type: ignore[no-untyped-call]
+            return False
+        writer = transport._io_writer
+        if writer is None or writer.transport.get_write_buffer_size():
+            return False
+        writer.write(pub_cmd(subject, "", data))
         nc.stats["out_msgs"] += 1
         nc.stats["out_bytes"] += len(data)
-        return transport
+        return True
 
     async def client(self, node: str) -> NatsClient:
         client = NatsClient(self, check_node(node))
