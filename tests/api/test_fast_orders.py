@@ -7,9 +7,12 @@ routes' counts show which path answered.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
+
+from augury.api.fast_orders import read_body
 
 from .hot_pair import CATEGORICAL, MARKET, Side, _close, _same, _side, pair
 
@@ -340,3 +343,26 @@ def test_rate_limits_apply_to_the_hot_path(tmp_path: Path) -> None:
     finally:
         for side in sides:
             _close(side)
+
+
+def test_read_body_joins_the_chunks_and_gives_none_on_a_disconnect() -> None:
+    def receiving(*messages: dict[str, Any]) -> Any:
+        queue = list(messages)
+
+        async def receive() -> dict[str, Any]:
+            return queue.pop(0)
+
+        return receive
+
+    def read(*messages: dict[str, Any]) -> bytes | None:
+        return asyncio.run(read_body(receiving(*messages)))
+
+    assert read({"type": "http.request", "body": b'{"a": 1}'}) == b'{"a": 1}'
+    assert read({"type": "http.request"}) == b""
+    chunks = [
+        {"type": "http.request", "body": b'{"a"', "more_body": True},
+        {"type": "http.request", "body": b"", "more_body": True},
+        {"type": "http.request", "body": b": 1}", "more_body": False},
+    ]
+    assert read(*chunks) == b'{"a": 1}'
+    assert read(chunks[0], {"type": "http.disconnect"}) is None

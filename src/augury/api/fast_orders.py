@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any, NamedTuple, Protocol, get_args
 
 import msgspec
@@ -41,7 +42,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, NoMatchFound, compile_path
 from starlette.types import Message, Receive, Scope, Send
 
-from augury.api.deps import current_principal, require_scope
+from augury.api.deps import Principal, current_principal, require_scope
 from augury.api.routes import trading
 from augury.api.routes.common import IDEMPOTENCY_KEY_LEN_MAX, idempotency_key
 from augury.api.schemas import OrderBody, _amount, _instant
@@ -170,12 +171,15 @@ def order_fields(body: bytes) -> tuple[dict[str, Any], str] | None:
             and (cid is None or (len(cid) <= CLIENT_ORDER_ID_MAX and PRINTABLE_RE.fullmatch(cid)))
         ):
             return None
+        price, qty, budget = order.price, order.qty, order.budget
         fields = {
             "market": order.market,
             "outcome": order.outcome,
             "side": dc.Side(order.side),
             "token": dc.Token(order.token),
-            **amounts(order),
+            "price": None if price is None else _amount(price),
+            "qty": None if qty is None else _amount(qty),
+            "budget": None if budget is None else _amount(budget),
             "tif": trading.tif_of(order.tif, order.type),
             "expires_at": None if order.expires_at is None else _instant(order.expires_at),
             "post_only": order.post_only,
@@ -185,6 +189,22 @@ def order_fields(body: bytes) -> tuple[dict[str, Any], str] | None:
     except Exception:  # refused, or odd: the FastAPI route answers it exactly
         return None
     return fields, order.type
+
+
+async def _keyed(
+    principal: Principal,
+    services: Services,
+    header: str | None,
+    submit: Callable[[str], Awaitable[dict[str, Any]]],
+) -> dict[str, Any]:
+    """``submit(key)`` holding the ``Idempotency-Key`` as the FastAPI routes do
+    (``idempotency_key``); without the header there is nothing to hold and the key is
+    "", as that dependency yields, without its context manager (a generator and two
+    awaits per order)."""
+    if header is None:
+        return await submit("")
+    async with _hold_key(principal, services, header) as key:
+        return await submit(key)
 
 
 def _idempotency_header(request: Request) -> tuple[bool, str | None]:
@@ -198,7 +218,7 @@ def _idempotency_header(request: Request) -> tuple[bool, str | None]:
 
 async def send_json(send: Send, status: int, payload: dict[str, Any]) -> None:
     body = _encode(payload)
-    headers = [(b"content-length", str(len(body)).encode()), *JSON_HEADERS]
+    headers = [(b"content-length", b"%d" % len(body)), JSON_HEADERS[0]]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -208,13 +228,17 @@ async def read_body(receive: Receive) -> bytes | None:
 
     None if the client went away meanwhile: there is no one left to answer.
     """
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         message = await receive()
         if message["type"] == "http.request":
-            chunks.append(message.get("body", b""))
+            body: bytes = message.get("body", b"")
             if not message.get("more_body", False):
+                if not chunks:  # the whole body in one message: the usual case
+                    return body
+                chunks.append(body)
                 return b"".join(chunks)
+            chunks.append(body)
         elif message["type"] == "http.disconnect":
             return None
 
@@ -255,8 +279,9 @@ async def place(
         return replay_body(body, receive)
     fields, order_type = found
     command = dc.PlaceOrder(account=principal.account, **fields)
-    async with _hold_key(principal, services, header) as key:
-        payload = await trading.placed(services, command, order_type, key)
+    payload = await _keyed(
+        principal, services, header, partial(trading.placed, services, command, order_type)
+    )
     await send_json(send, 201, payload)
     return None
 
@@ -273,8 +298,12 @@ async def cancel(
     valid, header = _idempotency_header(request)
     if not valid:
         return receive
-    async with _hold_key(principal, services, header) as key:
-        payload = await trading.cancelled(services, principal.account, order_id, key)
+    payload = await _keyed(
+        principal,
+        services,
+        header,
+        partial(trading.cancelled, services, principal.account, order_id),
+    )
     await send_json(send, 200, payload)
     return None
 

@@ -26,6 +26,8 @@ import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.aio.transport import TcpTransport
+from nats.protocol.command import pub_cmd
 
 from augury.journal import JournalRecord, JournalStore
 from augury.transport.core import ClientCore, ServerCore
@@ -243,11 +245,46 @@ class NatsTransport:
         return f"{self.prefix}.{kind}.{node}" if node else f"{self.prefix}.{kind}"
 
     async def send(self, subject: str, data: bytes) -> None:
-        """Publish; TransportUnavailable if the connection is closed or its buffer full."""
+        """Publish; TransportUnavailable if the connection is closed or its buffer full.
+
+        When nothing waits to be written (``_write_now``), the message goes to the
+        socket at once; otherwise nats-py publishes it, behind what waits.
+        """
         try:
-            await self.nc.publish(subject, data)
+            if not self._write_now(subject, data):
+                await self.nc.publish(subject, data)
         except Exception as exc:
             raise TransportUnavailable(f"NATS at {self.url}: {type(exc).__name__}: {exc}") from None
+
+    def _write_now(self, subject: str, data: bytes) -> bool:
+        """Write the PUB to the socket now, as nats-py's flusher would; False to leave it
+        to ``publish``: not connected, not over TCP, too long, or anything waiting to be
+        written (in nats-py's buffer or in the socket transport's).
+
+        nats-py hands every publish to its flusher task, which writes on the next turn of
+        the loop: per command batch, answer or record message, a future, a queue round
+        trip and a task wake-up, and a turn of latency, for the same single write. The
+        bytes are nats-py's own (``pub_cmd``). Writing only when nothing waits keeps the
+        order and nats-py's buffering under backpressure (a slow server fills nats-py's
+        bounded ``pending_size``, as before, not the transport). Private parts of
+        nats-py, pinned by tests/transport/test_nats_private.py.
+        """
+        nc = self.nc
+        transport = nc._transport
+        if (
+            nc._pending
+            or not nc.is_connected
+            or type(transport) is not TcpTransport
+            or len(data) > nc._max_payload
+        ):
+            return False
+        writer = transport._io_writer
+        if writer is None or writer.transport.get_write_buffer_size():
+            return False
+        writer.write(pub_cmd(subject, "", data))
+        nc.stats["out_msgs"] += 1
+        nc.stats["out_bytes"] += len(data)
+        return True
 
     async def client(self, node: str) -> NatsClient:
         client = NatsClient(self, check_node(node))

@@ -1,0 +1,114 @@
+"""The private parts of nats-py that ``NatsTransport.send`` writes through are still there
+and still mean what it relies on (``transport/nats_bus.py``, ``_write_now``).
+
+``send`` writes a PUB to the socket at once (nats-py's own bytes, ``pub_cmd``) when the
+client is connected over TCP and nothing waits to be written (in nats-py's buffer or in
+the socket transport's); else it leaves the message to ``Client.publish``. If a nats-py
+release renames ``_pending``, ``_transport``, ``_io_writer`` or ``_max_payload``, or
+changes what a PUB looks like, this fails: run it when upgrading nats-py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import nats
+import pytest
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.transport import TcpTransport
+from nats.protocol.command import pub_cmd
+
+from augury.transport import NatsTransport, TransportUnavailable
+from tests.transport.test_nats import nats_url
+
+__all__ = ["nats_url"]  # the fixture, shared with test_nats.py
+
+
+def test_a_pub_is_the_protocol_line_then_the_payload() -> None:
+    assert pub_cmd("p.cmd", "", b"abc") == b"PUB p.cmd  3\r\nabc\r\n"
+
+
+def test_the_client_has_the_private_parts_send_reads() -> None:
+    nc = Client()
+    assert nc._pending == []
+    assert nc._transport is None
+    assert isinstance(nc._max_payload, int)
+    assert {"out_msgs", "out_bytes"} <= set(nc.stats)
+    assert callable(TcpTransport.write)
+    assert asyncio.iscoroutinefunction(TcpTransport.drain)
+
+
+async def _received(
+    url: str, send: list[bytes], *, pending: bool = False, buffered: bool = False
+) -> tuple[list[bytes], int]:
+    """What a subscriber receives of ``send`` (sent with ``NatsTransport.send``; with
+    ``pending``, after a nats-py publish still unflushed; with ``buffered``, while the
+    socket transport says it holds unwritten bytes), and how many of them ``send`` wrote
+    itself (nothing left in nats-py's buffer for its flusher)."""
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+    bus = await NatsTransport.connect(url, prefix=prefix)
+    listener = await nats.connect(url)
+    got: list[bytes] = []
+    done = asyncio.Event()
+
+    async def on_msg(msg: Msg) -> None:
+        got.append(msg.data)
+        if len(got) == len(send) + pending:
+            done.set()
+
+    try:
+        await listener.subscribe(bus.subject("x"), cb=on_msg)
+        await listener.flush()
+        transport = bus.nc._transport
+        assert isinstance(transport, TcpTransport)
+        assert isinstance(transport._io_writer, asyncio.StreamWriter)
+        if buffered:
+            socket_transport = transport._io_writer.transport
+            socket_transport.get_write_buffer_size = lambda: 1  # type: ignore[method-assign]
+        written = 0
+        if pending:
+            await bus.nc.publish(bus.subject("x"), b"first")  # waits for the flusher
+            assert bus.nc._pending
+        for data in send:
+            await bus.send(bus.subject("x"), data)
+            written += not bus.nc._pending
+        await bus.nc.flush()
+        await asyncio.wait_for(done.wait(), 10)
+        return got, written
+    finally:
+        await listener.close()
+        await bus.close()
+
+
+def test_send_writes_at_once_when_nothing_is_pending(nats_url: str) -> None:
+    messages = [b"a", b"bb" * 1000, b"c"]
+    got, written = asyncio.run(_received(nats_url, messages))
+    assert got == messages
+    assert written == len(messages)
+
+
+def test_send_leaves_it_to_nats_py_while_a_publish_is_pending_and_keeps_order(
+    nats_url: str,
+) -> None:
+    got, written = asyncio.run(_received(nats_url, [b"second"], pending=True))
+    assert got == [b"first", b"second"]
+    assert written == 0
+
+
+def test_send_on_a_closed_connection_is_transport_unavailable(nats_url: str) -> None:
+    async def scenario() -> None:
+        bus = await NatsTransport.connect(nats_url, prefix=f"t{uuid.uuid4().hex[:12]}")
+        await bus.nc.close()
+        assert not bus._write_now(bus.subject("x"), b"a")
+        with pytest.raises(TransportUnavailable):
+            await bus.send(bus.subject("x"), b"a")
+
+    asyncio.run(scenario())
+
+
+def test_send_leaves_it_to_nats_py_while_the_socket_holds_unwritten_bytes(nats_url: str) -> None:
+    got, written = asyncio.run(_received(nats_url, [b"a", b"b"], buffered=True))
+    assert got == [b"a", b"b"]
+    assert written == 0
