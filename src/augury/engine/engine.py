@@ -36,7 +36,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -50,7 +50,7 @@ from augury.domain.exchange import Exchange, Result
 from augury.domain.rejections import Code
 from augury.engine.ack import Ack
 from augury.engine.answers import Subscriber, fail, resolve
-from augury.engine.batch import STOP, Batch, Control, Item, Lookup, Sequenced
+from augury.engine.batch import STOP, Batch, Control, Gathered, Item, Lookup, Sequenced
 from augury.engine.clock import Clock, SimulatedClock
 from augury.engine.entry import AdvanceClock, Entry, execute_entry
 from augury.engine.errors import (
@@ -234,6 +234,22 @@ class Engine(WriterSide):
         loop = asyncio.get_running_loop()
         futures = [loop.create_future() for _ in requests]
         items = [(c, a, k, Sequenced(f)) for (c, a, k), f in zip(requests, futures, strict=True)]
+        self._put_all(items)
+        return futures
+
+    async def asubmit_many(
+        self, requests: list[tuple[dc.Command, str, str]]
+    ) -> tuple[list[Result | EngineStopped], list[int]]:
+        """``submit_many`` answered in one go (a ``Gathered``: one future, not one per
+        command): each request's Result (or EngineStopped) and seq, in order."""
+        if not requests:
+            return [], []
+        target = Gathered(asyncio.get_running_loop().create_future(), len(requests))
+        self._put_all([(c, a, k, target) for c, a, k in requests])
+        values: list[Result | EngineStopped] = await target.future
+        return values, target.seqs
+
+    def _put_all(self, items: Sequence[Item]) -> None:
         with self._gate:
             if self._stopped is not None:
                 raise EngineStopped(str(self._stopped)) from self._stopped
@@ -243,7 +259,6 @@ class Engine(WriterSide):
             if self._engine_idle:
                 self._engine_idle = False
                 self._inbox_ready.notify()
-        return futures
 
     def checkpoint(self) -> Future[int]:
         """Append a signed checkpoint of the head now; resolves to its seq once durable."""
@@ -410,7 +425,9 @@ class Engine(WriterSide):
                     self._record(batch, now, command, result, account, key)
                 else:
                     stats.rejected += 1
-            if result.ok and type(target) is Sequenced:
+            if type(target) is Gathered:
+                target.seqs.append(self._exec_head[0] if result.ok else 0)
+            elif result.ok and type(target) is Sequenced:
                 target.seq = self._exec_head[0]
             targets.append(target)
             values.append(result)
@@ -479,10 +496,8 @@ class Engine(WriterSide):
         self._due = due
 
     def _remember(self, account: str, key: str, seq: int, command: dc.Command, r: Result) -> None:
-        memo = self._idempotency
-        pair = (account, key)
-        memo.pop(pair, None)
-        memo[pair] = seq
+        # Never a key already remembered: _duplicate answered those before they ran.
+        self._idempotency[(account, key)] = seq
         self._recent[seq] = (command, r)
         self._recent_seqs.append(seq)
 
@@ -501,6 +516,8 @@ class Engine(WriterSide):
     ) -> bool:
         """Answer a keyed command that must not run (bad key, or already accepted)."""
         if not 0 < len(key) <= IDEMPOTENCY_KEY_LEN_MAX or len(account) > 256:
+            if type(target) is Gathered:
+                target.seqs.append(0)
             message = f"key must be 1..{IDEMPOTENCY_KEY_LEN_MAX} characters"
             batch.answer(target, Result(False, (), CODE_INVALID_KEY, message))
             return True
@@ -510,6 +527,8 @@ class Engine(WriterSide):
         self.stats.duplicates += 1
         if type(target) is Sequenced:
             target.seq = seq
+        elif type(target) is Gathered:
+            target.seqs.append(seq)
         # Answered with this batch, so never before the original (an earlier or the
         # same batch) is durable.
         pending = self._recent.get(seq)
