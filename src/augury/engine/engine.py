@@ -38,7 +38,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -51,7 +51,7 @@ from augury.domain.rejections import Code
 from augury.engine.ack import Ack
 from augury.engine.answers import Subscriber, fail, resolve
 from augury.engine.batch import STOP, Batch, Control, Gathered, Item, Lookup, Sequenced
-from augury.engine.clock import Clock, SimulatedClock
+from augury.engine.clock import Clock, SimulatedClock, SystemClock
 from augury.engine.entry import AdvanceClock, Entry, execute_entry
 from augury.engine.errors import (
     CODE_CLOCK_NOT_SIMULATED,
@@ -95,6 +95,7 @@ TIMER_WAIT_MAX_S = 1.0
 
 # Module globals read by _record for every command (bench/engine.py swaps them out).
 _sha256 = hashlib.sha256
+_time_ns = time.time_ns  # SystemClock's source, read per command by the hot loop
 _entry_encode = msgspec.json.Encoder().encode
 
 
@@ -146,6 +147,7 @@ class Engine(WriterSide):
         """Set by ``open_engine``: what the restart replayed and how long it took."""
         self._key = key
         self._simulated = isinstance(clock, SimulatedClock)
+        self._wall = type(clock) is SystemClock  # read directly in the hot loop
         # Never later than the exchange's next timer (earlier after timers went away), so
         # the check before each command is O(1), not a scan of every market.
         self._due: int | None = exchange.next_timer()
@@ -384,6 +386,11 @@ class Engine(WriterSide):
         stop = False
         # The hot loop: locals, no method call per command beyond the core's.
         clock_now = self.clock.now_us
+        # On a SystemClock, the wall clock read directly (no lock per command), never
+        # below the clock's answer at the group's start; _settle_clock raises the
+        # clock's floor before anything of the group is answered (clock.py).
+        wall = self._wall
+        floor = clock_now() if wall else 0
         execute = self.exchange.execute
         simulated = self._simulated
         stats = self.stats
@@ -407,7 +414,12 @@ class Engine(WriterSide):
             command, account, key, target = item
             if key and self._duplicate(command, account, key, target, batch):
                 continue
-            now = clock_now()
+            if wall:
+                now = _time_ns() // 1_000
+                if now < floor:
+                    now = floor
+            else:
+                now = clock_now()
             if now < self._last_ts_us:
                 now = self._last_ts_us  # records' ts_us never decrease
             due = self._due
@@ -432,6 +444,7 @@ class Engine(WriterSide):
             targets.append(target)
             values.append(result)
         batch.items += count
+        self._settle_clock()
         self._forget_old_keys()
         if self._exec_head[0] - self._last_snapshot_seq >= self.snapshot_every:
             self._add_snapshot(batch, None)
@@ -560,6 +573,12 @@ class Engine(WriterSide):
             return Result(False, (), Code.TIME_WENT_BACKWARDS.value, message)
         return None
 
+    def _settle_clock(self) -> None:
+        """A SystemClock read directly by the hot loop: never answer less than the
+        instant of a record handed over (called before a group is handed over)."""
+        if self._wall:
+            cast(SystemClock, self.clock).raise_floor(self._last_ts_us)
+
     def _now_us(self) -> int:
         # Records' ts_us never decrease, even with a clock that is not monotonic.
         return max(self.clock.now_us(), self._last_ts_us)
@@ -613,6 +632,7 @@ class Engine(WriterSide):
             return batch
         assert control.kind == "query" and control.query is not None
         # Everything before it must be durable (and published) first: hand over, drain.
+        self._settle_clock()
         self._hand_over(batch)
         self._drain()
         if self._failure is not None:
