@@ -90,6 +90,8 @@ IDEMPOTENCY_WINDOW_DEFAULT = 500_000
 """Keys of commands among the last this many records are remembered (about 100 B each)."""
 QUEUE_MAX_DEFAULT = 100_000
 IDEMPOTENCY_KEY_LEN_MAX = 128
+ACCOUNT_LEN_MAX = 256
+"""Longest account a keyed command may name (its key pair is remembered)."""
 TIMER_WAIT_MAX_S = 1.0
 """Longest idle sleep of the engine thread: bounds how late a timer can fire."""
 
@@ -392,6 +394,7 @@ class Engine(WriterSide):
         wall = self._wall
         floor = clock_now() if wall else 0
         execute = self.exchange.execute
+        memo = self._idempotency
         simulated = self._simulated
         stats = self.stats
         targets = batch.targets
@@ -412,7 +415,12 @@ class Engine(WriterSide):
                 values = batch.values
                 continue
             command, account, key, target = item
-            if key and self._duplicate(command, account, key, target, batch):
+            if key and not (
+                0 < len(key) <= IDEMPOTENCY_KEY_LEN_MAX
+                and len(account) <= ACCOUNT_LEN_MAX
+                and (account, key) not in memo
+            ):
+                self._duplicate(command, account, key, target, batch)  # answers it
                 continue
             if wall:
                 now = _time_ns() // 1_000
@@ -528,7 +536,7 @@ class Engine(WriterSide):
         self, command: dc.Command, account: str, key: str, target: Any, batch: Batch
     ) -> bool:
         """Answer a keyed command that must not run (bad key, or already accepted)."""
-        if not 0 < len(key) <= IDEMPOTENCY_KEY_LEN_MAX or len(account) > 256:
+        if not 0 < len(key) <= IDEMPOTENCY_KEY_LEN_MAX or len(account) > ACCOUNT_LEN_MAX:
             if type(target) is Gathered:
                 target.seqs.append(0)
             message = f"key must be 1..{IDEMPOTENCY_KEY_LEN_MAX} characters"
