@@ -158,9 +158,6 @@ class Engine(WriterSide):
         self._exec_head: Head = start  # executed: the engine thread's chain head
         self._last_ts_us = last_ts_us
         self._idempotency = idempotency if idempotency is not None else OrderedDict()
-        # Keyed commands not yet known durable: seq -> (command, result), for duplicates.
-        self._recent: dict[int, tuple[dc.Command, Result]] = {}
-        self._recent_seqs: deque[int] = deque()
         self._last_checkpoint_seq = last_checkpoint_seq
         self._last_snapshot_seq = last_snapshot_seq
         self._owns_store = owns_store
@@ -492,8 +489,8 @@ class Engine(WriterSide):
         self._last_ts_us = now
         batch.entries.append(entry)
         self.stats.accepted += 1
-        if key:
-            self._remember(account, key, seq, command, result)
+        if key:  # never one already remembered: _duplicate answered those
+            self._idempotency[(account, key)] = seq
         if seq - self._last_checkpoint_seq >= self.checkpoint_every:
             self._add_checkpoint(batch)
 
@@ -515,12 +512,6 @@ class Engine(WriterSide):
             if at:
                 due = at if due is None or at < due else due
         self._due = due
-
-    def _remember(self, account: str, key: str, seq: int, command: dc.Command, r: Result) -> None:
-        # Never a key already remembered: _duplicate answered those before they ran.
-        self._idempotency[(account, key)] = seq
-        self._recent[seq] = (command, r)
-        self._recent_seqs.append(seq)
 
     def _forget_old_keys(self) -> None:
         """Keep only the keys of the last ``idempotency_window`` records (per group)."""
@@ -552,15 +543,25 @@ class Engine(WriterSide):
             target.seqs.append(seq)
         # Answered with this batch, so never before the original (an earlier or the
         # same batch) is durable.
-        pending = self._recent.get(seq)
+        pending = self._pending_entry(seq, batch)
         if pending is None:  # durable already: the writer reads it back from the journal
             batch.answer(target, Lookup(seq, command))
             return True
-        original, result = pending
+        original = pending.command
+        result = Result(ok=True, events=pending.events)  # as the original was answered
         if original is not command and not same_command(original, command):
             result = key_reused(seq)
         batch.answer(target, result)
         return True
+
+    def _pending_entry(self, seq: int, batch: Batch) -> Entry | None:
+        """The entry of record ``seq`` if it is still held in memory (the batch being
+        built, or one handed over and not yet reaped); None: it is durable (reaped)."""
+        for held in (batch, *reversed(self._handed)):
+            records = held.records
+            if records and records[0].seq <= seq <= records[-1].seq:
+                return held.entries[seq - records[0].seq]
+        return None
 
     def _advance(self, command: AdvanceClock, now: int) -> Result:
         refusal = self._check_advance(command, now)
