@@ -21,7 +21,8 @@ them is durable (the pipeline is drained), so they see the durable state and may
 the store. Subscribers that read the state (the default) also run on the engine thread
 on a drained pipeline; while one is registered the engine does not run ahead.
 
-The other parts: ``batch.py`` (the inbox's items and the batches), ``answers.py``
+The other parts: ``batch.py`` (the inbox's items and the batches), ``keys.py`` (the
+idempotency keys: duplicates, forgetting old keys), ``answers.py``
 (answering callers and subscribers), ``hashing.py`` (a command record's hash),
 ``errors.py`` (the engine's errors and own refusals), ``stats.py``.
 
@@ -38,7 +39,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -50,18 +51,16 @@ from augury.domain.exchange import Exchange, Result
 from augury.domain.rejections import Code
 from augury.engine.ack import Ack
 from augury.engine.answers import Subscriber, fail, resolve
-from augury.engine.batch import STOP, Batch, Control, Gathered, Item, Lookup, Sequenced
+from augury.engine.batch import STOP, Batch, Control, Gathered, Item, Sequenced
 from augury.engine.clock import Clock, SimulatedClock, SystemClock
 from augury.engine.entry import AdvanceClock, Entry, execute_entry
 from augury.engine.errors import (
     CODE_CLOCK_NOT_SIMULATED,
-    CODE_INVALID_KEY,
     EngineOverloaded,
     EngineStopped,
-    key_reused,
-    same_command,
 )
 from augury.engine.hashing import COMMAND_HEADER, HASH_CHUNK, KIND_COMMAND_BYTES, hash_in_chunks
+from augury.engine.keys import ACCOUNT_LEN_MAX, IDEMPOTENCY_KEY_LEN_MAX, KeysSide
 from augury.engine.stats import EngineStats, RecoveryReport
 from augury.engine.writer import WriterSide
 from augury.journal import (
@@ -89,9 +88,6 @@ SNAPSHOT_EVERY_DEFAULT = 100_000
 IDEMPOTENCY_WINDOW_DEFAULT = 500_000
 """Keys of commands among the last this many records are remembered (about 100 B each)."""
 QUEUE_MAX_DEFAULT = 100_000
-IDEMPOTENCY_KEY_LEN_MAX = 128
-ACCOUNT_LEN_MAX = 256
-"""Longest account a keyed command may name (its key pair is remembered)."""
 TIMER_WAIT_MAX_S = 1.0
 """Longest idle sleep of the engine thread: bounds how late a timer can fire."""
 
@@ -101,7 +97,7 @@ _time_ns = time.time_ns  # SystemClock's source, read per command by the hot loo
 _entry_encode = msgspec.json.Encoder().encode
 
 
-class Engine(WriterSide):
+class Engine(WriterSide, KeysSide):
     """Owns one Exchange, one JournalStore (writer lock held) and the operator key.
 
     Build it with ``recovery.open_engine``, which recovers the state and starts it.
@@ -512,56 +508,6 @@ class Engine(WriterSide):
             if at:
                 due = at if due is None or at < due else due
         self._due = due
-
-    def _forget_old_keys(self) -> None:
-        """Keep only the keys of the last ``idempotency_window`` records (per group)."""
-        memo = self._idempotency
-        oldest = self._exec_head[0] - self.idempotency_window
-        while memo:
-            first = next(iter(memo.items()))
-            if first[1] > oldest:
-                break
-            del memo[first[0]]
-
-    def _duplicate(
-        self, command: dc.Command, account: str, key: str, target: Any, batch: Batch
-    ) -> bool:
-        """Answer a keyed command that must not run (bad key, or already accepted)."""
-        if not 0 < len(key) <= IDEMPOTENCY_KEY_LEN_MAX or len(account) > ACCOUNT_LEN_MAX:
-            if type(target) is Gathered:
-                target.seqs.append(0)
-            message = f"key must be 1..{IDEMPOTENCY_KEY_LEN_MAX} characters"
-            batch.answer(target, Result(False, (), CODE_INVALID_KEY, message))
-            return True
-        seq = self._idempotency.get((account, key))
-        if seq is None:
-            return False
-        self.stats.duplicates += 1
-        if type(target) is Sequenced:
-            target.seq = seq
-        elif type(target) is Gathered:
-            target.seqs.append(seq)
-        # Answered with this batch, so never before the original (an earlier or the
-        # same batch) is durable.
-        pending = self._pending_entry(seq, batch)
-        if pending is None:  # durable already: the writer reads it back from the journal
-            batch.answer(target, Lookup(seq, command))
-            return True
-        original = pending.command
-        result = Result(ok=True, events=pending.events)  # as the original was answered
-        if original is not command and not same_command(original, command):
-            result = key_reused(seq)
-        batch.answer(target, result)
-        return True
-
-    def _pending_entry(self, seq: int, batch: Batch) -> Entry | None:
-        """The entry of record ``seq`` if it is still held in memory (the batch being
-        built, or one handed over and not yet reaped); None: it is durable (reaped)."""
-        for held in (batch, *reversed(self._handed)):
-            records = held.records
-            if records and records[0].seq <= seq <= records[-1].seq:
-                return held.entries[seq - records[0].seq]
-        return None
 
     def _advance(self, command: AdvanceClock, now: int) -> Result:
         refusal = self._check_advance(command, now)
