@@ -26,6 +26,7 @@ from augury.engine import (
     SystemClock,
     decode_entry,
 )
+from augury.engine import engine as engine_module
 from augury.engine.errors import CODE_CLOCK_NOT_SIMULATED, CODE_KEY_REUSED
 from augury.journal import (
     KIND_CHECKPOINT,
@@ -337,6 +338,23 @@ def test_system_clock_never_goes_backwards() -> None:
     assert clock.now_us() == first  # held at the floor until the wall catches up
     clock.raise_floor(first - 5)
     assert clock.now_us() >= first
+
+
+def test_the_engine_reads_the_wall_itself_within_the_system_clocks_floor(
+    sqlite_journal: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hot loop reads time.time_ns, not SystemClock.now_us: it never stamps less
+    than the clock's floor, and the clock never answers less than an answered record."""
+    floor = time.time_ns() // 1000 + 10 * SECOND
+    clock = SystemClock(floor_us=floor)
+    engine = sqlite_journal.engine(clock=clock)
+    assert engine.submit(c.OpenAccount("held")).result(timeout=10).ok
+    ahead = floor + 3_600 * SECOND  # a wall clock that jumped forward
+    monkeypatch.setattr(engine_module, "_time_ns", lambda: ahead * 1000)
+    assert engine.submit(c.OpenAccount("ahead")).result(timeout=10).ok
+    stamps = [r.ts_us for r in sqlite_journal.store().read()]
+    assert stamps[0] >= floor and stamps[-1] == ahead
+    assert clock.now_us() >= ahead  # raised before the record was answered
 
 
 # ---------------------------------------------------------------------- fencing, failure

@@ -14,7 +14,7 @@ from concurrent.futures import Future, InvalidStateError
 from typing import Any
 
 from augury.engine.ack import Ack, settle
-from augury.engine.batch import Batch
+from augury.engine.batch import Batch, Gathered
 from augury.engine.entry import Entry
 
 log = logging.getLogger(__name__)
@@ -39,13 +39,16 @@ def publish(subscribers: tuple[Subscriber, ...], batch: Batch) -> None:
 
 def answer(targets: list[Any], values: list[Any]) -> None:
     """Complete the answers of one group, in order: acks in one go, asyncio futures in
-    one call per event loop, concurrent futures (controls) one by one."""
+    one call per event loop, concurrent futures (controls) one by one; a ``Gathered``
+    takes each answer and resolves (one call) with its last."""
     acks: list[Ack[Any]] = []
     results: list[Any] = []
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any, bool]]] | None = None
     for target, value in zip(targets, values, strict=True):
         kind = type(target)
-        if kind is Ack:
+        if kind is Gathered:
+            target.answer(value)
+        elif kind is Ack:
             acks.append(target)
             results.append(value)
         elif kind is Future:
@@ -77,6 +80,8 @@ def fail_all(targets: list[Any], error: BaseException) -> None:
     for target in targets:
         if type(target) is Ack:
             acks.append(target)
+        elif type(target) is Gathered:
+            target.fail(error)
         elif isinstance(target, Future):
             fail(target, error)
         else:

@@ -3,6 +3,7 @@ and the batch the engine thread builds from a group and hands to the writer thre
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -63,6 +64,53 @@ class Sequenced:
 
     def set_exception(self, error: BaseException) -> None:
         self.future.set_exception(error)
+
+
+class Gathered:
+    """One asyncio future for the commands of one ``Engine.asubmit_many`` call (a batch
+    from the bus), in place of a future per command: it resolves once, when every one is
+    answered, to their answers in submission order (a Result, or the EngineStopped of a
+    command the engine could not answer), with ``seqs`` (as ``Sequenced.seq``).
+
+    The engine thread appends each command's seq as it runs it; the answering thread
+    appends each answer (groups are answered in order). On the first failure every
+    command not answered yet gets that error: the engine has stopped, nothing after it
+    is answered."""
+
+    __slots__ = ("finished", "future", "loop", "seqs", "size", "values")
+
+    def __init__(self, future: Any, size: int) -> None:
+        self.future = future
+        self.loop = future.get_loop()
+        self.size = size
+        self.seqs: list[int] = []
+        self.values: list[Any] = []
+        self.finished = False
+
+    def answer(self, value: Any) -> None:
+        """One more answer (answering thread); the last one resolves the future."""
+        if self.finished:
+            return
+        values = self.values
+        values.append(value)
+        if len(values) == self.size:
+            self._finish()
+
+    def fail(self, error: BaseException) -> None:
+        if self.finished:
+            return
+        values = self.values
+        values.extend([error] * (self.size - len(values)))
+        self._finish()
+
+    def _finish(self) -> None:
+        self.finished = True
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+            self.loop.call_soon_threadsafe(self._settle)
+
+    def _settle(self) -> None:
+        if not self.future.done():  # cancelled by its task (the commands still ran)
+            self.future.set_result(self.values)
 
 
 class Batch:

@@ -23,7 +23,14 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """The wall clock (UTC µs), made monotonic: it never returns less than before."""
+    """The wall clock (UTC µs), made monotonic: it never returns less than before.
+
+    The engine thread does not call ``now_us`` per command: it reads ``time.time_ns``
+    itself, never below this clock's answer at the start of the group nor below its last
+    record, and raises this clock's floor to the group's last instant before handing the
+    group over (so before anything of it is answered). So this clock never answers less
+    than an instant anyone could have learnt from the journal.
+    """
 
     def __init__(self, floor_us: int = 0) -> None:
         self._last_us = floor_us

@@ -21,7 +21,8 @@ them is durable (the pipeline is drained), so they see the durable state and may
 the store. Subscribers that read the state (the default) also run on the engine thread
 on a drained pipeline; while one is registered the engine does not run ahead.
 
-The other parts: ``batch.py`` (the inbox's items and the batches), ``answers.py``
+The other parts: ``batch.py`` (the inbox's items and the batches), ``keys.py`` (the
+idempotency keys: duplicates, forgetting old keys), ``answers.py``
 (answering callers and subscribers), ``hashing.py`` (a command record's hash),
 ``errors.py`` (the engine's errors and own refusals), ``stats.py``.
 
@@ -36,9 +37,9 @@ import logging
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import TypeVar, cast
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -50,18 +51,16 @@ from augury.domain.exchange import Exchange, Result
 from augury.domain.rejections import Code
 from augury.engine.ack import Ack
 from augury.engine.answers import Subscriber, fail, resolve
-from augury.engine.batch import STOP, Batch, Control, Item, Lookup, Sequenced
-from augury.engine.clock import Clock, SimulatedClock
+from augury.engine.batch import STOP, Batch, Control, Gathered, Item, Sequenced
+from augury.engine.clock import Clock, SimulatedClock, SystemClock
 from augury.engine.entry import AdvanceClock, Entry, execute_entry
 from augury.engine.errors import (
     CODE_CLOCK_NOT_SIMULATED,
-    CODE_INVALID_KEY,
     EngineOverloaded,
     EngineStopped,
-    key_reused,
-    same_command,
 )
 from augury.engine.hashing import COMMAND_HEADER, HASH_CHUNK, KIND_COMMAND_BYTES, hash_in_chunks
+from augury.engine.keys import ACCOUNT_LEN_MAX, IDEMPOTENCY_KEY_LEN_MAX, KeysSide
 from augury.engine.stats import EngineStats, RecoveryReport
 from augury.engine.writer import WriterSide
 from augury.journal import (
@@ -89,16 +88,16 @@ SNAPSHOT_EVERY_DEFAULT = 100_000
 IDEMPOTENCY_WINDOW_DEFAULT = 500_000
 """Keys of commands among the last this many records are remembered (about 100 B each)."""
 QUEUE_MAX_DEFAULT = 100_000
-IDEMPOTENCY_KEY_LEN_MAX = 128
 TIMER_WAIT_MAX_S = 1.0
 """Longest idle sleep of the engine thread: bounds how late a timer can fire."""
 
 # Module globals read by _record for every command (bench/engine.py swaps them out).
 _sha256 = hashlib.sha256
+_time_ns = time.time_ns  # SystemClock's source, read per command by the hot loop
 _entry_encode = msgspec.json.Encoder().encode
 
 
-class Engine(WriterSide):
+class Engine(WriterSide, KeysSide):
     """Owns one Exchange, one JournalStore (writer lock held) and the operator key.
 
     Build it with ``recovery.open_engine``, which recovers the state and starts it.
@@ -146,6 +145,7 @@ class Engine(WriterSide):
         """Set by ``open_engine``: what the restart replayed and how long it took."""
         self._key = key
         self._simulated = isinstance(clock, SimulatedClock)
+        self._wall = type(clock) is SystemClock  # read directly in the hot loop
         # Never later than the exchange's next timer (earlier after timers went away), so
         # the check before each command is O(1), not a scan of every market.
         self._due: int | None = exchange.next_timer()
@@ -154,9 +154,6 @@ class Engine(WriterSide):
         self._exec_head: Head = start  # executed: the engine thread's chain head
         self._last_ts_us = last_ts_us
         self._idempotency = idempotency if idempotency is not None else OrderedDict()
-        # Keyed commands not yet known durable: seq -> (command, result), for duplicates.
-        self._recent: dict[int, tuple[dc.Command, Result]] = {}
-        self._recent_seqs: deque[int] = deque()
         self._last_checkpoint_seq = last_checkpoint_seq
         self._last_snapshot_seq = last_snapshot_seq
         self._owns_store = owns_store
@@ -234,6 +231,22 @@ class Engine(WriterSide):
         loop = asyncio.get_running_loop()
         futures = [loop.create_future() for _ in requests]
         items = [(c, a, k, Sequenced(f)) for (c, a, k), f in zip(requests, futures, strict=True)]
+        self._put_all(items)
+        return futures
+
+    async def asubmit_many(
+        self, requests: list[tuple[dc.Command, str, str]]
+    ) -> tuple[list[Result | EngineStopped], list[int]]:
+        """``submit_many`` answered in one go (a ``Gathered``: one future, not one per
+        command): each request's Result (or EngineStopped) and seq, in order."""
+        if not requests:
+            return [], []
+        target = Gathered(asyncio.get_running_loop().create_future(), len(requests))
+        self._put_all([(c, a, k, target) for c, a, k in requests])
+        values: list[Result | EngineStopped] = await target.future
+        return values, target.seqs
+
+    def _put_all(self, items: Sequence[Item]) -> None:
         with self._gate:
             if self._stopped is not None:
                 raise EngineStopped(str(self._stopped)) from self._stopped
@@ -243,7 +256,6 @@ class Engine(WriterSide):
             if self._engine_idle:
                 self._engine_idle = False
                 self._inbox_ready.notify()
-        return futures
 
     def checkpoint(self) -> Future[int]:
         """Append a signed checkpoint of the head now; resolves to its seq once durable."""
@@ -369,7 +381,13 @@ class Engine(WriterSide):
         stop = False
         # The hot loop: locals, no method call per command beyond the core's.
         clock_now = self.clock.now_us
+        # On a SystemClock, the wall clock read directly (no lock per command), never
+        # below the clock's answer at the group's start; _settle_clock raises the
+        # clock's floor before anything of the group is answered (clock.py).
+        wall = self._wall
+        floor = clock_now() if wall else 0
         execute = self.exchange.execute
+        memo = self._idempotency
         simulated = self._simulated
         stats = self.stats
         targets = batch.targets
@@ -390,9 +408,19 @@ class Engine(WriterSide):
                 values = batch.values
                 continue
             command, account, key, target = item
-            if key and self._duplicate(command, account, key, target, batch):
+            if key and not (
+                0 < len(key) <= IDEMPOTENCY_KEY_LEN_MAX
+                and len(account) <= ACCOUNT_LEN_MAX
+                and (account, key) not in memo
+            ):
+                self._duplicate(command, account, key, target, batch)  # answers it
                 continue
-            now = clock_now()
+            if wall:
+                now = _time_ns() // 1_000
+                if now < floor:
+                    now = floor
+            else:
+                now = clock_now()
             if now < self._last_ts_us:
                 now = self._last_ts_us  # records' ts_us never decrease
             due = self._due
@@ -410,11 +438,14 @@ class Engine(WriterSide):
                     self._record(batch, now, command, result, account, key)
                 else:
                     stats.rejected += 1
-            if result.ok and type(target) is Sequenced:
+            if type(target) is Gathered:
+                target.seqs.append(self._exec_head[0] if result.ok else 0)
+            elif result.ok and type(target) is Sequenced:
                 target.seq = self._exec_head[0]
             targets.append(target)
             values.append(result)
         batch.items += count
+        self._settle_clock()
         self._forget_old_keys()
         if self._exec_head[0] - self._last_snapshot_seq >= self.snapshot_every:
             self._add_snapshot(batch, None)
@@ -454,8 +485,8 @@ class Engine(WriterSide):
         self._last_ts_us = now
         batch.entries.append(entry)
         self.stats.accepted += 1
-        if key:
-            self._remember(account, key, seq, command, result)
+        if key:  # never one already remembered: _duplicate answered those
+            self._idempotency[(account, key)] = seq
         if seq - self._last_checkpoint_seq >= self.checkpoint_every:
             self._add_checkpoint(batch)
 
@@ -478,50 +509,6 @@ class Engine(WriterSide):
                 due = at if due is None or at < due else due
         self._due = due
 
-    def _remember(self, account: str, key: str, seq: int, command: dc.Command, r: Result) -> None:
-        memo = self._idempotency
-        pair = (account, key)
-        memo.pop(pair, None)
-        memo[pair] = seq
-        self._recent[seq] = (command, r)
-        self._recent_seqs.append(seq)
-
-    def _forget_old_keys(self) -> None:
-        """Keep only the keys of the last ``idempotency_window`` records (per group)."""
-        memo = self._idempotency
-        oldest = self._exec_head[0] - self.idempotency_window
-        while memo:
-            first = next(iter(memo.items()))
-            if first[1] > oldest:
-                break
-            del memo[first[0]]
-
-    def _duplicate(
-        self, command: dc.Command, account: str, key: str, target: Any, batch: Batch
-    ) -> bool:
-        """Answer a keyed command that must not run (bad key, or already accepted)."""
-        if not 0 < len(key) <= IDEMPOTENCY_KEY_LEN_MAX or len(account) > 256:
-            message = f"key must be 1..{IDEMPOTENCY_KEY_LEN_MAX} characters"
-            batch.answer(target, Result(False, (), CODE_INVALID_KEY, message))
-            return True
-        seq = self._idempotency.get((account, key))
-        if seq is None:
-            return False
-        self.stats.duplicates += 1
-        if type(target) is Sequenced:
-            target.seq = seq
-        # Answered with this batch, so never before the original (an earlier or the
-        # same batch) is durable.
-        pending = self._recent.get(seq)
-        if pending is None:  # durable already: the writer reads it back from the journal
-            batch.answer(target, Lookup(seq, command))
-            return True
-        original, result = pending
-        if original is not command and not same_command(original, command):
-            result = key_reused(seq)
-        batch.answer(target, result)
-        return True
-
     def _advance(self, command: AdvanceClock, now: int) -> Result:
         refusal = self._check_advance(command, now)
         if refusal is not None:
@@ -540,6 +527,12 @@ class Engine(WriterSide):
             message = f"cannot move the clock back from {now} to {command.to_us}"
             return Result(False, (), Code.TIME_WENT_BACKWARDS.value, message)
         return None
+
+    def _settle_clock(self) -> None:
+        """A SystemClock read directly by the hot loop: never answer less than the
+        instant of a record handed over (called before a group is handed over)."""
+        if self._wall:
+            cast(SystemClock, self.clock).raise_floor(self._last_ts_us)
 
     def _now_us(self) -> int:
         # Records' ts_us never decrease, even with a clock that is not monotonic.
@@ -594,6 +587,7 @@ class Engine(WriterSide):
             return batch
         assert control.kind == "query" and control.query is not None
         # Everything before it must be durable (and published) first: hand over, drain.
+        self._settle_clock()
         self._hand_over(batch)
         self._drain()
         if self._failure is not None:

@@ -31,7 +31,6 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from augury.domain import commands as dc
 from augury.domain.exchange import Result
 from augury.engine.answers import Subscriber, answer, fail, fail_all, publish, resolve
 from augury.engine.batch import Batch, Control, Item, Lookup
@@ -54,8 +53,6 @@ class WriterSide:
     _head: Head
     _exec_head: Head
     _owns_store: bool
-    _recent: dict[int, tuple[dc.Command, Result]]
-    _recent_seqs: deque[int]
     _inbox: deque[Item]
     _gate: threading.Lock
     _inbox_ready: threading.Condition
@@ -123,10 +120,6 @@ class WriterSide:
                 if self._failure is None:
                     publish(subscribers, batch)
                 answer(batch.targets, batch.values)
-        durable = self._head[0]
-        recent, seqs = self._recent, self._recent_seqs
-        while seqs and seqs[0] <= durable:
-            del recent[seqs.popleft()]
 
     # ------------------------------------------------------------------ writer thread
     def _write_loop(self) -> None:

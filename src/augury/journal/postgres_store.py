@@ -39,7 +39,9 @@ from collections.abc import Sequence
 import psycopg
 from psycopg import sql
 
+from augury.journal import pg_arrays
 from augury.journal.errors import JournalError, JournalFenced, JournalLocked, SchemaError
+from augury.journal.pg_arrays import ByteaArray, Int8Array, TextArray
 from augury.journal.records import Head, JournalRecord
 from augury.journal.store import SNAPSHOTS_KEPT, JournalStore, Snapshot
 
@@ -156,6 +158,7 @@ class PostgresJournalStore(JournalStore):
         self._lock_key = namespace_lock_key(namespace)
         self._q = _Queries(namespace)
         self._conn = psycopg.connect(dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+        pg_arrays.register(self._conn)
         info = self._conn.info
         super().__init__(f"postgresql://{info.host}:{info.port}/{info.dbname} [{namespace}]")
         try:
@@ -294,15 +297,17 @@ class PostgresJournalStore(JournalStore):
         # it releases the GIL, and getting it back behind a busy engine thread can cost a
         # whole switch interval. The function fences, checks the head, inserts and notes
         # the group in the statement's own (autocommit, synchronous) transaction.
+        # The arrays go as binary values built in one go each (pg_arrays), not as lists
+        # psycopg would dump element by element.
         params = (
             self._lock_key,
             self.epoch,
-            [r.seq for r in records],
-            [r.ts_us for r in records],
-            [r.kind for r in records],
-            [r.body for r in records],
-            [r.prev_hash for r in records],
-            [r.hash for r in records],
+            Int8Array([r.seq for r in records]),
+            Int8Array([r.ts_us for r in records]),
+            TextArray([r.kind for r in records]),
+            ByteaArray([r.body for r in records]),
+            ByteaArray([r.prev_hash for r in records]),
+            ByteaArray([r.hash for r in records]),
             f"{records[0].seq},{records[-1].seq}",
         )
         try:

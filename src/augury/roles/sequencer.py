@@ -1,10 +1,10 @@
 """The engine role: an in-process :class:`~augury.engine.Engine` served on the bus.
 
-Command batches from the nodes go to the engine in one go (``Engine.submit_many``); each
-answer (with the record's seq) goes back once the record is durable, which the engine
-guarantees. The committed records are published on the bus in seq order, batch by
-batch, right after they are durable: the low-latency feed of every replica and
-follower. The bus is never the only copy: a publication that fails or that overflows the
+Command batches from the nodes go to the engine in one go (``Engine.asubmit_many``: one
+future for the batch); each answer (with the record's seq) goes back once the record is
+durable, which the engine guarantees. The committed records are published on the bus in
+seq order, batch by batch, right after they are durable: the low-latency feed of every
+replica and follower. The bus is never the only copy: a publication that fails or that overflows the
 hand-over queue is dropped and counted, and the followers read the gap from the journal.
 
 Nothing else runs here: no HTTP, no queries, no read models.
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from augury.domain.codec import AnyEvent
+from augury.domain.exchange import Result
 from augury.engine import Engine, EngineOverloaded, EngineStopped
 from augury.journal import JournalRecord
 from augury.transport import (
@@ -75,18 +76,19 @@ class Sequencer:
         self.stats.commands += len(batch.commands)
         requests = [(r.command, r.account, r.key) for r in batch.commands]
         try:
-            futures = self.engine.submit_many(requests)  # type: ignore[arg-type]
+            values, seqs = await self.engine.asubmit_many(requests)  # type: ignore[arg-type]
         except (EngineOverloaded, EngineStopped) as exc:
             return [_unavailable(r.rid, exc) for r in batch.commands]
         answers: list[Answer] = []
-        for request, future in zip(batch.commands, futures, strict=True):
-            try:
-                result, seq = await future
-            except EngineStopped as exc:
-                answers.append(_unavailable(request.rid, exc))
+        append = answers.append
+        for request, value, seq in zip(
+            batch.commands, values, _padded(seqs, len(values)), strict=True
+        ):
+            if type(value) is not Result:  # EngineStopped: not known to be journaled
+                append(_unavailable(request.rid, cast(BaseException, value)))
                 continue
-            events = cast(tuple[AnyEvent, ...], result.events)
-            answers.append(Answer(request.rid, result.ok, seq, result.code, result.message, events))
+            events = cast(tuple[AnyEvent, ...], value.events)
+            append(Answer(request.rid, value.ok, seq, value.code, value.message, events))
         return answers
 
     # -- the feed ----------------------------------------------------------------------
@@ -132,6 +134,11 @@ class Sequencer:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+
+def _padded(seqs: list[int], size: int) -> list[int]:
+    """``seqs`` with 0 for the commands the engine never ran (it stopped first)."""
+    return seqs if len(seqs) >= size else [*seqs, *[0] * (size - len(seqs))]
 
 
 def _unavailable(rid: int, exc: BaseException) -> Answer:
