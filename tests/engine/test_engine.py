@@ -7,6 +7,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 
 import pytest
 
@@ -32,6 +33,7 @@ from augury.journal import (
     KIND_CHECKPOINT,
     KIND_COMMAND,
     JournalLocked,
+    JournalRecord,
     TornTail,
     load_or_create_key,
     verify_chain,
@@ -184,6 +186,28 @@ def test_subscribers_see_every_durable_record_and_cannot_kill_the_engine(
     assert [s for s, _, _ in seen] == [1, 2, 3, 4, 5]
     assert seen[-1][2] == "CreateMarket" and {ts for _, ts, _ in seen} == {T0}
     assert engine.running and engine.submit(c.OpenAccount("cy")).result(timeout=10).ok
+
+
+def test_a_groups_records_are_handed_over_before_its_answers(sqlite_journal: Journal) -> None:
+    """The sequencer's feed gets a durable group's records before the group's commands are
+    answered, so a node's record is on its way before its answer (read-your-writes)."""
+    engine = sqlite_journal.engine()
+    pending: list[Future[Result]] = []
+    answered_first: list[bool] = []
+    submitting = threading.Lock()  # the callback sees the future submit() returned
+
+    def on_records(records: list[JournalRecord]) -> None:
+        with submitting:
+            answered_first.extend(future.done() for future in pending)
+
+    engine.subscribe_records(on_records)
+    for account in ("ra", "rb", "rc"):
+        with submitting:
+            future = engine.submit(c.OpenAccount(account))
+            pending.append(future)
+        assert future.result(timeout=10).ok
+        pending.clear()
+    assert answered_first == [False, False, False]
 
 
 # ---------------------------------------------------------------------- idempotency

@@ -297,7 +297,7 @@ class Engine(WriterSide, KeysSide):
 
     def subscribe_records(self, callback: Callable[[list[JournalRecord]], None]) -> None:
         """Call ``callback(records)`` on the writer thread with each durable group's
-        records (commands and checkpoints: the chain, contiguous), after its answers.
+        records (commands and checkpoints: the chain, contiguous), before its answers.
         It must only hand them over (the sequencer role publishes them on the bus)."""
         self._record_subscribers = (*self._record_subscribers, callback)
 

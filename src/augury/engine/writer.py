@@ -167,6 +167,16 @@ class WriterSide:
             self.stats.appends += 1
             self.stats.records += len(records)
         self._head = batches[-1].head
+        # The records' subscribers first (the sequencer's feed): a node that sent a command
+        # then has its record on the way before its answer, and its read-your-writes wait
+        # (the replica reaching the answer's seq) is over when the answer arrives.
+        for callback in self._record_subscribers:
+            for batch in batches:
+                if batch.records:
+                    try:
+                        callback(batch.records)
+                    except Exception:
+                        log.exception("record subscriber %r failed; ignored", callback)
         for batch in batches:
             values = batch.values
             for i, value in enumerate(values):
@@ -178,13 +188,6 @@ class WriterSide:
         if subscribers:
             for batch in batches:
                 publish(subscribers, batch)
-        for callback in self._record_subscribers:
-            for batch in batches:
-                if batch.records:
-                    try:
-                        callback(batch.records)
-                    except Exception:
-                        log.exception("record subscriber %r failed; ignored", callback)
         stop = False
         for batch in batches:
             for seq, digest, state, future in batch.snapshots:
