@@ -4,8 +4,9 @@
 committed record stream (the bus, gaps and the start read from the journal) and applies
 what has arrived in one transaction per step, commands decoded, checkpoints only moving
 ``last_seq``. A step gathers what arrives for a while after its first message
-(``augury.roles.pacing``: 2 ms, up to 10 ms while the feed stays busy). A batch that fails wrote nothing (the projector's guarantee) and is retried
-as it is, so no record is skipped; a restarted role carries on from ``last_seq``.
+(``augury.roles.pacing``: 2 ms, up to 10 ms while the feed stays busy). A batch that
+fails wrote nothing (the projector's guarantee) and is retried as it is, so no record
+is skipped; a restarted role carries on from ``last_seq``.
 
 An API node's history reads wait (``Services.barrier``) until the read models hold what
 its replica holds: :class:`ReadModelsPoller` reads the projector's ``last_seq`` from the
