@@ -42,6 +42,7 @@ class Batch:
         self.story: list[Row] = []
         self.notices: list[Row] = []
         self.settled: set[str] = set()
+        self.market_facts: dict[str, MarketFacts] = {}  # a market's are set at its creation
         self.seq = 0
         self.ts_us = 0
 
@@ -50,9 +51,10 @@ class Batch:
         command = entry.command.__struct_config__.tag
         assert isinstance(command, str)
         for index, event in enumerate(entry.events):
-            if type(event) in NOTIFYING:  # before the event: who holds what until now
+            kind = type(event)
+            if kind in NOTIFYING:  # before the event: who holds what until now
                 self._notify(event, index, command)
-            HANDLERS[type(event)](self, event, index)
+            HANDLERS[kind](self, event, index)
             postings = getattr(event, "postings", ())
             if postings:
                 self._post(postings)
@@ -225,9 +227,12 @@ class Batch:
         return OrderFacts(row["account"], row["market"], row["outcome"], row["side"], row["token"])
 
     def market(self, market: str) -> MarketFacts:
-        row = self._market(market)
-        outcomes = tuple(msgspec.json.decode(row["outcomes"]))
-        return MarketFacts(row["question"], outcomes, row["tick"])
+        facts = self.market_facts.get(market)
+        if facts is None:  # question, outcomes and tick never change: decoded once a batch
+            row = self._market(market)
+            outcomes = tuple(msgspec.json.decode(row["outcomes"]))
+            facts = self.market_facts[market] = MarketFacts(row["question"], outcomes, row["tick"])
+        return facts
 
     def holders(self, market: str) -> list[str]:
         if market in self.settled:
