@@ -7,7 +7,6 @@ import contextlib
 from typing import Any
 
 import msgspec
-
 from sqlalchemy import (
     Connection,
     Dialect,
@@ -30,11 +29,12 @@ class Sql:
     """The projector's writes as SQL text for the database driver, built once per projector.
 
     Every statement a batch writes (the rows' inserts and updates, ``last_seq``) runs on
-    the DBAPI cursor of the batch's connection, inside the transaction SQLAlchemy opened,
-    with the row dicts as named parameters: SQLAlchemy's per-execution work (building the
-    statement, its cache key, the execution context) cost more than the database's. The
-    columns and the values are exactly those SQLAlchemy wrote; the tables' types need no
-    conversion (integers, text, booleans and NULL go to both drivers as they are).
+    the DBAPI cursor of the batch's connection, inside the transaction SQLAlchemy opened:
+    SQLAlchemy's per-execution work (building the statement, its cache key, the execution
+    context) cost more than the database's. The columns and the values are exactly those
+    SQLAlchemy wrote; the tables' types need no conversion (integers, text, booleans and
+    NULL go to both drivers as they are). On SQLite the rows' values go as positional
+    parameters, one ``executemany`` per table and set of columns (in C).
 
     On PostgreSQL the rows of one write go in ONE statement with ONE parameter, the rows
     as a JSON array of objects (``INSERT ... SELECT FROM json_to_recordset(...)``,
@@ -42,7 +42,7 @@ class Sql:
     per-statement work in a pipeline (about 20 us a row) and then its Python dumpers of
     one array per column (per element) had been most of the projector's CPU there. The
     server casts each value to the column's type (integers exactly; a JSON object's
-    keys not listed are ignored). On SQLite ``executemany`` runs in C already.
+    keys not listed are ignored).
     """
 
     def __init__(self, dialect: Dialect) -> None:
@@ -54,6 +54,7 @@ class Sql:
             raise ValueError(f"unsupported database driver {dialect.name}+{dialect.driver}")
         self._quote = dialect.identifier_preparer.quote
         self._texts: dict[tuple[str, str, tuple[str, ...]], str] = {}
+        self._updates: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, ...], str]] = {}
         self._json_texts: dict[tuple[bool, str, tuple[str, ...]], str] = {}
         state = self._quote(t.projection_state.name)
         select_last = f"SELECT last_seq FROM {state} WHERE id = 1"
@@ -81,12 +82,13 @@ class Sql:
         return contextlib.nullcontext()
 
     def insert(self, table: Table, columns: tuple[str, ...]) -> str:
-        """INSERT of ``columns`` (the keys of the rows to insert)."""
+        """SQLite: INSERT of ``columns`` (the keys of the rows to insert), their values
+        as positional parameters in that order."""
         key = ("insert", table.name, columns)
         text = self._texts.get(key)
         if text is None:
             names = ", ".join(self._quote(name) for name in columns)
-            values = ", ".join(self._param.format(name) for name in columns)
+            values = ", ".join("?" for _ in columns)
             text = f"INSERT INTO {self._quote(table.name)} ({names}) VALUES ({values})"
             self._texts[key] = text
         return text
@@ -98,11 +100,18 @@ class Sql:
         if self._postgres:
             cursor.execute(self.json_write(table, columns, insert=insert), (_JSON(rows).decode(),))
             return
-        text = self.insert(table, columns) if insert else self.update(table, columns)
-        if len(rows) == 1:
-            cursor.execute(text, rows[0])
+        # SQLite: positional parameters (binding 24 named ones from a dict cost twice as
+        # much); an inserted row's keys are ``columns``, in that order (insert_rows)
+        if insert:
+            text = self.insert(table, columns)
+            params = [tuple(row.values()) for row in rows]
         else:
-            cursor.executemany(text, rows)
+            names, text = self.update(table, columns)
+            params = [tuple([row[name] for name in names]) for row in rows]
+        if len(params) == 1:
+            cursor.execute(text, params[0])
+        else:
+            cursor.executemany(text, params)
 
     def json_write(self, table: Table, columns: tuple[str, ...], *, insert: bool) -> str:
         """PostgreSQL: the statement that inserts (or updates, by primary key) one row per
@@ -129,18 +138,20 @@ class Sql:
             self._json_texts[key] = text
         return text
 
-    def update(self, table: Table, columns: tuple[str, ...]) -> str:
-        """UPDATE of ``columns`` (not the key's) of the row found by its primary key."""
-        key = ("update", table.name, columns)
-        text = self._texts.get(key)
-        if text is None:
-            quote, param = self._quote, self._param
-            keys = [column.name for column in table.primary_key.columns]
-            sets = ", ".join(f"{quote(n)} = {param.format(n)}" for n in columns if n not in keys)
-            where = " AND ".join(f"{quote(n)} = {param.format(n)}" for n in keys)
+    def update(self, table: Table, columns: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+        """SQLite: UPDATE of ``columns`` (not the key's) of the row found by its primary
+        key; the names of its positional parameters, in order, and the statement."""
+        key = (table.name, columns)
+        found = self._updates.get(key)
+        if found is None:
+            quote = self._quote
+            keys = tuple(column.name for column in table.primary_key.columns)
+            names = tuple(n for n in columns if n not in keys) + keys
+            sets = ", ".join(f"{quote(n)} = ?" for n in columns if n not in keys)
+            where = " AND ".join(f"{quote(n)} = ?" for n in keys)
             text = f"UPDATE {quote(table.name)} SET {sets} WHERE {where}"
-            self._texts[key] = text
-        return text
+            found = self._updates[key] = (names, text)
+        return found
 
 
 _SELECTS: dict[str, Select[Any]] = {}
