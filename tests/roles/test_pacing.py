@@ -20,3 +20,11 @@ def test_defaults_and_bounds() -> None:
     assert Pace(1.0, 1.0).busy() == 1.0
     with pytest.raises(AssertionError):
         Pace(0.01, 0.002)
+
+
+def test_a_gathering_is_busy_if_records_came_soon_or_kept_coming() -> None:
+    pace = Pace(0.002, 0.010)
+    assert pace.gathered(waited_s=0.5, more=False) == 0.002  # after a pause, alone: quiet
+    assert pace.gathered(waited_s=0.5, more=True) == 0.004  # more came while gathering
+    assert pace.gathered(waited_s=0.007, more=False) == 0.008  # the next came within 10 ms
+    assert pace.gathered(waited_s=0.010, more=False) == 0.002  # not within: quiet again

@@ -11,10 +11,12 @@ Both followers (the projector process of ``augury serve`` and ``augury follow --
 project``) therefore gather for a while before each transaction. After a pause the
 gap is ``least_s`` (2 ms: a lone record is applied at once, and one that comes right
 after it waits at most that long). While the feed stays busy (every gathering finds
-more records) the gap doubles, batch after batch, up to ``most_s`` (10 ms): at a few
-thousand records per second each transaction then carries tens of records instead of
-a handful. A read that waits for the read models (``Services.barrier``) waits at most
-that much longer; the first gathering that finds nothing more sets the gap back.
+more records; for the role, whose records come in bus messages of several each, also
+a first message within ``most_s`` of the last batch) the gap doubles, batch after
+batch, up to ``most_s`` (10 ms): at a few thousand records per second each transaction
+then carries tens of records instead of a handful. A read that waits for the read
+models (``Services.barrier``) waits at most that much longer; the first gathering that
+finds nothing more sets the gap back.
 """
 
 from __future__ import annotations
@@ -42,3 +44,9 @@ class Pace:
         """A gathering found nothing more: the next gap is ``least_s`` again."""
         self.gap_s = self.least_s
         return self.gap_s
+
+    def gathered(self, waited_s: float, more: bool) -> float:
+        """After a gathering that waited ``waited_s`` for its first records and found
+        ``more`` while it gathered: busy if either came soon (records arriving at least
+        every ``most_s``, as messages of several records each do under load), else quiet."""
+        return self.busy() if more or waited_s < self.most_s else self.quiet()

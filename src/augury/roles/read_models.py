@@ -53,10 +53,13 @@ async def run_projector(
     try:
         loop = asyncio.get_running_loop()
         while not stop.is_set():
+            waiting_since = loop.time()
             try:
                 records = await subscription.next(timeout_s=0.5)
             except TimeoutError:
+                pace.quiet()
                 continue
+            waited_s = loop.time() - waiting_since
             # gather what arrives within the pace's gap: one transaction for several
             # messages under load (a transaction costs about what several records do)
             deadline = loop.time() + pace.gap_s
@@ -70,10 +73,7 @@ async def run_projector(
                 except TimeoutError:
                     break
                 more = True
-            if more:
-                pace.busy()
-            else:
-                pace.quiet()
+            pace.gathered(waited_s, more)
             await _apply(projector, items_of(records))
     finally:
         await subscription.close()
