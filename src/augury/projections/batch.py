@@ -82,12 +82,17 @@ class Batch:
 
     # -- shared pieces ------------------------------------------------------------------
     def _post(self, postings: Iterable[ev.Posting]) -> None:
+        need, seq = self.balances.need, self.seq  # (several postings in every fill)
         for ledger_account, amount in postings:
             kind, _, account = ledger_account.partition(":")
             if kind == "cash":
-                self._balance(account)["available"] += amount
+                row = need((account,))
+                row["available"] += amount
+                row["updated_seq"] = seq
             elif kind == "escrow":
-                self._balance(account)["escrow"] += amount
+                row = need((account,))
+                row["escrow"] += amount
+                row["updated_seq"] = seq
 
     def _flows(self, event: ev.Event, index: int) -> None:
         fee_account = ""
@@ -106,11 +111,6 @@ class Batch:
                     "amount": flow.amount,
                 }
             )
-
-    def _balance(self, account: str) -> Row:
-        row = self.balances.need((account,))
-        row["updated_seq"] = self.seq
-        return row
 
     def _position(self, account: str, market: str, token: int) -> Row:
         assert market not in self.settled, "shares moved in a settled market"

@@ -85,8 +85,10 @@ class Rows:
         return row
 
     def need(self, key: Key) -> Row:
-        row = self.get(key)
-        assert row is not None, f"{self.table.name} has no row {key}"
+        row = self.rows.get(key)  # (the common case, a row the batch has, without a call)
+        if row is None:
+            row = self.get(key)
+            assert row is not None, f"{self.table.name} has no row {key}"
         return row
 
     def add(self, key: Key, row: Row) -> Row:
