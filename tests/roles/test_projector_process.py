@@ -21,6 +21,7 @@ from augury.engine import Engine, SimulatedClock, open_engine
 from augury.journal import open_store
 from augury.projections import Projector
 from augury.projections.projector import Item
+from augury.roles.pacing import Pace
 from augury.roles.projector_process import ProcessFollower, _Child
 from augury.roles.services import Follower, Services, _follow_process
 from augury.settings import Settings
@@ -206,9 +207,9 @@ def test_services_barrier_in_either_mode(
     assert not projector_children()
 
 
-def test_following_gathers_what_comes_within_coalesce_s(tmp_path: Path) -> None:
-    """A record after a pause is applied at once; what is committed less than
-    ``coalesce_s`` after a batch started waits for the rest and goes in one batch."""
+def test_following_gathers_what_comes_within_the_gap(tmp_path: Path) -> None:
+    """A record after a pause is applied at once; what is committed less than the
+    pace's gap after a batch started waits for the rest and goes in one batch."""
     engine = open_engine(tmp_path / "journal.db", tmp_path / "operator.key", SimulatedClock(0))
     store = open_store(tmp_path / "journal.db")
     projector = Projector(str(tmp_path / "projections.db"))
@@ -228,7 +229,8 @@ def test_following_gathers_what_comes_within_coalesce_s(tmp_path: Path) -> None:
     child = _Child(store, projector, wake_read, report_write, _Flag(), batch_records=500)
     # Long enough that a loaded machine's scheduling delays (a CI run beside other
     # work) stay well inside it: "at once" is anything under half of it.
-    child.coalesce_s = coalesce_s = 2.0
+    coalesce_s = 2.0
+    child.pace = Pace(coalesce_s, coalesce_s)
     thread = threading.Thread(target=child.run, args=(False,))
     thread.start()
     try:

@@ -42,6 +42,7 @@ class Batch:
         self.story: list[Row] = []
         self.notices: list[Row] = []
         self.settled: set[str] = set()
+        self.market_facts: dict[str, MarketFacts] = {}  # a market's are set at its creation
         self.seq = 0
         self.ts_us = 0
 
@@ -50,9 +51,10 @@ class Batch:
         command = entry.command.__struct_config__.tag
         assert isinstance(command, str)
         for index, event in enumerate(entry.events):
-            if type(event) in NOTIFYING:  # before the event: who holds what until now
+            kind = type(event)
+            if kind in NOTIFYING:  # before the event: who holds what until now
                 self._notify(event, index, command)
-            HANDLERS[type(event)](self, event, index)
+            HANDLERS[kind](self, event, index)
             postings = getattr(event, "postings", ())
             if postings:
                 self._post(postings)
@@ -80,12 +82,17 @@ class Batch:
 
     # -- shared pieces ------------------------------------------------------------------
     def _post(self, postings: Iterable[ev.Posting]) -> None:
+        need, seq = self.balances.need, self.seq  # (several postings in every fill)
         for ledger_account, amount in postings:
             kind, _, account = ledger_account.partition(":")
             if kind == "cash":
-                self._balance(account)["available"] += amount
+                row = need((account,))
+                row["available"] += amount
+                row["updated_seq"] = seq
             elif kind == "escrow":
-                self._balance(account)["escrow"] += amount
+                row = need((account,))
+                row["escrow"] += amount
+                row["updated_seq"] = seq
 
     def _flows(self, event: ev.Event, index: int) -> None:
         fee_account = ""
@@ -104,11 +111,6 @@ class Batch:
                     "amount": flow.amount,
                 }
             )
-
-    def _balance(self, account: str) -> Row:
-        row = self.balances.need((account,))
-        row["updated_seq"] = self.seq
-        return row
 
     def _position(self, account: str, market: str, token: int) -> Row:
         assert market not in self.settled, "shares moved in a settled market"
@@ -225,9 +227,12 @@ class Batch:
         return OrderFacts(row["account"], row["market"], row["outcome"], row["side"], row["token"])
 
     def market(self, market: str) -> MarketFacts:
-        row = self._market(market)
-        outcomes = tuple(msgspec.json.decode(row["outcomes"]))
-        return MarketFacts(row["question"], outcomes, row["tick"])
+        facts = self.market_facts.get(market)
+        if facts is None:  # question, outcomes and tick never change: decoded once a batch
+            row = self._market(market)
+            outcomes = tuple(msgspec.json.decode(row["outcomes"]))
+            facts = self.market_facts[market] = MarketFacts(row["question"], outcomes, row["tick"])
+        return facts
 
     def holders(self, market: str) -> list[str]:
         if market in self.settled:

@@ -21,8 +21,7 @@ order's owner, a market's question, who holds a market, who proposed) comes in t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, get_args
+from typing import Any, Literal, NamedTuple, Protocol, get_args
 
 from augury.domain import events as ev
 from augury.domain import views
@@ -60,8 +59,9 @@ TEXT_MAX = 500
 """The longest text of a notice (a creator's question or reason is cut to fit)."""
 
 
-@dataclass(frozen=True, slots=True)
-class OrderFacts:
+# NamedTuples, not frozen dataclasses: the projector makes a few of these per fill, and
+# a frozen dataclass's __init__ (object.__setattr__ per field) cost several times more.
+class OrderFacts(NamedTuple):
     account: str
     market: str
     outcome: int
@@ -69,20 +69,18 @@ class OrderFacts:
     token: str  # yes | no
 
 
-@dataclass(frozen=True, slots=True)
-class MarketFacts:
+class MarketFacts(NamedTuple):
     question: str
     outcomes: tuple[str, ...]
     tick: int
 
 
-@dataclass(frozen=True, slots=True)
-class Notice:
+class Notice(NamedTuple):
     account: str
     kind: str
     market: str
     text: str
-    details: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any]
 
 
 class Facts(Protocol):
@@ -126,16 +124,17 @@ def _fill(
     order_id: int, order: OrderFacts, market: MarketFacts, qty: int, price: int, fee: int
 ) -> Notice:
     what = _side_text(order, market)
-    fee_text = f", fee {format_micros(fee)}" if fee else ""
+    qty_text, price_text, fee_text = format_micros(qty), format_micros(price), format_micros(fee)
+    fee_part = f", fee {fee_text}" if fee else ""
     text = (
-        f"your {what} order #{order_id} filled {format_micros(qty)} at "
-        f"{format_micros(price)}{fee_text}: {market.question}"
+        f"your {what} order #{order_id} filled {qty_text} at "
+        f"{price_text}{fee_part}: {market.question}"
     )
     details = {
         "order_id": order_id,
-        "qty": format_micros(qty),
-        "price": format_micros(price),
-        "fee": format_micros(fee),
+        "qty": qty_text,
+        "price": price_text,
+        "fee": fee_text,
         "side": order.side,
         "token": order.token,
         "outcome": order.outcome,

@@ -89,11 +89,21 @@ class Projector:
         self.batch_records = batch_records
         self._cache = Cache()
         self._sql = Sql(self.engine.dialect)
+        self._conn: Connection | None = None  # the batches' connection, kept between them
         upgrade(self.engine)
 
     def close(self) -> None:
+        self._release()
         if self._owns_engine:
             self.engine.dispose()
+
+    def _release(self, broken: bool = False) -> None:
+        """Give back the batches' connection (``broken``: discard it, never reuse it)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            if broken:
+                conn.invalidate()
+            conn.close()
 
     def __enter__(self) -> Self:
         return self
@@ -166,12 +176,27 @@ class Projector:
             conn.execute(update(t.projection_state).values(last_seq=0, last_ts_us=0))
 
     def _apply_batch(self, items: list[Item]) -> int:
+        # One connection for every batch (a checkout from the pool and its return cost
+        # about as much as a small batch's statements); after any failure the next batch
+        # starts on a new one: a broken connection is never reused.
+        conn = self._conn
+        if conn is None:
+            conn = self._conn = self.engine.connect()
+        try:
+            return self._apply_on(conn, items)
+        except BaseException:
+            self._release(broken=True)
+            raise
+
+    def _apply_on(self, conn: Connection, items: list[Item]) -> int:
         cache, sql = self._cache, self._sql
-        with self.engine.begin() as conn:
-            # through SQLAlchemy: a connection found broken here is invalidated, not reused
-            # (PostgreSQL: FOR UPDATE, a second projector waits its turn)
-            last = int(conn.exec_driver_sql(sql.last_seq_for_update).scalar_one())
+        with conn.begin():
             cursor = conn.connection.cursor()
+            # PostgreSQL: FOR UPDATE, a second projector waits its turn
+            cursor.execute(sql.last_seq_for_update)
+            found = cursor.fetchone()
+            assert found is not None, "projection_state has no row"
+            last = int(found[0])
             if last != cache.seq:  # first batch, or someone else wrote: trust nothing cached
                 cache.invalidate()
                 cache.seq = last

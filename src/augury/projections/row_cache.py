@@ -63,8 +63,9 @@ class Rows:
         self.forgotten: list[Callable[[Key], bool]] = []
 
     def get(self, key: Key) -> Row | None:
-        if key in self.rows:
-            return self.rows[key]
+        row = self.rows.get(key, _EVICTED)  # (rows holds None or a batch's own dicts)
+        if row is not _EVICTED:
+            return row
         cached = self.cached.get(key, _EVICTED)
         if cached is not _EVICTED or (self.cache.complete and key not in self.cached):
             if cached is None or cached is _EVICTED:
@@ -84,8 +85,10 @@ class Rows:
         return row
 
     def need(self, key: Key) -> Row:
-        row = self.get(key)
-        assert row is not None, f"{self.table.name} has no row {key}"
+        row = self.rows.get(key)  # (the common case, a row the batch has, without a call)
+        if row is None:
+            row = self.get(key)
+            assert row is not None, f"{self.table.name} has no row {key}"
         return row
 
     def add(self, key: Key, row: Row) -> Row:
@@ -123,7 +126,7 @@ class Rows:
             if original is None:
                 inserts.append(row)
                 continue
-            changed = tuple(name for name, value in row.items() if value != original[name])
+            changed = tuple([name for name, value in row.items() if value != original[name]])
             if changed:
                 updates.setdefault(changed, []).append(row)
         if inserts:

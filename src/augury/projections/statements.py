@@ -1,11 +1,12 @@
 """The projector's SQL for writes, built once per dialect: inserts, updates, the
-PostgreSQL binary-array statements and pipelines, and the state row's lock."""
+PostgreSQL JSON-rows statements and pipelines, and the state row's lock."""
 
 from __future__ import annotations
 
 import contextlib
 from typing import Any
 
+import msgspec
 from sqlalchemy import (
     Connection,
     Dialect,
@@ -21,21 +22,27 @@ from augury.projections import tables as t
 Row = dict[str, Any]
 Key = tuple[Any, ...]
 
+_JSON = msgspec.json.Encoder().encode
+
 
 class Sql:
     """The projector's writes as SQL text for the database driver, built once per projector.
 
     Every statement a batch writes (the rows' inserts and updates, ``last_seq``) runs on
-    the DBAPI cursor of the batch's connection, inside the transaction SQLAlchemy opened,
-    with the row dicts as named parameters: SQLAlchemy's per-execution work (building the
-    statement, its cache key, the execution context) cost more than the database's. The
-    columns and the values are exactly those SQLAlchemy wrote; the tables' types need no
-    conversion (integers, text, booleans and NULL go to both drivers as they are).
+    the DBAPI cursor of the batch's connection, inside the transaction SQLAlchemy opened:
+    SQLAlchemy's per-execution work (building the statement, its cache key, the execution
+    context) cost more than the database's. The columns and the values are exactly those
+    SQLAlchemy wrote; the tables' types need no conversion (integers, text, booleans and
+    NULL go to both drivers as they are). On SQLite the rows' values go as positional
+    parameters, one ``executemany`` per table and set of columns (in C).
 
-    On PostgreSQL several rows go in ONE statement with one array per column
-    (``INSERT ... SELECT FROM unnest(...)``, ``UPDATE ... FROM unnest(...)``): psycopg's
-    per-statement work in a pipeline (about 20 us a row) was most of the projector's CPU
-    there. On SQLite ``executemany`` runs in C already.
+    On PostgreSQL the rows of one write go in ONE statement with ONE parameter, the rows
+    as a JSON array of objects (``INSERT ... SELECT FROM json_to_recordset(...)``,
+    ``UPDATE ... FROM json_to_recordset(...)``), encoded by msgspec in C: psycopg's
+    per-statement work in a pipeline (about 20 us a row) and then its Python dumpers of
+    one array per column (per element) had been most of the projector's CPU there. The
+    server casts each value to the column's type (integers exactly; a JSON object's
+    keys not listed are ignored).
     """
 
     def __init__(self, dialect: Dialect) -> None:
@@ -47,7 +54,8 @@ class Sql:
             raise ValueError(f"unsupported database driver {dialect.name}+{dialect.driver}")
         self._quote = dialect.identifier_preparer.quote
         self._texts: dict[tuple[str, str, tuple[str, ...]], str] = {}
-        self._array_texts: dict[tuple[bool, str, tuple[str, ...]], tuple[tuple[str, ...], str]] = {}
+        self._updates: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, ...], str]] = {}
+        self._json_texts: dict[tuple[bool, str, tuple[str, ...]], str] = {}
         state = self._quote(t.projection_state.name)
         select_last = f"SELECT last_seq FROM {state} WHERE id = 1"
         self.last_seq_for_update = select_last + (" FOR UPDATE" if dialect.name != "sqlite" else "")
@@ -59,7 +67,7 @@ class Sql:
         self.delete_positions = (
             f"DELETE FROM {positions} WHERE {market} = {self._param.format('market')}"
         )
-        self._postgres = dialect.name == "postgresql"  # pipelines, arrays
+        self._postgres = dialect.name == "postgresql"  # pipelines, JSON rows
         self._dialect = dialect
 
     def pipeline(self, conn: Connection) -> contextlib.AbstractContextManager[Any]:
@@ -74,12 +82,13 @@ class Sql:
         return contextlib.nullcontext()
 
     def insert(self, table: Table, columns: tuple[str, ...]) -> str:
-        """INSERT of ``columns`` (the keys of the rows to insert)."""
+        """SQLite: INSERT of ``columns`` (the keys of the rows to insert), their values
+        as positional parameters in that order."""
         key = ("insert", table.name, columns)
         text = self._texts.get(key)
         if text is None:
             names = ", ".join(self._quote(name) for name in columns)
-            values = ", ".join(self._param.format(name) for name in columns)
+            values = ", ".join("?" for _ in columns)
             text = f"INSERT INTO {self._quote(table.name)} ({names}) VALUES ({values})"
             self._texts[key] = text
         return text
@@ -88,56 +97,61 @@ class Sql:
         self, cursor: Any, table: Table, columns: tuple[str, ...], rows: list[Row], *, insert: bool
     ) -> None:
         """Insert ``rows`` (each with exactly ``columns``), or update ``columns`` of them."""
-        if self._postgres and len(rows) > 1:
-            names, text = self.array_write(table, columns, insert=insert)
-            cursor.execute(text, [[row[name] for row in rows] for name in names])
+        if self._postgres:
+            cursor.execute(self.json_write(table, columns, insert=insert), (_JSON(rows).decode(),))
             return
-        text = self.insert(table, columns) if insert else self.update(table, columns)
-        if len(rows) == 1:
-            cursor.execute(text, rows[0])
+        # SQLite: positional parameters (binding 24 named ones from a dict cost twice as
+        # much); an inserted row's keys are ``columns``, in that order (insert_rows)
+        if insert:
+            text = self.insert(table, columns)
+            params = [tuple(row.values()) for row in rows]
         else:
-            cursor.executemany(text, rows)
+            names, text = self.update(table, columns)
+            params = [tuple([row[name] for name in names]) for row in rows]
+        if len(params) == 1:
+            cursor.execute(text, params[0])
+        else:
+            cursor.executemany(text, params)
 
-    def array_write(
-        self, table: Table, columns: tuple[str, ...], *, insert: bool
-    ) -> tuple[tuple[str, ...], str]:
-        """PostgreSQL: the columns whose arrays the statement takes, in order, and the
-        statement that inserts (or updates, by primary key) one row per array index."""
+    def json_write(self, table: Table, columns: tuple[str, ...], *, insert: bool) -> str:
+        """PostgreSQL: the statement that inserts (or updates, by primary key) one row per
+        object of its one parameter, a JSON array of the rows (``columns``, and the
+        primary key's for an update, are read from each object; other keys ignored)."""
         key = (insert, table.name, columns)
-        found = self._array_texts.get(key)
-        if found is None:
+        text = self._json_texts.get(key)
+        if text is None:
             keys = tuple(column.name for column in table.primary_key.columns)
             names = columns if insert else keys + tuple(n for n in columns if n not in keys)
             quote = self._quote
-            arrays = ", ".join(
-                f"%b::{table.columns[name].type.compile(dialect=self._dialect)}[]" for name in names
+            typed = ", ".join(
+                f"{quote(n)} {table.columns[n].type.compile(dialect=self._dialect)}" for n in names
             )
+            rows = f"json_to_recordset(%s::json) AS v({typed})"
             name = quote(table.name)
             if insert:
                 listed = ", ".join(quote(n) for n in names)
-                text = f"INSERT INTO {name} ({listed}) SELECT * FROM unnest({arrays})"
+                text = f"INSERT INTO {name} ({listed}) SELECT {listed} FROM {rows}"
             else:
-                aliases = ", ".join(quote(n) for n in names)
                 sets = ", ".join(f"{quote(n)} = v.{quote(n)}" for n in names if n not in keys)
                 where = " AND ".join(f"{name}.{quote(n)} = v.{quote(n)}" for n in keys)
-                text = (
-                    f"UPDATE {name} SET {sets} FROM unnest({arrays}) AS v({aliases}) WHERE {where}"
-                )
-            found = self._array_texts[key] = (names, text)
-        return found
-
-    def update(self, table: Table, columns: tuple[str, ...]) -> str:
-        """UPDATE of ``columns`` (not the key's) of the row found by its primary key."""
-        key = ("update", table.name, columns)
-        text = self._texts.get(key)
-        if text is None:
-            quote, param = self._quote, self._param
-            keys = [column.name for column in table.primary_key.columns]
-            sets = ", ".join(f"{quote(n)} = {param.format(n)}" for n in columns if n not in keys)
-            where = " AND ".join(f"{quote(n)} = {param.format(n)}" for n in keys)
-            text = f"UPDATE {quote(table.name)} SET {sets} WHERE {where}"
-            self._texts[key] = text
+                text = f"UPDATE {name} SET {sets} FROM {rows} WHERE {where}"
+            self._json_texts[key] = text
         return text
+
+    def update(self, table: Table, columns: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+        """SQLite: UPDATE of ``columns`` (not the key's) of the row found by its primary
+        key; the names of its positional parameters, in order, and the statement."""
+        key = (table.name, columns)
+        found = self._updates.get(key)
+        if found is None:
+            quote = self._quote
+            keys = tuple(column.name for column in table.primary_key.columns)
+            names = tuple(n for n in columns if n not in keys) + keys
+            sets = ", ".join(f"{quote(n)} = ?" for n in columns if n not in keys)
+            where = " AND ".join(f"{quote(n)} = ?" for n in keys)
+            text = f"UPDATE {quote(table.name)} SET {sets} WHERE {where}"
+            found = self._updates[key] = (names, text)
+        return found
 
 
 _SELECTS: dict[str, Select[Any]] = {}

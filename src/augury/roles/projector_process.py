@@ -10,10 +10,11 @@ GIL that the event loop, the engine and its journal writer need. Here a child pr
   ``batch_records`` records per transaction. It starts with a catch-up to the journal's
   head (at the server's start a failure there is fatal: the server does not start on
   read models it cannot write), then applies whatever has been committed since, batch after batch.
-* It gathers records: while following, a batch starts at least ``COALESCE_S`` (2 ms)
-  after the previous one started, so that under load each transaction carries several
-  records (a transaction costs about what projecting a few records does) instead of one;
-  a record that comes after a pause is applied at once.
+* It gathers records: while following, a batch starts at least ``Pace.gap_s`` after
+  the previous one started (``augury.roles.pacing``: 2 ms, doubling up to 10 ms while
+  every batch finds records waiting), so that under load each transaction carries
+  tens of records (a transaction costs about what projecting several does) instead of
+  a few; a record that comes after a pause is applied at once.
 * It does not poll. When it runs out of records it raises a shared ``idle`` flag and
   sleeps on a pipe; the engine's subscriber (on the journal writer thread, right after
   a group is durable) writes one byte to that pipe only if the flag is up, so a busy
@@ -62,6 +63,7 @@ from augury.journal.records import KIND_COMMAND
 from augury.priority import lower_priority
 from augury.projections import BATCH_RECORDS_DEFAULT, Projector
 from augury.projections.projector import Item
+from augury.roles.pacing import Pace
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +73,6 @@ STOP_RETRY_S = 20.0
 """How long a child asked to stop keeps retrying a failing batch before giving up."""
 RESTART_DELAY_S = 1.0
 """Pause before starting a new child after one died unexpectedly."""
-COALESCE_S = 0.002
-"""Shortest time from the start of one batch to the start of the next while following."""
 _WAKE, _STOP = b"\0", b"\1"
 _REPORT = struct.Struct("<qq")  # (applied seq, failures): 16 bytes, written atomically
 
@@ -121,8 +121,8 @@ class _Child:
         self.seq = 0
         self.failures = 0
         self.stopping_since: float | None = None
-        self.coalesce_s = COALESCE_S
-        self.next_batch_at = 0.0  # time.monotonic(): not before (see COALESCE_S)
+        self.pace = Pace()
+        self.next_batch_at = 0.0  # time.monotonic(): not before (see coalesce)
 
     def run(self, fatal_catch_up: bool) -> None:
         """Catch up with the journal's head, report, then follow it until asked to stop.
@@ -145,6 +145,7 @@ class _Child:
                 return
             self.seq = items[-1][0]
         self.send()
+        gathered = False  # the last read came right after a batch (not after a pause)
         while True:
             self.coalesce()
             self.idle.value = 1
@@ -152,26 +153,30 @@ class _Child:
             items = _next_items(store, self.seq, self.batch_records)
             if items:
                 self.idle.value = 0
-                self.next_batch_at = time.monotonic() + self.coalesce_s
+                gap = self.pace.busy() if gathered else self.pace.quiet()
+                self.next_batch_at = time.monotonic() + gap
                 if not self.apply(items):
                     return
                 self.seq = items[-1][0]
                 self.send()
+                gathered = True
             elif self.stopping_since is not None:
                 return  # asked to stop, and the journal is fully projected
             else:
+                gathered = False
+                self.pace.quiet()
                 select.select([self.wake_fd], [], [], IDLE_POLL_S)
 
     def coalesce(self) -> None:
         """Let records gather for a moment if the last batch started less than
-        ``coalesce_s`` ago (not when stopping).
+        ``pace.gap_s`` ago (not when stopping).
 
         Each batch costs one transaction whatever its size (about as much as projecting
         a few records), and a projector that keeps up with the engine would otherwise
         apply almost every record alone: under load it would spend most of its time on
-        transactions. Waiting at most ``coalesce_s`` from the previous batch's start
-        bounds the cost per record (a read waiting for the read models waits at most that
-        much longer); a lone record, after a pause, is applied at once.
+        transactions. Waiting at most the gap from the previous batch's start bounds
+        the cost per record (a read waiting for the read models waits at most that much
+        longer); a lone record, after a pause, is applied at once.
         """
         wait = self.next_batch_at - time.monotonic()
         if wait > 0 and self.stopping_since is None:

@@ -3,8 +3,10 @@
 ``augury follow --role project`` runs :func:`run_projector`: the projector follows the
 committed record stream (the bus, gaps and the start read from the journal) and applies
 what has arrived in one transaction per step, commands decoded, checkpoints only moving
-``last_seq``. A batch that fails wrote nothing (the projector's guarantee) and is retried
-as it is, so no record is skipped; a restarted role carries on from ``last_seq``.
+``last_seq``. A step gathers what arrives for a while after its first message
+(``augury.roles.pacing``: 2 ms, up to 10 ms while the feed stays busy). A batch that
+fails wrote nothing (the projector's guarantee) and is retried as it is, so no record
+is skipped; a restarted role carries on from ``last_seq``.
 
 An API node's history reads wait (``Services.barrier``) until the read models hold what
 its replica holds: :class:`ReadModelsPoller` reads the projector's ``last_seq`` from the
@@ -22,13 +24,12 @@ from augury.journal import JournalRecord, JournalStore
 from augury.journal.records import KIND_COMMAND
 from augury.projections import BATCH_RECORDS_DEFAULT, Projector
 from augury.projections.projector import Item
+from augury.roles.pacing import Pace
 from augury.roles.replica import Replica
 from augury.transport import Transport
 
 log = logging.getLogger(__name__)
 
-COALESCE_S = 0.002
-"""How long the projector role gathers records into one transaction after the first."""
 POLL_S = 0.005
 """How often a waiting node reads the read models' ``last_seq``."""
 RETRY_MAX_S = 5.0
@@ -48,16 +49,21 @@ async def run_projector(
     start = await asyncio.to_thread(projector.last_seq)
     subscription = await bus.subscribe(start + 1, store)
     log.info("projector following from seq %d", start + 1)
+    pace = Pace()
     try:
         loop = asyncio.get_running_loop()
         while not stop.is_set():
+            waiting_since = loop.time()
             try:
                 records = await subscription.next(timeout_s=0.5)
             except TimeoutError:
+                pace.quiet()
                 continue
-            # gather what arrives within COALESCE_S: one transaction for several
-            # messages under load (a transaction costs about what a few records do)
-            deadline = loop.time() + COALESCE_S
+            waited_s = loop.time() - waiting_since
+            # gather what arrives within the pace's gap: one transaction for several
+            # messages under load (a transaction costs about what several records do)
+            deadline = loop.time() + pace.gap_s
+            more = False
             while len(records) < BATCH_RECORDS_DEFAULT:
                 left = deadline - loop.time()
                 if left <= 0:
@@ -66,6 +72,8 @@ async def run_projector(
                     records += await subscription.next(timeout_s=left)
                 except TimeoutError:
                     break
+                more = True
+            pace.gathered(waited_s, more)
             await _apply(projector, items_of(records))
     finally:
         await subscription.close()
