@@ -85,6 +85,7 @@ FIELDS: list[tuple[str, str, dict[str, Any], Where, bool]] = [
         True,
     ),
     ("POST", "/orders", {"side": "buy", "price": "0.5", "qty": "1"}, ("market",), True),
+    ("POST", "/orders/1/amend", {"price": "0.5", "qty": "1"}, ("client_order_id",), True),
     ("POST", "/orders/preview", {"side": "buy", "qty": "1"}, ("market",), True),
     ("POST", "/orders/cancel-all", {}, ("market",), True),
     ("POST", "/admin/grants", {"account": "admin", "amount": "1"}, ("memo",), True),
@@ -264,7 +265,8 @@ def test_every_text_field_of_every_request_body_is_covered() -> None:
 
 
 def _template(path: str) -> str:
-    return path.replace(MARKET, "{market}").replace("/alerts/1/", "/alerts/{alert_id}/")
+    path = path.replace(MARKET, "{market}").replace("/alerts/1/", "/alerts/{alert_id}/")
+    return path.replace("/orders/1/", "/orders/{order_id}/")
 
 
 def _is_text(prop: dict[str, Any]) -> bool:
