@@ -242,17 +242,20 @@ async def feed_engine(
         assert all(a.ok for a in await client.submit(setup)), "setup refused"
         counts = {"ok": 0, "refused": 0, "unavailable": 0}
         rtts: list[float] = []
-        position = 0
+        # the batches are built before the window: the load generator shares the engine's
+        # two cores, so what it does per command in the window is only sending and reading
+        batches = [
+            [
+                NodeCommand(c, c.account, f"k{i}")
+                for i, c in enumerate(stream[first : first + args.batch], first)
+            ]
+            for first in range(0, len(stream), args.batch)
+        ]
+        batches.reverse()
 
         async def sender() -> None:
-            nonlocal position
-            while position < len(stream):
-                first = position
-                position += args.batch
-                batch = [
-                    NodeCommand(c, c.account, f"k{i}")
-                    for i, c in enumerate(stream[first : first + args.batch], first)
-                ]
+            while batches:
+                batch = batches.pop()
                 sent = time.perf_counter()
                 answers: list[Answer] = await client.submit(batch)
                 rtts.append(time.perf_counter() - sent)
