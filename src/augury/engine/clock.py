@@ -66,3 +66,11 @@ class SimulatedClock:
         """Called by the engine thread only, after it executed ``AdvanceClock(to_us)``."""
         assert to_us >= self._now_us, "simulated time may not go backwards"
         self._now_us = to_us
+
+
+def refuse_simulated_in_production(clock: Clock, production: bool) -> None:
+    if production and isinstance(clock, SimulatedClock):
+        raise ValueError(
+            "production mode refuses a SimulatedClock: a production engine must run on "
+            "SystemClock (simulated time is for tests, replays and backtests)"
+        )

@@ -52,7 +52,7 @@ from augury.domain.rejections import Code
 from augury.engine.ack import Ack
 from augury.engine.answers import Subscriber, fail, resolve
 from augury.engine.batch import STOP, Batch, Control, Gathered, Item, Sequenced
-from augury.engine.clock import Clock, SimulatedClock, SystemClock
+from augury.engine.clock import Clock, SimulatedClock, SystemClock, refuse_simulated_in_production
 from augury.engine.entry import AdvanceClock, Entry, execute_entry
 from augury.engine.errors import (
     CODE_CLOCK_NOT_SIMULATED,
@@ -510,23 +510,17 @@ class Engine(WriterSide, KeysSide):
         self._due = due
 
     def _advance(self, command: AdvanceClock, now: int) -> Result:
-        refusal = self._check_advance(command, now)
-        if refusal is not None:
-            return refusal
-        result = execute_entry(self.exchange, command, command.to_us)
-        if result.ok:
-            assert isinstance(self.clock, SimulatedClock)
-            self.clock._set_by_engine(command.to_us)
-        return result
-
-    def _check_advance(self, command: AdvanceClock, now: int) -> Result | None:
         if not self._simulated:
             message = "AdvanceClock needs a SimulatedClock; this engine runs on system time"
             return Result(False, (), CODE_CLOCK_NOT_SIMULATED, message)
         if command.to_us < now:
             message = f"cannot move the clock back from {now} to {command.to_us}"
             return Result(False, (), Code.TIME_WENT_BACKWARDS.value, message)
-        return None
+        result = execute_entry(self.exchange, command, command.to_us)
+        if result.ok:
+            assert isinstance(self.clock, SimulatedClock)
+            self.clock._set_by_engine(command.to_us)
+        return result
 
     def _settle_clock(self) -> None:
         """A SystemClock read directly by the hot loop: never answer less than the
@@ -600,11 +594,3 @@ class Engine(WriterSide, KeysSide):
             resolve(control.future, answer)
         batch = self._building = Batch(self._exec_head)
         return batch
-
-
-def refuse_simulated_in_production(clock: Clock, production: bool) -> None:
-    if production and isinstance(clock, SimulatedClock):
-        raise ValueError(
-            "production mode refuses a SimulatedClock: a production engine must run on "
-            "SystemClock (simulated time is for tests, replays and backtests)"
-        )

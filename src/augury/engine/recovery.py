@@ -29,12 +29,8 @@ import msgspec
 from augury.domain import snapshot
 from augury.domain.exchange import Exchange
 from augury.domain.limits import DEFAULT_LIMITS, Limits
-from augury.engine.clock import Clock, SimulatedClock, SystemClock
-from augury.engine.engine import (
-    IDEMPOTENCY_WINDOW_DEFAULT,
-    Engine,
-    refuse_simulated_in_production,
-)
+from augury.engine.clock import Clock, SimulatedClock, SystemClock, refuse_simulated_in_production
+from augury.engine.engine import IDEMPOTENCY_WINDOW_DEFAULT, Engine
 from augury.engine.entry import Entry, decode_entry
 from augury.engine.gc_tuning import tune_gc
 from augury.engine.stats import RecoveryReport
