@@ -12,7 +12,7 @@ from augury.domain.commands import Side, TimeInForce, Token
 from augury.domain.rejections import Code
 from augury.domain.units import ONE
 
-from .conftest import T0, cash, escrow, held, of_type, order_id, reject, run
+from .conftest import T0, cash, categorical, escrow, held, of_type, order_id, reject, run
 from .test_orders import closed, fills, mint, place, resting_ids, world
 
 BUY, SELL = Side.BUY, Side.SELL
@@ -140,3 +140,26 @@ def test_a_halted_market_takes_reductions_but_not_replacements() -> None:
     assert reject(ex, amend("a", oid, 450_000, 2 * ONE)) == Code.MARKET_HALTED
     run(ex, amend("a", oid, 400_000, ONE))
     assert ex.orders[oid].remaining == ONE and escrow(ex, "a") == 400_000
+
+
+def test_a_replacement_keeps_the_time_in_force_and_expiry_and_still_expires() -> None:
+    ex = world()
+    gtd = order_id(place(ex, "a", BUY, 300_000, tif=TimeInForce.GTD, expires_at=T0 + 10))
+    new = order_id(run(ex, amend("a", gtd, 350_000, ONE)))
+    order = ex.orders[new]
+    assert (order.tif, order.expires_at) == ("gtd", T0 + 10)
+    events = run(ex, cmd.Tick(), T0 + 10)
+    assert closed(events) == [(new, "expired", 350_000)] and escrow(ex, "a") == 0
+
+
+def test_a_categorical_no_order_is_amended_on_its_own_book() -> None:
+    ex = world()
+    categorical(ex, "c")
+    oid = order_id(place(ex, "a", BUY, 200_000, qty=2 * ONE, token=Token.NO, market="c", outcome=1))
+    assert escrow(ex, "a") == 400_000
+    run(ex, amend("a", oid, 200_000, ONE))  # in place
+    assert ex.orders[oid].remaining == ONE and escrow(ex, "a") == 200_000
+    new = order_id(run(ex, amend("a", oid, 250_000, ONE)))  # replaced on outcome 1's book
+    order = ex.orders[new]
+    assert (order.market, order.outcome, order.own_price * 1_000) == ("c", 1, 250_000)
+    assert resting_ids(ex, "c", 1) == [new] and escrow(ex, "a") == 250_000
