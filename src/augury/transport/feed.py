@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -74,7 +75,10 @@ class Follower:
         self._store = store
         self.limits = limits
         self.stats = FeedStats()
-        self._queue: asyncio.Queue[bytes] = asyncio.Queue(limits.feed_queue_batches)
+        # the bus's messages, and the future a waiting _step sleeps on (asyncio.Queue's
+        # get under wait_for cost a task and a loop turn per message on a quiet feed)
+        self._queue: deque[bytes] = deque()
+        self._waiter: asyncio.Future[None] | None = None
         self._held: list[JournalRecord] = []
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="augury-feed-fill")
         self._check_head = True
@@ -87,10 +91,13 @@ class Follower:
 
     def offer(self, data: bytes) -> None:
         """Take one message from the bus (never blocks, never raises)."""
-        try:
-            self._queue.put_nowait(data)
-        except asyncio.QueueFull:
+        if len(self._queue) >= self.limits.feed_queue_batches:
             self.stats.dropped += 1
+            return
+        self._queue.append(data)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def next(self, timeout_s: float | None = None) -> list[JournalRecord]:
         async with asyncio.timeout(timeout_s):
@@ -104,16 +111,19 @@ class Follower:
             return await self._from_held()
         if self._check_head:
             return await self._catch_up()
-        try:
-            # what is queued at once (wait_for costs a task per message)
-            data = self._queue.get_nowait()
-        except asyncio.QueueEmpty:
+        if not self._queue:
+            loop = asyncio.get_running_loop()
+            waiter = self._waiter = loop.create_future()
+            timer = loop.call_later(self.limits.idle_check_s, _wake, waiter)
             try:
-                data = await asyncio.wait_for(self._queue.get(), self.limits.idle_check_s)
-            except TimeoutError:
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+            if not self._queue:  # nothing for idle_check_s: look at the journal's head
                 self._check_head = True
                 return []
-        self._take(data)
+        self._take(self._queue.popleft())
         return []
 
     def _take(self, data: bytes) -> None:
@@ -207,3 +217,8 @@ class Follower:
                 break
             out.append(record)
         return out
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
