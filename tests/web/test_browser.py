@@ -185,6 +185,33 @@ def test_a_trader_signs_up_trades_cancels_and_reads_the_evidence(page: Page) -> 
     shot(page, "portfolio")
 
 
+def test_the_portfolio_amends_an_open_order(page: Page, web_server: WebServer) -> None:
+    """An open order amended from the portfolio: fewer shares at the same price in place,
+    then a new price (replaced by another order); the API's answer is said."""
+    username = _user_with_roles(web_server, "amend")
+    with _api_as(web_server, username, PASSWORD) as api:
+        order = {"market": MARKET, "side": "buy", "price": "0.02", "qty": "10"}
+        placed = api.post("/orders", json=order)
+        assert placed.status_code == 201 and placed.json()["status"] == "resting", placed.text
+    log_in(page, username, PASSWORD)
+    page.goto("/portfolio")
+    orders, status = page.locator("#open-orders"), page.locator("#orders-status")
+    orders.get_by_role("button", name=re.compile("Amend order")).click()
+    page.get_by_label(re.compile("New unfilled shares of order")).fill("4")
+    orders.get_by_role("button", name="Save").click()
+    expect(status).to_contain_text("reduced to 4 shares")
+    orders.get_by_role("button", name=re.compile("Amend order")).click()
+    page.get_by_label(re.compile("New price of order")).fill("0.03")
+    orders.get_by_role("button", name="Save").click()
+    expect(status).to_contain_text("replaced by order")
+    expect(orders.locator("td").nth(2)).to_contain_text("0.03")
+    orders.get_by_role("button", name=re.compile("Amend order")).click()
+    page.get_by_label(re.compile("New price of order")).fill("0.0301")
+    orders.get_by_role("button", name="Save").click()
+    expect(status).to_contain_text("tick")  # the API's refusal, and the order stays
+    expect(orders.get_by_role("button", name=re.compile("Cancel order"))).to_have_count(1)
+
+
 def test_a_categorical_market_page(page: Page) -> None:
     page.goto("/markets/demo-pokrovsk-control")
     expect(page.locator("#chart")).to_have_attribute("data-ready", "yes")

@@ -173,7 +173,33 @@ const Augury = (() => {
     return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
   }
 
-  return { api, ApiError, cookie, message, problem, showError, hide, pct, num, time, shortTime, el, table, live, debounce };
+  // An open order's Amend form in place of the button's cell: a new limit (in the order's
+  // own token) and unfilled size. The same price and fewer shares keep the order's place
+  // in the queue; anything else replaces it (POST /orders/{id}/amend). ``done(text)`` gets
+  // what happened (or the API's error); ``keep()`` puts the row back.
+  function amendForm(button, order, done, keep) {
+    const cell = button.closest("td");
+    const price = el("input", { type: "text", inputmode: "decimal", value: order.price, size: 6, "aria-label": `New price of order ${order.id}` });
+    const qty = el("input", { type: "text", inputmode: "decimal", value: order.remaining, size: 6, "aria-label": `New unfilled shares of order ${order.id}` });
+    const form = el("form", { class: "inline-amend" }, price, qty,
+      el("button", { type: "submit", class: "small", text: "Save" }),
+      el("button", { type: "button", class: "small secondary", text: "Keep", onclick: keep }));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      try {
+        const result = await api("POST", `/orders/${order.id}/amend`, { price: price.value.trim(), qty: qty.value.trim() });
+        done(result.replaced
+          ? `Order ${order.id} replaced by order ${result.placement.id} (${result.placement.status}).`
+          : `Order ${order.id} reduced to ${num(result.order.remaining, 2)} shares; it keeps its place in the queue.`);
+      } catch (err) {
+        done(message(err));
+      }
+    });
+    cell.replaceChildren(form);
+    price.focus();
+  }
+
+  return { api, ApiError, cookie, message, problem, showError, hide, pct, num, time, shortTime, el, table, live, debounce, amendForm };
 })();
 
 // -- every page: log out; the market list's filters apply as they change --------------

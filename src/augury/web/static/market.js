@@ -284,31 +284,12 @@
     const n = Number(value);
     return el("span", { class: n > 0 ? "up" : n < 0 ? "down" : "", text: (n > 0 ? "+" : "") + num(n, 2) });
   }
-  // Amend: a new limit and unfilled size. The same price and fewer shares keep the
-  // order's place in the queue; anything else replaces it (POST /orders/{id}/amend).
   function amendForm(button, o) {
-    const cell = button.closest("td");
-    const price = el("input", { type: "text", inputmode: "decimal", value: o.price, size: 6, "aria-label": `New price of order ${o.id}` });
-    const qty = el("input", { type: "text", inputmode: "decimal", value: o.remaining, size: 6, "aria-label": `New unfilled shares of order ${o.id}` });
-    const form = el("form", { class: "inline-amend" }, price, qty,
-      el("button", { type: "submit", class: "small", text: "Save" }),
-      el("button", { type: "button", class: "small secondary", text: "Keep", onclick: () => loadMine() }));
-    form.addEventListener("submit", (ev) => { ev.preventDefault(); amend(o.id, price.value.trim(), qty.value.trim()); });
-    cell.replaceChildren(form);
-    price.focus();
-  }
-  async function amend(id, price, qty) {
-    const result = document.getElementById("ticket-result");
-    try {
-      const done = await api("POST", `/orders/${id}/amend`, { price, qty });
-      const text = done.replaced
-        ? `Order ${id} replaced by order ${done.placement.id} (${done.placement.status}).`
-        : `Order ${id} reduced to ${num(done.order.remaining, 2)} shares; it keeps its place in the queue.`;
+    Augury.amendForm(button, o, (text) => {
+      const result = document.getElementById("ticket-result");
       if (result) { result.textContent = text; result.hidden = false; }
-    } catch (err) {
-      if (result) { result.textContent = Augury.message(err); result.hidden = false; }
-    }
-    loadMine();
+      loadMine();
+    }, () => loadMine());
   }
   async function cancel(id) {
     const result = document.getElementById("ticket-result");
