@@ -163,3 +163,15 @@ def test_a_categorical_no_order_is_amended_on_its_own_book() -> None:
     order = ex.orders[new]
     assert (order.market, order.outcome, order.own_price * 1_000) == ("c", 1, 250_000)
     assert resting_ids(ex, "c", 1) == [new] and escrow(ex, "a") == 250_000
+
+
+def test_what_rests_ahead_of_an_order_shrinks_when_the_one_before_is_reduced() -> None:
+    ex = world()
+    first = order_id(place(ex, "a", BUY, 400_000, qty=3 * ONE))
+    second = order_id(place(ex, "b", BUY, 400_000, qty=ONE))
+    book = ex.markets["m"].books[0]
+    assert (book.ahead_of(ex.orders[first]), book.ahead_of(ex.orders[second])) == (0, 3 * ONE)
+    run(ex, amend("a", first, 400_000, ONE))
+    assert (book.ahead_of(ex.orders[first]), book.ahead_of(ex.orders[second])) == (0, ONE)
+    new = order_id(run(ex, amend("a", first, 400_000, 2 * ONE)))  # larger: to the back
+    assert (book.ahead_of(ex.orders[second]), book.ahead_of(ex.orders[new])) == (0, ONE)

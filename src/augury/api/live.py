@@ -187,6 +187,23 @@ def order_view(ex: Exchange, order: Order) -> dict[str, Any]:
     }
 
 
+def queue_positions(
+    ex: Exchange, account: str, markets: set[str] | None, order_id: int | None = None
+) -> list[tuple[int, str, int, int]]:
+    """(order id, market, book outcome, quantity ahead of it in its price's queue) of the
+    account's resting orders, in ``markets`` (None: all), or only ``order_id``."""
+    found = ex.open_orders.get(account, {})
+    orders = [found[order_id]] if order_id is not None and order_id in found else []
+    if order_id is None:
+        orders = sorted(found.values(), key=lambda o: o.id)
+    out = []
+    for order in orders:
+        if order.resting and (markets is None or order.market in markets):
+            book = ex.markets[order.market].books[order.outcome]
+            out.append((order.id, order.market, order.outcome, book.ahead_of(order)))
+    return out
+
+
 def open_order(ex: Exchange, account: str, order_id: int) -> dict[str, Any] | None:
     """The account's own open order (None for a closed, missing or foreign one)."""
     order = ex.open_orders.get(account, {}).get(order_id)

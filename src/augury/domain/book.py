@@ -193,6 +193,18 @@ class Book:
                     break
         return out
 
+    def ahead_of(self, order: Order) -> int:
+        """The unfilled quantity resting before ``order`` at its price (price-time
+        priority: what must trade before it can), 0 for the first in its queue."""
+        assert order.resting
+        level = self.bids[order.price] if order.bid else self.asks[order.price]
+        ahead = 0
+        for other in level:
+            if other is order:
+                return ahead
+            ahead += other.remaining
+        raise AssertionError("a resting order missing from its level")
+
     def orders(self) -> Iterator[Order]:
         """Every resting order, bids then asks."""
         for level in self.bids:

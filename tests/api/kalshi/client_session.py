@@ -117,6 +117,11 @@ def trade_phase(s: dict[str, Any]) -> dict[str, Any]:
     assert decreased.order_id == amended.order_id, decreased
     assert k.get_order(amended.order_id).order.remaining_count_fp == "4.00"
     assert k.get_market_orderbook(m1).orderbook_fp.yes_dollars == [["0.3200", "4.00"]]
+    assert k.get_order_queue_position(decreased.order_id).queue_position_fp == "0.00"
+    queue = k.get_order_queue_positions(market_tickers=m1).queue_positions
+    assert [(q.order_id, q.market_ticker, q.queue_position_fp) for q in queue] == [
+        (decreased.order_id, m1, "0.00")
+    ], queue
     cancelled = k.cancel_order_v2(decreased.order_id)
     assert cancelled.reduced_by == "4.00", cancelled
     assert k.get_market_orderbook(m1).orderbook_fp.yes_dollars == []

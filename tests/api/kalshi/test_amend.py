@@ -1,6 +1,7 @@
 """Kalshi's amend and decrease of an ask (a NO bid in Kalshi's book), signed requests
 against a real server: the price is the YES price both ways, a decrease keeps the order,
-an amend to another price replaces it, and a refused amend changes nothing."""
+an amend to another price replaces it, and a refused amend changes nothing; the queue
+positions a decrease shortens."""
 
 from __future__ import annotations
 
@@ -71,3 +72,42 @@ def test_an_ask_amended_and_decreased(server: Server, trader: Trader) -> None:
         "ticker": ticker, "side": "bid", "price": "0.75", "count": "2",
     })  # fmt: skip
     assert mismatch.status_code == 400 and mismatch.json()["error"]["code"] == "order_mismatch"
+
+
+def test_queue_positions_follow_the_book(server: Server, trader: Trader) -> None:
+    """The contracts resting before each order at its price: a decrease of the first
+    shortens the second's wait, the first stays first."""
+    ticker = mapping.ticker_of(create_market(server.admin())["id"])
+    ids = []
+    for count in ("5", "3"):
+        placed = call(server, trader, "POST", ORDERS, {
+            "ticker": ticker, "side": "bid", "count": count, "price": "0.20",
+            "time_in_force": "good_till_canceled", "self_trade_prevention_type": "maker",
+        })  # fmt: skip
+        assert placed.status_code == 201, placed.text
+        ids.append(placed.json()["order_id"])
+
+    def positions(query: str) -> list[tuple[str, str, str]]:
+        path = "/trade-api/v2/portfolio/orders/queue_positions"
+        response = call(server, trader, "GET", path + query)
+        assert response.status_code == 200, response.text
+        found = response.json()["queue_positions"]
+        return [(q["order_id"], q["market_ticker"], q["queue_position_fp"]) for q in found]
+
+    assert positions(f"?market_tickers={ticker}") == [
+        (ids[0], ticker, "0.00"),
+        (ids[1], ticker, "5.00"),
+    ]
+    decreased = call(server, trader, "POST", f"{ORDERS}/{ids[0]}/decrease", {"reduce_by": "4"})
+    assert decreased.status_code == 200, decreased.text
+    assert positions(f"?event_ticker={ticker}") == [
+        (ids[0], ticker, "0.00"),
+        (ids[1], ticker, "1.00"),
+    ]
+    one = call(server, trader, "GET", f"/trade-api/v2/portfolio/orders/{ids[1]}/queue_position")
+    assert one.status_code == 200 and one.json() == {"queue_position_fp": "1.00"}
+    call(server, trader, "DELETE", f"{ORDERS}/{ids[0]}")
+    gone = call(server, trader, "GET", f"/trade-api/v2/portfolio/orders/{ids[0]}/queue_position")
+    assert gone.status_code == 404
+    bare = call(server, trader, "GET", "/trade-api/v2/portfolio/orders/queue_positions")
+    assert bare.status_code == 400

@@ -312,6 +312,61 @@ async def get_orders(
     return answer({"orders": out, "cursor": next_cursor or ""})
 
 
+@router.get("/portfolio/orders/queue_positions")
+async def queue_positions(
+    request: Request,
+    market_tickers: Annotated[str | None, Query(max_length=4000)] = None,
+    event_ticker: Annotated[str | None, Query(max_length=80)] = None,
+) -> Response:
+    """Each resting order's place in its price's queue: ``queue_position_fp``, the
+    contracts resting before it (what must trade before it can), for the markets named
+    by ``market_tickers`` (comma-separated) or ``event_ticker``."""
+    principal = await caller(request, "read")
+    services = services_of(request)
+    shapes = shapes_of(request)
+    tickers = [t for t in (market_tickers or "").split(",") if t]
+    if not tickers and not event_ticker:
+        raise KalshiError(400, "invalid_parameters", "give market_tickers or event_ticker")
+    markets = {shapes.by_ticker(services, t)[0].market for t in tickers}
+    if event_ticker:
+        market_id = mapping.market_id_of(event_ticker)
+        if market_id is None or shapes.of(services, market_id) is None:
+            raise not_found("event")
+        markets.add(market_id)
+    account = principal.account
+    found = await services.query(lambda ex: live.queue_positions(ex, account, markets))
+    wanted = set(tickers)
+    out = []
+    for order_id, market, outcome, ahead in found:
+        shape = shapes.of(services, market)
+        assert shape is not None
+        ticker = mapping.market_ticker(market, shape.categorical, outcome)
+        if tickers and not event_ticker and ticker not in wanted:
+            continue  # another outcome of a categorical market named by one of its tickers
+        out.append(
+            {
+                "order_id": str(order_id),
+                "market_ticker": ticker,
+                "queue_position_fp": fixed.count(ahead),
+            }
+        )
+    return answer({"queue_positions": out})
+
+
+@router.get("/portfolio/orders/{order_id}/queue_position")
+async def queue_position(request: Request, order_id: str) -> Response:
+    """One resting order's ``queue_position_fp`` (see ``queue_positions``)."""
+    principal = await caller(request, "read")
+    oid = orders.order_id_of(order_id)
+    account = principal.account
+    found = await services_of(request).query(
+        lambda ex: live.queue_positions(ex, account, None, oid)
+    )
+    if not found:
+        raise not_found("resting order")
+    return answer({"queue_position_fp": fixed.count(found[0][3])})
+
+
 @router.get("/portfolio/orders/{order_id}")
 async def get_order(request: Request, order_id: str) -> Response:
     principal = await caller(request, "read")
