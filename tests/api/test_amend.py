@@ -33,6 +33,8 @@ def test_reduce_in_place_replace_and_refuse(any_server: Server) -> None:
     first = place(ann, market=mid, side="buy", price="0.4", qty="10", client_order_id="a-1")
     behind = place(ben, market=mid, side="buy", price="0.4", qty="1")
     assert balance(ann)["escrow"] == "4"
+    assert ben.get(f"/orders/{behind['id']}").json()["queue_ahead"] == "10"
+    assert ann.get(f"/orders/{first['id']}").json()["queue_ahead"] == "0"
 
     # smaller at the same price: same id, still first in the queue, 2.4 credits back
     reduced = amend(ann, first["id"], price="0.4", qty="4")
@@ -43,10 +45,15 @@ def test_reduce_in_place_replace_and_refuse(any_server: Server) -> None:
     assert order["client_order_id"] == "a-1"
     assert balance(ann)["escrow"] == "1.6" and balance(ann)["available"] == "998.4"
     assert bids(ann, mid) == [("0.4", "5", 2)]
+    assert ben.get(f"/orders/{behind['id']}").json()["queue_ahead"] == "4"  # shorter wait
     sold = place(cat, market=mid, side="buy", token="no", price="0.6", qty="4")
     assert [f["qty"] for f in sold["fills"]] == ["4"]  # ann's 4, ahead of ben
     got = ann.get(f"/orders/{first['id']}").json()  # from the read models now
     assert (got["status"], got["qty"], got["filled"], got["remaining"]) == ("filled", "4", "4", "0")
+    assert (
+        got["queue_ahead"] is None
+        and ben.get(f"/orders/{behind['id']}").json()["queue_ahead"] == "0"
+    )
     assert bids(ann, mid) == [("0.4", "1", 1)]
 
     # a new price: the order is replaced (new id, back of the queue), atomically

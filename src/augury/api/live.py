@@ -181,6 +181,9 @@ def order_view(ex: Exchange, order: Order) -> dict[str, Any]:
         "filled": format_micros(order.filled),
         "remaining": format_micros(order.remaining),
         "escrow": format_micros(order.escrow),
+        "queue_ahead": format_micros(market.books[order.outcome].ahead_of(order))
+        if order.resting
+        else None,
         # the live state keeps no times: the read models' history has them
         "created_at": None,
         "updated_at": None,

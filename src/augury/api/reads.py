@@ -203,6 +203,7 @@ def order_view(row: Any, tick: int) -> dict[str, Any]:
         "filled": format_micros(row.filled),
         "remaining": format_micros(row.remaining),
         "escrow": format_micros(row.escrow),
+        "queue_ahead": None,  # the read models keep no queue: the live book does
         "created_at": format_instant(row.created_us),
         "updated_at": format_instant(row.updated_us),
     }

@@ -229,6 +229,9 @@ class OrderOut(Out):
     filled: Amount
     remaining: Amount
     escrow: Amount
+    queue_ahead: Amount | None = None
+    """While it rests: the shares resting before it at its price (price-time priority:
+    what must trade before it can); null once closed."""
     created_at: Instant | None = None
     updated_at: Instant | None = None
 

@@ -206,6 +206,8 @@ class Order(Model):
     escrow: Decimal
     created_at: datetime | None
     updated_at: datetime | None
+    queue_ahead: Decimal | None = None
+    """While it rests: the shares resting before it at its price; None once closed."""
 
 
 class PlacedFill(Model):
