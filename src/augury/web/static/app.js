@@ -183,11 +183,13 @@ const Augury = (() => {
     const qty = el("input", { type: "text", inputmode: "decimal", value: order.remaining, size: 6, "aria-label": `New unfilled shares of order ${order.id}` });
     const form = el("form", { class: "inline-amend" }, price, qty,
       el("button", { type: "submit", class: "small", text: "Save" }),
-      el("button", { type: "button", class: "small secondary", text: "Keep", onclick: keep }));
+      el("button", { type: "button", class: "small secondary", text: "Keep", onclick: () => { form.remove(); keep(); } }));
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
+      const body = { price: price.value.trim(), qty: qty.value.trim() };
+      form.remove(); // the table may refresh again (amending() is false from here)
       try {
-        const result = await api("POST", `/orders/${order.id}/amend`, { price: price.value.trim(), qty: qty.value.trim() });
+        const result = await api("POST", `/orders/${order.id}/amend`, body);
         done(result.replaced
           ? `Order ${order.id} replaced by order ${result.placement.id} (${result.placement.status}).`
           : `Order ${order.id} reduced to ${num(result.order.remaining, 2)} shares; it keeps its place in the queue.`);
@@ -199,7 +201,12 @@ const Augury = (() => {
     price.focus();
   }
 
-  return { api, ApiError, cookie, message, problem, showError, hide, pct, num, time, shortTime, el, table, live, debounce, amendForm };
+  // Whether an amend form is open in ``box`` (its live refreshes wait until it closes).
+  function amending(box) {
+    return box.querySelector("form.inline-amend") !== null;
+  }
+
+  return { api, ApiError, cookie, message, problem, showError, hide, pct, num, time, shortTime, el, table, live, debounce, amendForm, amending };
 })();
 
 // -- every page: log out; the market list's filters apply as they change --------------

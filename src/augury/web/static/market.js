@@ -268,7 +268,8 @@
       ]), "Your position in this market")
       : el("p", { class: "muted", text: "You hold nothing here." }));
     const open = document.getElementById("open-orders");
-    open.replaceChildren(orders.items.length
+    // an amendment being typed is not swept away by a live refresh (amendForm's close)
+    if (!Augury.amending(open)) open.replaceChildren(orders.items.length
       ? table(["Order", "Price", "Shares", "Filled", ""], orders.items.map((o) => [
         `${o.side} ${M.categorical || o.token === "no" ? M.outcomes[o.outcome] + " " + o.token.toUpperCase() : M.outcomes[o.outcome]}`,
         num(o.price, 3), num(o.qty, 2), num(o.filled, 2),

@@ -77,7 +77,7 @@
       : el("p", { class: "muted", text: "No settlements yet: a market you hold pays out here when it resolves (or refunds when voided)." }));
 
     const ooBox = document.getElementById("open-orders");
-    ooBox.replaceChildren(orders.items.length
+    if (!Augury.amending(ooBox)) ooBox.replaceChildren(orders.items.length
       ? table(["Market", "Order", "Price", "Shares", "Filled", ""], await Promise.all(orders.items.map(async (o) => [
         await marketLink(o.market), `${o.side} ${o.token.toUpperCase()} #${o.outcome}`, num(o.price, 3), num(o.qty, 2), num(o.filled, 2),
         el("span", { class: "row-actions" },
