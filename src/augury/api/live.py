@@ -196,9 +196,10 @@ def queue_positions(
     """(order id, market, book outcome, quantity ahead of it in its price's queue) of the
     account's resting orders, in ``markets`` (None: all), or only ``order_id``."""
     found = ex.open_orders.get(account, {})
-    orders = [found[order_id]] if order_id is not None and order_id in found else []
     if order_id is None:
         orders = sorted(found.values(), key=lambda o: o.id)
+    else:
+        orders = [found[order_id]] if order_id in found else []
     out = []
     for order in orders:
         if order.resting and (markets is None or order.market in markets):

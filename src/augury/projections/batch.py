@@ -428,10 +428,15 @@ class Batch:
         order["status"] = e.reason
         order["escrow"] -= e.released
         assert order["escrow"] == 0, "an order closed with escrow left"
-        if order["side"] == "sell" and e.released:
+        self._unescrow(order, e.released)
+
+    def _unescrow(self, order: Row, released: int) -> None:
+        """A sell's ``released`` shares back from its escrow to its position (a buy's
+        escrow is credits: the postings move those)."""
+        if order["side"] == "sell" and released:
             position = self._position(order["account"], order["market"], order["held_token"])
-            position["qty"] += e.released
-            position["escrowed"] -= e.released
+            position["qty"] += released
+            position["escrowed"] -= released
             assert position["escrowed"] >= 0
 
     def _order_reduced(self, e: ev.OrderReduced, index: int) -> None:
@@ -440,11 +445,7 @@ class Batch:
         order["remaining"] = e.remaining
         order["escrow"] -= e.released
         assert order["escrow"] >= 0, "an order reduced below its escrow"
-        if order["side"] == "sell":
-            position = self._position(order["account"], order["market"], order["held_token"])
-            position["qty"] += e.released
-            position["escrowed"] -= e.released
-            assert position["escrowed"] >= 0
+        self._unescrow(order, e.released)
 
     def _sets_minted(self, e: ev.SetsMinted, index: int) -> None:
         count = len(e.shares)

@@ -229,10 +229,9 @@ async def amend(
 
 
 async def decrease(
-    services: Services, shapes: Shapes, account: str, order_text: str, body: km.DecreaseOrder
+    services: Services, account: str, order_text: str, body: km.DecreaseOrder
 ) -> dict[str, Any]:
     """Kalshi's decrease: in place (same id, same place in the queue); to zero cancels."""
-    del shapes
     order = await open_order(services, account, order_id_of(order_text))
     remaining = mapping.micros(order["remaining"])
     if (body.reduce_by is None) == (body.reduce_to is None):

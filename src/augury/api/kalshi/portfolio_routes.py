@@ -463,9 +463,7 @@ async def amend_order(request: Request, order_id: str) -> Response:
 async def decrease_order(request: Request, order_id: str) -> Response:
     principal = await caller(request, "trade")
     body = decode(await request.body(), km.DecreaseOrder)
-    result = await orders.decrease(
-        services_of(request), shapes_of(request), principal.account, order_id, body
-    )
+    result = await orders.decrease(services_of(request), principal.account, order_id, body)
     return answer(result)
 
 

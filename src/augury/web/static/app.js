@@ -175,15 +175,19 @@ const Augury = (() => {
 
   // An open order's Amend form in place of the button's cell: a new limit (in the order's
   // own token) and unfilled size. The same price and fewer shares keep the order's place
-  // in the queue; anything else replaces it (POST /orders/{id}/amend). ``done(text)`` gets
-  // what happened (or the API's error); ``keep()`` puts the row back.
-  function amendForm(button, order, done, keep) {
+  // in the queue; anything else replaces it (POST /orders/{id}/amend). What happened (or
+  // the API's error) is said in ``status``; ``reload()`` puts the table back either way.
+  function amendForm(button, order, status, reload) {
+    const done = (text) => {
+      if (status) { status.textContent = text; status.hidden = false; }
+      reload();
+    };
     const cell = button.closest("td");
     const price = el("input", { type: "text", inputmode: "decimal", value: order.price, size: 6, "aria-label": `New price of order ${order.id}` });
     const qty = el("input", { type: "text", inputmode: "decimal", value: order.remaining, size: 6, "aria-label": `New unfilled shares of order ${order.id}` });
     const form = el("form", { class: "inline-amend" }, price, qty,
       el("button", { type: "submit", class: "small", text: "Save" }),
-      el("button", { type: "button", class: "small secondary", text: "Keep", onclick: () => { form.remove(); keep(); } }));
+      el("button", { type: "button", class: "small secondary", text: "Keep", onclick: () => { form.remove(); reload(); } }));
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const body = { price: price.value.trim(), qty: qty.value.trim() };

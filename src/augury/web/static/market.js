@@ -274,7 +274,7 @@
         `${o.side} ${M.categorical || o.token === "no" ? M.outcomes[o.outcome] + " " + o.token.toUpperCase() : M.outcomes[o.outcome]}`,
         num(o.price, 3), num(o.qty, 2), num(o.filled, 2),
         el("span", { class: "row-actions" },
-          el("button", { type: "button", class: "small secondary", "aria-label": `Amend order ${o.id}`, text: "Amend", onclick: (ev) => amendForm(ev.target, o) }),
+          el("button", { type: "button", class: "small secondary", "aria-label": `Amend order ${o.id}`, text: "Amend", onclick: (ev) => Augury.amendForm(ev.target, o, document.getElementById("ticket-result"), loadMine) }),
           el("button", { type: "button", class: "small secondary", "data-cancel": o.id, "aria-label": `Cancel order ${o.id}`, text: "Cancel", onclick: () => cancel(o.id) })),
       ]), "Your open orders in this market")
       : el("p", { class: "muted", text: "No open orders." }));
@@ -284,13 +284,6 @@
     if (value === null || value === undefined) return "–";
     const n = Number(value);
     return el("span", { class: n > 0 ? "up" : n < 0 ? "down" : "", text: (n > 0 ? "+" : "") + num(n, 2) });
-  }
-  function amendForm(button, o) {
-    Augury.amendForm(button, o, (text) => {
-      const result = document.getElementById("ticket-result");
-      if (result) { result.textContent = text; result.hidden = false; }
-      loadMine();
-    }, () => loadMine());
   }
   async function cancel(id) {
     const result = document.getElementById("ticket-result");

@@ -81,7 +81,7 @@
       ? table(["Market", "Order", "Price", "Shares", "Filled", ""], await Promise.all(orders.items.map(async (o) => [
         await marketLink(o.market), `${o.side} ${o.token.toUpperCase()} #${o.outcome}`, num(o.price, 3), num(o.qty, 2), num(o.filled, 2),
         el("span", { class: "row-actions" },
-          el("button", { type: "button", class: "small secondary", "aria-label": `Amend order ${o.id}`, text: "Amend", onclick: (ev) => amend(ev.target, o) }),
+          el("button", { type: "button", class: "small secondary", "aria-label": `Amend order ${o.id}`, text: "Amend", onclick: (ev) => Augury.amendForm(ev.target, o, document.getElementById("orders-status"), load) }),
           el("button", { type: "button", class: "small secondary", "aria-label": `Cancel order ${o.id}`, text: "Cancel", onclick: () => cancel(o.id) })),
       ])), "Open orders")
       : el("p", { class: "muted", text: "No open orders." }));
@@ -92,13 +92,6 @@
         shortTime(f.time), await marketLink(f.market), f.role, pct(f.price), num(f.qty, 2), num(f.fee, 2),
       ])), "Your fills, newest first")
       : el("p", { class: "muted", text: "No fills yet." }));
-  }
-  function amend(button, o) {
-    Augury.amendForm(button, o, (text) => {
-      const status = document.getElementById("orders-status");
-      if (status) { status.textContent = text; status.hidden = false; }
-      load();
-    }, () => load());
   }
   async function cancel(id) {
     try { await api("DELETE", `/orders/${id}`); } catch (err) { alert(Augury.message(err)); }
