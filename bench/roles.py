@@ -2,7 +2,8 @@
 
 Usage: .venv/bin/python bench/roles.py [--backends sqlite,postgres] [--clients 16,64]
        [--nodes 1,2,3] [--seconds S] [--warmup S] [--engine-commands N] [--batch B]
-       [--window W] [--profile-s S] [--poll-hz H] [--parts engine,http] [--no-monolith]
+       [--window W] [--profile-s S] [--poll-hz H] [--count-bus] [--parts engine,http]
+       [--no-monolith]
        [--keep DIR] [--pg DSN] [--nats-url URL]
 
 Every process is the real CLI of ``src/`` (``python -m augury.cli ...``, this
@@ -47,8 +48,10 @@ argon2 for registering the clients. For each backend, in this order:
    replica had been acknowledged (0 if none), and ``lag_seqs`` the highest
    acknowledged seq minus the replica's. A node answers an order only once its own
    replica holds it, so the lag that matters is a node's lag behind the others' writes.
-   ``bus_cmd_messages_per_order`` / ``bus_rec_messages_per_order``: the messages on the
-   command and record subjects per order (a subscriber of this process counts them).
+   With ``--count-bus``, ``bus_cmd_messages_per_order`` / ``bus_rec_messages_per_order``:
+   the messages on the command and record subjects per order (a subscriber of this
+   process counts them; off by default, since the NATS server then delivers every bus
+   message once more and this process wakes for each, CPU charged to the roles' rows).
 
 py-spy is not a dependency of the project: install it anywhere (``pip install py-spy``)
 and name it with ``PY_SPY=/path/to/py-spy`` or put it on PATH; without it the profiles
@@ -382,7 +385,8 @@ async def http_point(
                 polls[k].append((sent, int(found.group(1))))
             await asyncio.sleep(max(0.0, 1 / args.poll_hz - (time.perf_counter() - sent)))
 
-    bus = await BusCount.start(args.nats_url, dep.prefix) if dep.backend_roles else None
+    counting = dep.backend_roles and args.count_bus
+    bus = await BusCount.start(args.nats_url, dep.prefix) if counting else None
 
     async def mark(at: float, name: str) -> None:
         await asyncio.sleep(max(0.0, at - time.perf_counter()))
@@ -540,6 +544,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--window", type=int, default=8)
     parser.add_argument("--profile-s", type=float, default=8.0)
     parser.add_argument("--poll-hz", type=float, default=20.0)
+    parser.add_argument(
+        "--count-bus",
+        action="store_true",
+        help="count the bus's messages per order (an observer: NATS delivers every"
+        " command and record message once more, and this process wakes for each)",
+    )
     parser.add_argument("--keep", default="", help="a directory for the raw py-spy profiles")
     parser.add_argument("--pg", default=PG_DSN_DEFAULT)
     parser.add_argument("--nats-url", default="nats://127.0.0.1:4222")
