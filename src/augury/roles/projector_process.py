@@ -43,7 +43,6 @@ queue for the lock instead of failing. PostgreSQL needs nothing special.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import multiprocessing
@@ -63,6 +62,7 @@ from augury.journal.records import KIND_COMMAND
 from augury.priority import lower_priority
 from augury.projections import BATCH_RECORDS_DEFAULT, Projector
 from augury.projections.projector import Item
+from augury.roles.applied import AppliedSeq
 from augury.roles.pacing import Pace
 
 log = logging.getLogger(__name__)
@@ -254,7 +254,7 @@ class ProcessFollower:
         self._nice = nice
         self._context = multiprocessing.get_context("spawn")
         self.enqueued_seq = 0  # written by the engine (its thread or its writer) only
-        self.applied_seq = 0
+        self._applied = AppliedSeq()
         self.failures = 0
         self.restarts = 0
         self.exitcode: int | None = None
@@ -262,8 +262,6 @@ class ProcessFollower:
         self._failures_before = 0  # of the children that died
         self._retired: list[Connection] = []  # wake-up pipes of dead children (see restart)
         self._idle: Any = self._context.RawValue("b", 0)
-        self._lock = threading.Lock()
-        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._stopping = False
         self._reported = threading.Event()  # the first child has caught up
         self._reports = 0
@@ -371,14 +369,13 @@ class ProcessFollower:
                 os.write(self._wake_fd, _WAKE)
 
     # -- the readers' side --------------------------------------------------------------
+    @property
+    def applied_seq(self) -> int:
+        return self._applied.seq
+
     async def wait_for(self, seq: int) -> None:
         """Return once every record up to ``seq`` is in the read models."""
-        with self._lock:
-            if self.applied_seq >= seq:
-                return
-            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._waiters.append((seq, future))
-        await future
+        await self._applied.wait_for(seq)
 
     def _read_reports(self) -> None:
         """Thread: the child's reports resolve waiting requests; a dead child is replaced
@@ -438,14 +435,4 @@ class ProcessFollower:
             self._reported.set()
 
     def _advance(self, seq: int) -> None:
-        with self._lock:
-            self.applied_seq = max(self.applied_seq, seq)
-            ready = [future for target, future in self._waiters if target <= seq]
-            self._waiters = [(t, f) for t, f in self._waiters if t > seq]
-        for future in ready:
-            future.get_loop().call_soon_threadsafe(_wake, future)
-
-
-def _wake(future: asyncio.Future[None]) -> None:
-    if not future.done():  # the waiting request may have gone away
-        future.set_result(None)
+        self._applied.advance(seq)

@@ -36,6 +36,7 @@ from augury.identity.stored_responses import StoredResponses
 from augury.journal import JournalStore
 from augury.projections import BATCH_RECORDS_DEFAULT, Projector
 from augury.projections.projector import Item
+from augury.roles.applied import AppliedSeq
 from augury.roles.errors import Overloaded, Refused, Unavailable
 from augury.roles.node_engine import NodeEngine
 from augury.roles.projector_process import ProcessFollower
@@ -346,12 +347,10 @@ class Follower:
     def __init__(self, projector: Projector, queue_max: int = FOLLOW_QUEUE_MAX) -> None:
         self.projector = projector
         self.enqueued_seq = 0  # written on the engine thread only
-        self.applied_seq = 0
+        self._applied = AppliedSeq()
         self.failures = 0
         self.stalls = 0
         self._queue: queue.Queue[Item | None] = queue.Queue(queue_max)
-        self._lock = threading.Lock()
-        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="augury-projector", daemon=True)
 
@@ -359,7 +358,8 @@ class Follower:
         """Project every journal record after the read models' last_seq (before start)."""
         assert not self._thread.is_alive()
         applied = self.projector.apply_records(store.read(from_seq=self.projector.last_seq() + 1))
-        self.enqueued_seq = self.applied_seq = self.projector.last_seq()
+        self.enqueued_seq = self.projector.last_seq()
+        self._applied.advance(self.enqueued_seq)
         return applied
 
     def start(self) -> None:
@@ -389,14 +389,13 @@ class Follower:
             self._queue.put(item)  # backpressure; the thread frees room as it applies
         self.enqueued_seq = seq
 
+    @property
+    def applied_seq(self) -> int:
+        return self._applied.seq
+
     async def wait_for(self, seq: int) -> None:
         """Return once every record up to ``seq`` is in the read models."""
-        with self._lock:
-            if self.applied_seq >= seq:
-                return
-            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._waiters.append((seq, future))
-        await future
+        await self._applied.wait_for(seq)
 
     def _run(self) -> None:
         while True:
@@ -431,12 +430,7 @@ class Follower:
         return True
 
     def _advance(self, seq: int) -> None:
-        with self._lock:
-            self.applied_seq = seq
-            ready = [future for target, future in self._waiters if target <= seq]
-            self._waiters = [(t, f) for t, f in self._waiters if t > seq]
-        for future in ready:
-            future.get_loop().call_soon_threadsafe(_wake, future)
+        self._applied.advance(seq)
 
 
 def subscribe(engine: Engine | NodeEngine, callback: Subscriber, *, reads_state: bool) -> None:
@@ -446,11 +440,6 @@ def subscribe(engine: Engine | NodeEngine, callback: Subscriber, *, reads_state:
         engine.subscribe(callback, reads_state=reads_state)  # type: ignore[call-arg,unused-ignore]
     else:
         engine.subscribe(callback)
-
-
-def _wake(future: asyncio.Future[None]) -> None:
-    if not future.done():  # the waiting request may have gone away
-        future.set_result(None)
 
 
 def _follow(engine: Engine, projector: Projector) -> Follower:
