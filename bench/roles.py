@@ -41,7 +41,11 @@ argon2 for registering the clients. For each backend, in this order:
    machine), the PostgreSQL backends serving this deployment's processes (matched by
    the client ports of their sockets; PostgreSQL's shared background processes, the
    WAL writer and checkpointer, are not counted), and this load
-   generator (``getrusage``, the health pollers included). And replica lag: this
+   generator (``getrusage``, the health pollers included); ``switches_per_order`` (or
+   ``_per_command``): each process group's share of CPU in user space and its voluntary
+   (it blocked and was woken again) and involuntary (preempted) context switches per
+   order, from ``/proc/<pid>/task/*/status``: every hop of a message between processes
+   costs a wake-up, which costs CPU of its own. And replica lag: this
    process polls every node's ``/api/v1/health`` (``journal_head``: its replica's seq)
    ``--poll-hz`` times a second; at each poll the lag is how long the oldest order
    acknowledged (``Augury-Seq`` of its answer, through any node) and not yet in that
@@ -96,6 +100,8 @@ from roles_procs import (
     descendants,
     free_port,
     nats_server_pids,
+    switches,
+    switches_per_op,
 )
 from roles_procs import profile as py_spy_profile
 from roles_summary import replica_lag, summarize
@@ -187,6 +193,9 @@ class Deployment:
     def cpu(self) -> dict[str, dict[int, int]]:
         return {name: {p: cpu_ticks(p) for p in pids} for name, pids in self.processes().items()}
 
+    def switches(self) -> dict[str, dict[int, tuple[int, int, int]]]:
+        return {name: {p: switches(p) for p in pids} for name, pids in self.processes().items()}
+
     def close(self) -> None:
         for role in reversed(self.roles):
             role.stop()
@@ -211,6 +220,15 @@ def cpu_us_per_op(
     out["loadgen"] = round(loadgen_s * 1e6 / max(1, ops), 1)
     out["total"] = round(sum(out.values()), 1)
     return out
+
+
+def ticks_by_name(
+    before: dict[str, dict[int, int]], after: dict[str, dict[int, int]]
+) -> dict[str, int]:
+    return {
+        name: sum(t - before.get(name, {}).get(p, 0) for p, t in pids.items())
+        for name, pids in after.items()
+    }
 
 
 # -- 1. the engine alone -------------------------------------------------------------------
@@ -281,11 +299,13 @@ async def feed_engine(
             profile.update(await py_spy_profile(engine.pid, args.profile_s, out))
 
         cpu0, gen0, started = dep.cpu(), loadgen_cpu_s(), time.perf_counter()
+        sw0 = dep.switches()
         tasks = [sender() for _ in range(args.window)]
         spy = asyncio.create_task(profiler()) if profiled else None
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - started
         cpu1, gen1 = dep.cpu(), loadgen_cpu_s()
+        sw1 = dep.switches()
         if spy is not None:
             await spy
     finally:
@@ -301,6 +321,7 @@ async def feed_engine(
         "batch_rtt_p50_ms": round(rtts[len(rtts) // 2] * 1e3, 1),
         "batch_rtt_p99_ms": round(rtts[int(len(rtts) * 0.99)] * 1e3, 1),
         "cpu_us_per_command": cpu_us_per_op(cpu0, cpu1, gen1 - gen0, answered),
+        "switches_per_command": switches_per_op(sw0, sw1, ticks_by_name(cpu0, cpu1), answered),
         **profile,
     }
 
@@ -390,7 +411,7 @@ async def http_point(
 
     async def mark(at: float, name: str) -> None:
         await asyncio.sleep(max(0.0, at - time.perf_counter()))
-        marks[name] = (dep.cpu(), loadgen_cpu_s())
+        marks[name] = (dep.cpu(), loadgen_cpu_s(), dep.switches())
         if bus is not None:
             bus.counting = name == "start"
 
@@ -407,7 +428,7 @@ async def http_point(
         if bus is not None:
             await bus.close()
     count = len(latencies)
-    (cpu0, gen0), (cpu1, gen1) = marks["start"], marks["stop"]
+    (cpu0, gen0, sw0), (cpu1, gen1, sw1) = marks["start"], marks["stop"]
     return {
         "orders": count,
         "orders_per_s": round(count / args.seconds),
@@ -415,6 +436,7 @@ async def http_point(
         "errors": len(errors),
         "first_error": errors[0] if errors else None,
         "cpu_us_per_order": cpu_us_per_op(cpu0, cpu1, gen1 - gen0, count),
+        "switches_per_order": switches_per_op(sw0, sw1, ticks_by_name(cpu0, cpu1), count),
         **replica_lag(acks, polls),
         **(bus.per_order(count) if bus is not None else {}),
     }

@@ -47,6 +47,49 @@ def cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
+def switches(pid: int) -> tuple[int, int, int]:
+    """(user ticks, voluntary, involuntary context switches) of the process, every
+    thread; zeros if it is gone. A voluntary switch is the process blocking (to be
+    woken again: a message, a lock, a timer); an involuntary one, being preempted."""
+    try:
+        user = int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[11])
+        voluntary = involuntary = 0
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for line in (task / "status").read_text().splitlines():
+                if line.startswith("voluntary_ctxt_switches"):
+                    voluntary += int(line.split()[1])
+                elif line.startswith("nonvoluntary_ctxt_switches"):
+                    involuntary += int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return (0, 0, 0)
+    return (user, voluntary, involuntary)
+
+
+def switches_per_op(
+    before: dict[str, dict[int, tuple[int, int, int]]],
+    after: dict[str, dict[int, tuple[int, int, int]]],
+    cpu_ticks_by_name: dict[str, int],
+    ops: int,
+) -> dict[str, dict[str, float]]:
+    """Per process group over the window: the share of its CPU in user space (the rest
+    is the kernel: syscalls, wake-ups), and its voluntary / involuntary context switches
+    per operation."""
+    out: dict[str, dict[str, float]] = {}
+    for name, pids in after.items():
+        d = [0, 0, 0]
+        for p, counts in pids.items():
+            old = before.get(name, {}).get(p, (0, 0, 0))
+            for i in range(3):
+                d[i] += counts[i] - old[i]
+        ticks = cpu_ticks_by_name.get(name, 0)
+        out[name] = {
+            "user_pct": round(100 * d[0] / ticks, 1) if ticks else 0.0,
+            "voluntary_per_op": round(d[1] / max(1, ops), 2),
+            "involuntary_per_op": round(d[2] / max(1, ops), 2),
+        }
+    return out
+
+
 def descendants(pid: int) -> list[int]:
     """The process's children, grandchildren ... (from /proc/<pid>/task/*/children)."""
     out: list[int] = []
