@@ -3,8 +3,7 @@
 Usage: .venv/bin/python bench/roles.py [--backends sqlite,postgres] [--clients 16,64]
        [--nodes 1,2,3] [--seconds S] [--warmup S] [--engine-commands N] [--batch B]
        [--window W] [--profile-s S] [--poll-hz H] [--count-bus] [--parts engine,http]
-       [--no-monolith]
-       [--keep DIR] [--pg DSN] [--nats-url URL]
+       [--no-monolith] [--keep DIR] [--pg DSN] [--nats-url URL] [--nats-gomaxprocs N]
 
 Every process is the real CLI of ``src/`` (``python -m augury.cli ...``, this
 interpreter) with a fresh data directory, a fresh PostgreSQL namespace pair (journal,
@@ -72,15 +71,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
 import resource
+import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +112,8 @@ from service import PG_DSN_DEFAULT, SERVER_ENV, RawClient, _setup, percentiles_m
 from which_build import build
 
 BUILD = build()
+NATS_GOMAXPROCS = [0]  # the private nats-server's GOMAXPROCS (0: the shared server)
+NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 SEQ_RE = re.compile(rb"(?i)\r\naugury-seq: *(\d+)")
 HEAD_RE = re.compile(rb'"journal_head":(\d+)')
 T0 = 1_700_000_000_000_000
@@ -120,6 +125,7 @@ def load() -> float:
 
 
 def emit(line: dict[str, Any]) -> dict[str, Any]:
+    line["nats_gomaxprocs"] = NATS_GOMAXPROCS[0]
     line["load_1m"] = load()
     line["build"] = BUILD
     print(json.dumps(line), flush=True)
@@ -154,6 +160,7 @@ class Deployment:
             self.env["AUGURY_DATABASE_URL"] = args.pg
             self.env["AUGURY_JOURNAL_NAMESPACE"] = self.namespaces[0]
             self.env["AUGURY_PROJECTIONS_NAMESPACE"] = self.namespaces[1]
+        self.nats_pids: list[int] = [args.nats_pid] if args.nats_pid else []
         self.roles: list[Role] = []
         self.backend_roles = label == "roles"
         self.api_urls: list[str] = []
@@ -184,7 +191,7 @@ class Deployment:
                 if children:
                     out[f"{role.name}_children"] = children
         if any(r.name != "serve" for r in self.roles):
-            out["nats_server"] = nats_server_pids()
+            out["nats_server"] = self.nats_pids or nats_server_pids()
         if self.backend == "postgres":
             ours = [p for name, pids in out.items() if name != "nats_server" for p in pids]
             out["postgres_backends"] = PgBackends(self.pg_dsn).pids(ours)
@@ -541,13 +548,42 @@ async def monolith(dep: Deployment, clients: int, points: Points) -> None:
 async def run(args: argparse.Namespace) -> None:
     tune_gc()  # the core runs under the GC thresholds open_engine sets, as bench/engine.py
     lines: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="augury-bench-roles-") as tmp:
+    args.nats_pid = 0
+    with tempfile.TemporaryDirectory(prefix="augury-bench-roles-") as tmp, private_nats(args):
         for backend in args.backends.split(","):
             if "engine" in args.parts:
                 lines += await bench_engine(backend, args, Path(tmp))
             if "http" in args.parts:
                 lines += await bench_http(backend, args, Path(tmp))
     emit(summarize(lines, args))
+
+
+@contextlib.contextmanager
+def private_nats(args: argparse.Namespace) -> Iterator[None]:
+    """With ``--nats-gomaxprocs N``: a nats-server of this run's own on a free port,
+    its Go runtime limited to N threads running Go code (``GOMAXPROCS``), instead of
+    ``--nats-url``; only its CPU is counted."""
+    if not args.nats_gomaxprocs:
+        yield
+        return
+    port = free_port()
+    server = subprocess.Popen(
+        [NATS_SERVER, "-a", "127.0.0.1", "-p", str(port)],
+        env={**os.environ, "GOMAXPROCS": str(args.nats_gomaxprocs)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
+                break
+            time.sleep(0.05)
+        args.nats_url, args.nats_pid = f"nats://127.0.0.1:{port}", server.pid
+        NATS_GOMAXPROCS[0] = args.nats_gomaxprocs
+        yield
+    finally:
+        server.terminate()
+        server.wait(10)
 
 
 def main(argv: list[str]) -> int:
@@ -575,6 +611,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--keep", default="", help="a directory for the raw py-spy profiles")
     parser.add_argument("--pg", default=PG_DSN_DEFAULT)
     parser.add_argument("--nats-url", default="nats://127.0.0.1:4222")
+    parser.add_argument(
+        "--nats-gomaxprocs",
+        type=int,
+        default=0,
+        help="run a nats-server of this run's own with GOMAXPROCS=N instead of --nats-url",
+    )
     asyncio.run(run(parser.parse_args(argv)))
     return 0
 
