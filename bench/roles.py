@@ -71,19 +71,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import re
 import resource
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,16 +91,20 @@ from augury.engine.gc_tuning import tune_gc
 from augury.transport import Answer, Limits, NatsTransport, NodeCommand
 from engine import order_stream, setup_commands
 from roles_procs import (
+    NATS_GOMAXPROCS,
     TICK_S,
     BusCount,
     PgBackends,
     Role,
     cpu_ticks,
+    cpu_us_per_op,
     descendants,
     free_port,
     nats_server_pids,
+    private_nats,
     switches,
     switches_per_op,
+    ticks_by_name,
 )
 from roles_procs import profile as py_spy_profile
 from roles_summary import replica_lag, summarize
@@ -112,8 +112,6 @@ from service import PG_DSN_DEFAULT, SERVER_ENV, RawClient, _setup, percentiles_m
 from which_build import build
 
 BUILD = build()
-NATS_GOMAXPROCS = [0]  # the private nats-server's GOMAXPROCS (0: the shared server)
-NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 SEQ_RE = re.compile(rb"(?i)\r\naugury-seq: *(\d+)")
 HEAD_RE = re.compile(rb'"journal_head":(\d+)')
 T0 = 1_700_000_000_000_000
@@ -210,32 +208,6 @@ class Deployment:
             with psycopg.connect(self.pg_dsn, autocommit=True) as conn:
                 for namespace in self.namespaces:
                     conn.execute(f"DROP SCHEMA IF EXISTS {namespace} CASCADE")
-
-
-def cpu_us_per_op(
-    before: dict[str, dict[int, int]],
-    after: dict[str, dict[int, int]],
-    loadgen_s: float,
-    ops: int,
-) -> dict[str, float]:
-    """CPU µs per operation of each process group over the window (a pid that appeared
-    meanwhile counts from 0; one that ended meanwhile is lost)."""
-    out: dict[str, float] = {}
-    for name, pids in after.items():
-        ticks = sum(t - before.get(name, {}).get(p, 0) for p, t in pids.items())
-        out[name] = round(ticks * TICK_S * 1e6 / max(1, ops), 1)
-    out["loadgen"] = round(loadgen_s * 1e6 / max(1, ops), 1)
-    out["total"] = round(sum(out.values()), 1)
-    return out
-
-
-def ticks_by_name(
-    before: dict[str, dict[int, int]], after: dict[str, dict[int, int]]
-) -> dict[str, int]:
-    return {
-        name: sum(t - before.get(name, {}).get(p, 0) for p, t in pids.items())
-        for name, pids in after.items()
-    }
 
 
 # -- 1. the engine alone -------------------------------------------------------------------
@@ -556,34 +528,6 @@ async def run(args: argparse.Namespace) -> None:
             if "http" in args.parts:
                 lines += await bench_http(backend, args, Path(tmp))
     emit(summarize(lines, args))
-
-
-@contextlib.contextmanager
-def private_nats(args: argparse.Namespace) -> Iterator[None]:
-    """With ``--nats-gomaxprocs N``: a nats-server of this run's own on a free port,
-    its Go runtime limited to N threads running Go code (``GOMAXPROCS``), instead of
-    ``--nats-url``; only its CPU is counted."""
-    if not args.nats_gomaxprocs:
-        yield
-        return
-    port = free_port()
-    server = subprocess.Popen(
-        [NATS_SERVER, "-a", "127.0.0.1", "-p", str(port)],
-        env={**os.environ, "GOMAXPROCS": str(args.nats_gomaxprocs)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
-                break
-            time.sleep(0.05)
-        args.nats_url, args.nats_pid = f"nats://127.0.0.1:{port}", server.pid
-        NATS_GOMAXPROCS[0] = args.nats_gomaxprocs
-        yield
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def main(argv: list[str]) -> int:

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import collections
 import contextlib
@@ -27,6 +28,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -331,3 +333,61 @@ class BusCount:
 
     async def close(self) -> None:
         await self.nc.close()
+
+
+def cpu_us_per_op(
+    before: dict[str, dict[int, int]],
+    after: dict[str, dict[int, int]],
+    loadgen_s: float,
+    ops: int,
+) -> dict[str, float]:
+    """CPU µs per operation of each process group over the window (a pid that appeared
+    meanwhile counts from 0; one that ended meanwhile is lost)."""
+    out: dict[str, float] = {}
+    for name, pids in after.items():
+        ticks = sum(t - before.get(name, {}).get(p, 0) for p, t in pids.items())
+        out[name] = round(ticks * TICK_S * 1e6 / max(1, ops), 1)
+    out["loadgen"] = round(loadgen_s * 1e6 / max(1, ops), 1)
+    out["total"] = round(sum(out.values()), 1)
+    return out
+
+
+def ticks_by_name(
+    before: dict[str, dict[int, int]], after: dict[str, dict[int, int]]
+) -> dict[str, int]:
+    return {
+        name: sum(t - before.get(name, {}).get(p, 0) for p, t in pids.items())
+        for name, pids in after.items()
+    }
+
+
+NATS_GOMAXPROCS = [0]  # the private nats-server's GOMAXPROCS (0: the shared server)
+NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
+
+
+@contextlib.contextmanager
+def private_nats(args: argparse.Namespace) -> Iterator[None]:
+    """With ``--nats-gomaxprocs N``: a nats-server of this run's own on a free port,
+    its Go runtime limited to N threads running Go code (``GOMAXPROCS``), instead of
+    ``--nats-url``; only its CPU is counted."""
+    if not args.nats_gomaxprocs:
+        yield
+        return
+    port = free_port()
+    server = subprocess.Popen(
+        [NATS_SERVER, "-a", "127.0.0.1", "-p", str(port)],
+        env={**os.environ, "GOMAXPROCS": str(args.nats_gomaxprocs)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
+                break
+            time.sleep(0.05)
+        args.nats_url, args.nats_pid = f"nats://127.0.0.1:{port}", server.pid
+        NATS_GOMAXPROCS[0] = args.nats_gomaxprocs
+        yield
+    finally:
+        server.terminate()
+        server.wait(10)
