@@ -3,7 +3,8 @@
 Usage: .venv/bin/python bench/roles.py [--backends sqlite,postgres] [--clients 16,64]
        [--nodes 1,2,3] [--seconds S] [--warmup S] [--engine-commands N] [--batch B]
        [--window W] [--profile-s S] [--poll-hz H] [--count-bus] [--parts engine,http]
-       [--no-monolith] [--keep DIR] [--pg DSN] [--nats-url URL] [--nats-gomaxprocs N]
+       [--no-monolith] [--keep DIR] [--pg DSN] [--client raw|wrk] [--nats-url URL]
+       [--nats-gomaxprocs N]
 
 Every process is the real CLI of ``src/`` (``python -m augury.cli ...``, this
 interpreter) with a fresh data directory, a fresh PostgreSQL namespace pair (journal,
@@ -101,6 +102,7 @@ from roles_procs import (
     descendants,
     free_port,
     nats_server_pids,
+    per_order,
     private_nats,
     switches,
     switches_per_op,
@@ -108,6 +110,7 @@ from roles_procs import (
 )
 from roles_procs import profile as py_spy_profile
 from roles_summary import replica_lag, summarize
+from roles_wrk import wrk_point
 from service import PG_DSN_DEFAULT, SERVER_ENV, RawClient, _setup, percentiles_ms
 from which_build import build
 
@@ -200,6 +203,9 @@ class Deployment:
 
     def switches(self) -> dict[str, dict[int, tuple[int, int, int]]]:
         return {name: {p: switches(p) for p in pids} for name, pids in self.processes().items()}
+
+    def counters(self) -> tuple[dict[str, dict[int, int]], Any]:
+        return self.cpu(), self.switches()
 
     def close(self) -> None:
         for role in reversed(self.roles):
@@ -474,7 +480,19 @@ async def bench_http(backend: str, args: argparse.Namespace, tmp: Path) -> list[
     async def points(dep: Deployment, config: str, market: str, keys: list[str]) -> None:
         lines.append(emit({"bench": "idle", "backend": backend, "config": config, **idle(dep)}))
         for n in clients:
-            result = await http_point(dep, args, market, keys[:n], dep.api_urls, dep.api_urls)
+            if args.client == "wrk":
+                result = await wrk_point(
+                    dep.counters,
+                    per_order,
+                    loadgen_cpu_s,
+                    dep.api_urls,
+                    keys[:n],
+                    market,
+                    args.warmup,
+                    args.seconds,
+                )
+            else:
+                result = await http_point(dep, args, market, keys[:n], dep.api_urls, dep.api_urls)
             line = {"bench": "http_orders", "backend": backend, "config": config, "clients": n}
             lines.append(emit({**line, **result}))
 
@@ -554,6 +572,12 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--keep", default="", help="a directory for the raw py-spy profiles")
     parser.add_argument("--pg", default=PG_DSN_DEFAULT)
+    parser.add_argument(
+        "--client",
+        choices=("raw", "wrk"),
+        default="raw",
+        help="who sends the HTTP orders: this process's asyncio client, or wrk (roles_wrk.py)",
+    )
     parser.add_argument("--nats-url", default="nats://127.0.0.1:4222")
     parser.add_argument(
         "--nats-gomaxprocs",

@@ -361,6 +361,15 @@ def ticks_by_name(
     }
 
 
+def per_order(before: Any, after: Any, loadgen_s: float, orders: int) -> dict[str, Any]:
+    """``Deployment.counters`` before and after a run, per order."""
+    ticks = ticks_by_name(before[0], after[0])
+    return {
+        "cpu_us_per_order": cpu_us_per_op(before[0], after[0], loadgen_s, orders),
+        "switches_per_order": switches_per_op(before[1], after[1], ticks, orders),
+    }
+
+
 NATS_GOMAXPROCS = [0]  # the private nats-server's GOMAXPROCS (0: the shared server)
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 
