@@ -51,6 +51,9 @@ CONNECT_TIMEOUT_S = 2
 RECONNECT_WAIT_S = 0.25
 PENDING_BYTES = 8 * 1024 * 1024
 """What nats-py buffers while reconnecting; beyond it a publish fails."""
+TURN_BYTES_MAX = 256 * 1024
+"""Payload bytes one loop turn gathers for one socket write; beyond, it writes them and
+starts again (then behind what the socket holds: nats-py buffers the rest, bounded)."""
 SUB_PENDING_MSGS = 4_096
 """Messages a subscription holds undelivered before NATS drops them (slow consumer)."""
 
@@ -232,6 +235,7 @@ class NatsTransport:
         self._closers: list[Any] = []
         self._turn: list[bytes] = []  # this loop turn's PUBs, written by _flush_turn
         self._turn_writer: asyncio.StreamWriter | None = None
+        self._turn_bytes = 0
 
     @classmethod
     async def connect(
@@ -280,6 +284,8 @@ class NatsTransport:
         nc = self.nc
         if len(data) > nc._max_payload:
             return False
+        if self._turn_bytes + len(data) > TURN_BYTES_MAX:
+            self._flush_turn()  # a long turn: write what it holds, start again as anew
         out = self._turn
         if not out:
             transport = nc._transport
@@ -291,6 +297,7 @@ class NatsTransport:
             self._turn_writer = writer
             asyncio.get_running_loop().call_soon(self._flush_turn)
         out.append(pub_cmd(subject, "", data))
+        self._turn_bytes += len(data)
         nc.stats["out_msgs"] += 1
         nc.stats["out_bytes"] += len(data)
         return True
@@ -303,6 +310,7 @@ class NatsTransport:
         if not out:
             return
         self._turn = []
+        self._turn_bytes = 0
         writer, self._turn_writer = self._turn_writer, None
         nc = self.nc
         transport = nc._transport
