@@ -115,6 +115,22 @@ def test_send_leaves_it_to_nats_py_while_the_socket_holds_unwritten_bytes(nats_u
     assert written == 0
 
 
+def _socket_writes(bus: NatsTransport) -> list[bytes]:
+    """From now on, what each write to the bus's socket writer carries."""
+    transport = bus.nc._transport
+    assert isinstance(transport, TcpTransport) and transport._io_writer is not None
+    writer = transport._io_writer
+    writes: list[bytes] = []
+    write = writer.write
+
+    def counting_write(data: bytes | bytearray | memoryview) -> None:
+        writes.append(bytes(data))
+        write(data)
+
+    writer.write = counting_write  # type: ignore[method-assign]
+    return writes
+
+
 def test_the_messages_of_one_loop_turn_go_to_the_socket_in_one_write_in_order(
     nats_url: str,
 ) -> None:
@@ -133,17 +149,7 @@ def test_the_messages_of_one_loop_turn_go_to_the_socket_in_one_write_in_order(
         try:
             await listener.subscribe(bus.subject("x"), cb=on_msg)
             await listener.flush()
-            transport = bus.nc._transport
-            assert isinstance(transport, TcpTransport) and transport._io_writer is not None
-            writer = transport._io_writer
-            writes: list[bytes] = []
-            write = writer.write
-
-            def counting_write(data: bytes | bytearray | memoryview) -> None:
-                writes.append(bytes(data))
-                write(data)
-
-            writer.write = counting_write  # type: ignore[method-assign]
+            writes = _socket_writes(bus)
             for data in sent:
                 await bus.send(bus.subject("x"), data)
             assert writes == [] and not bus.nc._pending  # taken, written at the turn's end
@@ -182,21 +188,11 @@ def test_a_long_turn_is_written_as_it_goes_and_keeps_order(nats_url: str) -> Non
         try:
             sub = await listener.subscribe(bus.subject("x"))
             await listener.flush()
-            transport = bus.nc._transport
-            assert isinstance(transport, TcpTransport) and transport._io_writer is not None
-            writer = transport._io_writer
-            writes: list[int] = []
-            write = writer.write
-
-            def counting_write(data: bytes | bytearray | memoryview) -> None:
-                writes.append(len(data))
-                write(data)
-
-            writer.write = counting_write  # type: ignore[method-assign]
+            writes = _socket_writes(bus)
             for data in sent:
                 await bus.send(bus.subject("x"), data)
             assert writes  # written as the turn went on, not all at its end
-            assert max(writes) <= TURN_BYTES_MAX + 100 * len(sent)
+            assert max(map(len, writes)) <= TURN_BYTES_MAX + 100 * len(sent)
             got = [(await sub.next_msg(timeout=10)).data for _ in sent]
             assert got == sent
         finally:
