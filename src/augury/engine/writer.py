@@ -180,16 +180,18 @@ class WriterSide:
                     log.exception("record subscriber %r failed; ignored", callback)
         targets: list[Any] = []
         values: list[Any] = []
-        for batch in batches:
-            batch_values = batch.values
-            for i, value in enumerate(batch_values):
-                if type(value) is Lookup:
-                    batch_values[i] = self._original(value)
-            if not batch.defer_answers:
-                targets += batch.targets
-                values += batch_values
-        if targets:
-            answer(targets, values)
+        try:
+            for batch in batches:
+                batch_values = batch.values
+                for i, value in enumerate(batch_values):
+                    if type(value) is Lookup:
+                        batch_values[i] = self._original(value)
+                if not batch.defer_answers:
+                    targets += batch.targets
+                    values += batch_values
+        finally:  # a lookup that raised: the batches before its own are still answered
+            if targets:
+                answer(targets, values)
         subscribers = self._pure_subscribers
         if subscribers:
             for batch in batches:
