@@ -155,6 +155,8 @@ class Deployment:
             "AUGURY_NATS_URL": args.nats_url,
             "AUGURY_BUS_PREFIX": self.prefix,
         }
+        if os.environ.get("BENCH_ROLES_PYTHONPATH"):  # the roles' code, not the load's
+            self.env["PYTHONPATH"] = os.environ["BENCH_ROLES_PYTHONPATH"]
         self.namespaces: tuple[str, ...] = ()
         if backend == "postgres":
             self.namespaces = (f"bench_roles_j_{suffix}", f"bench_roles_p_{suffix}")

@@ -5,6 +5,7 @@ before the records are durable, and EngineStopped for what a stopped engine left
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import pytest
@@ -89,3 +90,36 @@ def test_a_failed_append_answers_every_command_of_the_batch_engine_stopped(
     values, _ = asyncio.run(scenario())
     assert len(values) == 5 and all(isinstance(v, EngineStopped) for v in values)
     assert not engine.running
+
+
+def test_the_batches_of_one_group_are_answered_in_one_hand_over_to_the_loop(
+    sqlite_journal: Journal,
+) -> None:
+    # Three bus batches executed as one group: their three futures resolve in one
+    # call_soon_threadsafe (the writer's hand-over per loop per group), not one each.
+    engine = sqlite_journal.engine()
+    engine.submit(c.OpenAccount("ann")).result(10)
+    release = threading.Event()
+    calls = [0]
+
+    class CountingLoop(asyncio.SelectorEventLoop):
+        def call_soon_threadsafe(  # type: ignore[override]
+            self, *args: Any, **kwargs: Any
+        ) -> Any:
+            calls[0] += 1
+            return super().call_soon_threadsafe(*args, **kwargs)
+
+    async def scenario() -> list[tuple[list[Any], list[int]]]:
+        held = engine.query(lambda _: release.wait(10))  # the engine thread waits here
+        tasks = [asyncio.create_task(engine.asubmit_many(_grants(2 * i, 2))) for i in range(3)]
+        await asyncio.sleep(0.05)  # every batch is queued behind the query
+        calls[0] = 0
+        release.set()
+        assert held.result(10) is True
+        return list(await asyncio.gather(*tasks))
+
+    with asyncio.Runner(loop_factory=CountingLoop) as runner:
+        answers = runner.run(scenario())
+    assert [seqs for _, seqs in answers] == [[2, 3], [4, 5], [6, 7]]
+    assert all(v.ok for values, _ in answers for v in values)
+    assert calls[0] == 1

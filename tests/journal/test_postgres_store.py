@@ -12,7 +12,13 @@ import psycopg
 import pytest
 from psycopg.pq import Trace
 
-from augury.journal import AppendRejected, JournalLocked, JournalStore, PostgresJournalStore
+from augury.journal import (
+    AppendRejected,
+    JournalLocked,
+    JournalRecord,
+    JournalStore,
+    PostgresJournalStore,
+)
 
 from .contract import JournalStoreContract, Location
 from .helpers import make_chain
@@ -75,17 +81,24 @@ def test_an_append_is_one_round_trip(pg_dsn: str, pg_namespace: str, tmp_path: P
         store.acquire_writer("w")
         store.append(make_chain(3))
         group = make_chain(512, store.head(), body_len=1000)
-        trace = tmp_path / "libpq.trace"
-        with trace.open("w") as out:
-            store._conn.pgconn.trace(out.fileno())
-            store._conn.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS)
-            try:
-                store.append(group)
-            finally:
-                store._conn.pgconn.untrace()
-        messages = [line.split("\t")[2] for line in trace.read_text().splitlines()]
+        messages = [line.split("\t")[2] for line in _traced_append(store, group, tmp_path)]
         assert messages.count("ReadyForQuery") == 1, messages
         assert store.count() == 515
+
+
+def _traced_append(
+    store: PostgresJournalStore, group: list[JournalRecord], tmp_path: Path
+) -> list[str]:
+    """The libpq protocol trace of ``store.append(group)``: one message a line."""
+    trace = tmp_path / "libpq.trace"
+    with trace.open("w") as out:
+        store._conn.pgconn.trace(out.fileno())
+        store._conn.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            store.append(group)
+        finally:
+            store._conn.pgconn.untrace()
+    return trace.read_text().splitlines()
 
 
 def test_a_rejected_group_reads_as_the_stored_head_says(pg_dsn: str, pg_namespace: str) -> None:
@@ -125,3 +138,22 @@ def test_a_journal_created_without_the_append_function_gets_it_on_open(
         store.acquire_writer("w")
         store.append(make_chain(2, store.head()))
         assert store.count() == 4
+
+
+def test_the_append_is_prepared_once_and_then_only_bound_and_executed(
+    pg_dsn: str, pg_namespace: str, tmp_path: Path
+) -> None:
+    # The append runs through libpq: its statement is prepared on the first append (not
+    # after psycopg's prepare_threshold executions), each later group is Bind/Execute.
+    with PostgresJournalStore(pg_dsn, pg_namespace) as store:
+        store.acquire_writer("w")
+        store.append(make_chain(2))
+        group = make_chain(2, store.head())
+        lines = _traced_append(store, group, tmp_path)
+        sent = [line.split("\t")[2] for line in lines if line[:2] == "F\t"]
+        assert "Parse" not in sent and "Bind" in sent, sent
+        rows = store._conn.execute(
+            "SELECT name FROM pg_prepared_statements WHERE statement LIKE '%append_group%'"
+        ).fetchall()
+        assert rows == [("augury_append_group",)]
+        assert [r.seq for r in store.read(1)] == [1, 2, 3, 4]

@@ -21,6 +21,7 @@ from nats.aio.transport import TcpTransport
 from nats.protocol.command import pub_cmd
 
 from augury.transport import NatsTransport, TransportUnavailable
+from augury.transport.nats_bus import TURN_BYTES_MAX
 from tests.transport.test_nats import nats_url
 
 __all__ = ["nats_url"]  # the fixture, shared with test_nats.py
@@ -112,3 +113,90 @@ def test_send_leaves_it_to_nats_py_while_the_socket_holds_unwritten_bytes(nats_u
     got, written = asyncio.run(_received(nats_url, [b"a", b"b"], buffered=True))
     assert got == [b"a", b"b"]
     assert written == 0
+
+
+def _socket_writes(bus: NatsTransport) -> list[bytes]:
+    """From now on, what each write to the bus's socket writer carries."""
+    transport = bus.nc._transport
+    assert isinstance(transport, TcpTransport) and transport._io_writer is not None
+    writer = transport._io_writer
+    writes: list[bytes] = []
+    write = writer.write
+
+    def counting_write(data: bytes | bytearray | memoryview) -> None:
+        writes.append(bytes(data))
+        write(data)
+
+    writer.write = counting_write  # type: ignore[method-assign]
+    return writes
+
+
+def test_the_messages_of_one_loop_turn_go_to_the_socket_in_one_write_in_order(
+    nats_url: str,
+) -> None:
+    async def scenario() -> None:
+        bus = await NatsTransport.connect(nats_url, prefix=f"t{uuid.uuid4().hex[:12]}")
+        listener = await nats.connect(nats_url)
+        got: list[bytes] = []
+        done = asyncio.Event()
+        sent = [b"records", b"answer-1", b"answer-2" * 500]
+
+        async def on_msg(msg: Msg) -> None:
+            got.append(msg.data)
+            if len(got) == len(sent):
+                done.set()
+
+        try:
+            await listener.subscribe(bus.subject("x"), cb=on_msg)
+            await listener.flush()
+            writes = _socket_writes(bus)
+            for data in sent:
+                await bus.send(bus.subject("x"), data)
+            assert writes == [] and not bus.nc._pending  # taken, written at the turn's end
+            await asyncio.sleep(0)
+            assert writes == [b"".join(pub_cmd(bus.subject("x"), "", d) for d in sent)]
+            await asyncio.wait_for(done.wait(), 10)
+            assert got == sent
+        finally:
+            await listener.close()
+            await bus.close()
+
+    asyncio.run(scenario())
+
+
+def test_what_a_turn_took_is_written_when_the_transport_closes(nats_url: str) -> None:
+    async def scenario() -> list[bytes]:
+        bus = await NatsTransport.connect(nats_url, prefix=f"t{uuid.uuid4().hex[:12]}")
+        listener = await nats.connect(nats_url)
+        try:
+            sub = await listener.subscribe(bus.subject("x"))
+            await listener.flush()
+            await bus.send(bus.subject("x"), b"last")
+            await bus.close()  # in the same turn: the message must still go out
+            return [(await sub.next_msg(timeout=10)).data]
+        finally:
+            await listener.close()
+
+    assert asyncio.run(scenario()) == [b"last"]
+
+
+def test_a_long_turn_is_written_as_it_goes_and_keeps_order(nats_url: str) -> None:
+    async def scenario() -> None:
+        bus = await NatsTransport.connect(nats_url, prefix=f"t{uuid.uuid4().hex[:12]}")
+        listener = await nats.connect(nats_url)
+        sent = [bytes([i]) * (TURN_BYTES_MAX // 3) for i in range(7)]
+        try:
+            sub = await listener.subscribe(bus.subject("x"))
+            await listener.flush()
+            writes = _socket_writes(bus)
+            for data in sent:
+                await bus.send(bus.subject("x"), data)
+            assert writes  # written as the turn went on, not all at its end
+            assert max(map(len, writes)) <= TURN_BYTES_MAX + 100 * len(sent)
+            got = [(await sub.next_msg(timeout=10)).data for _ in sent]
+            assert got == sent
+        finally:
+            await listener.close()
+            await bus.close()
+
+    asyncio.run(scenario())

@@ -40,14 +40,17 @@ def publish(subscribers: tuple[Subscriber, ...], batch: Batch) -> None:
 def answer(targets: list[Any], values: list[Any]) -> None:
     """Complete the answers of one group, in order: acks in one go, asyncio futures in
     one call per event loop, concurrent futures (controls) one by one; a ``Gathered``
-    takes each answer and resolves (one call) with its last."""
+    takes each answer and, with its last, resolves in its loop's call."""
     acks: list[Ack[Any]] = []
     results: list[Any] = []
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any, bool]]] | None = None
     for target, value in zip(targets, values, strict=True):
         kind = type(target)
         if kind is Gathered:
-            target.answer(value)
+            if target.answer(value):
+                if by_loop is None:
+                    by_loop = {}
+                by_loop.setdefault(target.loop, []).append((target.future, target.values, False))
         elif kind is Ack:
             acks.append(target)
             results.append(value)

@@ -87,14 +87,18 @@ class Gathered:
         self.values: list[Any] = []
         self.finished = False
 
-    def answer(self, value: Any) -> None:
-        """One more answer (answering thread); the last one resolves the future."""
+    def answer(self, value: Any) -> bool:
+        """One more answer (answering thread); True for the last one: the caller then
+        resolves ``future`` with ``values`` on ``loop`` (``answers.answer``: in one call
+        per loop with the group's other answers)."""
         if self.finished:
-            return
+            return False
         values = self.values
         values.append(value)
         if len(values) == self.size:
-            self._finish()
+            self.finished = True
+            return True
+        return False
 
     def fail(self, error: BaseException) -> None:
         if self.finished:

@@ -169,21 +169,29 @@ class WriterSide:
         self._head = batches[-1].head
         # The records' subscribers first (the sequencer's feed): a node that sent a command
         # then has its record on the way before its answer, and its read-your-writes wait
-        # (the replica reaching the answer's seq) is over when the answer arrives.
-        for callback in self._record_subscribers:
+        # (the replica reaching the answer's seq) is over when the answer arrives. One call
+        # with the group's records, one ``answer`` with its answers (one hand-over to each
+        # event loop per group, not per batch).
+        if records:
+            for callback in self._record_subscribers:
+                try:
+                    callback(records)
+                except Exception:
+                    log.exception("record subscriber %r failed; ignored", callback)
+        targets: list[Any] = []
+        values: list[Any] = []
+        try:
             for batch in batches:
-                if batch.records:
-                    try:
-                        callback(batch.records)
-                    except Exception:
-                        log.exception("record subscriber %r failed; ignored", callback)
-        for batch in batches:
-            values = batch.values
-            for i, value in enumerate(values):
-                if type(value) is Lookup:
-                    values[i] = self._original(value)
-            if not batch.defer_answers:
-                answer(batch.targets, values)
+                batch_values = batch.values
+                for i, value in enumerate(batch_values):
+                    if type(value) is Lookup:
+                        batch_values[i] = self._original(value)
+                if not batch.defer_answers:
+                    targets += batch.targets
+                    values += batch_values
+        finally:  # a lookup that raised: the batches before its own are still answered
+            if targets:
+                answer(targets, values)
         subscribers = self._pure_subscribers
         if subscribers:
             for batch in batches:

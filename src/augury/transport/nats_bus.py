@@ -18,6 +18,7 @@ the URL, not an endless retry.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -50,6 +51,9 @@ CONNECT_TIMEOUT_S = 2
 RECONNECT_WAIT_S = 0.25
 PENDING_BYTES = 8 * 1024 * 1024
 """What nats-py buffers while reconnecting; beyond it a publish fails."""
+TURN_BYTES_MAX = 256 * 1024
+"""Payload bytes one loop turn gathers for one socket write; beyond, it writes them and
+starts again (then behind what the socket holds: nats-py buffers the rest, bounded)."""
 SUB_PENDING_MSGS = 4_096
 """Messages a subscription holds undelivered before NATS drops them (slow consumer)."""
 
@@ -229,6 +233,9 @@ class NatsTransport:
             )
         self.limits = limits
         self._closers: list[Any] = []
+        self._turn: list[bytes] = []  # this loop turn's PUBs, written by _flush_turn
+        self._turn_writer: asyncio.StreamWriter | None = None
+        self._turn_bytes = 0
 
     @classmethod
     async def connect(
@@ -247,8 +254,9 @@ class NatsTransport:
     async def send(self, subject: str, data: bytes) -> None:
         """Publish; TransportUnavailable if the connection is closed or its buffer full.
 
-        When nothing waits to be written (``_write_now``), the message goes to the
-        socket at once; otherwise nats-py publishes it, behind what waits.
+        When nothing waits to be written (``_write_now``), the message joins this loop
+        turn's batch, written to the socket in one go at the end of the turn; otherwise
+        nats-py publishes it, behind what waits.
         """
         try:
             if not self._write_now(subject, data):
@@ -257,34 +265,66 @@ class NatsTransport:
             raise TransportUnavailable(f"NATS at {self.url}: {type(exc).__name__}: {exc}") from None
 
     def _write_now(self, subject: str, data: bytes) -> bool:
-        """Write the PUB to the socket now, as nats-py's flusher would; False to leave it
-        to ``publish``: not connected, not over TCP, too long, or anything waiting to be
-        written (in nats-py's buffer or in the socket transport's).
+        """Take the PUB into this loop turn's batch, which ``_flush_turn`` writes to the
+        socket as nats-py's flusher would; False to leave it to ``publish``: not connected,
+        not over TCP, too long, or, before the turn's first message, anything waiting to
+        be written (in nats-py's buffer or in the socket transport's).
 
         nats-py hands every publish to its flusher task, which writes on the next turn of
         the loop: per command batch, answer or record message, a future, a queue round
-        trip and a task wake-up, and a turn of latency, for the same single write. The
-        bytes are nats-py's own (``pub_cmd``). Writing only when nothing waits keeps the
-        order and nats-py's buffering under backpressure (a slow server fills nats-py's
-        bounded ``pending_size``, as before, not the transport). Private parts of
-        nats-py, pinned by tests/transport/test_nats_private.py.
+        trip and a task wake-up, for the same single write. Writing each message at once
+        instead costs one socket write (a system call holding the interpreter) each; a
+        turn's messages (a group's records and the answers to its batches) go in one
+        write. The bytes are nats-py's own (``pub_cmd``), in the order sent: once a turn
+        has a batch, every later message of that turn joins it. Starting a batch only
+        when nothing waits keeps nats-py's buffering under backpressure (a slow server
+        fills nats-py's bounded ``pending_size``, as before, not the transport). Private
+        parts of nats-py, pinned by tests/transport/test_nats_private.py.
         """
         nc = self.nc
-        transport = nc._transport
-        if (
-            nc._pending
-            or not nc.is_connected
-            or type(transport) is not TcpTransport
-            or len(data) > nc._max_payload
-        ):
+        if len(data) > nc._max_payload:
             return False
-        writer = transport._io_writer
-        if writer is None or writer.transport.get_write_buffer_size():
-            return False
-        writer.write(pub_cmd(subject, "", data))
+        if self._turn_bytes + len(data) > TURN_BYTES_MAX:
+            self._flush_turn()  # a long turn: write what it holds, start again as anew
+        out = self._turn
+        if not out:
+            transport = nc._transport
+            if nc._pending or not nc.is_connected or type(transport) is not TcpTransport:
+                return False
+            writer = transport._io_writer
+            if writer is None or writer.transport.get_write_buffer_size():
+                return False
+            self._turn_writer = writer
+            asyncio.get_running_loop().call_soon(self._flush_turn)
+        out.append(pub_cmd(subject, "", data))
+        self._turn_bytes += len(data)
         nc.stats["out_msgs"] += 1
         nc.stats["out_bytes"] += len(data)
         return True
+
+    def _flush_turn(self) -> None:
+        """End of the loop turn: write its messages in one go, on the connection they were
+        taken for (if it dropped meanwhile they are lost, as if written just before: a
+        node resends its commands, followers read the records from the journal)."""
+        out = self._turn
+        if not out:
+            return
+        self._turn = []
+        self._turn_bytes = 0
+        writer, self._turn_writer = self._turn_writer, None
+        nc = self.nc
+        transport = nc._transport
+        try:
+            if (
+                writer is None
+                or not nc.is_connected
+                or type(transport) is not TcpTransport
+                or transport._io_writer is not writer
+            ):
+                raise ConnectionError("the connection dropped")
+            writer.write(out[0] if len(out) == 1 else b"".join(out))
+        except Exception as exc:
+            log.warning("nats: %d messages not written: %s", len(out), exc)
 
     async def client(self, node: str) -> NatsClient:
         client = NatsClient(self, check_node(node))
@@ -313,6 +353,7 @@ class NatsTransport:
         for closer in reversed(self._closers):
             await closer.close()
         self._closers.clear()
+        self._flush_turn()
         await _quietly(self.nc.close())
 
 
