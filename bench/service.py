@@ -112,17 +112,9 @@ def serve(port: int) -> None:
     app.router.routes.insert(0, HotRoute(app.router, NOOP_PLAIN_PATH, "POST", noop_plain))
     app.router.routes.insert(0, HotRoute(app.router, NOOP_PLAIN_PATH, "GET", noop_plain))
 
-    # the same configuration as augury.cli serve
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        lifespan="on",
-        ws="websockets-sansio",
-        log_level="info",
-        access_log=settings.access_log,  # off unless AUGURY_ACCESS_LOG, as in augury serve
-        server_header=False,
-    )
+    from augury.cli._common import http_config
+
+    config = http_config(app, settings)  # the configuration of augury serve
     try:
         uvicorn.Server(config).run()
     finally:
