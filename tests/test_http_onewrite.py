@@ -38,6 +38,8 @@ class Served:
     """Bytes of each write (``write`` or ``writelines``) on the loop's real transports."""
     pauses: list[int] = field(default_factory=list)
     """One item each time a transport paused the protocol (flow control)."""
+    written_at_send: list[int] = field(default_factory=list)
+    """``len(writes)`` when ``/json``'s last ``send`` returned."""
     gate: threading.Event = field(default_factory=threading.Event)
     """What the app waits for in the middle of ``/stream`` and ``/late``."""
 
@@ -95,6 +97,7 @@ def _app(served: Served) -> Any:
         if path == "/late":
             await asyncio.to_thread(served.gate.wait, 10)
         await send({"type": "http.response.body", "body": body})
+        served.written_at_send.append(len(served.writes))  # still in the app's turn
 
     return app
 
@@ -182,6 +185,8 @@ def test_a_plain_answer_is_one_write_and_one_recv(served: Served) -> None:
             assert json.loads(body) == {"path": "/json", "n": str(n)}
             assert len(served.writes) - before == 1, served.writes[before:]
             assert served.writes[-1] == len(first)
+            # written when complete, not at the end of the turn
+            assert served.written_at_send[-1] == before + 1
 
 
 def test_pipelined_requests_on_one_connection(served: Served) -> None:

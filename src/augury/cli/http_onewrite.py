@@ -6,12 +6,13 @@ the status line and headers on ``http.response.start``, the body on
 syscalls and two TCP segments per answer, and on loopback each one that wakes the
 client costs tens of microseconds of CPU (the API node's profile had
 ``RequestResponseCycle.send`` at 12-16 % of its samples). Here the protocol's transport
-is a small proxy, :class:`OneWriteTransport`: the writes of one event-loop turn are held
-and go out together from a ``loop.call_soon`` callback (one ``write``, or one
-``writelines``, a single ``writev``, when they are big), so headers and body produced in
-the same turn leave as one segment. Nothing is held longer than that turn: a streamed
-answer (server-sent events, ``more_body``), a start without a body yet, a ``100
-Continue`` all leave when the loop next runs its callbacks.
+is a small proxy, :class:`OneWriteTransport`, that holds the writes: they go out together
+(one ``write``, or one ``writelines``, a single ``writev``, when they are big) as soon as
+the answer is complete (uvicorn's ``on_response_complete``, right after the body's
+write), so a plain answer leaves exactly when its body did before, with its headers, in
+one segment. Nothing is held longer than the loop turn: a ``loop.call_soon`` callback
+sends what an unfinished answer wrote (a streamed answer's chunks: server-sent events,
+``more_body``; a start whose body is not there yet; a ``100 Continue``).
 
 What keeps the transport's contract:
 
@@ -168,6 +169,14 @@ class OneWriteHttpProtocol(HttpToolsProtocol):
     ) -> None:
         self.onewrite = OneWriteTransport(transport, self.loop)
         super().connection_made(self.onewrite)
+
+    def on_response_complete(self) -> None:
+        # uvicorn calls this right after an answer's last write: it leaves now, not at
+        # the end of the turn (answers completed together, say by one group commit of
+        # the engine, each leave as soon as they are written, as before).
+        if self.onewrite is not None:
+            self.onewrite.flush()
+        super().on_response_complete()
 
     def eof_received(self) -> None:
         # The real transport closes itself after this (uvicorn keeps no half-open
