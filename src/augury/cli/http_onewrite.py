@@ -3,9 +3,10 @@
 uvicorn's httptools protocol writes a plain answer with two ``transport.write`` calls:
 the status line and headers on ``http.response.start``, the body on
 ``http.response.body``. Under uvloop each of them is a ``write(2)`` at once: two
-syscalls and two TCP segments per answer, and on loopback each one that wakes the
-client costs tens of microseconds of CPU (the API node's profile had
-``RequestResponseCycle.send`` at 12-16 % of its samples). Here the protocol's transport
+syscalls and two TCP segments per answer, and the client may wake and read twice (the
+API node's profile had ``RequestResponseCycle.send`` at 12-16 % of its samples;
+measured, one write saves the load generator about 5 us per answer and the server a
+syscall, about what the proxy costs it: docs/benchmarks.md). Here the protocol's transport
 is a small proxy, :class:`OneWriteTransport`, that holds the writes: they go out together
 (one ``write``, or one ``writelines``, a single ``writev``, when they are big) as soon as
 the answer is complete (uvicorn's ``on_response_complete``, right after the body's
@@ -29,7 +30,7 @@ What keeps the transport's contract:
   what is held): its frames are written as before, never through the proxy.
 
 It is the ``http=`` protocol of the uvicorn server every ``augury serve``/``augury api``
-runs (``cli._common.run_http``) and of ``bench/service.py``'s server.
+runs (``cli._common.http_config``), which ``bench/service.py``'s server uses too.
 """
 
 from __future__ import annotations
