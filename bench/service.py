@@ -33,7 +33,8 @@ The ceiling clients send the same headers and body to the no-op route.
 
 Prints one JSON object per line per measurement (``ops_per_s``, ``p50_ms``,
 ``p99_ms``, ``server_cpu_us_per_op``: the CPU time of the server and its child processes
-per answer, a figure the machine's background load disturbs less than the rates; for
+per answer, a figure the machine's background load disturbs less than the rates;
+``client_cpu_us_per_op``: this load generator's CPU time per answer; for
 orders also ``read_models_behind_s``, how long after the last order a
 history read saw every acknowledged order: the projector's backlog, which its lower
 priority, ``AUGURY_BACKGROUND_NICE``, lets grow under full load); the last line is a
@@ -112,17 +113,9 @@ def serve(port: int) -> None:
     app.router.routes.insert(0, HotRoute(app.router, NOOP_PLAIN_PATH, "POST", noop_plain))
     app.router.routes.insert(0, HotRoute(app.router, NOOP_PLAIN_PATH, "GET", noop_plain))
 
-    # the same configuration as augury.cli serve
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        lifespan="on",
-        ws="websockets-sansio",
-        log_level="info",
-        access_log=settings.access_log,  # off unless AUGURY_ACCESS_LOG, as in augury serve
-        server_header=False,
-    )
+    from augury.cli._common import http_config
+
+    config = http_config(app, settings)  # the configuration of augury serve
     try:
         uvicorn.Server(config).run()
     finally:
@@ -369,11 +362,11 @@ async def _measure(
     clients = [make(server.base_url, key) for key in keys]
     latencies: list[float] = []
     errors: list[str] = []
-    cpu_at: list[float] = []
+    cpu_at: list[tuple[float, float]] = []  # (the server's, this load generator's)
 
     async def sample_cpu(at: float) -> None:
         await asyncio.sleep(max(0.0, at - time.perf_counter()))
-        cpu_at.append(server.cpu_s())
+        cpu_at.append((server.cpu_s(), time.process_time()))
 
     try:
         now = time.perf_counter()
@@ -401,7 +394,8 @@ async def _measure(
         **percentiles_ms(latencies),
         "errors": len(errors),
         "first_error": errors[0] if errors else None,
-        "server_cpu_us_per_op": per_op_us(cpu_at[0], cpu_at[1], count),
+        "server_cpu_us_per_op": per_op_us(cpu_at[0][0], cpu_at[1][0], count),
+        "client_cpu_us_per_op": per_op_us(cpu_at[0][1], cpu_at[1][1], count),
         "read_models_behind_s": behind_s,
     }
 
@@ -493,6 +487,9 @@ def _summary(
                             "p99_ms": statistics.median(r["p99_ms"] or 0 for r in rows),
                             "server_cpu_us_per_op": statistics.median(
                                 r["server_cpu_us_per_op"] or 0 for r in rows
+                            ),
+                            "client_cpu_us_per_op": statistics.median(
+                                r["client_cpu_us_per_op"] or 0 for r in rows
                             ),
                             "load_1m": statistics.median(r["load_1m"] for r in rows),
                         }

@@ -70,6 +70,28 @@ JsonOut = Annotated[
 ]
 
 
+def http_config(app: Any, settings: Any, **overrides: Any) -> Any:
+    """The ``uvicorn.Config`` of every Augury HTTP process (``serve``, ``api``; and
+    ``bench/service.py``'s server): ``app`` on ``settings.host``/``port``, its answers
+    written in one write each (:mod:`augury.cli.http_onewrite`); ``overrides`` for tests."""
+    import uvicorn
+
+    from augury.cli.http_onewrite import OneWriteHttpProtocol
+
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "http": OneWriteHttpProtocol,
+        "lifespan": "on",
+        "ws": "websockets-sansio",
+        "ws_max_size": WS_FRAME_BYTES_MAX,
+        "log_level": "info",
+        "access_log": settings.access_log,
+        "server_header": False,
+    }
+    return uvicorn.Config(app, **{**options, **overrides})
+
+
 def run_http(
     app: Any,
     settings: Any,
@@ -81,17 +103,7 @@ def run_http(
     ``uvicorn.Server`` before it starts (to watch ``started``, set ``should_exit``)."""
     import uvicorn
 
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        lifespan="on",
-        ws="websockets-sansio",
-        ws_max_size=WS_FRAME_BYTES_MAX,
-        log_level="info",
-        access_log=settings.access_log,
-        server_header=False,
-    )
+    config = http_config(app, settings)
     server = uvicorn.Server(config)
     if on_server is not None:
         on_server(server)

@@ -184,8 +184,7 @@ class ServedChild:
     def wait_for_go(self, go_fd: int) -> bool:
         """A warm spare: load what serving needs, then wait for the supervisor's word
         (True), or its end or a signal (False)."""
-        import uvicorn  # noqa: F401  (run_http's, loaded now)
-
+        import augury.cli.http_onewrite  # run_http's uvicorn and protocol, loaded now
         import augury.roles.services  # noqa: F401
         from augury.roles.supervisor import GO
 
