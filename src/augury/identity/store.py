@@ -12,6 +12,7 @@ Every method is synchronous (call it from a worker thread, not the event loop).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -56,6 +57,8 @@ AUTH_CACHE_TTL_S = 5.0
 """How long a verified API key or session is trusted without asking the database again
 (a revocation in this process applies at once; in another process within this)."""
 AUTH_CACHE_MAX = 10_000
+DIGESTS_MAX = 4_096
+"""Secrets whose digest ``cached`` remembers (each at most 100 characters)."""
 CredentialKind = Literal["session", "api_key"]
 """What a secret is: the two are never interchangeable (a session token is only ever
 looked up as a session, an API key only as a key, in the cache as in the tables)."""
@@ -162,6 +165,9 @@ class IdentityStore:
         self._hashing = threading.BoundedSemaphore(HASHING_CONCURRENCY_MAX)
         # (kind, digest of the secret) -> (trusted until, user, scopes)
         self._cache: dict[tuple[CredentialKind, str], tuple[float, User, tuple[str, ...]]] = {}
+        # secret -> its digest, for the cache's lookups: an HMAC per request cost more than
+        # the lookup (keyed by the whole secret, bounded, least recently used dropped)
+        self._cached_digest = functools.lru_cache(maxsize=DIGESTS_MAX)(self.digest)
         self.guard = LoginGuard(engine)
         self.forget_listeners: list[Callable[[int | None], None]] = []
         """Called with a user's id (None: every user) when what was cached of them must
@@ -174,7 +180,7 @@ class IdentityStore:
         A session token is never found as an API key, nor an API key as a session."""
         if len(token) > 100:
             return None
-        found = self._cache.get((kind, self.digest(token)))
+        found = self._cache.get((kind, self._cached_digest(token)))
         if found is None or found[0] < time.monotonic():
             return None
         return found[1], found[2]
