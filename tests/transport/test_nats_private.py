@@ -21,7 +21,7 @@ from nats.aio.transport import TcpTransport
 from nats.protocol.command import pub_cmd
 
 from augury.transport import NatsTransport, TransportUnavailable
-from augury.transport.nats_bus import TURN_BYTES_MAX
+from augury.transport.nats_bus import TURN_BYTES_MAX, _Inline, deliver_inline
 from tests.transport.test_nats import nats_url
 
 __all__ = ["nats_url"]  # the fixture, shared with test_nats.py
@@ -200,3 +200,58 @@ def test_a_long_turn_is_written_as_it_goes_and_keeps_order(nats_url: str) -> Non
             await bus.close()
 
     asyncio.run(scenario())
+
+
+def test_inline_delivery_takes_every_message_in_order_through_no_queue(nats_url: str) -> None:
+    """``deliver_inline``: nats-py puts each message in ``_pending_queue`` (after adding its
+    size to ``_pending_size``); the inline queue hands it on at once, in order, and
+    keeps the size at 0 (never a slow consumer), and the subscription's callback is
+    never called."""
+
+    async def scenario() -> tuple[list[bytes], list[bytes], int, int]:
+        prefix = f"t{uuid.uuid4().hex[:12]}"
+        bus = await NatsTransport.connect(nats_url, prefix=prefix)
+        got: list[bytes] = []
+        called: list[bytes] = []
+        done = asyncio.Event()
+        sent = [b"%d" % i for i in range(2_000)]
+
+        def take(data: bytes) -> None:
+            got.append(data)
+            if len(got) == len(sent):
+                done.set()
+
+        async def on_msg(msg: Msg) -> None:
+            called.append(msg.data)
+
+        try:
+            sub = await bus.nc.subscribe(bus.subject("x"), cb=on_msg, pending_msgs_limit=10)
+            deliver_inline(sub, take)
+            await bus.nc.flush()
+            for data in sent:
+                await bus.send(bus.subject("x"), data)
+            await bus.nc.flush()
+            await asyncio.wait_for(done.wait(), 10)
+            await asyncio.sleep(0.05)
+            return got, called, sub._pending_size, sub.pending_msgs
+        finally:
+            await bus.close()
+
+    got, called, size, queued = asyncio.run(scenario())
+    assert got == [b"%d" % i for i in range(2_000)]  # more than pending_msgs_limit, in order
+    assert called == [] and size == 0 and queued == 0
+
+
+def test_the_node_side_subscriptions_deliver_inline(nats_url: str) -> None:
+    async def scenario() -> tuple[bool, bool]:
+        bus = await NatsTransport.connect(nats_url, prefix=f"t{uuid.uuid4().hex[:12]}")
+        try:
+            client = await bus.client("node-x")
+            answers = isinstance(client._sub._pending_queue, _Inline)  # type: ignore[union-attr]
+            records = await bus.subscribe(1, None)  # type: ignore[arg-type]
+            feed = isinstance(records._sub._pending_queue, _Inline)  # type: ignore[union-attr]
+            return answers, feed
+        finally:
+            await bus.close()
+
+    assert asyncio.run(scenario()) == (True, True)

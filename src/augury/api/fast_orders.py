@@ -348,6 +348,14 @@ class HotRoute(BaseRoute):
         raise NoMatchFound(name, path_params)  # the FastAPI route keeps the name
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handed = await self.serve(scope, receive, send)
+        if handed is not None:
+            await self.router.app(scope, handed, send)
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+        """Answer here (None), or mark the request handed over and give the receive to
+        route it again with (``handle`` routes it; ``hot_lane`` goes through the app's
+        inner middleware first, as the router's caller would)."""
         services: Services = scope["app"].state.services
         handed: Receive | None = None
         try:
@@ -355,11 +363,10 @@ class HotRoute(BaseRoute):
         finally:
             if handed is None:  # answered here, or an error for the app's handlers
                 self.served += 1
-        if handed is None:
-            return
-        self.handed_over += 1
-        scope[HANDED_OVER] = True
-        await self.router.app(scope, handed, send)
+        if handed is not None:
+            self.handed_over += 1
+            scope[HANDED_OVER] = True
+        return handed
 
 
 def install(app: FastAPI, prefix: str) -> tuple[HotRoute, HotRoute]:

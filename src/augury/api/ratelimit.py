@@ -108,14 +108,26 @@ class RateLimit:
         self.by_key = TokenBuckets(key_rate_per_s, key_burst, clock) if key_rate_per_s > 0 else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        kalshi = path.startswith(KALSHI_PREFIX)
-        limited = path.startswith("/api/v1") or kalshi or path in LIMITED_PATHS
-        if scope["type"] != "http" or not limited or path in EXEMPT_PATHS:
+        if scope["type"] != "http" or not self.limits(scope):
             if scope["type"] == "lifespan" and self.shared is not None:
                 send = self._closing(send, self.shared)
             await self.app(scope, receive, send)
             return
+        if await self.admit(scope, receive, send):
+            await self.app(scope, receive, send)
+
+    @staticmethod
+    def limits(scope: Scope) -> bool:
+        """Whether an HTTP request's path is one this middleware counts."""
+        path = scope.get("path", "")
+        limited = path.startswith("/api/v1") or path.startswith(KALSHI_PREFIX)
+        return (limited or path in LIMITED_PATHS) and path not in EXEMPT_PATHS
+
+    async def admit(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Take an HTTP request's tokens (a path it ``limits``): True if it may go on,
+        False once it is answered 429 (``send``). ``hot_lane`` calls it too."""
+        path = scope.get("path", "")
+        kalshi = path.startswith(KALSHI_PREFIX)
         client = scope.get("client")
         ip = client[0] if client else "?"
         key = _api_key(scope) if self.by_key is not None else None
@@ -128,23 +140,23 @@ class RateLimit:
             wait_s = await self.shared.take(takes) if takes else 0.0
         if wait_s is None:  # in this process (no Redis, or Redis unreachable)
             wait_s = self._take_here(path, ip, digest)
-        if wait_s > 0.0:
-            retry_after = str(max(1, math.ceil(wait_s)))
-            if kalshi:
-                from augury.api.kalshi.errors import rate_limited
+        if wait_s <= 0.0:
+            return True
+        retry_after = str(max(1, math.ceil(wait_s)))
+        if kalshi:
+            from augury.api.kalshi.errors import rate_limited
 
-                await rate_limited(retry_after)(scope, receive, send)
-                return
-            response = errors.problem(
-                429,
-                errors.RATE_LIMITED,
-                f"too many requests; retry in {retry_after} s",
-                instance=path,
-                headers={"Retry-After": retry_after},
-            )
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
+            await rate_limited(retry_after)(scope, receive, send)
+            return False
+        response = errors.problem(
+            429,
+            errors.RATE_LIMITED,
+            f"too many requests; retry in {retry_after} s",
+            instance=path,
+            headers={"Retry-After": retry_after},
+        )
+        await response(scope, receive, send)
+        return False
 
     def _take_here(self, path: str, ip: str, digest: str | None) -> float:
         wait_s = 0.0

@@ -50,8 +50,28 @@ class ClientStats:
     """Answers that came for no waiting command (after its timeout)."""
 
 
+class _Batch:
+    """One submitted batch's answers as they come, and the future of all of them."""
+
+    __slots__ = ("answers", "future", "missing")
+
+    def __init__(self, future: asyncio.Future[list[Answer]], size: int) -> None:
+        self.future = future
+        self.answers: list[Answer | None] = [None] * size
+        self.missing = size
+
+
+def _expire(future: asyncio.Future[list[Answer]]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
+
+
 class ClientCore:
-    """A node's outstanding requests: numbers commands, matches answers to them by rid."""
+    """A node's outstanding requests: numbers commands, matches answers to them by rid.
+
+    A batch waits on one future (its answers gathered as they come) and one timer: a
+    future per command gathered (``asyncio.gather``) under ``asyncio.timeout`` cost a
+    node a future, a callback and a timeout's bookkeeping more per command."""
 
     def __init__(self, node: str, limits: Limits, send: Send) -> None:
         self.node = check_node(node)
@@ -60,7 +80,7 @@ class ClientCore:
         self._send = send
         self.session = secrets.randbits(63)
         self._next_rid = 1
-        self._pending: dict[int, asyncio.Future[Answer]] = {}
+        self._pending: dict[int, tuple[_Batch, int]] = {}
         self._in_flight = 0
 
     @property
@@ -84,27 +104,30 @@ class ClientCore:
         )
         data = encode(CommandBatch(self.node, self.session, requests), self.limits)
         loop = asyncio.get_running_loop()
-        futures = [loop.create_future() for _ in requests]
-        for request, future in zip(requests, futures, strict=True):
-            self._pending[request.rid] = future
+        batch = _Batch(loop.create_future(), len(requests))
+        pending = self._pending
+        for i in range(len(requests)):
+            pending[first + i] = (batch, i)
         self._in_flight += 1
         try:
             await self._send(data)
             self.stats.batches += 1
             self.stats.commands += len(requests)
-            async with asyncio.timeout(self.limits.request_timeout_s):
-                return list(await asyncio.gather(*futures))
+            timer = loop.call_later(self.limits.request_timeout_s, _expire, batch.future)
+            try:
+                return await batch.future
+            finally:
+                timer.cancel()
         except TimeoutError:
             self.stats.timeouts += 1
-            missing = sum(not f.done() for f in futures)
             raise RequestTimeout(
-                f"node {self.node}: {missing} of {len(requests)} commands unanswered after "
+                f"node {self.node}: {batch.missing} of {len(requests)} commands unanswered after "
                 f"{self.limits.request_timeout_s} s; resend them with the same idempotency keys"
             ) from None
         finally:
             self._in_flight -= 1
-            for request in requests:
-                self._pending.pop(request.rid, None)
+            for i in range(len(requests)):
+                pending.pop(first + i, None)
 
     def on_answers(self, data: bytes) -> None:
         """Take one received answer message (never raises)."""
@@ -120,16 +143,23 @@ class ClientCore:
             log.warning("node %s refused a message: %s", self.node, exc)
             return
         for answer in batch.answers:
-            future = self._pending.get(answer.rid)
-            if future is None or future.done():
+            found = self._pending.get(answer.rid)
+            if found is None:
                 self.stats.late += 1
                 continue
-            future.set_result(answer)
+            waiting, index = found
+            if waiting.future.done() or waiting.answers[index] is not None:
+                self.stats.late += 1
+                continue
+            waiting.answers[index] = answer
+            waiting.missing -= 1
+            if not waiting.missing:
+                waiting.future.set_result(waiting.answers)  # type: ignore[arg-type]
 
     def fail_all(self, error: BaseException) -> None:
-        for future in self._pending.values():
-            if not future.done():
-                future.set_exception(error)
+        for waiting, _ in self._pending.values():
+            if not waiting.future.done():
+                waiting.future.set_exception(error)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import nats
@@ -103,6 +103,39 @@ async def connect(url: str, name: str = "augury") -> Client:
         raise TransportUnavailable(f"NATS unreachable at {url}: {why}") from None
 
 
+class _Inline(asyncio.Queue[Msg]):
+    """A subscription's queue that hands each message's data to ``take`` as nats-py
+    puts it there, in its reader task: nothing is ever queued."""
+
+    def __init__(self, sub: Subscription, take: Callable[[bytes], None]) -> None:
+        super().__init__()
+        self._sub = sub
+        self._take = take
+
+    def put_nowait(self, item: Msg) -> None:
+        self._sub._pending_size -= len(item.data)  # as the delivering task would
+        try:
+            self._take(item.data)
+        except Exception:  # ``take`` never raises; were it to, the reader goes on
+            log.exception("nats: a message of %s was not taken", item.subject)
+
+
+def deliver_inline(sub: Subscription, take: Callable[[bytes], None]) -> None:
+    """Have ``sub`` hand each message's data to ``take`` (which must not block nor
+    raise) at once, instead of through its queue and delivery task.
+
+    nats-py queues every message of a subscription with a callback and wakes a task of
+    the subscription's to call it: per answer or record message, a queue round trip, a
+    task wake-up and a coroutine, for a callback (``ClientCore.on_answers``,
+    ``Follower.offer``) that only takes the bytes and never blocks. The messages keep
+    their order (one reader task delivers them all); the task nats-py started waits on
+    an empty queue until the subscription ends. Call it right after ``subscribe``,
+    before anything is awaited. Private parts of nats-py, pinned by
+    tests/transport/test_nats_private.py.
+    """
+    sub._pending_queue = _Inline(sub, take)
+
+
 class NatsClient:
     def __init__(self, bus: NatsTransport, node: str) -> None:
         self._bus = bus
@@ -123,6 +156,7 @@ class NatsClient:
             pending_msgs_limit=SUB_PENDING_MSGS,
             pending_bytes_limit=SUB_PENDING_MSGS * self._bus.limits.max_message_bytes,
         )
+        deliver_inline(self._sub, self.core.on_answers)
 
     async def _on_msg(self, msg: Msg) -> None:
         self.core.on_answers(msg.data)
@@ -196,6 +230,7 @@ class NatsSubscription:
             pending_msgs_limit=SUB_PENDING_MSGS,
             pending_bytes_limit=SUB_PENDING_MSGS * self._bus.limits.max_message_bytes,
         )
+        deliver_inline(self._sub, self.follower.offer)
 
     async def _on_msg(self, msg: Msg) -> None:
         self.follower.offer(msg.data)
