@@ -4,8 +4,9 @@ An append sends six arrays (seq, ts_us, kind, body, prev_hash, hash) of a whole 
 psycopg dumps a Python list element by element, a few Python calls per element: about
 3 us per record, most of the writer thread's time. These values carry the array's bytes
 in PostgreSQL's binary array format (what ``array_recv`` reads), built with one
-``struct`` call or one ``bytes.join`` per array; their dumpers hand the bytes over as
-they are. The server stores exactly what it stored before (the same values arrive).
+``struct`` call or one ``bytes.join`` per array; the append hands them to libpq as
+binary parameters of these types (``postgres_store``). The server stores exactly what
+it stored before (the same values arrive).
 
 Binary array format: ndim (int32, 1), has-null flag (int32, 0), element type oid
 (int32), then per dimension its length and lower bound (int32 each, lower bound 1), then
@@ -18,10 +19,6 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 
-import psycopg
-from psycopg.adapt import Dumper
-from psycopg.pq import Format
-
 _HEADER = struct.Struct(">iiIii")
 _LENGTH = struct.Struct(">i").pack
 
@@ -33,65 +30,24 @@ TEXT_ARRAY_OID = 1009
 BYTEA_ARRAY_OID = 1001
 
 
-class Int8Array:
-    """An ``int8[]`` parameter, already in the binary format."""
-
-    __slots__ = ("data",)
-
-    def __init__(self, values: Sequence[int]) -> None:
-        n = len(values)
-        items = [8, 0] * n  # each element: its length (8), then its value
-        items[1::2] = values
-        self.data = _HEADER.pack(1, 0, INT8_OID, n, 1) + struct.pack(">" + "iq" * n, *items)
+def int8_array(values: Sequence[int]) -> bytes:
+    """An ``int8[]`` parameter in the binary format."""
+    n = len(values)
+    items = [8, 0] * n  # each element: its length (8), then its value
+    items[1::2] = values
+    return _HEADER.pack(1, 0, INT8_OID, n, 1) + struct.pack(">" + "iq" * n, *items)
 
 
-class ByteaArray:
-    """A ``bytea[]`` parameter, already in the binary format."""
-
-    __slots__ = ("data",)
-    element_oid = BYTEA_OID
-
-    def __init__(self, values: Sequence[bytes]) -> None:
-        n = len(values)
-        parts = [b""] * (2 * n)
-        parts[0::2] = [_LENGTH(len(value)) for value in values]
-        parts[1::2] = values
-        self.data = _HEADER.pack(1, 0, self.element_oid, n, 1) + b"".join(parts)
+def bytea_array(values: Sequence[bytes], element_oid: int = BYTEA_OID) -> bytes:
+    """A ``bytea[]`` parameter in the binary format (``element_oid``: of another array
+    whose elements' binary form is their bytes)."""
+    n = len(values)
+    parts = [b""] * (2 * n)
+    parts[0::2] = [_LENGTH(len(value)) for value in values]
+    parts[1::2] = values
+    return _HEADER.pack(1, 0, element_oid, n, 1) + b"".join(parts)
 
 
-class TextArray(ByteaArray):
-    """A ``text[]`` parameter, already in the binary format."""
-
-    __slots__ = ()
-    element_oid = TEXT_OID
-
-    def __init__(self, values: Sequence[str]) -> None:
-        super().__init__([value.encode() for value in values])
-
-
-class _Int8ArrayDumper(Dumper):
-    format = Format.BINARY
-    oid = INT8_ARRAY_OID
-
-    def dump(self, obj: Int8Array) -> bytes:
-        return obj.data
-
-
-class _ByteaArrayDumper(Dumper):
-    format = Format.BINARY
-    oid = BYTEA_ARRAY_OID
-
-    def dump(self, obj: ByteaArray) -> bytes:
-        return obj.data
-
-
-class _TextArrayDumper(_ByteaArrayDumper):
-    oid = TEXT_ARRAY_OID
-
-
-def register(conn: psycopg.Connection[tuple[object, ...]]) -> None:
-    """Teach ``conn`` to send these values (as binary parameters, ``%b``)."""
-    adapters = conn.adapters
-    adapters.register_dumper(Int8Array, _Int8ArrayDumper)
-    adapters.register_dumper(ByteaArray, _ByteaArrayDumper)
-    adapters.register_dumper(TextArray, _TextArrayDumper)
+def text_array(values: Sequence[str]) -> bytes:
+    """A ``text[]`` parameter in the binary format."""
+    return bytea_array([value.encode() for value in values], TEXT_OID)

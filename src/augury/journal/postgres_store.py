@@ -45,7 +45,7 @@ from psycopg.pq.abc import PGresult
 
 from augury.journal import pg_arrays
 from augury.journal.errors import JournalError, JournalFenced, JournalLocked, SchemaError
-from augury.journal.pg_arrays import ByteaArray, Int8Array, TextArray
+from augury.journal.pg_arrays import bytea_array, int8_array, text_array
 from augury.journal.records import Head, JournalRecord
 from augury.journal.store import SNAPSHOTS_KEPT, JournalStore, Snapshot
 
@@ -181,7 +181,6 @@ class PostgresJournalStore(JournalStore):
         self._append_prepared = False
         self._q = _Queries(namespace)
         self._conn = psycopg.connect(dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
-        pg_arrays.register(self._conn)
         info = self._conn.info
         super().__init__(f"postgresql://{info.host}:{info.port}/{info.dbname} [{namespace}]")
         try:
@@ -330,12 +329,12 @@ class PostgresJournalStore(JournalStore):
         params = (
             self._lock_key_bytes,
             None if epoch is None else _INT8(epoch),
-            Int8Array([r.seq for r in records]).data,
-            Int8Array([r.ts_us for r in records]).data,
-            TextArray([r.kind for r in records]).data,
-            ByteaArray([r.body for r in records]).data,
-            ByteaArray([r.prev_hash for r in records]).data,
-            ByteaArray([r.hash for r in records]).data,
+            int8_array([r.seq for r in records]),
+            int8_array([r.ts_us for r in records]),
+            text_array([r.kind for r in records]),
+            bytea_array([r.body for r in records]),
+            bytea_array([r.prev_hash for r in records]),
+            bytea_array([r.hash for r in records]),
             f"{records[0].seq},{records[-1].seq}".encode(),
         )
         conn = self._conn
