@@ -75,7 +75,6 @@ import asyncio
 import json
 import os
 import re
-import resource
 import sys
 import tempfile
 import time
@@ -97,12 +96,12 @@ from roles_procs import (
     BusCount,
     PgBackends,
     Role,
+    cpu_s,
     cpu_ticks,
     cpu_us_per_op,
     descendants,
     free_port,
     nats_server_pids,
-    per_order,
     private_nats,
     switches,
     switches_per_op,
@@ -131,11 +130,6 @@ def emit(line: dict[str, Any]) -> dict[str, Any]:
     line["build"] = BUILD
     print(json.dumps(line), flush=True)
     return line
-
-
-def loadgen_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 class Deployment:
@@ -285,13 +279,13 @@ async def feed_engine(
             out = keep / f"engine-{dep.backend}-{dep.prefix}.pyspy.txt"
             profile.update(await py_spy_profile(engine.pid, args.profile_s, out))
 
-        cpu0, gen0, started = dep.cpu(), loadgen_cpu_s(), time.perf_counter()
+        cpu0, gen0, started = dep.cpu(), cpu_s(), time.perf_counter()
         sw0 = dep.switches()
         tasks = [sender() for _ in range(args.window)]
         spy = asyncio.create_task(profiler()) if profiled else None
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - started
-        cpu1, gen1 = dep.cpu(), loadgen_cpu_s()
+        cpu1, gen1 = dep.cpu(), cpu_s()
         sw1 = dep.switches()
         if spy is not None:
             await spy
@@ -398,7 +392,7 @@ async def http_point(
 
     async def mark(at: float, name: str) -> None:
         await asyncio.sleep(max(0.0, at - time.perf_counter()))
-        marks[name] = (dep.cpu(), loadgen_cpu_s(), dep.switches())
+        marks[name] = (dep.cpu(), cpu_s(), dep.switches())
         if bus is not None:
             bus.counting = name == "start"
 
@@ -485,8 +479,6 @@ async def bench_http(backend: str, args: argparse.Namespace, tmp: Path) -> list[
             if args.client == "wrk":
                 result = await wrk_point(
                     dep.counters,
-                    per_order,
-                    loadgen_cpu_s,
                     dep.api_urls,
                     keys[:n],
                     market,

@@ -22,6 +22,7 @@ import collections
 import contextlib
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -38,6 +39,12 @@ import psycopg
 
 TICK_S = 1 / os.sysconf("SC_CLK_TCK")
 START_S_MAX = 90.0
+
+
+def cpu_s(who: int = resource.RUSAGE_SELF) -> float:
+    """User + system CPU seconds of this process (or of its reaped children)."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def cpu_ticks(pid: int) -> int:

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from roles_procs import cpu_s, per_order
+
 WRK = shutil.which("wrk") or "wrk"
 
 SCRIPT = r"""
@@ -59,11 +61,6 @@ end
 """
 
 
-def children_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 async def run_wrk(
     script: Path, urls: list[str], keys: list[str], market: str, seconds: float
 ) -> list[dict[str, Any]]:
@@ -97,8 +94,6 @@ async def run_wrk(
 
 async def wrk_point(
     snapshot: Callable[[], Any],
-    per_order: Callable[[Any, Any, float, int], dict[str, Any]],
-    self_cpu_s: Callable[[], float],
     urls: list[str],
     keys: list[str],
     market: str,
@@ -106,8 +101,7 @@ async def wrk_point(
     seconds: float,
 ) -> dict[str, Any]:
     """Warm up, then measure: ``snapshot()`` the processes' counters before and after
-    the measured run; ``per_order(before, after, loadgen_s, orders)`` turns them into
-    the per-order figures."""
+    the measured run (``Deployment.counters``), per order."""
     if shutil.which(WRK) is None:
         raise RuntimeError("wrk not found: apt-get install wrk")
     with tempfile.TemporaryDirectory(prefix="augury-wrk-") as tmp:
@@ -115,9 +109,9 @@ async def wrk_point(
         script.write_text(SCRIPT)
         if warmup_s > 0:
             await run_wrk(script, urls, keys, market, warmup_s)
-        before, gen0, wrk0 = snapshot(), self_cpu_s(), children_cpu_s()
+        before, gen0, wrk0 = snapshot(), cpu_s(), cpu_s(resource.RUSAGE_CHILDREN)
         summaries = await run_wrk(script, urls, keys, market, seconds)
-        after, gen1, wrk1 = snapshot(), self_cpu_s(), children_cpu_s()
+        after, gen1, wrk1 = snapshot(), cpu_s(), cpu_s(resource.RUSAGE_CHILDREN)
     requests = sum(s["requests"] for s in summaries)
     errors = sum(s["non_2xx"] + s["socket_errors"] for s in summaries)
     orders = requests - errors
